@@ -1,0 +1,22 @@
+//! # fxp-core
+//!
+//! The shared fixed-point core of fxp-hw: the course's uniform quantizers ([`quant`]),
+//! fixed-point formats with integer mantissas ([`fixed`]), signal statistics ([`stats`]),
+//! the representational/computational cost model ([`cost`]), seeded random streams ([`rng`]),
+//! crash-safe output ([`io`]), JSON rounding for snapshots ([`json`]), CLI helpers ([`cli`])
+//! and Problem 1, the SQNR of a dot product under output quantization ([`sqnr`]).
+pub mod cli;
+pub mod cost;
+pub mod error;
+pub mod fixed;
+pub mod io;
+pub mod json;
+pub mod quant;
+pub mod rng;
+pub mod sqnr;
+pub mod stats;
+
+pub use cost::{AccumulatorConvention, LayerCounts, LayerPrecision};
+pub use error::{FxpError, Result};
+pub use fixed::{Fixed, FixedFormat, Overflow};
+pub use quant::{Quantizer, Rounding, Signedness};

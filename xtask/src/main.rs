@@ -1,0 +1,109 @@
+//! `cargo xtask` — runs the homework and writes the report.
+//!
+//! `cargo xtask all` runs every problem; `cargo xtask p1` … `p7` one of them. Output goes to
+//! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
+mod p1;
+#[allow(dead_code)] // parts of the helper are used by later problems only
+mod plot;
+#[allow(dead_code)] // Ctx::data_dir and helpers serve the data-driven problems
+mod report;
+// Problem modules: add `mod pN;` here and an entry in PROBLEMS below.
+
+use clap::Parser;
+use report::{save_section, Ctx, Section, XResult};
+use std::path::PathBuf;
+
+/// A problem's runner: computes and returns its report section(s).
+type Runner = fn(&Ctx) -> XResult<Vec<Section>>;
+
+/// The registry of problems: (task name, title, runner), in report order.
+const PROBLEMS: &[(&str, &str, Runner)] = &[(
+    "p1",
+    "SQNR of a dot product under output quantization",
+    p1::run,
+)];
+
+#[derive(Parser, Debug)]
+#[command(about = "Run the fixed-point homework and write REPORT.md, results.json and figures")]
+struct Args {
+    /// `all`, one problem (`p1` … `p7`), or `list`.
+    task: String,
+    /// Output folder.
+    #[arg(long, default_value = "target/homework")]
+    out: PathBuf,
+    /// Fast smoke configuration (small samples; numbers are not the report's).
+    #[arg(long)]
+    quick: bool,
+    /// Homework data folder (hw2-data layout); default: $FXP_HW_DATA, ./data, ../shared/hw2-data.
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The data folder: the flag, else $FXP_HW_DATA, else `<root>/data`, else `<root>/../shared/hw2-data`.
+fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    if let Some(d) = flag {
+        return d;
+    }
+    if let Some(d) = std::env::var_os("FXP_HW_DATA") {
+        return PathBuf::from(d);
+    }
+    let root = workspace_root();
+    let local = root.join("data");
+    if local.is_dir() {
+        local
+    } else {
+        root.join("../shared/hw2-data")
+    }
+}
+
+fn main() {
+    fxp_core::cli::run(|| -> XResult<()> {
+        let args = Args::parse();
+        if args.task == "list" {
+            for (name, title, _) in PROBLEMS {
+                println!("{name}  {title}");
+            }
+            return Ok(());
+        }
+        let selected: Vec<_> = PROBLEMS
+            .iter()
+            .filter(|(n, _, _)| args.task == "all" || *n == args.task)
+            .collect();
+        if selected.is_empty() {
+            let names: Vec<&str> = PROBLEMS.iter().map(|p| p.0).collect();
+            return Err(format!(
+                "unknown task {:?}: use all, list or one of {}",
+                args.task,
+                names.join(", ")
+            )
+            .into());
+        }
+        let ctx = Ctx::new(args.out.clone(), args.quick, data_dir(args.data));
+        let mut failed = Vec::new();
+        for (name, title, runner) in selected {
+            ctx.step(&format!("{name}: {title}"));
+            match runner(&ctx) {
+                Ok(sections) => {
+                    for s in &sections {
+                        save_section(&ctx.out, s)?;
+                    }
+                    ctx.step(&format!("{name}: done"));
+                }
+                Err(e) => {
+                    eprintln!("error: {name}: {e}");
+                    failed.push(*name);
+                }
+            }
+        }
+        ctx.step(&format!("report: {}", ctx.out.join("REPORT.md").display()));
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("failed: {}", failed.join(", ")).into())
+        }
+    });
+}
