@@ -3,6 +3,7 @@
 //! `cargo xtask all` runs every problem; `cargo xtask p1` … `p7` one of them. Output goes to
 //! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
 mod p1;
+mod p2;
 #[allow(dead_code)] // parts of the helper are used by later problems only
 mod plot;
 #[allow(dead_code)] // Ctx::data_dir and helpers serve the data-driven problems
@@ -17,11 +18,14 @@ use std::path::PathBuf;
 type Runner = fn(&Ctx) -> XResult<Vec<Section>>;
 
 /// The registry of problems: (task name, title, runner), in report order.
-const PROBLEMS: &[(&str, &str, Runner)] = &[(
-    "p1",
-    "SQNR of a dot product under output quantization",
-    p1::run,
-)];
+const PROBLEMS: &[(&str, &str, Runner)] = &[
+    (
+        "p1",
+        "SQNR of a dot product under output quantization",
+        p1::run,
+    ),
+    ("p2", "Network complexity in fixed point", p2::run),
+];
 
 #[derive(Parser, Debug)]
 #[command(about = "Run the fixed-point homework and write REPORT.md, results.json and figures")]

@@ -242,6 +242,8 @@ where
     ch.configure_mesh()
         .x_desc(&c.x_label)
         .y_desc(&c.y_label)
+        .x_label_formatter(&|v: &f64| tick(*v))
+        .y_label_formatter(&|v: &f64| tick(*v))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
     let (xs, ys) = (ch.x_range(), ch.y_range());
@@ -304,6 +306,19 @@ where
     Ok(())
 }
 
+/// Axis tick label: plain for moderate magnitudes, scientific (`1.0e12`) for large or tiny ones.
+fn tick(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{v:.1e}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 /// Draws a grouped bar chart into an SVG file.
 pub fn bar_chart(path: &Path, chart: &BarChart) -> XResult<()> {
     let n = chart.categories.len().max(1);
@@ -359,6 +374,7 @@ where
         })
         .x_desc(&c.x_label)
         .y_desc(&c.y_label)
+        .y_label_formatter(&|v: &f64| tick(*v))
         .draw()?;
     let g = c.groups.len().max(1) as f64;
     let width = 0.8 / g;

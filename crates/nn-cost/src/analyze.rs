@@ -1,0 +1,341 @@
+//! Shape inference and per-layer counts of a [`NetworkSpec`].
+//!
+//! Counting convention (NOTES.md, Problem 2): every conv and fully-connected layer is a layer
+//! (1×1 downsample convs included, batch norm not); R_W = weights + biases; R_A = elements of
+//! the layer's input; N = output elements (dot products); D = C_in·k·k or in_features.
+use crate::error::{CostError, Result};
+use crate::spec::{layer_label, validate_layers, LayerSpec, NetworkSpec};
+use fxp_core::LayerCounts;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// One conv or linear layer (the layers that carry precisions), in description order
+/// (depth-first through residual blocks: body before shortcut).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRow {
+    /// Parameter name of the layer.
+    pub name: String,
+    /// `conv` or `linear`.
+    pub kind: String,
+    /// Input shape (`[C, H, W]` or `[features]`).
+    pub in_shape: Vec<usize>,
+    /// Output shape (`[C, H, W]` or `[features]`).
+    pub out_shape: Vec<usize>,
+    /// Number of weights.
+    pub weights: u64,
+    /// Number of biases (0 without bias).
+    pub biases: u64,
+    /// Input elements R_A.
+    pub r_a: u64,
+    /// Output elements = dot products N.
+    pub n: u64,
+    /// Dot-product length D.
+    pub d: u64,
+    /// Multiply-accumulates N·D.
+    pub macs: u64,
+}
+
+impl LayerRow {
+    /// The counts the cost model needs (R_W = weights + biases).
+    pub fn counts(&self) -> LayerCounts {
+        LayerCounts {
+            r_w: self.weights + self.biases,
+            r_a: self.r_a,
+            n: self.n,
+            d: self.d,
+        }
+    }
+}
+
+/// The per-layer table of a network and its totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkTable {
+    /// Name of the network.
+    pub name: String,
+    /// Input shape `[C, H, W]`.
+    pub input: Vec<usize>,
+    /// Output shape of the network.
+    pub output: Vec<usize>,
+    /// The conv and linear layers.
+    pub rows: Vec<LayerRow>,
+    /// Learnable batch-norm parameters (weight and bias, 2 per channel); not part of the cost
+    /// model's R_W, but part of the usual parameter count.
+    pub batch_norm_params: u64,
+}
+
+impl NetworkTable {
+    /// The counts of every conv/linear layer, in order.
+    pub fn counts(&self) -> Vec<LayerCounts> {
+        self.rows.iter().map(LayerRow::counts).collect()
+    }
+
+    /// All learnable parameters (conv/linear weights and biases, batch-norm weights and biases),
+    /// the number torchvision reports.
+    pub fn total_params(&self) -> u64 {
+        self.cost_params() + self.batch_norm_params
+    }
+
+    /// Conv/linear weights and biases: Σ R_W of the cost model.
+    pub fn cost_params(&self) -> u64 {
+        self.rows.iter().map(|r| r.weights + r.biases).sum()
+    }
+
+    /// Σ R_A: activations entering the conv/linear layers.
+    pub fn total_activations(&self) -> u64 {
+        self.rows.iter().map(|r| r.r_a).sum()
+    }
+
+    /// Multiply-accumulates of the conv/linear layers.
+    pub fn total_macs(&self) -> u64 {
+        self.rows.iter().map(|r| r.macs).sum()
+    }
+
+    /// Names of the conv/linear layers, in order.
+    pub fn layer_names(&self) -> Vec<&str> {
+        self.rows.iter().map(|r| r.name.as_str()).collect()
+    }
+}
+
+/// Shape of the tensor flowing between layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Feature map (C, H, W).
+    Map(usize, usize, usize),
+    /// Flat vector of features.
+    Flat(usize),
+}
+
+impl Shape {
+    fn dims(self) -> Vec<usize> {
+        match self {
+            Shape::Map(c, h, w) => vec![c, h, w],
+            Shape::Flat(n) => vec![n],
+        }
+    }
+    fn elements(self) -> u64 {
+        self.dims().iter().map(|&d| d as u64).product()
+    }
+    fn describe(self) -> String {
+        let d: Vec<String> = self.dims().iter().map(ToString::to_string).collect();
+        format!("[{}]", d.join("×"))
+    }
+}
+
+/// Output size of a sliding window, or `None` when the window does not fit.
+fn window_out(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = size + 2 * padding;
+    (padded >= kernel).then(|| (padded - kernel) / stride + 1)
+}
+
+struct Walker {
+    rows: Vec<LayerRow>,
+    batch_norm_params: u64,
+}
+
+impl Walker {
+    fn walk(&mut self, layers: &[LayerSpec], prefix: &str, mut shape: Shape) -> Result<Shape> {
+        for (i, layer) in layers.iter().enumerate() {
+            let path = format!("{prefix}[{i}]");
+            shape = self.layer(layer, &path, shape)?;
+        }
+        Ok(shape)
+    }
+
+    fn layer(&mut self, layer: &LayerSpec, path: &str, shape: Shape) -> Result<Shape> {
+        let err = |field: &str, message: String| CostError::Field {
+            layer: layer_label(path, layer),
+            field: field.into(),
+            message,
+        };
+        let need_map = |field: &str| match shape {
+            Shape::Map(c, h, w) => Ok((c, h, w)),
+            Shape::Flat(_) => Err(err(
+                field,
+                format!(
+                    "needs a (C, H, W) feature map but its input is flat {}",
+                    shape.describe()
+                ),
+            )),
+        };
+        Ok(match layer {
+            LayerSpec::Conv {
+                name,
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                bias,
+            } => {
+                let (c, h, w) = need_map("type")?;
+                let fit = |size| {
+                    window_out(size, *kernel, *stride, *padding).ok_or_else(|| {
+                        err(
+                            "kernel",
+                            format!(
+                                "kernel {kernel} is larger than the padded input {} (input {}, padding {padding})",
+                                size + 2 * padding,
+                                shape.describe()
+                            ),
+                        )
+                    })
+                };
+                let out = Shape::Map(*out_channels, fit(h)?, fit(w)?);
+                let d = (c * kernel * kernel) as u64;
+                let o = *out_channels as u64;
+                self.push(
+                    name,
+                    "conv",
+                    shape,
+                    out,
+                    d * o,
+                    if *bias { o } else { 0 },
+                    d,
+                );
+                out
+            }
+            LayerSpec::Linear {
+                name,
+                out_features,
+                bias,
+            } => {
+                let Shape::Flat(inp) = shape else {
+                    return Err(err(
+                        "type",
+                        format!(
+                            "needs a flat input but gets the feature map {}: add a flatten layer before it",
+                            shape.describe()
+                        ),
+                    ));
+                };
+                let out = Shape::Flat(*out_features);
+                let o = *out_features as u64;
+                let d = inp as u64;
+                self.push(
+                    name,
+                    "linear",
+                    shape,
+                    out,
+                    d * o,
+                    if *bias { o } else { 0 },
+                    d,
+                );
+                out
+            }
+            LayerSpec::BatchNorm { .. } => {
+                let channels = match shape {
+                    Shape::Map(c, _, _) => c,
+                    Shape::Flat(n) => n,
+                };
+                self.batch_norm_params += 2 * channels as u64;
+                shape
+            }
+            LayerSpec::MaxPool {
+                kernel,
+                stride,
+                padding,
+            }
+            | LayerSpec::AvgPool {
+                kernel,
+                stride,
+                padding,
+            } => {
+                let (c, h, w) = need_map("type")?;
+                let s = stride.unwrap_or(*kernel);
+                let fit = |size| {
+                    window_out(size, *kernel, s, *padding).ok_or_else(|| {
+                        err(
+                            "kernel",
+                            format!(
+                                "pooling window {kernel} is larger than the padded input {} (input {})",
+                                size + 2 * padding,
+                                shape.describe()
+                            ),
+                        )
+                    })
+                };
+                Shape::Map(c, fit(h)?, fit(w)?)
+            }
+            LayerSpec::AdaptiveAvgPool { output } => {
+                let (c, _, _) = need_map("type")?;
+                Shape::Map(c, *output, *output)
+            }
+            LayerSpec::Flatten => Shape::Flat(shape.elements() as usize),
+            LayerSpec::Relu | LayerSpec::Dropout => shape,
+            LayerSpec::Residual { body, shortcut } => {
+                let b = self.walk(body, &format!("{path}.body"), shape)?;
+                let s = self.walk(shortcut, &format!("{path}.shortcut"), shape)?;
+                if b != s {
+                    return Err(err(
+                        "shortcut",
+                        format!(
+                            "the body gives {} but the shortcut gives {}: they must match to be added",
+                            b.describe(),
+                            s.describe()
+                        ),
+                    ));
+                }
+                b
+            }
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        name: &str,
+        kind: &str,
+        inp: Shape,
+        out: Shape,
+        weights: u64,
+        biases: u64,
+        d: u64,
+    ) {
+        let n = out.elements();
+        self.rows.push(LayerRow {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            in_shape: inp.dims(),
+            out_shape: out.dims(),
+            weights,
+            biases,
+            r_a: inp.elements(),
+            n,
+            d,
+            macs: n * d,
+        });
+    }
+}
+
+impl NetworkSpec {
+    /// Infers every shape from the input size and counts each conv/linear layer. Errors name the
+    /// layer and field whose shape does not fit (a kernel larger than its input, a linear layer
+    /// on a feature map, a residual whose branches differ, ...).
+    pub fn analyze(&self) -> Result<NetworkTable> {
+        if self.input.contains(&0) {
+            return Err(CostError::Network {
+                field: "input".into(),
+                message: format!("{:?}: every size must be > 0", self.input),
+            });
+        }
+        validate_layers(&self.layers, "layers", &mut HashSet::new())?;
+        let [c, h, w] = self.input;
+        let mut walker = Walker {
+            rows: Vec::new(),
+            batch_norm_params: 0,
+        };
+        let out = walker.walk(&self.layers, "layers", Shape::Map(c, h, w))?;
+        if walker.rows.is_empty() {
+            return Err(CostError::Network {
+                field: "layers".into(),
+                message: "the network has no conv or linear layer".into(),
+            });
+        }
+        Ok(NetworkTable {
+            name: self.name.clone(),
+            input: self.input.to_vec(),
+            output: out.dims(),
+            rows: walker.rows,
+            batch_norm_params: walker.batch_norm_params,
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! Reading small 1-D npy arrays (precision offsets, dynamic ranges) as `f64`.
+//!
+//! Supported: little-endian `f8`, `f4`, `i8`, `i4` and `u1` arrays of one dimension, C or
+//! Fortran order (the same for 1-D). Every error names the file.
+use crate::error::{CostError, Result};
+use npyz::{DType, NpyFile};
+use std::path::Path;
+
+/// Reads a 1-D npy array as `f64`. With `expected_len`, the array must have exactly that many
+/// elements. Errors (naming the file): unreadable or truncated file, a dtype other than
+/// `<f8 <f4 <i8 <i4 |u1`, a shape that is not 1-D, a wrong length, a NaN or infinite value.
+pub fn read_f64_vec(path: &Path, expected_len: Option<usize>) -> Result<Vec<f64>> {
+    let bytes = std::fs::read(path).map_err(|source| CostError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_f64_vec(&bytes, expected_len).map_err(|message| CostError::Npy {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// Parses npy bytes (see [`read_f64_vec`]); the error is a message without the file name.
+pub fn parse_f64_vec(bytes: &[u8], expected_len: Option<usize>) -> Result<Vec<f64>, String> {
+    let npy = NpyFile::new(bytes).map_err(|e| format!("not a readable npy file: {e}"))?;
+    let shape = npy.shape().to_vec();
+    if shape.len() != 1 {
+        return Err(format!("expected a 1-D array, found shape {shape:?}"));
+    }
+    let len = shape[0] as usize;
+    if let Some(expected) = expected_len {
+        if len != expected {
+            return Err(format!("expected {expected} values, found {len}"));
+        }
+    }
+    let dtype = match npy.dtype() {
+        DType::Plain(t) => t.to_string(),
+        other => {
+            return Err(format!(
+                "unsupported dtype {}: use f8, f4, i8, i4 or u1",
+                other.descr()
+            ))
+        }
+    };
+    let truncated =
+        |e: std::io::Error| format!("truncated or unreadable data ({len} values of {dtype}): {e}");
+    let values: Vec<f64> = match dtype.as_str() {
+        "<f8" => npy.into_vec::<f64>().map_err(truncated)?,
+        "<f4" => npy
+            .into_vec::<f32>()
+            .map_err(truncated)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "<i8" => npy
+            .into_vec::<i64>()
+            .map_err(truncated)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
+        "<i4" => npy
+            .into_vec::<i32>()
+            .map_err(truncated)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "|u1" | "<u1" => npy
+            .into_vec::<u8>()
+            .map_err(truncated)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        other => {
+            return Err(format!(
+                "unsupported dtype {other}: use little-endian f8, f4, i8, i4 or u1"
+            ))
+        }
+    };
+    if values.len() != len {
+        return Err(format!("truncated data: {} of {len} values", values.len()));
+    }
+    if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(format!("value {v} at index {i} is not finite"));
+    }
+    Ok(values)
+}
