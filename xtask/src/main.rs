@@ -4,6 +4,7 @@
 //! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
 mod p1;
 mod p2;
+mod p4;
 #[allow(dead_code)] // parts of the helper are used by later problems only
 mod plot;
 #[allow(dead_code)] // Ctx::data_dir and helpers serve the data-driven problems
@@ -25,6 +26,11 @@ const PROBLEMS: &[(&str, &str, Runner)] = &[
         p1::run,
     ),
     ("p2", "Network complexity in fixed point", p2::run),
+    (
+        "p4",
+        "Back-propagation through a non-linear system",
+        p4::run,
+    ),
 ];
 
 #[derive(Parser, Debug)]
