@@ -5,6 +5,7 @@
 mod p1;
 mod p2;
 mod p4;
+mod p5; // Problems 5, 6 and 7 (crate lms)
 #[allow(dead_code)] // parts of the helper are used by later problems only
 mod plot;
 #[allow(dead_code)] // Ctx::data_dir and helpers serve the data-driven problems
@@ -31,6 +32,9 @@ const PROBLEMS: &[(&str, &str, Runner)] = &[
         "Back-propagation through a non-linear system",
         p4::run,
     ),
+    ("p5", "Fixed-point linear predictor", p5::run_p5),
+    ("p6", "SGD (LMS) linear predictor", p5::run_p6),
+    ("p7", "SGD with delayed updates", p5::run_p7),
 ];
 
 #[derive(Parser, Debug)]

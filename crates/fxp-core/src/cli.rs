@@ -2,6 +2,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::fmt::Display;
+use std::io::Write;
 
 /// Runs a binary's main logic; on error prints `error: …` (with its causes) to stderr and
 /// exits with status 1.
@@ -13,9 +14,15 @@ pub fn run<E: Display + std::fmt::Debug>(main: impl FnOnce() -> Result<(), E>) {
 }
 
 /// Prints `value` as pretty JSON on stdout (the only thing stdout carries under `--json`).
+/// A closed pipe (`… --json | head`) ends the process quietly instead of panicking.
 pub fn print_json(value: &impl Serialize) -> Result<(), serde_json::Error> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    let text = serde_json::to_string_pretty(value)?;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(serde_json::Error::io(e)),
+    }
 }
 
 /// A progress bar on stderr; hidden when stderr is not a terminal or `quiet` is set.

@@ -1,0 +1,678 @@
+//! Data-flow graphs (DFGs) of the LMS and delayed-LMS architectures (Problems 6.3 and 7.3):
+//! critical path, latency and throughput — symbolic in T_M, T_A and numeric — and
+//! Leiserson–Saxe retiming.
+//!
+//! A node is a multiplier (time T_M), an adder/subtractor (T_A) or an I/O port (time 0); an edge
+//! u → v carries w(e) ≥ 0 delays (registers). The critical path is the longest path through
+//! zero-delay edges. Retiming assigns r(v) ∈ ℤ to every node and moves delays:
+//! w_r(e) = w(e) + r(v) − r(u). A clock period c is feasible iff the system
+//! r(u) − r(v) ≤ w(e) (every edge) and r(u) − r(v) ≤ W(u,v) − 1 (every pair with D(u,v) > c)
+//! has a solution (Leiserson & Saxe, "Retiming synchronous circuitry", Algorithmica 1991), where
+//! W(u,v) is the minimum number of delays on a u → v path and D(u,v) the largest computation
+//! time among those minimum-delay paths. The system is solved with Bellman–Ford on its
+//! constraint graph. Delays may move across the input port (pipelining), which changes the
+//! latency but not the function.
+use crate::error::{LmsError, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The kind of a node and therefore its computation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    /// A multiplier, T_M.
+    Mul,
+    /// An adder or subtractor, T_A.
+    Add,
+    /// An input or output port, no computation.
+    Io,
+}
+
+/// Node computation times.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Multiplier delay T_M.
+    pub t_m: f64,
+    /// Adder delay T_A.
+    pub t_a: f64,
+}
+
+impl Timing {
+    /// Validated timing (finite, positive).
+    pub fn new(t_m: f64, t_a: f64) -> Result<Self> {
+        crate::error::check_positive("T_M", t_m)?;
+        crate::error::check_positive("T_A", t_a)?;
+        Ok(Self { t_m, t_a })
+    }
+    fn of(&self, k: OpKind) -> f64 {
+        match k {
+            OpKind::Mul => self.t_m,
+            OpKind::Add => self.t_a,
+            OpKind::Io => 0.0,
+        }
+    }
+}
+
+/// A symbolic path time m·T_M + a·T_A.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PathTime {
+    /// Multipliers on the path.
+    pub muls: u32,
+    /// Adders on the path.
+    pub adds: u32,
+}
+
+impl PathTime {
+    fn with(self, k: OpKind) -> Self {
+        match k {
+            OpKind::Mul => Self {
+                muls: self.muls + 1,
+                ..self
+            },
+            OpKind::Add => Self {
+                adds: self.adds + 1,
+                ..self
+            },
+            OpKind::Io => self,
+        }
+    }
+    /// Numeric value m·T_M + a·T_A.
+    pub fn eval(&self, t: &Timing) -> f64 {
+        self.muls as f64 * t.t_m + self.adds as f64 * t.t_a
+    }
+    /// Throughput 1/(path) as a symbolic string.
+    pub fn throughput(&self) -> String {
+        match self.muls + self.adds {
+            0 => "unbounded".into(),
+            1 => format!("1/{self}"),
+            _ => format!("1/({self})"),
+        }
+    }
+}
+
+impl fmt::Display for PathTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let term = |n: u32, s: &str| match n {
+            0 => None,
+            1 => Some(s.to_string()),
+            n => Some(format!("{n}{s}")),
+        };
+        let parts: Vec<String> = [term(self.muls, "T_M"), term(self.adds, "T_A")]
+            .into_iter()
+            .flatten()
+            .collect();
+        if parts.is_empty() {
+            write!(f, "0")
+        } else {
+            write!(f, "{}", parts.join(" + "))
+        }
+    }
+}
+
+/// A DFG node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Node {
+    /// Identifier (DOT-safe).
+    pub name: String,
+    /// Operation.
+    pub kind: OpKind,
+    /// Label for drawings (e.g. "×", "+", "−", "x_n").
+    pub label: String,
+    /// Drawing position (column, row).
+    pub pos: (f64, f64),
+}
+
+/// A DFG edge u → v with `delays` registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edge {
+    /// Source node index.
+    pub from: usize,
+    /// Target node index.
+    pub to: usize,
+    /// Number of delays.
+    pub delays: i64,
+}
+
+/// A data-flow graph.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Dfg {
+    /// Title used in drawings.
+    pub title: String,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Edges.
+    pub edges: Vec<Edge>,
+}
+
+/// The Leiserson–Saxe matrices (W, D): W[u][v] = minimum delays on a u → v path (`None` when
+/// there is no path), D[u][v] = largest computation time among those paths.
+pub type WdMatrices = (Vec<Vec<Option<i64>>>, Vec<Vec<f64>>);
+
+/// A longest zero-delay path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CriticalPath {
+    /// Symbolic time.
+    pub symbolic: PathTime,
+    /// Numeric time for the given timing.
+    pub time: f64,
+    /// Node names along the path.
+    pub nodes: Vec<String>,
+}
+
+/// The result of a feasibility test of a clock period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Retiming {
+    /// Clock period tested.
+    pub period: f64,
+    /// r(v) per node (normalised so that min r = 0), `None` when infeasible.
+    pub r: Option<Vec<i64>>,
+}
+
+impl Dfg {
+    /// An empty graph.
+    pub fn new(title: &str) -> Self {
+        Self {
+            title: title.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a node and returns its index.
+    pub fn node(&mut self, name: &str, kind: OpKind, label: &str, pos: (f64, f64)) -> usize {
+        self.nodes.push(Node {
+            name: name.into(),
+            kind,
+            label: label.into(),
+            pos,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Adds an edge.
+    pub fn edge(&mut self, from: usize, to: usize, delays: i64) {
+        self.edges.push(Edge { from, to, delays });
+    }
+
+    /// Index of the node called `name`.
+    pub fn index(&self, name: &str) -> Result<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .ok_or_else(|| LmsError::Graph(format!("no node {name:?}")))
+    }
+
+    fn check(&self) -> Result<()> {
+        for e in &self.edges {
+            if e.from >= self.nodes.len() || e.to >= self.nodes.len() {
+                return Err(LmsError::Graph(format!("edge {e:?} names a missing node")));
+            }
+            if e.delays < 0 {
+                return Err(LmsError::Graph(format!(
+                    "edge {e:?} has a negative delay count"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Longest zero-delay path ending at each node: (time, symbolic, predecessor).
+    fn longest_zero_delay(&self, t: &Timing) -> Result<Vec<(f64, PathTime, Option<usize>)>> {
+        self.check()?;
+        let n = self.nodes.len();
+        let mut indeg = vec![0usize; n];
+        for e in self.edges.iter().filter(|e| e.delays == 0) {
+            indeg[e.to] += 1;
+        }
+        let mut order: Vec<usize> = (0..n).filter(|&v| indeg[v] == 0).collect();
+        let mut i = 0;
+        while i < order.len() {
+            let u = order[i];
+            for e in self.edges.iter().filter(|e| e.delays == 0 && e.from == u) {
+                indeg[e.to] -= 1;
+                if indeg[e.to] == 0 {
+                    order.push(e.to);
+                }
+            }
+            i += 1;
+        }
+        if order.len() != n {
+            return Err(LmsError::Graph(
+                "a cycle without delays (the graph is not computable)".into(),
+            ));
+        }
+        let mut best: Vec<(f64, PathTime, Option<usize>)> = self
+            .nodes
+            .iter()
+            .map(|v| (t.of(v.kind), PathTime::default().with(v.kind), None))
+            .collect();
+        for &u in &order {
+            for e in self.edges.iter().filter(|e| e.delays == 0 && e.from == u) {
+                let k = self.nodes[e.to].kind;
+                let cand = best[u].0 + t.of(k);
+                if cand > best[e.to].0 + 1e-12 {
+                    best[e.to] = (cand, best[u].1.with(k), Some(u));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    fn path_to(&self, best: &[(f64, PathTime, Option<usize>)], end: usize) -> CriticalPath {
+        let mut nodes = vec![];
+        let mut v = Some(end);
+        while let Some(u) = v {
+            nodes.push(self.nodes[u].name.clone());
+            v = best[u].2;
+        }
+        nodes.reverse();
+        CriticalPath {
+            symbolic: best[end].1,
+            time: best[end].0,
+            nodes,
+        }
+    }
+
+    /// The critical path: the longest path through zero-delay edges.
+    pub fn critical_path(&self, t: &Timing) -> Result<CriticalPath> {
+        let best = self.longest_zero_delay(t)?;
+        let end = (0..self.nodes.len())
+            .max_by(|&a, &b| best[a].0.total_cmp(&best[b].0))
+            .ok_or_else(|| LmsError::Graph("empty graph".into()))?;
+        Ok(self.path_to(&best, end))
+    }
+
+    /// Latency: the longest zero-delay path ending at the output node `output`.
+    pub fn latency(&self, t: &Timing, output: &str) -> Result<CriticalPath> {
+        let best = self.longest_zero_delay(t)?;
+        Ok(self.path_to(&best, self.index(output)?))
+    }
+
+    /// The W and D matrices of Leiserson–Saxe (`None` in W where no path exists).
+    #[allow(clippy::needless_range_loop)]
+    pub fn wd_matrices(&self, t: &Timing) -> Result<WdMatrices> {
+        self.check()?;
+        let n = self.nodes.len();
+        // lexicographic shortest paths of (w(e), −t(u))
+        let mut dist: Vec<Vec<Option<(i64, f64)>>> = vec![vec![None; n]; n];
+        for e in &self.edges {
+            let c = (e.delays, -t.of(self.nodes[e.from].kind));
+            let cur = &mut dist[e.from][e.to];
+            if cur.is_none_or_gt(c) {
+                *cur = Some(c);
+            }
+        }
+        for k in 0..n {
+            for i in 0..n {
+                let Some(a) = dist[i][k] else { continue };
+                for j in 0..n {
+                    let Some(b) = dist[k][j] else { continue };
+                    let c = (a.0 + b.0, a.1 + b.1);
+                    if dist[i][j].is_none_or_gt(c) {
+                        dist[i][j] = Some(c);
+                    }
+                }
+            }
+        }
+        let w = dist
+            .iter()
+            .map(|row| row.iter().map(|d| d.map(|x| x.0)).collect())
+            .collect();
+        let d = dist
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(j, x)| x.map_or(f64::NEG_INFINITY, |x| t.of(self.nodes[j].kind) - x.1))
+                    .collect()
+            })
+            .collect();
+        Ok((w, d))
+    }
+
+    /// Tests whether the clock period `c` is reachable by retiming (Leiserson–Saxe, FEAS via
+    /// Bellman–Ford on the constraint graph).
+    pub fn retime(&self, t: &Timing, c: f64) -> Result<Retiming> {
+        crate::error::check_positive("clock period", c)?;
+        if self.nodes.iter().any(|v| t.of(v.kind) > c + 1e-12) {
+            return Ok(Retiming { period: c, r: None });
+        }
+        let (w, d) = self.wd_matrices(t)?;
+        let n = self.nodes.len();
+        // constraint r(u) − r(v) ≤ k  →  edge v → u of weight k
+        let mut cons: Vec<(usize, usize, i64)> = self
+            .edges
+            .iter()
+            .map(|e| (e.to, e.from, e.delays))
+            .collect();
+        for u in 0..n {
+            for v in 0..n {
+                if u != v {
+                    if let Some(wuv) = w[u][v] {
+                        if d[u][v] > c + 1e-12 {
+                            cons.push((v, u, wuv - 1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut dist = vec![0i64; n]; // virtual source with 0-weight edges to all
+        for _ in 0..n {
+            let mut changed = false;
+            for &(a, b, k) in &cons {
+                if dist[a] + k < dist[b] {
+                    dist[b] = dist[a] + k;
+                    changed = true;
+                }
+            }
+            if !changed {
+                let m = dist.iter().copied().min().unwrap_or(0);
+                return Ok(Retiming {
+                    period: c,
+                    r: Some(dist.iter().map(|x| x - m).collect()),
+                });
+            }
+        }
+        Ok(Retiming { period: c, r: None })
+    }
+
+    /// The graph retimed by `r`: w_r(e) = w(e) + r(v) − r(u). Errors when an edge would get a
+    /// negative delay count.
+    pub fn retimed(&self, r: &[i64]) -> Result<Dfg> {
+        if r.len() != self.nodes.len() {
+            return Err(LmsError::Graph(
+                "retiming vector has the wrong length".into(),
+            ));
+        }
+        let mut g = self.clone();
+        for e in &mut g.edges {
+            e.delays += r[e.to] - r[e.from];
+            if e.delays < 0 {
+                return Err(LmsError::Graph(format!(
+                    "retiming gives edge {e:?} a negative delay"
+                )));
+            }
+        }
+        Ok(g)
+    }
+
+    /// Graphviz DOT text (delays as edge labels "kD").
+    pub fn to_dot(&self) -> String {
+        let mut s = format!(
+            "digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n",
+            self.title
+        );
+        for v in &self.nodes {
+            let shape = match v.kind {
+                OpKind::Mul => "circle",
+                OpKind::Add => "circle",
+                OpKind::Io => "plaintext",
+            };
+            s += &format!("  {} [label=\"{}\", shape={shape}];\n", v.name, v.label);
+        }
+        for e in &self.edges {
+            let (a, b) = (&self.nodes[e.from].name, &self.nodes[e.to].name);
+            if e.delays > 0 {
+                s += &format!("  {a} -> {b} [label=\"{}D\"];\n", e.delays);
+            } else {
+                s += &format!("  {a} -> {b};\n");
+            }
+        }
+        s + "}\n"
+    }
+
+    /// A simple SVG drawing from the nodes' positions; delays are written on the edges and the
+    /// `highlight` nodes (e.g. the critical path) are drawn in red.
+    pub fn to_svg(&self, highlight: &[String]) -> String {
+        let (sx, sy, pad) = (110.0, 90.0, 60.0);
+        let maxx = self.nodes.iter().map(|v| v.pos.0).fold(0.0, f64::max);
+        let maxy = self.nodes.iter().map(|v| v.pos.1).fold(0.0, f64::max);
+        let margin = 0.06 * maxx * sx + 40.0; // room for the bent edges above and below
+        let (wd, ht) = (
+            maxx * sx + 2.0 * pad,
+            maxy * sy + 2.0 * pad + 40.0 + 2.0 * margin,
+        );
+        let xy = |v: &Node| (pad + v.pos.0 * sx, pad + 30.0 + margin + v.pos.1 * sy);
+        let mut s = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{wd:.0}\" height=\"{ht:.0}\" viewBox=\"0 0 {wd:.0} {ht:.0}\" font-family=\"Helvetica, Arial, sans-serif\">\n\
+             <defs><marker id=\"arr\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#333\"/></marker></defs>\n\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{:.0}\" y=\"24\" font-size=\"16\" text-anchor=\"middle\">{}</text>\n",
+            wd / 2.0,
+            xml_escape(&self.title)
+        );
+        let rad = 18.0;
+        for e in &self.edges {
+            let (a, b) = (xy(&self.nodes[e.from]), xy(&self.nodes[e.to]));
+            let on_cp = highlight.contains(&self.nodes[e.from].name)
+                && highlight.contains(&self.nodes[e.to].name)
+                && e.delays == 0;
+            let color = if on_cp { "#c00" } else { "#333" };
+            let (label_x, label_y, path) = if e.from == e.to {
+                let (x, y) = a;
+                (
+                    x,
+                    y - 2.6 * rad,
+                    format!(
+                        "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+                        x - 8.0,
+                        y - rad,
+                        x - 40.0,
+                        y - 70.0,
+                        x + 40.0,
+                        y - 70.0,
+                        x + 8.0,
+                        y - rad
+                    ),
+                )
+            } else {
+                let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+                let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+                let (ux, uy) = (dx / len, dy / len);
+                // feedback edges bend below, long forward edges above, short ones are straight
+                let back = dx < 0.0;
+                if back || dx.abs() > 2.5 * sx {
+                    let bend = if back {
+                        0.22 * len + 30.0
+                    } else {
+                        -(0.22 * len + 30.0)
+                    };
+                    let c = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0 + bend);
+                    let toward = |p: (f64, f64)| {
+                        let (vx, vy) = (c.0 - p.0, c.1 - p.1);
+                        let l = (vx * vx + vy * vy).sqrt().max(1e-9);
+                        (p.0 + rad * vx / l, p.1 + rad * vy / l)
+                    };
+                    let (p0, p1) = (toward(a), toward(b));
+                    (
+                        (p0.0 + 2.0 * c.0 + p1.0) / 4.0,
+                        (p0.1 + 2.0 * c.1 + p1.1) / 4.0 - 4.0,
+                        format!(
+                            "M{:.1},{:.1} Q{:.1},{:.1} {:.1},{:.1}",
+                            p0.0, p0.1, c.0, c.1, p1.0, p1.1
+                        ),
+                    )
+                } else {
+                    let (p0, p1) = (
+                        (a.0 + ux * rad, a.1 + uy * rad),
+                        (b.0 - ux * rad, b.1 - uy * rad),
+                    );
+                    (
+                        (p0.0 + p1.0) / 2.0,
+                        (p0.1 + p1.1) / 2.0 - 6.0,
+                        format!("M{:.1},{:.1} L{:.1},{:.1}", p0.0, p0.1, p1.0, p1.1),
+                    )
+                }
+            };
+            s += &format!("<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.4\" marker-end=\"url(#arr)\"/>\n");
+            if e.delays > 0 {
+                s += &format!("<text x=\"{label_x:.1}\" y=\"{label_y:.1}\" font-size=\"12\" fill=\"#06c\" text-anchor=\"middle\">{}D</text>\n", e.delays);
+            }
+        }
+        for v in &self.nodes {
+            let (x, y) = xy(v);
+            let stroke = if highlight.contains(&v.name) {
+                "#c00"
+            } else {
+                "#333"
+            };
+            match v.kind {
+                OpKind::Io => {
+                    s += &format!("<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"14\" text-anchor=\"middle\">{}</text>\n", y + 5.0, xml_escape(&v.label));
+                }
+                _ => {
+                    let fill = if v.kind == OpKind::Mul {
+                        "#fff4d6"
+                    } else {
+                        "#e3f0ff"
+                    };
+                    s += &format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad}\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.6\"/>\n");
+                    s += &format!("<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"16\" text-anchor=\"middle\">{}</text>\n", y + 5.0, xml_escape(&v.label));
+                    s += &format!("<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#666\" text-anchor=\"middle\">{}</text>\n", y + rad + 12.0, xml_escape(&v.name));
+                }
+            }
+        }
+        s + "</svg>\n"
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+trait NoneOrGt {
+    fn is_none_or_gt(&self, c: (i64, f64)) -> bool;
+}
+
+impl NoneOrGt for Option<(i64, f64)> {
+    fn is_none_or_gt(&self, c: (i64, f64)) -> bool {
+        match self {
+            None => true,
+            Some(x) => c.0 < x.0 || (c.0 == x.0 && c.1 < x.1 - 1e-12),
+        }
+    }
+}
+
+/// Options of the (delayed) LMS architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchOptions {
+    /// Taps N (≥ 1).
+    pub taps: usize,
+    /// Update delays M₁ (0 = LMS).
+    pub delay: usize,
+    /// Whether μ·e is a multiplier (the seed counts it) or a free shift.
+    pub count_mu: bool,
+}
+
+/// The N-tap (delayed) LMS predictor as a DFG.
+///
+/// Nodes: input `x` (x_n), filter multipliers `Mk` (w_k·x_{n−k}), an adder chain `A1…A(N−1)`
+/// giving ŷ_n (output port `yhat`), the error subtractor `S` (e = x_n − ŷ_n), the step
+/// multiplier `MU` (μ·e; omitted when `count_mu` is false), update multipliers `Uk`
+/// (μe·x_{n−k}) and update adders `Wk` (w_k ← w_k + μ e x_{n−k}). Edges: x → Mk with k delays
+/// (the tapped delay line), x → Uk with k + M₁ delays, Wk → Wk and Wk → Mk with one delay (the
+/// coefficient register), and M₁ delays on the error path S → MU (the delayed update).
+pub fn lms_architecture(opt: ArchOptions) -> Result<Dfg> {
+    crate::error::check_nonzero("taps", opt.taps)?;
+    let n = opt.taps;
+    let title = if opt.delay == 0 {
+        format!("{n}-tap LMS predictor")
+    } else {
+        format!("{n}-tap delayed LMS, M1 = {}", opt.delay)
+    };
+    let mut g = Dfg::new(&title);
+    let mid = (n as f64 - 1.0) / 2.0;
+    let x = g.node("x", OpKind::Io, "x_n", (0.0, mid));
+    let m: Vec<usize> = (1..=n)
+        .map(|k| g.node(&format!("M{k}"), OpKind::Mul, "×", (1.0, (k - 1) as f64)))
+        .collect();
+    for (k, &mk) in m.iter().enumerate() {
+        g.edge(x, mk, (k + 1) as i64);
+    }
+    // adder chain: A1 = M1 + M2, A_j = A_{j−1} + M_{j+1}
+    let mut acc = m[0];
+    for (j, &mj) in m.iter().enumerate().skip(1) {
+        let a = g.node(
+            &format!("A{j}"),
+            OpKind::Add,
+            "+",
+            (1.0 + j as f64, j as f64 - 0.5),
+        );
+        g.edge(acc, a, 0);
+        g.edge(mj, a, 0);
+        acc = a;
+    }
+    let col = n as f64 + 1.0;
+    let yhat = g.node("yhat", OpKind::Io, "ŷ_n", (col, -0.6));
+    g.edge(acc, yhat, 0);
+    let s = g.node("S", OpKind::Add, "−", (col, mid + 0.5));
+    g.edge(x, s, 0);
+    g.edge(acc, s, 0);
+    let (src, col) = if opt.count_mu {
+        let mu = g.node("MU", OpKind::Mul, "×μ", (col + 1.0, mid + 0.5));
+        g.edge(s, mu, opt.delay as i64);
+        (mu, col + 2.0)
+    } else {
+        (s, col + 1.0)
+    };
+    for (k, &mk) in m.iter().enumerate() {
+        let u = g.node(&format!("U{}", k + 1), OpKind::Mul, "×", (col, k as f64));
+        let w = g.node(
+            &format!("W{}", k + 1),
+            OpKind::Add,
+            "+",
+            (col + 1.0, k as f64),
+        );
+        g.edge(src, u, if opt.count_mu { 0 } else { opt.delay as i64 });
+        g.edge(x, u, (k + 1 + opt.delay) as i64);
+        g.edge(u, w, 0);
+        g.edge(w, w, 1);
+        g.edge(w, mk, 1);
+    }
+    Ok(g)
+}
+
+/// Smallest M₁ (searched up to `max_delay`) for which the delayed-LMS graph can be retimed to
+/// clock period `period`; returns M₁ and the retiming.
+pub fn min_delay_for_period(
+    taps: usize,
+    count_mu: bool,
+    t: &Timing,
+    period: f64,
+    max_delay: usize,
+) -> Result<Option<(usize, Vec<i64>)>> {
+    for delay in 0..=max_delay {
+        let g = lms_architecture(ArchOptions {
+            taps,
+            delay,
+            count_mu,
+        })?;
+        if let Some(r) = g.retime(t, period)?.r {
+            return Ok(Some((delay, r)));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_time_strings() {
+        assert_eq!(PathTime { muls: 3, adds: 4 }.to_string(), "3T_M + 4T_A");
+        assert_eq!(PathTime { muls: 1, adds: 0 }.to_string(), "T_M");
+        assert_eq!(PathTime { muls: 1, adds: 2 }.throughput(), "1/(T_M + 2T_A)");
+        assert_eq!(PathTime { muls: 1, adds: 0 }.throughput(), "1/T_M");
+    }
+
+    #[test]
+    fn zero_delay_cycle_is_an_error() {
+        let mut g = Dfg::new("bad");
+        let a = g.node("a", OpKind::Add, "+", (0.0, 0.0));
+        let b = g.node("b", OpKind::Add, "+", (1.0, 0.0));
+        g.edge(a, b, 0);
+        g.edge(b, a, 0);
+        assert!(g.critical_path(&Timing::new(2.0, 1.0).unwrap()).is_err());
+    }
+}
