@@ -1,7 +1,7 @@
 //! Problem 4 report: back-propagation through a non-linear system — gradients, expected cost by
 //! quadrature, SGD, precision of w1, local minima.
 use crate::plot::{line_chart, LineChart, Series};
-use crate::report::{self, Ctx, Section, XResult};
+use crate::report::{md_table, tuple_str, Ctx, Section, XResult};
 use nonlinear_sgd::minima::{self, Kind, MinimaConfig};
 use nonlinear_sgd::precision::{self, PrecisionConfig, PrecisionReport};
 use nonlinear_sgd::sgd::{self, SgdConfig};
@@ -16,19 +16,7 @@ const SEED_BITS: u32 = 4;
 const SEED_C_4BITS: f64 = 3.068;
 
 fn w_str(w: &Weights) -> String {
-    format!("({:.4}, {:.4}, {:.4})", w.0[0], w.0[1], w.0[2])
-}
-
-/// A markdown table whose cells may contain `|` (escaped).
-fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let esc = |c: &str| c.replace('|', "\\|");
-    let header: Vec<String> = header.iter().map(|h| esc(h)).collect();
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| esc(c)).collect())
-        .collect();
-    report::md_table(&header, &rows)
+    tuple_str(&w.0, 4)
 }
 
 fn bits_str(b: Option<u32>) -> String {
@@ -113,10 +101,7 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         ],
         vec![
             "∇C".into(),
-            format!(
-                "({:.5}, {:.5}, {:.5})",
-                at_seed.grad[0], at_seed.grad[1], at_seed.grad[2]
-            ),
+            tuple_str(&at_seed.grad, 5),
             "—".into(),
             "not exactly stationary: the seed stopped SGD before the minimum".into(),
         ],
@@ -168,24 +153,13 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         ],
         vec![
             "∇C at final weights".into(),
-            format!(
-                "({:.4}, {:.4}, {:.4})",
-                tr.quadrature.grad[0], tr.quadrature.grad[1], tr.quadrature.grad[2]
-            ),
+            tuple_str(&tr.quadrature.grad, 4),
             "—".into(),
         ],
         vec![
             "invariant m = √|w3|·(w1, w2)".into(),
-            format!(
-                "({:.4}, {:.4})",
-                minima::invariant(&ours)[0],
-                minima::invariant(&ours)[1]
-            ),
-            format!(
-                "({:.4}, {:.4})",
-                minima::invariant(&seed_w)[0],
-                minima::invariant(&seed_w)[1]
-            ),
+            tuple_str(&minima::invariant(&ours), 4),
+            tuple_str(&minima::invariant(&seed_w), 4),
         ],
         vec![
             "minimum of C (multi-start search)".into(),
@@ -308,8 +282,17 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         .collect();
     md.push_str(&md_table(&header, &rows));
     md.push('\n');
-    let row4 = prec_seed.rows.iter().find(|r| r.bits == 4);
-    let row3 = prec_seed.rows.iter().find(|r| r.bits == 3);
+    // C with w1 quantized to `bits`: at our weights, and at the seed's with the relative increase.
+    let c_at_bits = |bits: u32, seed: String| {
+        vec![
+            format!("C at {bits} bits"),
+            row_at(&prec, bits).map_or("—".into(), |r| format!("{:.4}", r.c)),
+            row_at(&prec_seed, bits).map_or("—".into(), |r| {
+                format!("{:.4} ({:+.2} %)", r.c, 100.0 * r.rel_increase)
+            }),
+            seed,
+        ]
+    };
     let bits_rows = vec![
         vec![
             "first order, actual δ (seed's model)".into(),
@@ -341,28 +324,8 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
             bits_str(prec_seed.bits_validated),
             format!("{SEED_BITS}"),
         ],
-        vec![
-            "C at 4 bits".into(),
-            prec.rows
-                .iter()
-                .find(|r| r.bits == 4)
-                .map_or("—".into(), |r| format!("{:.4}", r.c)),
-            row4.map_or("—".into(), |r| {
-                format!("{:.4} ({:+.2} %)", r.c, 100.0 * r.rel_increase)
-            }),
-            format!("{SEED_C_4BITS}"),
-        ],
-        vec![
-            "C at 3 bits".into(),
-            prec.rows
-                .iter()
-                .find(|r| r.bits == 3)
-                .map_or("—".into(), |r| format!("{:.4}", r.c)),
-            row3.map_or("—".into(), |r| {
-                format!("{:.4} ({:+.2} %)", r.c, 100.0 * r.rel_increase)
-            }),
-            "—".into(),
-        ],
+        c_at_bits(4, format!("{SEED_C_4BITS}")),
+        c_at_bits(3, "—".into()),
     ];
     md.push_str("Minimum bits of w1 (smallest B from which on the criterion holds):\n\n");
     md.push_str(&md_table(
@@ -492,7 +455,7 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         rows.push(vec![
             format!("{:?}", m.kind),
             format!("{:.6}", m.c),
-            format!("({:.4}, {:.4})", m.invariant[0], m.invariant[1]),
+            tuple_str(&m.invariant, 4),
             m.count.to_string(),
             branches.join("<br>"),
         ]);
@@ -590,6 +553,11 @@ fn saturation_note(r: &PrecisionReport) -> String {
             r.weights.0[0].abs()
         )
     }
+}
+
+/// The row of a precision table at `bits`.
+fn row_at(r: &PrecisionReport, bits: u32) -> Option<&precision::PrecisionRow> {
+    r.rows.iter().find(|x| x.bits == bits)
 }
 
 fn precision_json(r: &PrecisionReport) -> Value {

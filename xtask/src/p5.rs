@@ -1,7 +1,7 @@
 //! Problems 5, 6 and 7 report: the fitted time series, the fixed-point predictor (P5), LMS and
 //! its architecture (P6), delayed LMS, its stability map and the retimed architecture (P7).
 use crate::plot::{line_chart, write_text, LineChart, Series};
-use crate::report::{self, Ctx, Section, XResult};
+use crate::report::{md_table, opt_str, tuple_str, Ctx, Section, XResult};
 use fxp_core::stats::db_power;
 use lms::adaptive::{Curves, Status};
 use lms::precision::{FaCost, PrecisionConfig};
@@ -14,24 +14,8 @@ const SEED_BUDGET_TYPO: f64 = 0.008119;
 const SEED_COEF_X: f64 = 0.0552;
 const SEED_COEF_W: f64 = 0.13;
 
-fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let esc = |c: &str| c.replace('|', "\\|");
-    let header: Vec<String> = header.iter().map(|h| esc(h)).collect();
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| esc(c)).collect())
-        .collect();
-    report::md_table(&header, &rows)
-}
-
 fn vec_str(v: &[f64]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x:.4}")).collect();
-    format!("({})", parts.join(", "))
-}
-
-fn opt_str(x: Option<f64>, digits: usize) -> String {
-    x.map_or("—".into(), |v| format!("{v:.digits$}"))
+    tuple_str(v, 4)
 }
 
 fn settings(ctx: &Ctx) -> Settings {

@@ -298,6 +298,13 @@ where
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line)),
         };
     }
+    draw_legend(&mut ch)
+}
+
+/// The legend box of every chart: upper right, on a translucent white background.
+fn draw_legend<'a, CT: CoordTranslate>(
+    ch: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+) -> XResult<()> {
     ch.configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(160, 160, 160))
@@ -393,12 +400,7 @@ where
         .label(label.as_str())
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], col.filled()));
     }
-    ch.configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(160, 160, 160))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut ch)
 }
 
 /// Writes a text file (DOT source, a hand-made SVG, a CSV) atomically.

@@ -120,17 +120,44 @@ pub fn rebuild(out: &Path) -> XResult<()> {
     Ok(())
 }
 
-/// A markdown table from a header and rows.
-pub fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!(
-        "| {} |\n|{}\n",
-        header.join(" | "),
-        "---|".repeat(header.len())
-    );
-    for r in rows {
-        s.push_str(&format!("| {} |\n", r.join(" | ")));
+/// Escapes the `|` of a table cell (one already escaped as `\|` is left alone), so a cell such
+/// as `|δ|` cannot split the row.
+fn escape_cell(cell: &str) -> String {
+    let mut s = String::with_capacity(cell.len());
+    let mut prev = None;
+    for c in cell.chars() {
+        if c == '|' && prev != Some('\\') {
+            s.push('\\');
+        }
+        s.push(c);
+        prev = Some(c);
     }
     s
+}
+
+/// A markdown table from a header and rows; `|` inside cells is escaped.
+pub fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let cells: Vec<String> = cells.map(escape_cell).collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
+    let mut s = line(&mut header.iter().copied());
+    s.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    for r in rows {
+        s.push_str(&line(&mut r.iter().map(String::as_str)));
+    }
+    s
+}
+
+/// A tuple of numbers with `digits` decimals: `(0.1234, -0.5678)`.
+pub fn tuple_str(v: &[f64], digits: usize) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x:.digits$}")).collect();
+    format!("({})", parts.join(", "))
+}
+
+/// An optional number with `digits` decimals, `—` when absent.
+pub fn opt_str(x: Option<f64>, digits: usize) -> String {
+    x.map_or("—".into(), |v| format!("{v:.digits$}"))
 }
 
 /// A number in scientific notation with 4 significant digits (`1.386e8`).

@@ -23,6 +23,12 @@ pub enum FxpError {
     /// An invalid argument, with the reason.
     #[error("{0}")]
     Invalid(String),
+    /// A linear system without a unique solution (a vanishing pivot).
+    #[error("singular system: {0}")]
+    Singular(String),
+    /// A matrix that should be positive definite but is not (Cholesky pivot ≤ 0).
+    #[error("matrix is not positive definite (Cholesky pivot {pivot})")]
+    NotPositiveDefinite { pivot: usize },
     /// A fixed-point value that does not fit its format.
     #[error("value {value} overflows the fixed-point format {format}")]
     Overflow { value: f64, format: String },

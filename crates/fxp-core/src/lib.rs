@@ -3,7 +3,8 @@
 //! The shared fixed-point core of fxp-hw: the course's uniform quantizers ([`quant`]),
 //! fixed-point formats with integer mantissas ([`fixed`]), signal statistics ([`stats`]),
 //! the representational/computational cost model ([`cost`]), seeded random streams ([`rng`]),
-//! crash-safe output ([`io`]), JSON rounding for snapshots ([`json`]), CLI helpers ([`cli`])
+//! crash-safe output ([`io`]), JSON rounding for snapshots ([`json`]), small dense linear
+//! algebra ([`linalg`]), CLI helpers ([`cli`])
 //! and Problem 1, the SQNR of a dot product under output quantization ([`sqnr`]).
 pub mod cli;
 pub mod cost;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod fixed;
 pub mod io;
 pub mod json;
+pub mod linalg;
 pub mod quant;
 pub mod rng;
 pub mod sqnr;

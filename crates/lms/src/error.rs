@@ -12,9 +12,6 @@ pub enum LmsError {
         /// Why it is rejected.
         reason: String,
     },
-    /// A linear system without a unique solution.
-    #[error("singular system: {0}")]
-    Singular(String),
     /// A model fit that found no admissible solution.
     #[error("fit failed: {0}")]
     Fit(String),

@@ -7,11 +7,11 @@
 //! Modules: [`series`] (the fitted AR(3) generator), [`wiener`] (optimal predictor),
 //! [`precision`] (Problem 5), [`adaptive`] (LMS / DLMS ensembles, stability bounds),
 //! [`dfg`] (data-flow graphs and Leiserson–Saxe retiming), [`problems`] (the assembled results
-//! of Problems 5–7 that the binary and the report print), [`linalg`] (tiny dense helpers).
+//! of Problems 5–7 that the binary and the report print). Dense linear algebra comes from
+//! `fxp_core::linalg`.
 pub mod adaptive;
 pub mod dfg;
 pub mod error;
-pub mod linalg;
 pub mod precision;
 pub mod problems;
 pub mod series;

@@ -9,6 +9,7 @@ use serde_json::json;
 #[derive(Parser, Debug)]
 #[command(
     version,
+    allow_negative_numbers = true,
     about = "Problems 5–7: fixed-point 3-tap predictor, LMS, delayed LMS, DFG retiming"
 )]
 struct Args {
@@ -32,6 +33,7 @@ enum Cmd {
     /// The Wiener predictor of the generated series: R, w*, MMSE, SNR.
     Wiener,
     /// Problem 5: noise budget, analytic and bit-true minimum precision, FA cost.
+    #[command(allow_negative_numbers = true)]
     Precision {
         /// Allowed SNR loss in dB.
         #[arg(long, default_value_t = 0.1)]
@@ -47,6 +49,7 @@ enum Cmd {
         bits_max: u32,
     },
     /// Problem 6: LMS ensembles at multiples of μ_max, misadjustment, architecture.
+    #[command(allow_negative_numbers = true)]
     Lms {
         /// Multiples of μ_max, comma-separated.
         #[arg(long, default_value = "0.5,0.01,50")]
@@ -55,6 +58,7 @@ enum Cmd {
     /// Problem 7: delayed LMS, the μ sweep / stability map, minimum M1 by retiming.
     Dlms,
     /// Architectures: critical path, latency, throughput, retiming; DOT text.
+    #[command(allow_negative_numbers = true)]
     Arch {
         /// Multiplier delay T_M.
         #[arg(long, default_value_t = 3.0)]

@@ -14,7 +14,7 @@
 //! with the smallest largest pole modulus** (the fastest-mixing process) among those with a₁ > 0
 //! (the map (a₁, a₂, a₃) → (−a₁, a₂, −a₃) gives the mirror family). See [`fit_ar3`].
 use crate::error::{check_nonzero, check_positive, LmsError, Result};
-use crate::linalg::{root_moduli, solve};
+use fxp_core::linalg::{root_moduli, solve};
 use fxp_core::rng::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -128,7 +128,7 @@ fn yule_walker_r(a: &[f64], sigma_v2: f64) -> Result<Vec<f64>> {
     }
     let mut b = vec![0.0; p + 1];
     b[0] = sigma_v2;
-    solve(&m, &b)
+    Ok(solve(&m, &b)?)
 }
 
 /// Stability by the step-down (Schur–Cohn) recursion: all reflection coefficients |k| < 1.
@@ -150,7 +150,7 @@ pub fn is_stable(a: &[f64]) -> bool {
 /// Largest pole modulus of 1 − Σ a_k z^{−k}.
 pub fn pole_radius(a: &[f64]) -> f64 {
     let c: Vec<f64> = a.iter().map(|x| -x).collect();
-    root_moduli(&c).first().copied().unwrap_or(0.0)
+    root_moduli(&c).last().copied().unwrap_or(0.0)
 }
 
 /// Result of fitting the AR(3) model to the target statistics.

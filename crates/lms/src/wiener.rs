@@ -1,7 +1,7 @@
 //! The optimal (Wiener) N-tap linear predictor of x_n from x_{n−1} … x_{n−N}, estimated from a
 //! series: biased autocorrelation estimate, Toeplitz normal equations R w* = p, MMSE and SNR.
 use crate::error::{check_nonzero, LmsError, Result};
-use crate::linalg::{solve, symmetric_eigenvalues};
+use fxp_core::linalg::{solve, symmetric_eigenvalues};
 use fxp_core::stats::db_power;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,8 @@ impl Wiener {
         let rm = toeplitz(r, taps);
         let p = &r[1..=taps];
         let w = solve(&rm, p)?;
+        let mut eigenvalues = symmetric_eigenvalues(&rm)?;
+        eigenvalues.reverse();
         let mmse = r[0] - w.iter().zip(p).map(|(a, b)| a * b).sum::<f64>();
         Ok(Self {
             taps,
@@ -69,7 +71,7 @@ impl Wiener {
             snr_db: db_power(r[0] / mmse),
             sigma_x2: r[0],
             mmse,
-            eigenvalues: symmetric_eigenvalues(&rm),
+            eigenvalues,
             w,
         })
     }

@@ -38,7 +38,7 @@ impl Convention {
 /// Per-layer complexity (weights, biases, R_A, N, D, MACs of every conv/linear layer) of a
 /// network, and its fixed-point costs: representational (bits) and computational (full adders).
 #[derive(Debug, Parser)]
-#[command(name = "nn-cost", version)]
+#[command(name = "nn-cost", version, allow_negative_numbers = true)]
 #[command(group(ArgGroup::new("network").required(true).args(["net", "spec"])))]
 #[command(group(ArgGroup::new("precision").args(["bits", "weight_bits", "offsets_dir"])))]
 struct Args {

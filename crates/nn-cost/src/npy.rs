@@ -20,14 +20,55 @@ pub fn read_f64_vec(path: &Path, expected_len: Option<usize>) -> Result<Vec<f64>
     })
 }
 
+/// The longest header accepted: the course's files have 118 bytes; NumPy pads to 64-byte blocks.
+const MAX_HEADER: usize = 4096;
+
+/// Checks the npy framing before the header is handed to the parser: magic string, a header
+/// length that fits the file, and a flat dictionary (one `{…}`), so that no input can make the
+/// header parser work for long. Returns the number of data bytes after the header.
+fn check_header(bytes: &[u8]) -> Result<usize, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not an npy file (no \\x93NUMPY magic string)".into());
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(format!("unsupported npy format version {v}")),
+    };
+    if header_len > MAX_HEADER {
+        return Err(format!(
+            "npy header of {header_len} bytes is too long (at most {MAX_HEADER})"
+        ));
+    }
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or_else(|| format!("truncated npy header ({header_len} bytes announced)"))?;
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if count(b'{') != 1 || count(b'}') != 1 {
+        return Err("malformed npy header: expected one flat dictionary".into());
+    }
+    Ok(bytes.len() - start - header_len)
+}
+
 /// Parses npy bytes (see [`read_f64_vec`]); the error is a message without the file name.
 pub fn parse_f64_vec(bytes: &[u8], expected_len: Option<usize>) -> Result<Vec<f64>, String> {
+    let data_bytes = check_header(bytes)?;
     let npy = NpyFile::new(bytes).map_err(|e| format!("not a readable npy file: {e}"))?;
     let shape = npy.shape().to_vec();
     if shape.len() != 1 {
         return Err(format!("expected a 1-D array, found shape {shape:?}"));
     }
     let len = shape[0] as usize;
+    // Every supported dtype has at least one byte per value: a header that claims more values
+    // than the data holds is truncated (or hostile), and is rejected before any allocation.
+    if len > data_bytes {
+        return Err(format!(
+            "truncated data: the header claims {len} values but only {data_bytes} data bytes follow"
+        ));
+    }
     if let Some(expected) = expected_len {
         if len != expected {
             return Err(format!("expected {expected} values, found {len}"));

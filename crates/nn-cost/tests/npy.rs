@@ -138,3 +138,31 @@ fn course_offsets_from_hw2_data_when_present() {
     assert_eq!(w, [4.0, 4.0, 4.0, 4.0, 3.0, 1.0, 2.0, 3.0]);
     assert_eq!(a, [0.0, 2.0, 3.0, 3.0, 3.0, 2.0, 1.0, 1.0]);
 }
+
+/// Regression (found by `cargo fuzz run npy`): a header of nested braces made the npy header
+/// parser run for minutes. It is now rejected at once.
+#[test]
+fn fuzz_nested_header_is_rejected_quickly() {
+    let bytes = include_bytes!("data/fuzz-npy-nested-header.npy");
+    let t = std::time::Instant::now();
+    let err = nn_cost::npy::parse_f64_vec(bytes, None).unwrap_err();
+    assert!(err.contains("malformed npy header"), "{err}");
+    assert!(t.elapsed().as_secs_f64() < 1.0);
+}
+
+/// A header that claims 2^60 values is an error, not an allocation.
+#[test]
+fn huge_claimed_length_is_rejected() {
+    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846976,), }";
+    let mut h = header.to_string();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(h.as_bytes());
+    bytes.extend_from_slice(&[0u8; 16]);
+    let err = nn_cost::npy::parse_f64_vec(&bytes, None).unwrap_err();
+    assert!(err.contains("truncated data"), "{err}");
+}

@@ -17,7 +17,6 @@
 //! * [`minima`]: local minima (part 6): the symmetries of C (w3 → −w3, (w1, w2) → −(w1, w2) and
 //!   the scaling (s·w1, s·w2, w3/s²)), a non-convexity check and a seeded multi-start search.
 pub mod error;
-pub mod linalg;
 pub mod minima;
 pub mod model;
 pub mod precision;

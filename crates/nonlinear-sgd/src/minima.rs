@@ -17,9 +17,9 @@
 //! end points on the w3 = 0 family (|m| < 0.05 and C = π²/3 to 1e-6) form one [`Kind::Plateau`]
 //! entry.
 use crate::error::{Error, Result};
-use crate::linalg::{cholesky_solve, sym_eigenvalues};
 use crate::model::Weights;
 use crate::quadrature::Quadrature;
+use fxp_core::linalg::{cholesky_solve, symmetric_eigenvalues};
 use fxp_core::rng::stream;
 use rand::Rng;
 use rayon::prelude::*;
@@ -192,7 +192,7 @@ pub fn local_minimize(
             for (k, row) in a.iter_mut().enumerate() {
                 row[k] += lambda;
             }
-            let Some(x) = cholesky_solve(&a, &e.grad) else {
+            let Ok(x) = cholesky_solve(&a, &e.grad) else {
                 lambda *= 10.0;
                 continue;
             };
@@ -240,6 +240,15 @@ fn eig2(h: &[[f64; 3]; 3]) -> [f64; 2] {
     let mean = 0.5 * (a + d);
     let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
     [mean - r, mean + r]
+}
+
+/// Eigenvalues (ascending) of the full 3×3 Hessian by the shared Jacobi routine; a 3×3 array
+/// is square, so the routine cannot fail (NaN stands in for the unreachable error).
+fn eigenvalues3(h: &[[f64; 3]; 3]) -> [f64; 3] {
+    match symmetric_eigenvalues(h).as_deref() {
+        Ok(&[a, b, c]) => [a, b, c],
+        _ => [f64::NAN; 3],
+    }
 }
 
 fn sign(x: f64) -> i8 {
@@ -356,7 +365,7 @@ pub fn search(cfg: &MinimaConfig) -> Result<MinimaReport> {
                 c: e.c,
                 grad_norm: norm(&e.grad),
                 eigenvalues,
-                eigenvalues_w: sym_eigenvalues(&e.hessian),
+                eigenvalues_w: eigenvalues3(&e.hessian),
                 kind: if plateau {
                     Kind::Plateau
                 } else {

@@ -7,6 +7,7 @@ use fxp_core::sqnr::{self, InputDist, SqnrConfig};
 #[derive(Parser, Debug)]
 #[command(
     version,
+    allow_negative_numbers = true,
     about = "SQNR of a dot product under output quantization: formula (2) vs Monte Carlo"
 )]
 struct Args {

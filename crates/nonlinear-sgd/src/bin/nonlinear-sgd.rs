@@ -22,12 +22,16 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Seeded SGD (part 3): final weights, train/test MSE, C by quadrature, convergence curve.
+    #[command(allow_negative_numbers = true)]
     Train(TrainArgs),
     /// C, ∇C and ∂²C/∂w1² (and the full Hessian) by quadrature at given weights.
+    #[command(allow_negative_numbers = true)]
     Cost(CostArgs),
     /// Bits of w1 (parts 4–5): first-/second-order models against C with w1 quantized.
+    #[command(allow_negative_numbers = true)]
     Precision(PrecisionArgs),
     /// Local minima (part 6): seeded multi-start search, clustered and sorted by C.
+    #[command(allow_negative_numbers = true)]
     Minima(MinimaArgs),
 }
 

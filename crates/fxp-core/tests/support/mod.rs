@@ -1,0 +1,68 @@
+//! Helpers for the binaries' integration tests, shared by every crate's `tests/determinism.rs`
+//! (included with `#[path = …] mod support;`, so there is one copy): run a binary, check that
+//! its `--json` output is byte-identical across runs and thread counts, check a rejected input.
+#![allow(dead_code)] // each crate uses the helpers it needs
+use std::process::{Command, Output};
+
+/// Runs `bin args` with `RAYON_NUM_THREADS=threads`.
+pub fn run(bin: &str, args: &[&str], threads: usize) -> Output {
+    Command::new(bin)
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"))
+}
+
+/// Stdout of a successful run of `bin args` on `threads` threads.
+pub fn stdout(bin: &str, args: &[&str], threads: usize) -> Vec<u8> {
+    let out = run(bin, args, threads);
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs `bin args` (which must include `--json`) twice with `RAYON_NUM_THREADS=1` and twice
+/// with 2 threads (the four processes concurrently), asserts that the four stdouts are
+/// byte-identical, and returns the stdout (asserted to parse as JSON).
+pub fn assert_deterministic(bin: &str, args: &[&str]) -> Vec<u8> {
+    const THREADS: [usize; 4] = [1, 1, 2, 2];
+    let outs: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let handles: Vec<_> = THREADS
+            .iter()
+            .map(|&t| s.spawn(move || stdout(bin, args, t)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a run failed"))
+            .collect()
+    });
+    let first = outs[0].clone();
+    for (run, (out, threads)) in outs.iter().zip(THREADS).enumerate().skip(1) {
+        assert!(
+            *out == first,
+            "{args:?}: run {} ({threads} threads) differs from run 1 (1 thread)",
+            run + 1
+        );
+    }
+    serde_json::from_slice::<serde_json::Value>(&first)
+        .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON only: {e}"));
+    first
+}
+
+/// Asserts that `bin args` exits non-zero without panicking and that stderr says `error…`
+/// and contains every one of `needles` (what the problem is, which flag or file).
+pub fn assert_rejected(bin: &str, args: &[&str], needles: &[&str]) {
+    let out = run(bin, args, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} was accepted");
+    assert!(err.starts_with("error"), "{args:?}: stderr {err:?}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
+    }
+    assert!(out.stdout.is_empty(), "{args:?}: printed on stdout");
+}
