@@ -46,9 +46,17 @@ fn check_header(bytes: &[u8]) -> Result<usize, String> {
     let header = bytes
         .get(start..start + header_len)
         .ok_or_else(|| format!("truncated npy header ({header_len} bytes announced)"))?;
+    // A plain array's header is `{'descr': '<f8', 'fortran_order': False, 'shape': (8,), }`:
+    // one dictionary, one shape tuple, no lists (those only appear in structured dtypes, which
+    // are not supported). Rejecting any other nesting bounds the header parser's work.
     let count = |c: u8| header.iter().filter(|&&b| b == c).count();
-    if count(b'{') != 1 || count(b'}') != 1 {
-        return Err("malformed npy header: expected one flat dictionary".into());
+    if count(b'{') != 1
+        || count(b'}') != 1
+        || count(b'(') != 1
+        || count(b')') != 1
+        || count(b'[') != 0
+    {
+        return Err("malformed npy header: expected a flat dictionary with one shape tuple".into());
     }
     Ok(bytes.len() - start - header_len)
 }
