@@ -4,11 +4,11 @@
 //! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
 mod p1;
 mod p2;
+mod p3;
 mod p4;
 mod p5; // Problems 5, 6 and 7 (crate lms)
 #[allow(dead_code)] // parts of the helper are used by later problems only
 mod plot;
-#[allow(dead_code)] // Ctx::data_dir and helpers serve the data-driven problems
 mod report;
 // Problem modules: add `mod pN;` here and an entry in PROBLEMS below.
 
@@ -27,6 +27,11 @@ const PROBLEMS: &[(&str, &str, Runner)] = &[
         p1::run,
     ),
     ("p2", "Network complexity in fixed point", p2::run),
+    (
+        "p3",
+        "Fixed-point inference of the CIFAR-10 network",
+        p3::run,
+    ),
     (
         "p4",
         "Back-propagation through a non-linear system",
@@ -53,27 +58,6 @@ struct Args {
     data: Option<PathBuf>,
 }
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-/// The data folder: the flag, else $FXP_HW_DATA, else `<root>/data`, else `<root>/../shared/hw2-data`.
-fn data_dir(flag: Option<PathBuf>) -> PathBuf {
-    if let Some(d) = flag {
-        return d;
-    }
-    if let Some(d) = std::env::var_os("FXP_HW_DATA") {
-        return PathBuf::from(d);
-    }
-    let root = workspace_root();
-    let local = root.join("data");
-    if local.is_dir() {
-        local
-    } else {
-        root.join("../shared/hw2-data")
-    }
-}
-
 fn main() {
     fxp_core::cli::run(|| -> XResult<()> {
         let args = Args::parse();
@@ -96,7 +80,7 @@ fn main() {
             )
             .into());
         }
-        let ctx = Ctx::new(args.out.clone(), args.quick, data_dir(args.data));
+        let ctx = Ctx::new(args.out.clone(), args.quick, args.data);
         let mut failed = Vec::new();
         for (name, title, runner) in selected {
             ctx.step(&format!("{name}: {title}"));

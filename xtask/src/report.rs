@@ -17,14 +17,14 @@ pub struct Ctx {
     pub out: PathBuf,
     /// Fast smoke configuration (small data, few samples).
     pub quick: bool,
-    /// The homework data folder (hw2-data layout).
-    pub data_dir: PathBuf,
+    /// The `--data` folder, if given; `cifar_infer::data::resolve_data_dir` applies the defaults.
+    pub data_dir: Option<PathBuf>,
     started: Instant,
 }
 
 impl Ctx {
     /// A context writing into `out`.
-    pub fn new(out: PathBuf, quick: bool, data_dir: PathBuf) -> Self {
+    pub fn new(out: PathBuf, quick: bool, data_dir: Option<PathBuf>) -> Self {
         Self {
             out,
             quick,

@@ -1,0 +1,76 @@
+//! Accuracy of a network (float or quantized) over a labelled image set.
+use crate::data::CifarSet;
+use crate::error::{InferError, Result};
+use crate::model::{LayerKernel, Model};
+use crate::ops::argmax_rows;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+/// Images per forward batch (the batch is split over the cores inside each layer).
+pub const DEFAULT_BATCH: usize = 50;
+
+/// Top-1 accuracy and the predictions behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalResult {
+    /// Accuracy in percent.
+    pub accuracy: f64,
+    /// Correctly classified images.
+    pub correct: usize,
+    /// Images evaluated.
+    pub n: usize,
+    /// Predicted class of each image, in file order.
+    pub predictions: Vec<u8>,
+}
+
+/// Classifies every image of `data` (batches of `batch`) with `kernel` computing the conv/linear
+/// layers; `progress` advances by the images done. Predictions are the argmax of the logits
+/// (first maximum on ties).
+pub fn evaluate(
+    model: &Model,
+    kernel: &impl LayerKernel,
+    data: &CifarSet,
+    batch: usize,
+    progress: Option<&ProgressBar>,
+) -> Result<EvalResult> {
+    evaluate_until(model, kernel, data, batch, progress, 0)?
+        .ok_or_else(|| InferError::Invalid("evaluation stopped early".into()))
+}
+
+/// [`evaluate`] that stops as soon as fewer than `min_correct` correct images are still
+/// possible (returns `None` then): the early stop of a pass/fail test.
+pub fn evaluate_until(
+    model: &Model,
+    kernel: &impl LayerKernel,
+    data: &CifarSet,
+    batch: usize,
+    progress: Option<&ProgressBar>,
+    min_correct: usize,
+) -> Result<Option<EvalResult>> {
+    if data.is_empty() {
+        return Err(InferError::Invalid("no images to evaluate".into()));
+    }
+    let batch = batch.max(1);
+    let mut predictions = Vec::with_capacity(data.len());
+    let mut correct = 0;
+    for start in (0..data.len()).step_by(batch) {
+        let end = (start + batch).min(data.len());
+        let x = model.input_of(data.slice(start, end));
+        let logits = model.forward_with(kernel, &x, end - start);
+        for (i, c) in argmax_rows(&logits, model.classes).into_iter().enumerate() {
+            correct += usize::from(c == data.labels[start + i] as usize);
+            predictions.push(c as u8);
+        }
+        if let Some(pb) = progress {
+            pb.inc((end - start) as u64);
+        }
+        if correct + (data.len() - end) < min_correct {
+            return Ok(None);
+        }
+    }
+    Ok(Some(EvalResult {
+        accuracy: 100.0 * correct as f64 / data.len() as f64,
+        correct,
+        n: data.len(),
+        predictions,
+    }))
+}

@@ -1,0 +1,115 @@
+//! Beyond the homework: the analysis of Sakr et al. bounds the probability that the fixed-point
+//! network's decision differs from the float network's,
+//! `p_m ≤ Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l)`, with `Δ` the quantization steps of the course
+//! conventions (signed `Δ = 2^(1−B) r`, unsigned `Δ = 2^(−B) r`) and `E` the noise gains of
+//! [`crate::profile`]. This module evaluates the bound and measures the actual disagreement rate.
+use crate::data::CifarSet;
+use crate::error::{InferError, Result};
+use crate::eval::evaluate;
+use crate::model::{FloatKernel, Model};
+use crate::profile::Gains;
+use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
+use fxp_core::{LayerPrecision, Quantizer};
+use serde::{Deserialize, Serialize};
+
+/// The bound `Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l)` at per-layer precisions (inputs that can be
+/// negative — the image — signed, the others unsigned, as the fixed-point network quantizes them).
+///
+/// # Errors
+/// Lists of different lengths or bad quantizer parameters.
+pub fn mismatch_bound(
+    model: &Model,
+    ranges: &Ranges,
+    gains: &Gains,
+    precisions: &[LayerPrecision],
+) -> Result<f64> {
+    let layers = model.num_weight_layers();
+    if [
+        precisions.len(),
+        gains.e_w.len(),
+        gains.e_a.len(),
+        ranges.weight.len(),
+        ranges.activation.len(),
+    ]
+    .iter()
+    .any(|&l| l != layers)
+    {
+        return Err(InferError::Invalid(format!(
+            "mismatch bound: precisions, gains and ranges must have one value per layer ({layers})"
+        )));
+    }
+    let unsigned = model.nonnegative_inputs();
+    let mut sum = 0.0;
+    for l in 0..layers {
+        let p = precisions[l];
+        let dw = Quantizer::signed(ranges.weight[l], p.b_w)?.step();
+        let qa = if unsigned[l] {
+            Quantizer::unsigned(ranges.activation[l], p.b_a)?
+        } else {
+            Quantizer::signed(ranges.activation[l], p.b_a)?
+        };
+        let da = qa.step();
+        sum += da * da * gains.e_a[l] + dw * dw * gains.e_w[l];
+    }
+    Ok(sum)
+}
+
+/// Measured and predicted disagreement at one precision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MismatchPoint {
+    /// Uniform precision B.
+    pub bits: u32,
+    /// Fraction of images whose fixed-point decision differs from the float decision.
+    pub measured: f64,
+    /// Number of such images.
+    pub disagreements: usize,
+    /// The bound `Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l)` (may exceed 1: then it says nothing).
+    pub bound: f64,
+    /// Fixed-point accuracy in percent.
+    pub accuracy: f64,
+}
+
+/// For every uniform precision in `bits`: the disagreement rate between the fixed-point and the
+/// float predictions on `data`, and the bound from `gains`.
+///
+/// # Errors
+/// Evaluation errors or bad precisions.
+#[allow(clippy::too_many_arguments)]
+pub fn mismatch_sweep(
+    model: &Model,
+    data: &CifarSet,
+    ranges: &Ranges,
+    gains: &Gains,
+    bits: &[u32],
+    batch: usize,
+    policy: PathPolicy,
+    quiet: bool,
+) -> Result<Vec<MismatchPoint>> {
+    let n = data.len() as u64;
+    let pb = fxp_core::cli::progress(n, "float predictions", quiet);
+    let float = evaluate(model, &FloatKernel, data, batch, Some(&pb))?;
+    pb.finish_and_clear();
+    let layers = model.num_weight_layers();
+    bits.iter()
+        .map(|&b| {
+            let p = vec![LayerPrecision { b_w: b, b_a: b }; layers];
+            let q = QuantizedModel::new(model, ranges, &p, policy)?;
+            let pb = fxp_core::cli::progress(n, &format!("mismatch B = {b}"), quiet);
+            let r = evaluate(model, &q, data, batch, Some(&pb))?;
+            pb.finish_and_clear();
+            let disagreements = r
+                .predictions
+                .iter()
+                .zip(&float.predictions)
+                .filter(|(a, b)| a != b)
+                .count();
+            Ok(MismatchPoint {
+                bits: b,
+                measured: disagreements as f64 / data.len() as f64,
+                disagreements,
+                bound: mismatch_bound(model, ranges, gains, &p)?,
+                accuracy: r.accuracy,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,168 @@
+//! Problem 3.2: per-layer precisions `B_l = B_min + offset_l` (offsets from the course npy files
+//! or from [`crate::profile`]), the sweep over `B_min` and the minimum `B_min` within the
+//! tolerance of the float baseline. A point of the sweep is a [`SweepPoint`] of the uniform
+//! sweep ([`crate::sweep`]) whose `bits` is `B_min`.
+use crate::data::CifarSet;
+use crate::error::{InferError, Result};
+use crate::eval::evaluate;
+use crate::model::{FloatKernel, Model, Op};
+use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
+use crate::sweep::{SweepPoint, Tolerance};
+use fxp_core::LayerPrecision;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Options of [`offsets_sweep`].
+#[derive(Debug, Clone)]
+pub struct OffsetSweepOptions {
+    /// Smallest `B_min`.
+    pub min_b: u32,
+    /// Largest `B_min`.
+    pub max_b: u32,
+    /// Tolerance below the float baseline.
+    pub tolerance: Tolerance,
+    /// Images per forward batch.
+    pub batch: usize,
+    /// Kernel paths allowed.
+    pub policy: PathPolicy,
+    /// Hide the progress bars.
+    pub quiet: bool,
+}
+
+impl Default for OffsetSweepOptions {
+    fn default() -> Self {
+        Self {
+            min_b: 1,
+            max_b: 10,
+            tolerance: Tolerance::default(),
+            batch: crate::eval::DEFAULT_BATCH,
+            policy: PathPolicy::Auto,
+            quiet: false,
+        }
+    }
+}
+
+/// Result of [`offsets_sweep`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OffsetSweepResult {
+    /// Images evaluated.
+    pub n: usize,
+    /// Float accuracy (percent).
+    pub baseline: f64,
+    /// Float correct count.
+    pub baseline_correct: usize,
+    /// The tolerance asked for.
+    pub tolerance: Tolerance,
+    /// Smallest passing accuracy: baseline − tolerance (percent).
+    pub threshold: f64,
+    /// Evaluated `B_min` (in `bits`), increasing.
+    pub points: Vec<SweepPoint>,
+    /// Smallest `B_min` whose accuracy is within the tolerance (None when none is).
+    pub min_b_min: Option<u32>,
+    /// Accuracy at `min_b_min`.
+    pub accuracy: Option<f64>,
+}
+
+impl OffsetSweepResult {
+    /// The sweep as a map `B_min` → accuracy.
+    pub fn accuracy_map(&self) -> BTreeMap<u32, f64> {
+        self.points.iter().map(|p| (p.bits, p.accuracy)).collect()
+    }
+}
+
+/// Per-layer precisions at `b_min` from integral offsets (every precision must land in 1..=32).
+///
+/// # Errors
+/// Offsets of the wrong length or not integral, or a precision outside 1..=32.
+pub fn precisions_at(
+    b_min: u32,
+    w_offsets: &[f64],
+    a_offsets: &[f64],
+    layers: usize,
+) -> Result<Vec<LayerPrecision>> {
+    if w_offsets.len() != layers {
+        return Err(InferError::Invalid(format!(
+            "{} weight offsets for {layers} conv/linear layers",
+            w_offsets.len()
+        )));
+    }
+    Ok(nn_cost::costs::precisions_from_offsets(
+        b_min, w_offsets, a_offsets,
+    )?)
+}
+
+/// Average bits per weight parameter, `Σ_l n_l B_W,l / Σ_l n_l` over the weights of the
+/// conv/linear layers (biases stay in float and are not counted): the storage axis on which
+/// uniform and per-layer precisions compare.
+pub fn mean_weight_bits(model: &Model, precisions: &[LayerPrecision]) -> f64 {
+    let counts: Vec<f64> = model
+        .weight_layers()
+        .iter()
+        .map(|(_, op)| match op {
+            Op::Conv(c) => c.weight.len() as f64,
+            Op::Linear(l) => l.weight.len() as f64,
+            _ => 0.0,
+        })
+        .collect();
+    let total: f64 = counts.iter().sum();
+    counts
+        .iter()
+        .zip(precisions)
+        .map(|(n, p)| n * f64::from(p.b_w))
+        .sum::<f64>()
+        / total
+}
+
+/// Accuracy of the float network and at every `B_min` of the options' range with the given
+/// offsets; the minimum `B_min` is the smallest whose accuracy is ≥ baseline − tolerance.
+///
+/// # Errors
+/// An empty range, bad offsets, or an evaluation error.
+pub fn offsets_sweep(
+    model: &Model,
+    data: &CifarSet,
+    ranges: &Ranges,
+    w_offsets: &[f64],
+    a_offsets: &[f64],
+    opt: &OffsetSweepOptions,
+) -> Result<OffsetSweepResult> {
+    if opt.min_b < 1 || opt.min_b > opt.max_b {
+        return Err(InferError::Invalid(format!(
+            "B_min range {}..={} is empty",
+            opt.min_b, opt.max_b
+        )));
+    }
+    let layers = model.num_weight_layers();
+    // Check the offsets once, before any evaluation.
+    precisions_at(opt.max_b, w_offsets, a_offsets, layers)?;
+    let n = data.len() as u64;
+    let pb = fxp_core::cli::progress(n, "float baseline", opt.quiet);
+    let base = evaluate(model, &FloatKernel, data, opt.batch, Some(&pb))?;
+    pb.finish_and_clear();
+    let threshold = base.accuracy - opt.tolerance.points(base.accuracy);
+    let mut points = Vec::new();
+    for b in opt.min_b..=opt.max_b {
+        let p = precisions_at(b, w_offsets, a_offsets, layers)?;
+        let q = QuantizedModel::new(model, ranges, &p, opt.policy)?;
+        let pb = fxp_core::cli::progress(n, &format!("B_min = {b}"), opt.quiet);
+        let r = evaluate(model, &q, data, opt.batch, Some(&pb))?;
+        pb.finish_and_clear();
+        points.push(SweepPoint {
+            bits: b,
+            accuracy: r.accuracy,
+            correct: r.correct,
+            within: r.accuracy >= threshold,
+        });
+    }
+    let min = points.iter().find(|p| p.within);
+    Ok(OffsetSweepResult {
+        n: data.len(),
+        baseline: base.accuracy,
+        baseline_correct: base.correct,
+        tolerance: opt.tolerance,
+        threshold,
+        min_b_min: min.map(|p| p.bits),
+        accuracy: min.map(|p| p.accuracy),
+        points,
+    })
+}

@@ -1,0 +1,380 @@
+//! Forward kernels over NCHW buffers with PyTorch semantics, as pure public functions.
+//!
+//! Every tensor is a flat row-major slice: a batch of `n` feature maps of shape (C, H, W) is
+//! `n·C·H·W` values in NCHW order; a batch of vectors is `n·F` values. The kernels allocate
+//! their output and never modify their input (except the `_inplace` ones). Convolutions and
+//! linear layers are generic over [`GemmScalar`] (f32 or f64) and run in parallel with rayon
+//! (convolutions over images, linear layers over blocks of output features). Results do not
+//! depend on the number of threads.
+use crate::gemm::GemmScalar;
+use rayon::prelude::*;
+
+/// Geometry of a 2-D convolution on one image: square kernel, equal stride and zero padding on
+/// both axes (PyTorch `Conv2d(in_c, out_c, k, stride, padding)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeom {
+    /// Input channels.
+    pub in_c: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Output channels.
+    pub out_c: usize,
+    /// Kernel size.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub pad: usize,
+}
+
+impl ConvGeom {
+    /// Output height ⌊(H + 2p − k)/s⌋ + 1.
+    pub fn out_h(&self) -> usize {
+        (self.in_h + 2 * self.pad - self.k) / self.stride + 1
+    }
+    /// Output width.
+    pub fn out_w(&self) -> usize {
+        (self.in_w + 2 * self.pad - self.k) / self.stride + 1
+    }
+    /// Dot-product length D = C_in·k·k.
+    pub fn d(&self) -> usize {
+        self.in_c * self.k * self.k
+    }
+    /// Input elements per image.
+    pub fn in_len(&self) -> usize {
+        self.in_c * self.in_h * self.in_w
+    }
+    /// Output elements per image.
+    pub fn out_len(&self) -> usize {
+        self.out_c * self.out_h() * self.out_w()
+    }
+}
+
+/// Unfolds one image (C, H, W) into the im2col matrix of shape (C·k·k) × (OH·OW), row-major:
+/// row (c, i, j) holds x[c, oy·s + i − p, ox·s + j − p] for every output position, padding = `T::default()`
+/// (zero). `cols` must hold `d()·out_h()·out_w()` values.
+pub fn im2col<T: Copy + Default>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let hw = oh * ow;
+    assert!(
+        x.len() >= g.in_len() && cols.len() >= g.d() * hw,
+        "im2col: buffer sizes"
+    );
+    for c in 0..g.in_c {
+        let plane = &x[c * g.in_h * g.in_w..(c + 1) * g.in_h * g.in_w];
+        for i in 0..g.k {
+            for j in 0..g.k {
+                let row = &mut cols[((c * g.k + i) * g.k + j) * hw..][..hw];
+                for oy in 0..oh {
+                    let y = (oy * g.stride + i) as isize - g.pad as isize;
+                    let dst = &mut row[oy * ow..(oy + 1) * ow];
+                    if y < 0 || y >= g.in_h as isize {
+                        dst.fill(T::default());
+                        continue;
+                    }
+                    let src = &plane[y as usize * g.in_w..(y as usize + 1) * g.in_w];
+                    for (ox, d) in dst.iter_mut().enumerate() {
+                        let xx = (ox * g.stride + j) as isize - g.pad as isize;
+                        *d = if xx < 0 || xx >= g.in_w as isize {
+                            T::default()
+                        } else {
+                            src[xx as usize]
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Convolution without bias of a batch of `n` images: im2col, then one GEMM per image
+/// W (O × C·k·k) · cols; images in parallel. Returns n×O×OH×OW values.
+pub fn conv2d_nobias<T: GemmScalar>(x: &[T], n: usize, g: &ConvGeom, weight: &[T]) -> Vec<T> {
+    assert_eq!(x.len(), n * g.in_len(), "conv2d: input length");
+    assert_eq!(weight.len(), g.out_c * g.d(), "conv2d: weight length");
+    let hw = g.out_h() * g.out_w();
+    let mut out = vec![T::ZERO; n * g.out_len()];
+    out.par_chunks_mut(g.out_len().max(1))
+        .zip(x.par_chunks(g.in_len().max(1)))
+        .for_each_init(
+            || vec![T::ZERO; g.d() * hw],
+            |cols, (y, xi)| {
+                im2col(xi, g, cols);
+                T::gemm(g.out_c, g.d(), hw, weight, cols, hw, 1, y, hw);
+            },
+        );
+    out
+}
+
+/// PyTorch `Conv2d` forward in f32: [`conv2d_nobias`] plus the per-channel bias.
+pub fn conv2d(x: &[f32], n: usize, g: &ConvGeom, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let mut y = conv2d_nobias(x, n, g, weight);
+    if let Some(b) = bias {
+        add_channel_bias(&mut y, g.out_c, g.out_h() * g.out_w(), b);
+    }
+    y
+}
+
+/// Adds `bias[c]` to every element of channel c of an NCHW buffer with `hw` elements per plane.
+pub fn add_channel_bias(y: &mut [f32], channels: usize, hw: usize, bias: &[f32]) {
+    assert_eq!(bias.len(), channels, "bias length");
+    for (i, plane) in y.chunks_mut(hw.max(1)).enumerate() {
+        let b = bias[i % channels];
+        for v in plane {
+            *v += b;
+        }
+    }
+}
+
+/// Direct (seven-loop) convolution in f64, the reference the im2col kernel is tested against.
+pub fn conv2d_naive(
+    x: &[f64],
+    n: usize,
+    g: &ConvGeom,
+    weight: &[f64],
+    bias: Option<&[f64]>,
+) -> Vec<f64> {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let mut out = vec![0.0; n * g.out_len()];
+    for b in 0..n {
+        for o in 0..g.out_c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut s = bias.map_or(0.0, |bb| bb[o]);
+                    for c in 0..g.in_c {
+                        for i in 0..g.k {
+                            for j in 0..g.k {
+                                let y = (oy * g.stride + i) as isize - g.pad as isize;
+                                let xx = (ox * g.stride + j) as isize - g.pad as isize;
+                                if y < 0 || xx < 0 || y >= g.in_h as isize || xx >= g.in_w as isize
+                                {
+                                    continue;
+                                }
+                                let xv = x[b * g.in_len()
+                                    + (c * g.in_h + y as usize) * g.in_w
+                                    + xx as usize];
+                                s += xv * weight[((o * g.in_c + c) * g.k + i) * g.k + j];
+                            }
+                        }
+                    }
+                    out[b * g.out_len() + (o * oh + oy) * ow + ox] = s;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Linear layer without bias of a batch: Y (n × out) = X (n × in) · Wᵀ, W of shape (out × in).
+/// Computed as Yᵀ = W · Xᵀ over blocks of output features in parallel, then transposed.
+pub fn linear_nobias<T: GemmScalar>(
+    x: &[T],
+    n: usize,
+    in_f: usize,
+    out_f: usize,
+    weight: &[T],
+) -> Vec<T> {
+    assert_eq!(x.len(), n * in_f, "linear: input length");
+    assert_eq!(weight.len(), out_f * in_f, "linear: weight length");
+    if n == 0 || out_f == 0 {
+        return Vec::new();
+    }
+    let mut yt = vec![T::ZERO; out_f * n];
+    let blocks = (rayon::current_num_threads() * 4).max(1);
+    let rows = out_f.div_ceil(blocks).max(1);
+    yt.par_chunks_mut(rows * n)
+        .enumerate()
+        .for_each(|(bi, yb)| {
+            let r0 = bi * rows;
+            let m = yb.len() / n;
+            T::gemm(
+                m,
+                in_f,
+                n,
+                &weight[r0 * in_f..(r0 + m) * in_f],
+                x,
+                1,
+                in_f,
+                yb,
+                n,
+            );
+        });
+    let mut y = vec![T::ZERO; n * out_f];
+    for o in 0..out_f {
+        for b in 0..n {
+            y[b * out_f + o] = yt[o * n + b];
+        }
+    }
+    y
+}
+
+/// PyTorch `Linear` forward in f32: [`linear_nobias`] plus the bias.
+pub fn linear(
+    x: &[f32],
+    n: usize,
+    in_f: usize,
+    out_f: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let mut y = linear_nobias(x, n, in_f, out_f, weight);
+    if let Some(b) = bias {
+        add_channel_bias(&mut y, out_f, 1, b);
+    }
+    y
+}
+
+/// ReLU in place.
+pub fn relu_inplace(x: &mut [f32]) {
+    for v in x {
+        *v = v.max(0.0);
+    }
+}
+
+/// Geometry of a pooling window on one image of shape (C, H, W).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolGeom {
+    /// Channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Window size.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Implicit padding on every side.
+    pub pad: usize,
+}
+
+impl PoolGeom {
+    /// Output height in floor mode: ⌊(H + 2p − k)/s⌋ + 1.
+    pub fn out_h(&self) -> usize {
+        (self.h + 2 * self.pad - self.k) / self.stride + 1
+    }
+    /// Output width in floor mode.
+    pub fn out_w(&self) -> usize {
+        (self.w + 2 * self.pad - self.k) / self.stride + 1
+    }
+}
+
+/// PyTorch `MaxPool2d(k, stride, padding)` in floor mode (padding acts as −∞).
+pub fn max_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    assert_eq!(x.len(), n * g.c * g.h * g.w, "pool: input length");
+    let mut out = Vec::with_capacity(n * g.c * oh * ow);
+    for plane in x.chunks_exact((g.h * g.w).max(1)) {
+        for oy in 0..oh {
+            let y0 = (oy * g.stride) as isize - g.pad as isize;
+            let (ya, yb) = (y0.max(0) as usize, ((y0 + g.k as isize) as usize).min(g.h));
+            for ox in 0..ow {
+                let x0 = (ox * g.stride) as isize - g.pad as isize;
+                let (xa, xb) = (x0.max(0) as usize, ((x0 + g.k as isize) as usize).min(g.w));
+                let mut m = f32::NEG_INFINITY;
+                for yy in ya..yb {
+                    for &v in &plane[yy * g.w + xa..yy * g.w + xb] {
+                        m = m.max(v);
+                    }
+                }
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// PyTorch `AvgPool2d(k, stride, padding)` in floor mode with `count_include_pad=True`.
+pub fn avg_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    assert_eq!(x.len(), n * g.c * g.h * g.w, "pool: input length");
+    let mut out = Vec::with_capacity(n * g.c * oh * ow);
+    for plane in x.chunks_exact((g.h * g.w).max(1)) {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = 0.0f32;
+                for i in 0..g.k {
+                    for j in 0..g.k {
+                        let y = (oy * g.stride + i) as isize - g.pad as isize;
+                        let xx = (ox * g.stride + j) as isize - g.pad as isize;
+                        if y >= 0 && xx >= 0 && y < g.h as isize && xx < g.w as isize {
+                            acc += plane[y as usize * g.w + xx as usize];
+                        }
+                    }
+                }
+                out.push(acc / (g.k * g.k) as f32);
+            }
+        }
+    }
+    out
+}
+
+/// PyTorch `AdaptiveAvgPool2d(out)`: window of output cell i spans ⌊i·H/out⌋ .. ⌈(i+1)·H/out⌉.
+pub fn adaptive_avg_pool2d(
+    x: &[f32],
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    out: usize,
+) -> Vec<f32> {
+    assert_eq!(x.len(), n * c * h * w, "adaptive pool: input length");
+    let mut y = Vec::with_capacity(n * c * out * out);
+    for plane in x.chunks_exact((h * w).max(1)) {
+        for oy in 0..out {
+            let (y0, y1) = (oy * h / out, ((oy + 1) * h).div_ceil(out));
+            for ox in 0..out {
+                let (x0, x1) = (ox * w / out, ((ox + 1) * w).div_ceil(out));
+                let mut s = 0.0f32;
+                for yy in y0..y1 {
+                    for xx in x0..x1 {
+                        s += plane[yy * w + xx];
+                    }
+                }
+                y.push(s / ((y1 - y0) * (x1 - x0)) as f32);
+            }
+        }
+    }
+    y
+}
+
+/// Batch normalisation in inference form, in place on an NCHW buffer with `hw` elements per
+/// plane: y = (x − mean[c]) / √(var[c] + eps) · γ[c] + β[c].
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_inplace(
+    x: &mut [f32],
+    c: usize,
+    hw: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    eps: f64,
+) {
+    let scale: Vec<f32> = (0..c)
+        .map(|i| gamma[i] / (var[i] + eps as f32).sqrt())
+        .collect();
+    for (i, v) in x.iter_mut().enumerate() {
+        let ch = (i / hw.max(1)) % c;
+        *v = (*v - mean[ch]) * scale[ch] + beta[ch];
+    }
+}
+
+/// Index of the largest value of each row of a (n × classes) buffer (first index on ties,
+/// like `torch.argmax`).
+pub fn argmax_rows(logits: &[f32], classes: usize) -> Vec<usize> {
+    logits
+        .chunks_exact(classes.max(1))
+        .map(|row| {
+            let mut best = 0;
+            for (i, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = i;
+                }
+            }
+            best
+        })
+        .collect()
+}

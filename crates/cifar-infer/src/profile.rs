@@ -1,0 +1,1011 @@
+//! The precision profiler of Sakr, Kim & Shanbhag (ICML 2017), "Analytical Guarantees on
+//! Numerical Precision of Deep Neural Networks", as the course used it (NOTES.md, Problem 3).
+//!
+//! * **Dynamic ranges**: per conv/linear layer, `r_W = 2^⌈log2 max|w|⌉` over its weights and
+//!   `r_A = 2^⌈log2 max|a|⌉` over its input on a calibration set.
+//! * **Noise gains**: with `ŷ = argmax Z` and, for every `i ≠ ŷ`,
+//!   `E_A,l += Σ_h |∂(Z_ŷ − Z_i)/∂a_h|² / (24 (Z_ŷ − Z_i)²)` over the layer inputs `a_h`, and
+//!   `E_W,l` likewise over the layer weights. Two [`Estimator`]s: `PerImage` (the paper's
+//!   definition, averaged over images) and `Course` (the course script: logits summed over
+//!   batches of 500 images, in file order, before the argmax and the differences; averaged over
+//!   batches — the gradient of a batch sum is the sum of the per-image gradients, so the weight
+//!   gradients are accumulated over the batch before squaring, while the activation gradients
+//!   of different images stay separate variables).
+//! * **Offsets**: normalised gains `E_W,l·r_W,l²`, `E_A,l·r_A,l²`; with `m` the smallest of all
+//!   of them, `offset = round(½·log2(gain/m))` (ties to even, as `numpy.round`), so that
+//!   `B_l = B_min + offset_l` equalises the layers' contributions to the mismatch bound.
+//!
+//! Every gradient is `∂(Z_ŷ − Z_i)` directly: the backward pass starts from the seeds
+//! `e_ŷ − e_i` (one per `i ≠ ŷ`, `C − 1` seeds), so a per-image evaluation costs `C − 1`
+//! backward passes. Work is split into fixed units (images, or chunks of a course batch) whose
+//! results are reduced in file order, so the numbers do not depend on the number of threads.
+//!
+//! Cost, per image, about 19× a forward pass (249 M multiply-adds): the forward, 9 backward
+//! passes to the layer inputs, and the weight gradients. Within a unit the linear layers run as
+//! one GEMM over its images (their 64 MB weight matrices are read once per unit). Per image,
+//! `‖∂/∂W‖²` of a convolution goes through the Gram matrix of its patches when that is cheaper,
+//! and of a linear layer through `‖g xᵀ‖² = ‖g‖²‖x‖²`; for a course batch, the conv weight
+//! gradients are one GEMM over the stacked images of a unit, and the linear ones use
+//! `‖Σ_n g_n x_nᵀ‖² = Σ_{n,m} (g_n·g_m)(x_n·x_m)` (two 500×500 Gram matrices instead of
+//! 9 × 16.8 M-element gradients).
+//!
+//! Reproduction of the homework's files: `cifar-infer profile --estimator course --out DIR`
+//! (all 10,000 calibration images) writes the four npy files byte-identical to those of the
+//! data folder; the offsets before rounding agree with the data README to its 3 decimals.
+use crate::backprop::{
+    conv2d_backward_input, conv2d_forward_cols, conv_weight_grad_sq_norms, dot64, gemm,
+    linear_backward_input, maxpool_backward, maxpool_forward, patches, positions, relu_backward,
+    relu_mask, sum_sq, Mat,
+};
+use crate::data::CifarSet;
+use crate::error::{InferError, Result};
+use crate::model::{Model, Op};
+use crate::ops::{ConvGeom, PoolGeom};
+use crate::quantized::Ranges;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Images per batch of the course estimator.
+pub const COURSE_BATCH: usize = 500;
+/// Images per work unit inside a course batch (fixed, so results do not depend on threads).
+pub const COURSE_CHUNK: usize = 20;
+/// Images per work unit of the per-image estimator (linear layers run as one GEMM per unit).
+pub const PER_IMAGE_CHUNK: usize = 10;
+
+/// One step of a sequential network, borrowing the parameters of a conv/linear layer.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage<'a> {
+    /// 2-D convolution: weight `C_out×C_in·k·k` (OIHW), optional bias.
+    Conv {
+        geom: ConvGeom,
+        weight: &'a [f32],
+        bias: Option<&'a [f32]>,
+    },
+    /// Fully connected: weight `out×in`, optional bias.
+    Linear {
+        in_f: usize,
+        out_f: usize,
+        weight: &'a [f32],
+        bias: Option<&'a [f32]>,
+    },
+    /// ReLU.
+    Relu,
+    /// Max pooling (floor mode).
+    MaxPool(PoolGeom),
+    /// Flatten, dropout at inference: the identity on an NCHW buffer.
+    Identity,
+}
+
+/// A sequential network the profiler can differentiate: its stages, in order.
+#[derive(Debug, Clone)]
+pub struct DiffNet<'a> {
+    stages: Vec<Stage<'a>>,
+    in_len: usize,
+    classes: usize,
+}
+
+impl<'a> DiffNet<'a> {
+    /// Checks that the stages chain (each stage's input length is the previous output length).
+    ///
+    /// # Errors
+    /// Stages that do not chain, no conv/linear layer, or fewer than two outputs.
+    pub fn new(in_len: usize, stages: Vec<Stage<'a>>) -> Result<Self> {
+        let mut len = in_len;
+        for (i, s) in stages.iter().enumerate() {
+            let (need, out) = match s {
+                Stage::Conv { geom, weight, bias } => {
+                    if weight.len() != geom.out_c * geom.d()
+                        || bias.is_some_and(|b| b.len() != geom.out_c)
+                    {
+                        return Err(InferError::Invalid(format!(
+                            "stage {i}: conv parameter sizes"
+                        )));
+                    }
+                    (Some(geom.in_len()), geom.out_len())
+                }
+                Stage::Linear {
+                    in_f,
+                    out_f,
+                    weight,
+                    bias,
+                } => {
+                    if weight.len() != in_f * out_f || bias.is_some_and(|b| b.len() != *out_f) {
+                        return Err(InferError::Invalid(format!(
+                            "stage {i}: linear parameter sizes"
+                        )));
+                    }
+                    (Some(*in_f), *out_f)
+                }
+                Stage::MaxPool(g) => (Some(g.c * g.h * g.w), g.c * g.out_h() * g.out_w()),
+                Stage::Relu | Stage::Identity => (None, len),
+            };
+            if let Some(need) = need.filter(|&n| n != len) {
+                return Err(InferError::Invalid(format!(
+                    "stage {i} expects {need} inputs, gets {len}"
+                )));
+            }
+            len = out;
+        }
+        let net = DiffNet {
+            stages,
+            in_len,
+            classes: len,
+        };
+        if net.layers() == 0 {
+            return Err(InferError::Invalid(
+                "the network has no conv or linear layer to profile".into(),
+            ));
+        }
+        if net.classes < 2 {
+            return Err(InferError::Invalid(format!(
+                "{} output(s); need at least 2",
+                net.classes
+            )));
+        }
+        Ok(net)
+    }
+    /// The differentiable view of a [`Model`] (its parameters borrowed).
+    ///
+    /// # Errors
+    /// A batch-norm or average-pooling layer (no backward kernel yet), or stages that do not
+    /// chain.
+    pub fn from_model(model: &'a Model) -> Result<Self> {
+        let stages = model
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::Conv(c) => Ok(Stage::Conv { geom: c.geom, weight: &c.weight, bias: c.bias.as_deref() }),
+                Op::Linear(l) => Ok(Stage::Linear {
+                    in_f: l.in_features,
+                    out_f: l.out_features,
+                    weight: &l.weight,
+                    bias: l.bias.as_deref(),
+                }),
+                Op::Relu => Ok(Stage::Relu),
+                Op::MaxPool(g) => Ok(Stage::MaxPool(*g)),
+                Op::Flatten | Op::Dropout => Ok(Stage::Identity),
+                Op::BatchNorm(_) | Op::AvgPool(_) | Op::AdaptiveAvgPool { .. } => Err(InferError::Unsupported(
+                    "the precision profiler back-propagates through conv, linear, ReLU, max pooling, flatten \
+                     and dropout only"
+                        .into(),
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        DiffNet::new(model.input_len(), stages)
+    }
+
+    /// Input elements per image.
+    pub fn in_len(&self) -> usize {
+        self.in_len
+    }
+    /// Number of outputs (logits).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+    /// Number of conv/linear layers (the layers that carry precisions).
+    pub fn layers(&self) -> usize {
+        self.stages
+            .iter()
+            .filter(|s| matches!(s, Stage::Conv { .. } | Stage::Linear { .. }))
+            .count()
+    }
+    /// The stages.
+    pub fn stages(&self) -> &[Stage<'a>] {
+        &self.stages
+    }
+    /// The weights of each conv/linear layer, in order.
+    pub fn layer_weights(&self) -> Vec<&'a [f32]> {
+        self.stages
+            .iter()
+            .filter_map(|s| match s {
+                Stage::Conv { weight, .. } | Stage::Linear { weight, .. } => Some(*weight),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// What the backward pass needs from the forward pass of one stage (for a chunk of images).
+#[derive(Debug, Clone)]
+enum TapeEntry {
+    /// Patch matrix (`K×P`) of the conv input of each image.
+    Conv(Vec<Vec<f32>>),
+    /// Linear input, `images × in`.
+    Linear(Vec<f32>),
+    /// ReLU mask, `images × len`.
+    Relu(Vec<bool>),
+    /// Pooling argmax of each image.
+    MaxPool(Vec<Vec<u32>>),
+    /// Nothing.
+    None,
+}
+
+/// The forward pass of a chunk of images: logits and the tape.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// Images in the chunk.
+    pub images: usize,
+    /// The logits, `images × classes` (f32, as the network computes them).
+    pub logits: Vec<f32>,
+    tape: Vec<TapeEntry>,
+}
+
+/// Runs a chunk of images (`images × net.in_len()` values, preprocessed) forward, keeping the
+/// tape. Convolutions run image by image; linear layers as one GEMM over the chunk (so that
+/// their large weight matrices are read once per chunk, not once per image).
+pub fn forward(net: &DiffNet<'_>, images: &[f32]) -> Forward {
+    assert_eq!(images.len() % net.in_len, 0, "forward: input length");
+    let n = images.len() / net.in_len;
+    let mut x = images.to_vec();
+    let mut tape = Vec::with_capacity(net.stages.len());
+    for s in &net.stages {
+        match s {
+            Stage::Conv { geom, weight, bias } => {
+                let mut y = Vec::with_capacity(n * geom.out_len());
+                let mut all_cols = Vec::with_capacity(n);
+                for xi in x.chunks_exact(geom.in_len()) {
+                    let cols = patches(geom, xi);
+                    y.extend(conv2d_forward_cols(geom, &cols, weight, *bias));
+                    all_cols.push(cols);
+                }
+                x = y;
+                tape.push(TapeEntry::Conv(all_cols));
+            }
+            Stage::Linear {
+                in_f,
+                out_f,
+                weight,
+                bias,
+            } => {
+                let mut y = vec![0.0f32; n * out_f];
+                if let Some(b) = bias {
+                    y.chunks_exact_mut(*out_f)
+                        .for_each(|r| r.copy_from_slice(b));
+                }
+                let beta = if bias.is_some() { 1.0 } else { 0.0 };
+                gemm(
+                    Mat::new(&x, n, *in_f),
+                    Mat::new(weight, *out_f, *in_f).t(),
+                    beta,
+                    &mut y,
+                );
+                tape.push(TapeEntry::Linear(std::mem::replace(&mut x, y)));
+            }
+            Stage::Relu => {
+                crate::ops::relu_inplace(&mut x);
+                tape.push(TapeEntry::Relu(relu_mask(&x)));
+            }
+            Stage::MaxPool(g) => {
+                let len = g.c * g.h * g.w;
+                let mut y = Vec::with_capacity(n * g.c * g.out_h() * g.out_w());
+                let mut args = Vec::with_capacity(n);
+                for xi in x.chunks_exact(len) {
+                    let (yi, arg) = maxpool_forward(g, xi);
+                    y.extend(yi);
+                    args.push(arg);
+                }
+                x = y;
+                tape.push(TapeEntry::MaxPool(args));
+            }
+            Stage::Identity => tape.push(TapeEntry::None),
+        }
+    }
+    Forward {
+        images: n,
+        logits: x,
+        tape,
+    }
+}
+
+/// The input side of a layer, as [`backward`] hands it out.
+#[derive(Debug, Clone, Copy)]
+pub enum LayerInput<'t> {
+    /// A convolution and the patch matrix (`K×P`) of its input, per image.
+    Conv {
+        geom: ConvGeom,
+        cols: &'t [Vec<f32>],
+    },
+    /// A linear layer and its inputs, `images × in`.
+    Linear { input: &'t [f32] },
+}
+
+/// The gradients of one layer for every image and seed, handed out by [`backward`].
+#[derive(Debug, Clone, Copy)]
+pub struct LayerGrads<'t> {
+    /// Index of the layer among the conv/linear layers.
+    pub layer: usize,
+    /// The layer's input (for its weight gradient).
+    pub input: LayerInput<'t>,
+    /// `images × seeds × out_len`: gradient with respect to the layer output (pre-activation).
+    pub grad_out: &'t [f32],
+    /// `images × seeds × in_len`: gradient with respect to the layer input `a`.
+    pub grad_in: &'t [f32],
+    /// Images in the chunk.
+    pub images: usize,
+    /// Seeds per image.
+    pub seeds: usize,
+}
+
+/// Back-propagates `seeds` gradients of the logits per image through the tape of a chunk:
+/// `seed_rows` is `images × seeds × classes` (row = the coefficients of the linear combination of
+/// logits being differentiated). Calls `sink` at every conv/linear layer (last layer first).
+pub fn backward(
+    net: &DiffNet<'_>,
+    fwd: &Forward,
+    seed_rows: &[f32],
+    seeds: usize,
+    mut sink: impl FnMut(LayerGrads<'_>),
+) {
+    let n = fwd.images;
+    assert_eq!(
+        seed_rows.len(),
+        n * seeds * net.classes,
+        "backward: seed length"
+    );
+    let mut g = seed_rows.to_vec();
+    let mut layer = net.layers();
+    for (s, entry) in net.stages.iter().zip(&fwd.tape).rev() {
+        match (s, entry) {
+            (Stage::Conv { geom, weight, .. }, TapeEntry::Conv(cols)) => {
+                layer -= 1;
+                let mut gi = Vec::with_capacity(n * seeds * geom.in_len());
+                for go in g.chunks_exact(seeds * geom.out_len()) {
+                    gi.extend(conv2d_backward_input(geom, weight, go, seeds));
+                }
+                let input = LayerInput::Conv { geom: *geom, cols };
+                sink(LayerGrads {
+                    layer,
+                    input,
+                    grad_out: &g,
+                    grad_in: &gi,
+                    images: n,
+                    seeds,
+                });
+                g = gi;
+            }
+            (
+                Stage::Linear {
+                    in_f,
+                    out_f,
+                    weight,
+                    ..
+                },
+                TapeEntry::Linear(input),
+            ) => {
+                layer -= 1;
+                let gi = linear_backward_input(weight, *in_f, *out_f, &g, n * seeds);
+                let input = LayerInput::Linear { input };
+                sink(LayerGrads {
+                    layer,
+                    input,
+                    grad_out: &g,
+                    grad_in: &gi,
+                    images: n,
+                    seeds,
+                });
+                g = gi;
+            }
+            (Stage::Relu, TapeEntry::Relu(mask)) => {
+                let len = mask.len() / n;
+                for (gj, mj) in g.chunks_exact_mut(seeds * len).zip(mask.chunks_exact(len)) {
+                    relu_backward(mj, gj);
+                }
+            }
+            (Stage::MaxPool(pg), TapeEntry::MaxPool(args)) => {
+                let out_len = seeds * args[0].len();
+                let mut gi = Vec::with_capacity(n * seeds * pg.c * pg.h * pg.w);
+                for (go, arg) in g.chunks_exact(out_len).zip(args) {
+                    gi.extend(maxpool_backward(pg, arg, go, seeds));
+                }
+                g = gi;
+            }
+            (Stage::Identity, TapeEntry::None) => {}
+            _ => unreachable!("tape does not match the network"),
+        }
+    }
+}
+
+/// Seeds `e_ŷ − e_i` for every `i ≠ ŷ` (`(C−1) × C`), in order of `i`.
+pub fn difference_seeds(classes: usize, top: usize) -> Vec<f32> {
+    let mut rows = Vec::with_capacity((classes - 1) * classes);
+    for i in (0..classes).filter(|&i| i != top) {
+        let mut r = vec![0.0f32; classes];
+        r[top] = 1.0;
+        r[i] = -1.0;
+        rows.extend(r);
+    }
+    rows
+}
+
+/// Index of the largest value (first on ties, as `torch.argmax`).
+pub fn argmax(z: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in z.iter().enumerate() {
+        if v > z[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The estimator of the noise gains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Estimator {
+    /// The paper's definition: ŷ and the logit differences per image, averaged over images.
+    PerImage,
+    /// The course script: logits summed over batches of 500 images (file order) before the
+    /// argmax and the differences, averaged over batches.
+    Course,
+}
+
+impl Estimator {
+    /// Both estimators.
+    pub const ALL: [Estimator; 2] = [Estimator::PerImage, Estimator::Course];
+    /// `per-image` or `course`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::PerImage => "per-image",
+            Estimator::Course => "course",
+        }
+    }
+}
+
+/// Noise gains of every conv/linear layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gains {
+    /// `E_W,l`.
+    pub e_w: Vec<f64>,
+    /// `E_A,l`.
+    pub e_a: Vec<f64>,
+    /// Units averaged over (images for `PerImage`, batches for `Course`).
+    pub units: usize,
+    /// Images used.
+    pub images: usize,
+    /// Pairs skipped because `Z_ŷ = Z_i` exactly (an infinite term).
+    pub ties: usize,
+}
+
+/// Per-seed squared gradient norms of one unit: `[layer][seed]`.
+#[derive(Debug, Clone)]
+struct SqNorms {
+    act: Vec<Vec<f64>>,
+    wt: Vec<Vec<f64>>,
+}
+
+impl SqNorms {
+    fn zeros(layers: usize, seeds: usize) -> Self {
+        SqNorms {
+            act: vec![vec![0.0; seeds]; layers],
+            wt: vec![vec![0.0; seeds]; layers],
+        }
+    }
+}
+
+fn seed_norms(grad: &[f32], seeds: usize) -> Vec<f64> {
+    grad.chunks_exact(grad.len() / seeds).map(sum_sq).collect()
+}
+
+/// Squared norms of `∂(Z_ŷ − Z_i)/∂a` and `∂(Z_ŷ − Z_i)/∂W` of each image of a chunk for every
+/// layer and every `i ≠ ŷ` of that image (`tops[j]` = ŷ of image `j`).
+fn per_image_sq_norms(net: &DiffNet<'_>, fwd: &Forward, tops: &[usize]) -> Vec<SqNorms> {
+    let seeds = net.classes - 1;
+    let n = fwd.images;
+    let mut out = vec![SqNorms::zeros(net.layers(), seeds); n];
+    let rows: Vec<f32> = tops
+        .iter()
+        .flat_map(|&t| difference_seeds(net.classes, t))
+        .collect();
+    backward(net, fwd, &rows, seeds, |lg| {
+        let gi_len = lg.grad_in.len() / n;
+        let go_len = lg.grad_out.len() / n;
+        for (j, o) in out.iter_mut().enumerate() {
+            let gi = &lg.grad_in[j * gi_len..][..gi_len];
+            let go = &lg.grad_out[j * go_len..][..go_len];
+            o.act[lg.layer] = seed_norms(gi, seeds);
+            o.wt[lg.layer] = match lg.input {
+                LayerInput::Conv { geom, cols } => {
+                    conv_weight_grad_sq_norms(&geom, &cols[j], go, seeds)
+                }
+                // ‖g xᵀ‖² = ‖g‖²·‖x‖².
+                LayerInput::Linear { input } => {
+                    let in_f = input.len() / n;
+                    let xx = sum_sq(&input[j * in_f..][..in_f]);
+                    seed_norms(go, seeds).into_iter().map(|v| v * xx).collect()
+                }
+            };
+        }
+    });
+    out
+}
+
+/// `Σ_{i≠ŷ} norms[i] / (24 (Z_ŷ − Z_i)²)`, skipping exact ties; returns (sum, ties).
+fn weigh(norms: &[f64], z: &[f64], top: usize) -> (f64, usize) {
+    let mut sum = 0.0;
+    let mut ties = 0;
+    for (v, i) in norms.iter().zip((0..z.len()).filter(|&i| i != top)) {
+        let d = z[top] - z[i];
+        if d == 0.0 {
+            ties += 1;
+        } else {
+            sum += v / (24.0 * d * d);
+        }
+    }
+    (sum, ties)
+}
+
+/// Per-layer `E_A` and `E_W` terms of one unit, and its ties.
+type UnitGains = (Vec<f64>, Vec<f64>, usize);
+
+/// Per-layer `E_A` and `E_W` terms of one unit from its squared norms and logits.
+fn unit_gains(n: &SqNorms, z: &[f64], top: usize) -> UnitGains {
+    let mut ties = 0;
+    let mut ea = Vec::with_capacity(n.act.len());
+    let mut ew = Vec::with_capacity(n.act.len());
+    for (a, w) in n.act.iter().zip(&n.wt) {
+        let (ga, t) = weigh(a, z, top);
+        ties = ties.max(t);
+        ea.push(ga);
+        ew.push(weigh(w, z, top).0);
+    }
+    (ea, ew, ties)
+}
+
+/// Noise gains over the first `images` images of `inputs` (preprocessed, `in_len` each, file
+/// order) with the given estimator. `progress` is called with the number of images finished.
+///
+/// # Errors
+/// No images or an input of the wrong length.
+pub fn noise_gains(
+    net: &DiffNet<'_>,
+    inputs: &[f32],
+    estimator: Estimator,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Gains> {
+    let n = check_inputs(net, inputs)?;
+    match estimator {
+        Estimator::PerImage => Ok(per_image_gains(net, inputs, n, progress)),
+        Estimator::Course => Ok(course_gains(net, inputs, n, progress)),
+    }
+}
+
+fn check_inputs(net: &DiffNet<'_>, inputs: &[f32]) -> Result<usize> {
+    if !inputs.len().is_multiple_of(net.in_len) {
+        return Err(InferError::Invalid(format!(
+            "profiler input of {} values is not a whole number of images of {} values",
+            inputs.len(),
+            net.in_len
+        )));
+    }
+    let n = inputs.len() / net.in_len;
+    if n == 0 {
+        return Err(InferError::Invalid(
+            "the profiler needs at least one image".into(),
+        ));
+    }
+    Ok(n)
+}
+
+fn per_image_gains(
+    net: &DiffNet<'_>,
+    inputs: &[f32],
+    n: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Gains {
+    let per: Vec<Vec<UnitGains>> = inputs
+        .par_chunks(PER_IMAGE_CHUNK * net.in_len)
+        .map(|chunk| {
+            let fwd = forward(net, chunk);
+            let zs: Vec<Vec<f64>> = fwd
+                .logits
+                .chunks_exact(net.classes)
+                .map(|z| z.iter().map(|&v| f64::from(v)).collect())
+                .collect();
+            let tops: Vec<usize> = zs.iter().map(|z| argmax(z)).collect();
+            let norms = per_image_sq_norms(net, &fwd, &tops);
+            progress(fwd.images as u64);
+            norms
+                .iter()
+                .zip(&zs)
+                .zip(&tops)
+                .map(|((nm, z), &t)| unit_gains(nm, z, t))
+                .collect()
+        })
+        .collect();
+    let layers = net.layers();
+    let (mut e_a, mut e_w, mut ties) = (vec![0.0; layers], vec![0.0; layers], 0);
+    for (a, w, t) in per.iter().flatten() {
+        for l in 0..layers {
+            e_a[l] += a[l];
+            e_w[l] += w[l];
+        }
+        ties += t;
+    }
+    for v in e_a.iter_mut().chain(e_w.iter_mut()) {
+        *v /= n as f64;
+    }
+    Gains {
+        e_w,
+        e_a,
+        units: n,
+        images: n,
+        ties,
+    }
+}
+
+/// Accumulated gradients of one chunk of a course batch.
+struct ChunkAcc {
+    /// Σ over the chunk's images of the per-seed squared activation-gradient norms `[layer][seed]`.
+    act: Vec<Vec<f64>>,
+    /// Conv layers: Σ_n grad_out_n · cols_nᵀ, `seeds·C_out × K` (None for linear layers).
+    conv: Vec<Option<Vec<f32>>>,
+    /// Linear layers: per seed, the rows `grad_out_{n,s}` of the chunk's images (`images×out`).
+    lin_grad: Vec<Vec<Vec<f32>>>,
+    /// Linear layers: the inputs of the chunk's images (`images×in`).
+    lin_input: Vec<Vec<f32>>,
+}
+
+fn course_chunk(
+    net: &DiffNet<'_>,
+    imgs: &[f32],
+    top: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> ChunkAcc {
+    let layers = net.layers();
+    let seeds = net.classes - 1;
+    let fwd = forward(net, imgs);
+    let count = fwd.images;
+    let seed_rows = difference_seeds(net.classes, top).repeat(count);
+    let mut act = vec![vec![0.0; seeds]; layers];
+    // Conv layers: stacked grad_out (seeds·C_out × count·P) and patches (K × count·P).
+    let mut conv_g: Vec<Vec<f32>> = vec![Vec::new(); layers];
+    let mut conv_x: Vec<Vec<f32>> = vec![Vec::new(); layers];
+    let mut conv_geom: Vec<Option<ConvGeom>> = vec![None; layers];
+    let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
+    let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
+    backward(net, &fwd, &seed_rows, seeds, |lg| {
+        let l = lg.layer;
+        // Images in file order: the per-image norms are summed in a fixed order.
+        for gi in lg.grad_in.chunks_exact(lg.grad_in.len() / count) {
+            for (a, v) in act[l].iter_mut().zip(seed_norms(gi, seeds)) {
+                *a += v;
+            }
+        }
+        let go_len = lg.grad_out.len() / count;
+        match lg.input {
+            LayerInput::Conv { geom, cols } => {
+                let (p, d, o) = (positions(&geom), geom.d(), geom.out_c);
+                let width = count * p;
+                conv_geom[l] = Some(geom);
+                conv_g[l] = vec![0.0; seeds * o * width];
+                conv_x[l] = vec![0.0; d * width];
+                for (j, (go, cj)) in lg.grad_out.chunks_exact(go_len).zip(cols).enumerate() {
+                    for (r, row) in go.chunks_exact(p).enumerate() {
+                        conv_g[l][r * width + j * p..][..p].copy_from_slice(row);
+                    }
+                    for (r, row) in cj.chunks_exact(p).enumerate() {
+                        conv_x[l][r * width + j * p..][..p].copy_from_slice(row);
+                    }
+                }
+            }
+            LayerInput::Linear { input } => {
+                let out = go_len / seeds;
+                for go in lg.grad_out.chunks_exact(go_len) {
+                    for (s, rows) in lin_grad[l].iter_mut().enumerate() {
+                        rows.extend_from_slice(&go[s * out..][..out]);
+                    }
+                }
+                lin_input[l].extend_from_slice(input);
+            }
+        }
+    });
+    progress(count as u64);
+    let conv = (0..layers)
+        .map(|l| {
+            conv_geom[l].map(|geom| {
+                let (d, o) = (geom.d(), geom.out_c);
+                let width = count * positions(&geom);
+                let mut acc = vec![0.0f32; seeds * o * d];
+                gemm(
+                    Mat::new(&conv_g[l], seeds * o, width),
+                    Mat::new(&conv_x[l], d, width).t(),
+                    0.0,
+                    &mut acc,
+                );
+                acc
+            })
+        })
+        .collect();
+    ChunkAcc {
+        act,
+        conv,
+        lin_grad,
+        lin_input,
+    }
+}
+
+/// `‖Σ_n g_n x_nᵀ‖² = Σ_{n,m} (g_n·g_m)(x_n·x_m)` from the rows `g` (`n×out`) and the Gram
+/// matrix `xx` (`n×n`) of the inputs.
+fn outer_sum_sq_norm(g: &[f32], out: usize, xx: &[f32], n: usize) -> f64 {
+    let mut gg = vec![0.0f32; n * n];
+    let gm = Mat::new(g, n, out);
+    gemm(gm, gm.t(), 0.0, &mut gg);
+    dot64(&gg, xx)
+}
+
+fn course_gains(
+    net: &DiffNet<'_>,
+    inputs: &[f32],
+    n: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Gains {
+    let layers = net.layers();
+    let seeds = net.classes - 1;
+    let in_len = net.in_len;
+    let (mut e_a, mut e_w) = (vec![0.0; layers], vec![0.0; layers]);
+    let mut ties = 0;
+    let mut batches = 0;
+    for batch in inputs.chunks(COURSE_BATCH * in_len) {
+        let b = batch.len() / in_len;
+        // Pass 1: the batch-summed logits (images in parallel, summed in file order).
+        let logits: Vec<Vec<f32>> = batch
+            .par_chunks(COURSE_CHUNK * in_len)
+            .map(|chunk| forward(net, chunk).logits)
+            .collect();
+        let mut z = vec![0.0f64; net.classes];
+        for row in logits.iter().flat_map(|l| l.chunks_exact(net.classes)) {
+            for (zi, &v) in z.iter_mut().zip(row) {
+                *zi += f64::from(v);
+            }
+        }
+        let top = argmax(&z);
+        // Pass 2: gradients of the differences, chunks in parallel, reduced in chunk order.
+        let chunk_len = COURSE_CHUNK * in_len;
+        let n_chunks = batch.len().div_ceil(chunk_len);
+        let wave = rayon::current_num_threads().max(1);
+        let mut act = vec![vec![0.0f64; seeds]; layers];
+        let mut conv: Vec<Option<Vec<f32>>> = vec![None; layers];
+        let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
+        let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
+        for w0 in (0..n_chunks).step_by(wave) {
+            let accs: Vec<ChunkAcc> = (w0..(w0 + wave).min(n_chunks))
+                .into_par_iter()
+                .map(|c| {
+                    let imgs = &batch[c * chunk_len..((c + 1) * chunk_len).min(batch.len())];
+                    course_chunk(net, imgs, top, progress)
+                })
+                .collect();
+            for acc in accs {
+                for l in 0..layers {
+                    for (a, v) in act[l].iter_mut().zip(&acc.act[l]) {
+                        *a += v;
+                    }
+                    if let Some(c) = &acc.conv[l] {
+                        match &mut conv[l] {
+                            Some(sum) => sum.iter_mut().zip(c).for_each(|(s, v)| *s += v),
+                            None => conv[l] = Some(c.clone()),
+                        }
+                    }
+                    for (dst, src) in lin_grad[l].iter_mut().zip(&acc.lin_grad[l]) {
+                        dst.extend_from_slice(src);
+                    }
+                    lin_input[l].extend_from_slice(&acc.lin_input[l]);
+                }
+            }
+        }
+        // Squared norms of the batch's weight gradients per layer and seed.
+        let wt: Vec<Vec<f64>> = (0..layers)
+            .map(|l| match &conv[l] {
+                Some(sum) => sum.chunks_exact(sum.len() / seeds).map(sum_sq).collect(),
+                None => {
+                    let in_f = lin_input[l].len() / b;
+                    let xm = Mat::new(&lin_input[l], b, in_f);
+                    let mut xx = vec![0.0f32; b * b];
+                    gemm(xm, xm.t(), 0.0, &mut xx);
+                    lin_grad[l]
+                        .par_iter()
+                        .map(|g| outer_sum_sq_norm(g, g.len() / b, &xx, b))
+                        .collect()
+                }
+            })
+            .collect();
+        let (ea, ew, t) = unit_gains(&SqNorms { act, wt }, &z, top);
+        for l in 0..layers {
+            e_a[l] += ea[l];
+            e_w[l] += ew[l];
+        }
+        ties += t;
+        batches += 1;
+    }
+    for v in e_a.iter_mut().chain(e_w.iter_mut()) {
+        *v /= batches as f64;
+    }
+    Gains {
+        e_w,
+        e_a,
+        units: batches,
+        images: n,
+        ties,
+    }
+}
+
+/// Per-layer precision offsets and the values before rounding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Offsets {
+    /// Weight offsets `round(½·log2(E_W,l r_W,l² / m))`.
+    pub w: Vec<i64>,
+    /// Activation offsets.
+    pub a: Vec<i64>,
+    /// Weight offsets before rounding.
+    pub w_raw: Vec<f64>,
+    /// Activation offsets before rounding.
+    pub a_raw: Vec<f64>,
+    /// Normalised weight gains `E_W,l r_W,l²`.
+    pub w_gain: Vec<f64>,
+    /// Normalised activation gains `E_A,l r_A,l²`.
+    pub a_gain: Vec<f64>,
+}
+
+/// Offsets from the gains and ranges (NOTES.md): `m` = the smallest normalised gain of all
+/// layers, weights and activations; ties of the rounding go to even (`numpy.round`).
+///
+/// # Errors
+/// A normalised gain that is zero, negative or not finite.
+pub fn offsets(gains: &Gains, ranges: &Ranges) -> Result<Offsets> {
+    if ranges.weight.len() != gains.e_w.len() || ranges.activation.len() != gains.e_a.len() {
+        return Err(InferError::Invalid(format!(
+            "{} weight and {} activation ranges for {} layers",
+            ranges.weight.len(),
+            ranges.activation.len(),
+            gains.e_w.len()
+        )));
+    }
+    let w_gain: Vec<f64> = gains
+        .e_w
+        .iter()
+        .zip(&ranges.weight)
+        .map(|(e, r)| e * r * r)
+        .collect();
+    let a_gain: Vec<f64> = gains
+        .e_a
+        .iter()
+        .zip(&ranges.activation)
+        .map(|(e, r)| e * r * r)
+        .collect();
+    for (what, v) in w_gain
+        .iter()
+        .enumerate()
+        .map(|(l, v)| (format!("weights of layer {}", l + 1), v))
+        .chain(
+            a_gain
+                .iter()
+                .enumerate()
+                .map(|(l, v)| (format!("activations of layer {}", l + 1), v)),
+        )
+    {
+        if !(v.is_finite() && *v > 0.0) {
+            return Err(InferError::Invalid(format!(
+                "the normalised noise gain of the {what} is {v}; offsets need gains > 0"
+            )));
+        }
+    }
+    let m = w_gain
+        .iter()
+        .chain(&a_gain)
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let raw = |g: &[f64]| -> Vec<f64> { g.iter().map(|v| 0.5 * (v / m).log2()).collect() };
+    let (w_raw, a_raw) = (raw(&w_gain), raw(&a_gain));
+    let round = |r: &[f64]| -> Vec<i64> { r.iter().map(|v| v.round_ties_even() as i64).collect() };
+    Ok(Offsets {
+        w: round(&w_raw),
+        a: round(&a_raw),
+        w_raw,
+        a_raw,
+        w_gain,
+        a_gain,
+    })
+}
+
+/// The bytes of a `.npy` file (format 1.0) holding a float64 vector, laid out exactly as
+/// `numpy.save` writes it (header padded with spaces to 64-byte alignment).
+pub fn npy_f64_bytes(values: &[f64]) -> Vec<u8> {
+    let dict = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    let unpadded = 10 + dict.len() + 1;
+    let total = unpadded.div_ceil(64) * 64;
+    let header_len = total - 10;
+    let mut out = Vec::with_capacity(total + 8 * values.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header_len as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(total - 1, b' ');
+    out.push(b'\n');
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// File names of the four course npy files the profiler writes (as the homework hands them out).
+pub const NPY_FILES: [&str; 4] = [
+    "weight_dynamic_range.npy",
+    "activation_dynamic_range.npy",
+    nn_cost::costs::WEIGHT_OFFSETS_FILE,
+    nn_cost::costs::ACTIVATION_OFFSETS_FILE,
+];
+
+/// Everything the profiler computes with one estimator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The estimator of the gains.
+    pub estimator: Estimator,
+    /// Names of the conv/linear layers.
+    pub layers: Vec<String>,
+    /// Dynamic ranges used for the normalised gains.
+    pub ranges: Ranges,
+    /// Noise gains.
+    pub gains: Gains,
+    /// Offsets.
+    pub offsets: Offsets,
+}
+
+impl Profile {
+    /// The four npy files (name, bytes) in the course's format: ranges and offsets as float64
+    /// vectors, in the order of [`NPY_FILES`].
+    pub fn npy_files(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let f = |v: &[i64]| v.iter().map(|&o| o as f64).collect::<Vec<f64>>();
+        let values = [
+            self.ranges.weight.clone(),
+            self.ranges.activation.clone(),
+            f(&self.offsets.w),
+            f(&self.offsets.a),
+        ];
+        NPY_FILES
+            .iter()
+            .zip(values)
+            .map(|(n, v)| (*n, npy_f64_bytes(&v)))
+            .collect()
+    }
+
+    /// Writes the four npy files into `dir` (each atomically; the folder is created).
+    ///
+    /// # Errors
+    /// An I/O error.
+    pub fn write_npy(&self, dir: &std::path::Path) -> Result<()> {
+        for (name, bytes) in self.npy_files() {
+            fxp_core::io::atomic_write(&dir.join(name), &bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the profiler: noise gains on the first `images` images of `calibration` (all when
+/// `None`) with `estimator`, normalised with `ranges` (usually [`Ranges::compute`] on the whole
+/// calibration set), and the offsets. `progress` receives the number of images finished.
+///
+/// # Errors
+/// A network the profiler cannot differentiate, no images, or a degenerate gain.
+pub fn profile(
+    model: &Model,
+    calibration: &CifarSet,
+    ranges: &Ranges,
+    estimator: Estimator,
+    images: Option<usize>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Profile> {
+    let net = DiffNet::from_model(model)?;
+    let n = images.unwrap_or(calibration.len()).min(calibration.len());
+    let x = model.input_of(calibration.slice(0, n));
+    let gains = noise_gains(&net, &x, estimator, progress)?;
+    let offsets = offsets(&gains, ranges)?;
+    Ok(Profile {
+        estimator,
+        layers: model.weight_layer_names(),
+        ranges: ranges.clone(),
+        gains,
+        offsets,
+    })
+}

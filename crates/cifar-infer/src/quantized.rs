@@ -1,0 +1,382 @@
+//! Exact fixed-point inference.
+//!
+//! Layer l (a conv or linear layer) has its weights quantized signed with B_W,l bits over
+//! r_W,l and its input activation quantized with B_A,l bits over r_A,l — signed for an input
+//! that can be negative (the image), unsigned for one that follows a ReLU — with the course
+//! conventions of [`fxp_core::Quantizer`]; biases stay in float. Everything between the weight
+//! layers (ReLU, pooling, batch norm) is the float network's.
+//!
+//! # Numeric guarantee
+//! Quantized values are integer codes times a step, q(a) = k_a·Δ_A and q(w) = k_w·Δ_W, so each
+//! dot product is Σ q(a)·q(w) = Δ_A·Δ_W·Σ k_a·k_w where S = Σ k_a·k_w is an **integer**. Every
+//! kernel computes S exactly:
+//! * [`KernelPath::F32`]: codes as f32 in an f32 GEMM. Integers are exact in f32 up to 2^24;
+//!   the path is chosen only when max|k_a| · max_row Σ_j |k_w,j| ≤ 2^24, which bounds every
+//!   product and every partial sum in any summation order (with or without FMA), so S is exact.
+//! * [`KernelPath::F64`]: the same with f64 codes, exact under the bound 2^53 (always met for
+//!   B ≤ 16 and the course network).
+//! * [`KernelPath::Int8`]: base-256 digits of the codes, u8×i8 products accumulated in i32 and
+//!   combined in i64 (see [`crate::int8`]): exact integer arithmetic (B_A, B_W ≤ 16).
+//!
+//! The path is picked per layer automatically, from the actual weight codes. The output is then
+//! formed once, in f64, as y = S·(Δ_A·Δ_W) + b and rounded to f32; this last step is the same
+//! for every path, so all paths give bit-identical logits.
+use crate::data::{CifarSet, DataPaths};
+use crate::error::{InferError, Result};
+use crate::gemm::GemmScalar;
+use crate::int8;
+use crate::model::{ConvLayer, LayerKernel, LinearLayer, Model, Op};
+use crate::ops::{conv2d_nobias, linear_nobias};
+use fxp_core::{LayerPrecision, Quantizer};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Largest integer below which every f32 integer is exact.
+pub const F32_EXACT: f64 = 16_777_216.0; // 2^24
+/// Largest integer below which every f64 integer is exact.
+pub const F64_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Dynamic ranges r_W,l and r_A,l of the weight layers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ranges {
+    /// Weight range of each layer.
+    pub weight: Vec<f64>,
+    /// Input-activation range of each layer.
+    pub activation: Vec<f64>,
+}
+
+impl Ranges {
+    /// Ranges from the course npy files of a data folder (`weight_dynamic_range.npy`,
+    /// `activation_dynamic_range.npy`), `layers` values each.
+    pub fn from_npy(paths: &DataPaths, layers: usize) -> Result<Self> {
+        let weight = nn_cost::npy::read_f64_vec(&paths.weight_ranges(), Some(layers))?;
+        let activation = nn_cost::npy::read_f64_vec(&paths.activation_ranges(), Some(layers))?;
+        let r = Self { weight, activation };
+        r.check(layers)?;
+        Ok(r)
+    }
+
+    /// Ranges computed the course's way: 2^⌈log2 max|·|⌉ of each layer's weights, and of each
+    /// layer's input over the float forward pass of the calibration images.
+    pub fn compute(model: &Model, calibration: &CifarSet, batch: usize) -> Result<Self> {
+        if calibration.is_empty() {
+            return Err(InferError::Invalid("the calibration set is empty".into()));
+        }
+        let mut weight = Vec::new();
+        for (_, op) in model.weight_layers() {
+            let w = match op {
+                Op::Conv(c) => &c.weight,
+                Op::Linear(l) => &l.weight,
+                _ => continue,
+            };
+            weight.push(fxp_core::stats::dynamic_range_pow2(
+                w.iter().map(|&v| v as f64),
+            )?);
+        }
+        let mut max = vec![0f32; weight.len()];
+        let batch = batch.max(1);
+        for start in (0..calibration.len()).step_by(batch) {
+            let end = (start + batch).min(calibration.len());
+            let x = model.input_of(calibration.slice(start, end));
+            let trace = model.forward_traced(&x, end - start);
+            for (m, a) in max.iter_mut().zip(&trace.layer_inputs) {
+                *m = a
+                    .par_iter()
+                    .fold(|| *m, |acc, v| acc.max(v.abs()))
+                    .reduce(|| *m, f32::max);
+            }
+        }
+        let activation = max
+            .iter()
+            .map(|&m| fxp_core::stats::pow2_ceil(m as f64))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { weight, activation })
+    }
+
+    fn check(&self, layers: usize) -> Result<()> {
+        for (what, v) in [("weight", &self.weight), ("activation", &self.activation)] {
+            if v.len() != layers {
+                return Err(InferError::Invalid(format!(
+                    "{what} ranges: {} values for {layers} conv/linear layers",
+                    v.len()
+                )));
+            }
+            if let Some(r) = v.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+                return Err(InferError::Invalid(format!(
+                    "{what} range {r} must be finite and > 0"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a layer's integer dot products are computed (all exact; see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelPath {
+    /// Integer codes in an f32 GEMM (bound ≤ 2^24).
+    F32,
+    /// Integer codes in an f64 GEMM (bound ≤ 2^53).
+    F64,
+    /// Integer kernel: u8 × i8 → i32 digit products (B_A, B_W ≤ 16; see [`crate::int8`]).
+    Int8,
+}
+
+/// Which kernel paths [`QuantizedModel::new`] may choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathPolicy {
+    /// The fastest exact path of each layer: Int8 where it applies, else F32 where exact, else F64.
+    #[default]
+    Auto,
+    /// Float-code GEMMs only (F32 where exact, else F64).
+    FloatCodes,
+    /// F64 everywhere (the slow reference).
+    F64Only,
+}
+
+#[derive(Debug, Clone)]
+enum Codes {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    Int8(int8::PackedWeights),
+}
+
+/// One quantized weight layer.
+#[derive(Debug, Clone)]
+pub struct QuantizedLayer {
+    /// Layer name.
+    pub name: String,
+    /// Quantizer of the layer's input.
+    pub act: Quantizer,
+    /// Quantizer of the layer's weights.
+    pub weight: Quantizer,
+    /// The kernel path used.
+    pub path: KernelPath,
+    /// max|k_a| · max_row Σ|k_w|: a bound on every partial integer sum.
+    pub sum_bound: f64,
+    codes: Codes,
+}
+
+/// A network whose conv/linear layers compute exact fixed-point dot products. Built once per
+/// precision assignment (weights quantized once, reused for every image); run it with
+/// [`Model::forward_with`].
+#[derive(Debug, Clone)]
+pub struct QuantizedModel {
+    /// Per-layer quantization and kernel choice.
+    pub layers: Vec<QuantizedLayer>,
+}
+
+impl QuantizedModel {
+    /// Quantizes the weights of `model` with the given ranges and per-layer precisions.
+    pub fn new(
+        model: &Model,
+        ranges: &Ranges,
+        precisions: &[LayerPrecision],
+        policy: PathPolicy,
+    ) -> Result<Self> {
+        let n = model.num_weight_layers();
+        ranges.check(n)?;
+        if precisions.len() != n {
+            return Err(InferError::Invalid(format!(
+                "{} precisions given for {n} conv/linear layers",
+                precisions.len()
+            )));
+        }
+        let nonneg = model.nonnegative_inputs();
+        let mut layers = Vec::with_capacity(n);
+        for (l, (_, op)) in model.weight_layers().into_iter().enumerate() {
+            let (name, w, rows) = match op {
+                Op::Conv(c) => (&c.name, &c.weight, c.geom.out_c),
+                Op::Linear(lin) => (&lin.name, &lin.weight, lin.out_features),
+                _ => continue,
+            };
+            let p = precisions[l];
+            let act = if nonneg[l] {
+                Quantizer::unsigned(ranges.activation[l], p.b_a)?
+            } else {
+                Quantizer::signed(ranges.activation[l], p.b_a)?
+            };
+            let weight = Quantizer::signed(ranges.weight[l], p.b_w)?;
+            let k: Vec<i64> = w
+                .par_iter()
+                .with_min_len(8192)
+                .map(|&v| fast_level(&weight, v))
+                .collect();
+            let d = k.len() / rows.max(1);
+            let max_row = k
+                .chunks(d.max(1))
+                .map(|r| r.iter().map(|v| v.unsigned_abs()).sum::<u64>())
+                .max()
+                .unwrap_or(0);
+            let max_a = act
+                .min_level()
+                .unsigned_abs()
+                .max(act.max_level().unsigned_abs());
+            let sum_bound = max_a as f64 * max_row as f64;
+            let int8_ok = policy == PathPolicy::Auto && int8::applies(&act, &weight, d);
+            let path = if int8_ok {
+                KernelPath::Int8
+            } else if policy != PathPolicy::F64Only && sum_bound <= F32_EXACT {
+                KernelPath::F32
+            } else if sum_bound <= F64_EXACT {
+                KernelPath::F64
+            } else {
+                return Err(InferError::Invalid(format!(
+                    "layer {name}: integer sums up to {sum_bound:e} exceed the exact range of f64"
+                )));
+            };
+            let codes = match path {
+                KernelPath::F32 => Codes::F32(k.iter().map(|&v| v as f32).collect()),
+                KernelPath::F64 => Codes::F64(k.iter().map(|&v| v as f64).collect()),
+                KernelPath::Int8 => {
+                    Codes::Int8(int8::PackedWeights::new(&k, rows, d, &act, &weight)?)
+                }
+            };
+            layers.push(QuantizedLayer {
+                name: name.clone(),
+                act,
+                weight,
+                path,
+                sum_bound,
+                codes,
+            });
+        }
+        Ok(Self { layers })
+    }
+
+    /// The kernel path of each layer.
+    pub fn paths(&self) -> Vec<KernelPath> {
+        self.layers.iter().map(|l| l.path).collect()
+    }
+
+    fn scale(&self, layer: usize) -> f64 {
+        self.layers[layer].act.step() * self.layers[layer].weight.step()
+    }
+}
+
+/// The level k of `x` under `q`, bit-identical to [`Quantizer::level`] but without a libm call:
+/// after clamping to one step beyond the levels, round-half-to-even is done by adding and
+/// subtracting 1.5·2^52 (exact for |v| < 2^51 in the default rounding mode).
+#[inline(always)]
+pub fn fast_level(q: &Quantizer, x: f32) -> i64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    let v = (x as f64 / q.step()).clamp(q.min_level() as f64 - 1.0, q.max_level() as f64 + 1.0);
+    if v.is_nan() {
+        return 0;
+    }
+    let r = match q.rounding() {
+        fxp_core::Rounding::HalfEven => (v + MAGIC) - MAGIC,
+        other => other.apply(v),
+    };
+    (r as i64).clamp(q.min_level(), q.max_level())
+}
+
+/// Integer codes k_a of an activation buffer (as a GEMM scalar; exact).
+pub fn activation_codes<T: GemmScalar>(q: &Quantizer, x: &[f32]) -> Vec<T> {
+    let mut out = vec![T::ZERO; x.len()];
+    out.par_chunks_mut(8192)
+        .zip(x.par_chunks(8192))
+        .for_each(|(o, x)| {
+            for (o, &v) in o.iter_mut().zip(x) {
+                *o = T::from_i64(fast_level(q, v));
+            }
+        });
+    out
+}
+
+/// y = S·scale + bias in f64, rounded to f32; `plane` elements per channel (1 for linear rows).
+pub fn epilogue<S: Copy + Send + Sync>(
+    sums: &[S],
+    to_f64: impl Fn(S) -> f64 + Sync,
+    scale: f64,
+    bias: Option<&[f32]>,
+    channels: usize,
+    plane: usize,
+) -> Vec<f32> {
+    let mut y = vec![0f32; sums.len()];
+    let plane = plane.max(1);
+    let rows = (16384 / plane).max(1) * plane;
+    y.par_chunks_mut(rows)
+        .zip(sums.par_chunks(rows))
+        .enumerate()
+        .for_each(|(ci, (y, s))| {
+            let first = ci * rows / plane;
+            for (pi, (y, s)) in y.chunks_mut(plane).zip(s.chunks(plane)).enumerate() {
+                let b = bias.map_or(0.0, |b| b[(first + pi) % channels] as f64);
+                for (y, &s) in y.iter_mut().zip(s) {
+                    *y = (to_f64(s) * scale + b) as f32;
+                }
+            }
+        });
+    y
+}
+
+impl LayerKernel for QuantizedModel {
+    fn conv(&self, layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
+        let q = &self.layers[layer];
+        let g = &c.geom;
+        let plane = g.out_h() * g.out_w();
+        let bias = c.bias.as_deref();
+        let scale = self.scale(layer);
+        match &q.codes {
+            Codes::F32(w) => {
+                let s = conv2d_nobias(&activation_codes::<f32>(&q.act, x), n, g, w);
+                epilogue(&s, |v| v as f64, scale, bias, g.out_c, plane)
+            }
+            Codes::F64(w) => {
+                let s = conv2d_nobias(&activation_codes::<f64>(&q.act, x), n, g, w);
+                epilogue(&s, |v| v, scale, bias, g.out_c, plane)
+            }
+            Codes::Int8(p) => {
+                let s = int8::conv2d(&int8::activation_codes_u16(&q.act, x), n, g, p);
+                epilogue(&s, |v| v as f64, scale, bias, g.out_c, plane)
+            }
+        }
+    }
+
+    fn linear(&self, layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
+        let q = &self.layers[layer];
+        let bias = l.bias.as_deref();
+        let scale = self.scale(layer);
+        let (i, o) = (l.in_features, l.out_features);
+        match &q.codes {
+            Codes::F32(w) => {
+                let s = linear_nobias(&activation_codes::<f32>(&q.act, x), n, i, o, w);
+                epilogue(&s, |v| v as f64, scale, bias, o, 1)
+            }
+            Codes::F64(w) => {
+                let s = linear_nobias(&activation_codes::<f64>(&q.act, x), n, i, o, w);
+                epilogue(&s, |v| v, scale, bias, o, 1)
+            }
+            Codes::Int8(p) => {
+                let s = int8::linear(&int8::activation_codes_u16(&q.act, x), n, p);
+                epilogue(&s, |v| v as f64, scale, bias, o, 1)
+            }
+        }
+    }
+}
+
+/// Slow reference of one quantized layer for tests: Σ q(a)·q(w) in f64 from the quantized
+/// values themselves (not codes), plus bias, for a linear layer.
+pub fn reference_linear(
+    x: &[f32],
+    n: usize,
+    l: &LinearLayer,
+    act: &Quantizer,
+    weight: &Quantizer,
+) -> Vec<f64> {
+    let mut y = vec![0.0; n * l.out_features];
+    for b in 0..n {
+        for o in 0..l.out_features {
+            let mut s = 0.0f64;
+            for i in 0..l.in_features {
+                s += act.quantize(x[b * l.in_features + i] as f64)
+                    * weight.quantize(l.weight[o * l.in_features + i] as f64);
+            }
+            y[b * l.out_features + o] = s + l.bias.as_ref().map_or(0.0, |bb| bb[o] as f64);
+        }
+    }
+    y
+}

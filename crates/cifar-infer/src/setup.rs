@@ -1,0 +1,96 @@
+//! Everything a Problem 3 run needs, loaded in one place: the description, the network, the
+//! test images and the data folder.
+use crate::data::{resolve_data_dir, CifarSet, DataPaths};
+use crate::error::Result;
+use crate::model::Model;
+use crate::quantized::Ranges;
+use nn_cost::spec::NetworkSpec;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The built-in description used by default.
+pub const DEFAULT_SPEC: &str = "cifar-alexnet";
+
+/// Where the inputs of a run come from (all optional: defaults are the data folder's files and
+/// the built-in course network).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The data folder (`--data`); see [`resolve_data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// The parameter file (`--model`); default `<data>/model.safetensors`.
+    pub model: Option<PathBuf>,
+    /// A description file (`--spec`); default the built-in `cifar-alexnet`.
+    pub spec: Option<PathBuf>,
+    /// Only the first N test images (`--limit`).
+    pub limit: Option<usize>,
+}
+
+/// Where the dynamic ranges come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RangeSource {
+    /// The course npy files of the data folder.
+    #[default]
+    Npy,
+    /// Computed from the weights and the calibration batch (`data_batch_1.bin`).
+    Computed,
+}
+
+/// A loaded network with its test images.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The description.
+    pub spec: NetworkSpec,
+    /// The network.
+    pub model: Model,
+    /// The test images (possibly limited).
+    pub test: CifarSet,
+    /// The data folder.
+    pub paths: DataPaths,
+}
+
+impl Setup {
+    /// Loads description, parameters and test images.
+    pub fn load(src: &Sources) -> Result<Self> {
+        let dir = resolve_data_dir(src.data_dir.as_deref())?;
+        let paths = DataPaths::new(dir);
+        let spec = match &src.spec {
+            Some(p) => NetworkSpec::from_file(p)?,
+            None => NetworkSpec::builtin(DEFAULT_SPEC)?,
+        };
+        if spec.input != [3, 32, 32] {
+            return Err(crate::error::InferError::Unsupported(format!(
+                "network input {:?}: CIFAR-10 images are [3, 32, 32]",
+                spec.input
+            )));
+        }
+        let model_path = src.model.clone().unwrap_or_else(|| paths.model());
+        let model = Model::load(&spec, &model_path)?;
+        let mut test = CifarSet::load(&paths.test_batch())?;
+        if let Some(n) = src.limit {
+            test = test.take(n);
+        }
+        Ok(Self {
+            spec,
+            model,
+            test,
+            paths,
+        })
+    }
+
+    /// The dynamic ranges from `source`.
+    pub fn ranges(&self, source: RangeSource) -> Result<Ranges> {
+        match source {
+            RangeSource::Npy => Ranges::from_npy(&self.paths, self.model.num_weight_layers()),
+            RangeSource::Computed => {
+                let calib = CifarSet::load(&self.paths.calibration_batch())?;
+                Ranges::compute(&self.model, &calib, crate::eval::DEFAULT_BATCH)
+            }
+        }
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.paths.dir
+    }
+}

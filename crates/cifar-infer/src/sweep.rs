@@ -1,0 +1,277 @@
+//! Problem 3.1: uniform precision sweep and the minimum precision within a tolerance of the
+//! float baseline.
+use crate::data::CifarSet;
+use crate::error::{InferError, Result};
+use crate::eval::{evaluate, evaluate_until, EvalResult};
+use crate::model::{FloatKernel, Model};
+use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
+use fxp_core::LayerPrecision;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How far below the float baseline an accuracy may be.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum Tolerance {
+    /// Percentage points (default 1).
+    Absolute(f64),
+    /// Fraction of the baseline accuracy (e.g. 0.01 = 1 % of it).
+    Relative(f64),
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance::Absolute(1.0)
+    }
+}
+
+impl Tolerance {
+    /// The allowed drop in percentage points for a baseline accuracy (percent).
+    pub fn points(&self, baseline: f64) -> f64 {
+        match *self {
+            Tolerance::Absolute(p) => p,
+            Tolerance::Relative(f) => f * baseline,
+        }
+    }
+}
+
+/// Evaluate every precision, or bisect for the minimum only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SweepMode {
+    /// Every B of the range (the table and figure).
+    #[default]
+    Full,
+    /// Binary search for the smallest passing B, assuming accuracy does not fall as B grows
+    /// (evaluates about log2 of the range's size precisions, and stops evaluating a precision
+    /// as soon as it can no longer pass: such a precision is listed in
+    /// [`SweepResult::stopped_early`], not in [`SweepResult::points`]).
+    Bisect,
+}
+
+/// Options of [`uniform_sweep`].
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Smallest precision.
+    pub min_bits: u32,
+    /// Largest precision.
+    pub max_bits: u32,
+    /// Tolerance below the baseline.
+    pub tolerance: Tolerance,
+    /// Full scan or bisection.
+    pub mode: SweepMode,
+    /// Images per forward batch.
+    pub batch: usize,
+    /// Kernel paths allowed.
+    pub policy: PathPolicy,
+    /// Hide the progress bars.
+    pub quiet: bool,
+    /// Print one line per evaluated precision on stderr (for logs, where bars are hidden).
+    pub log: bool,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        Self {
+            min_bits: 2,
+            max_bits: 16,
+            tolerance: Tolerance::default(),
+            mode: SweepMode::Full,
+            batch: crate::eval::DEFAULT_BATCH,
+            policy: PathPolicy::Auto,
+            quiet: false,
+            log: false,
+        }
+    }
+}
+
+/// One evaluated precision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// Uniform precision B (= B_W = B_A of every layer).
+    pub bits: u32,
+    /// Accuracy in percent.
+    pub accuracy: f64,
+    /// Correct images.
+    pub correct: usize,
+    /// Whether the accuracy is within the tolerance.
+    pub within: bool,
+}
+
+/// Result of a uniform sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepResult {
+    /// Images evaluated.
+    pub n: usize,
+    /// Float accuracy (percent).
+    pub baseline: f64,
+    /// Float correct count.
+    pub baseline_correct: usize,
+    /// The tolerance asked for.
+    pub tolerance: Tolerance,
+    /// Smallest passing accuracy: baseline − tolerance (percent).
+    pub threshold: f64,
+    /// Evaluated precisions, increasing B.
+    pub points: Vec<SweepPoint>,
+    /// Smallest B whose accuracy is within the tolerance (None when none is).
+    pub min_bits: Option<u32>,
+    /// Accuracy at `min_bits`.
+    pub min_bits_accuracy: Option<f64>,
+    /// Precisions (bisection only) whose evaluation stopped as soon as they could no longer
+    /// pass: known to fail, accuracy not measured, not in `points`.
+    pub stopped_early: Vec<u32>,
+}
+
+impl SweepResult {
+    /// The sweep as a map B → accuracy.
+    pub fn accuracy_map(&self) -> BTreeMap<u32, f64> {
+        self.points.iter().map(|p| (p.bits, p.accuracy)).collect()
+    }
+}
+
+/// Accuracy of the network at uniform precision B (every layer B_W = B_A = B).
+pub fn eval_uniform(
+    model: &Model,
+    data: &CifarSet,
+    ranges: &Ranges,
+    bits: u32,
+    batch: usize,
+    policy: PathPolicy,
+    progress: Option<&ProgressBar>,
+) -> Result<EvalResult> {
+    let p = vec![
+        LayerPrecision {
+            b_w: bits,
+            b_a: bits
+        };
+        model.num_weight_layers()
+    ];
+    let q = QuantizedModel::new(model, ranges, &p, policy)?;
+    evaluate(model, &q, data, batch, progress)
+}
+
+/// Problem 3.1: the float baseline, then uniform precisions B = `min_bits..=max_bits` (all, or by
+/// bisection), and the smallest B whose accuracy is ≥ baseline − tolerance.
+pub fn uniform_sweep(
+    model: &Model,
+    data: &CifarSet,
+    ranges: &Ranges,
+    opt: &SweepOptions,
+) -> Result<SweepResult> {
+    if opt.min_bits < 1 || opt.min_bits > opt.max_bits || opt.max_bits > 32 {
+        return Err(InferError::Invalid(format!(
+            "precision range {}..={} must satisfy 1 ≤ min ≤ max ≤ 32",
+            opt.min_bits, opt.max_bits
+        )));
+    }
+    let n = data.len() as u64;
+    let bar = |msg: &str| fxp_core::cli::progress(n, msg, opt.quiet);
+    let pb = bar("float baseline");
+    let t = std::time::Instant::now();
+    let base = evaluate(model, &FloatKernel, data, opt.batch, Some(&pb))?;
+    pb.finish_and_clear();
+    if opt.log {
+        eprintln!(
+            "  float: {:.2} % ({} / {}) in {:.1} s",
+            base.accuracy,
+            base.correct,
+            base.n,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let threshold = base.accuracy - opt.tolerance.points(base.accuracy);
+    let mut points: BTreeMap<u32, SweepPoint> = BTreeMap::new();
+    // Smallest correct count that passes: 100·c/n ≥ threshold.
+    let n_img = data.len();
+    let min_correct = (0..=n_img)
+        .find(|&c| 100.0 * c as f64 / n_img as f64 >= threshold)
+        .unwrap_or(n_img + 1);
+    // Evaluates B; with `early`, stops as soon as B can no longer pass (then only `false` is known).
+    let mut stopped_early = Vec::new();
+    let mut eval = |b: u32, early: bool| -> Result<bool> {
+        if let Some(p) = points.get(&b) {
+            return Ok(p.within);
+        }
+        let pb = bar(&format!("B = {b}"));
+        let t = std::time::Instant::now();
+        let prec = vec![LayerPrecision { b_w: b, b_a: b }; model.num_weight_layers()];
+        let q = QuantizedModel::new(model, ranges, &prec, opt.policy)?;
+        let stop_below = if early { min_correct } else { 0 };
+        let r = evaluate_until(model, &q, data, opt.batch, Some(&pb), stop_below)?;
+        pb.finish_and_clear();
+        let Some(r) = r else {
+            if opt.log {
+                eprintln!(
+                    "  B = {b:>2}: below the threshold, stopped early after {:.1} s",
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            stopped_early.push(b);
+            return Ok(false);
+        };
+        if opt.log {
+            eprintln!(
+                "  B = {b:>2}: {:.2} % ({} / {}) in {:.1} s",
+                r.accuracy,
+                r.correct,
+                r.n,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        let within = r.accuracy >= threshold;
+        points.insert(
+            b,
+            SweepPoint {
+                bits: b,
+                accuracy: r.accuracy,
+                correct: r.correct,
+                within,
+            },
+        );
+        Ok(within)
+    };
+    let min_bits = match opt.mode {
+        SweepMode::Full => {
+            let mut first = None;
+            for b in opt.min_bits..=opt.max_bits {
+                if eval(b, false)? && first.is_none() {
+                    first = Some(b);
+                }
+            }
+            first
+        }
+        SweepMode::Bisect => {
+            if !eval(opt.max_bits, true)? {
+                None
+            } else {
+                // Invariant: hi passes; every B < lo is known (assumed) to fail.
+                let (mut lo, mut hi) = (opt.min_bits, opt.max_bits);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if eval(mid, true)? {
+                        hi = mid;
+                    } else {
+                        lo = mid + 1;
+                    }
+                }
+                Some(hi)
+            }
+        }
+    };
+    stopped_early.sort_unstable();
+    let points: Vec<SweepPoint> = points.into_values().collect();
+    let min_bits_accuracy =
+        min_bits.and_then(|b| points.iter().find(|p| p.bits == b).map(|p| p.accuracy));
+    Ok(SweepResult {
+        n: data.len(),
+        baseline: base.accuracy,
+        baseline_correct: base.correct,
+        tolerance: opt.tolerance,
+        threshold,
+        points,
+        min_bits,
+        min_bits_accuracy,
+        stopped_early,
+    })
+}

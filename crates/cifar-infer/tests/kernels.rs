@@ -1,0 +1,232 @@
+//! Kernel correctness: im2col convolution against a direct convolution, the integer kernels
+//! against each other, and the exact quantized layer against a slow f64 reference.
+use cifar_infer::int8::{self, PackedWeights};
+use cifar_infer::model::{LayerKernel, LinearLayer};
+use cifar_infer::ops::{self, ConvGeom};
+use cifar_infer::quantized::activation_codes;
+use fxp_core::Quantizer;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn geoms() -> Vec<ConvGeom> {
+    vec![
+        ConvGeom {
+            in_c: 3,
+            in_h: 8,
+            in_w: 8,
+            out_c: 5,
+            k: 3,
+            stride: 1,
+            pad: 2,
+        },
+        ConvGeom {
+            in_c: 4,
+            in_h: 9,
+            in_w: 7,
+            out_c: 6,
+            k: 3,
+            stride: 2,
+            pad: 1,
+        },
+        ConvGeom {
+            in_c: 2,
+            in_h: 5,
+            in_w: 5,
+            out_c: 3,
+            k: 1,
+            stride: 1,
+            pad: 0,
+        },
+        ConvGeom {
+            in_c: 7,
+            in_h: 6,
+            in_w: 6,
+            out_c: 9,
+            k: 5,
+            stride: 1,
+            pad: 0,
+        },
+    ]
+}
+
+#[test]
+fn im2col_conv_equals_naive_conv() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for g in geoms() {
+        let n = 3;
+        let x: Vec<f32> = (0..n * g.in_len())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let w: Vec<f32> = (0..g.out_c * g.d())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let b: Vec<f32> = (0..g.out_c).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let y = ops::conv2d(&x, n, &g, &w, Some(&b));
+        let to64 = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<_>>();
+        let r = ops::conv2d_naive(&to64(&x), n, &g, &to64(&w), Some(&to64(&b)));
+        assert_eq!(y.len(), r.len());
+        for (a, e) in y.iter().zip(&r) {
+            assert!((*a as f64 - e).abs() < 1e-4, "{g:?}: {a} vs {e}");
+        }
+    }
+}
+
+#[test]
+fn integer_conv_kernels_equal_the_exact_sum() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for g in geoms() {
+        for (signed_act, bits) in [(false, 8), (true, 8), (false, 16), (true, 12), (false, 3)] {
+            let n = 2;
+            let act = if signed_act {
+                Quantizer::signed(1.0, bits).unwrap()
+            } else {
+                Quantizer::unsigned(4.0, bits).unwrap()
+            };
+            let wq = Quantizer::signed(1.0, bits).unwrap();
+            let x: Vec<f32> = (0..n * g.in_len())
+                .map(|_| rng.gen_range(-1.0..4.0))
+                .collect();
+            let kw: Vec<i64> = (0..g.out_c * g.d())
+                .map(|_| rng.gen_range(wq.min_level()..=wq.max_level()))
+                .collect();
+            let ka: Vec<f64> = activation_codes::<f64>(&act, &x);
+            let exact = ops::conv2d_naive(
+                &ka,
+                n,
+                &g,
+                &kw.iter().map(|&k| k as f64).collect::<Vec<_>>(),
+                None,
+            );
+            let pw = PackedWeights::new(&kw, g.out_c, g.d(), &act, &wq).unwrap();
+            let codes = int8::activation_codes_u16(&act, &x);
+            let simd = int8::conv2d(&codes, n, &g, &pw);
+            let portable = int8::conv2d_portable(&codes, n, &g, &pw);
+            let exact_i: Vec<i64> = exact.iter().map(|&v| v as i64).collect();
+            assert_eq!(portable, exact_i, "{g:?} signed={signed_act}");
+            assert_eq!(simd, exact_i, "{g:?} signed={signed_act}");
+        }
+    }
+}
+
+#[test]
+fn integer_linear_kernels_equal_the_exact_sum() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for (n, i, o, bits) in [
+        (5, 100, 7, 8),
+        (3, 128, 10, 5),
+        (9, 4096, 13, 8),
+        (6, 130, 70, 16),
+        (7, 64, 65, 11),
+    ] {
+        let act = Quantizer::unsigned(8.0, bits).unwrap();
+        let wq = Quantizer::signed(1.0, bits).unwrap();
+        let x: Vec<f32> = (0..n * i).map(|_| rng.gen_range(0.0..9.0)).collect();
+        let kw: Vec<i64> = (0..o * i)
+            .map(|_| rng.gen_range(wq.min_level()..=wq.max_level()))
+            .collect();
+        let ka: Vec<i64> = x.iter().map(|&v| act.level(v as f64)).collect();
+        let exact: Vec<i64> = (0..n)
+            .flat_map(|b| {
+                let (ka, kw) = (&ka, &kw);
+                (0..o).map(move |r| (0..i).map(|j| ka[b * i + j] * kw[r * i + j]).sum::<i64>())
+            })
+            .collect();
+        let pw = PackedWeights::new(&kw, o, i, &act, &wq).unwrap();
+        let u = int8::activation_codes_u16(&act, &x);
+        assert_eq!(
+            int8::linear_portable(&u, n, &pw),
+            exact,
+            "n={n} i={i} o={o} B={bits}"
+        );
+        assert_eq!(
+            int8::linear(&u, n, &pw),
+            exact,
+            "n={n} i={i} o={o} B={bits}"
+        );
+    }
+}
+
+/// The exact quantized linear layer (integer codes, every kernel path) equals a slow f64
+/// reference Σ q(a)·q(w) + b rounded once to f32, bit for bit.
+#[test]
+fn quantized_layer_equals_slow_f64_reference() {
+    use cifar_infer::model::{Model, Op};
+    use cifar_infer::quantized::{reference_linear, PathPolicy, QuantizedModel, Ranges};
+    use fxp_core::LayerPrecision;
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let (n, i, o) = (4, 300, 11);
+    let lin = LinearLayer {
+        name: "fc".into(),
+        in_features: i,
+        out_features: o,
+        weight: (0..o * i).map(|_| rng.gen_range(-0.6..0.6)).collect(),
+        bias: Some((0..o).map(|_| rng.gen_range(-1.0..1.0)).collect()),
+    };
+    let model = Model {
+        name: "one-layer".into(),
+        input: [i, 1, 1],
+        preprocess: None,
+        ops: vec![Op::Relu, Op::Flatten, Op::Linear(lin.clone())],
+        classes: o,
+    };
+    let x: Vec<f32> = (0..n * i)
+        .map(|_| rng.gen_range(-1.0f32..3.0).max(0.0))
+        .collect();
+    let ranges = Ranges {
+        weight: vec![0.5],
+        activation: vec![2.0],
+    };
+    for bits in [3, 6, 8, 11, 16] {
+        let p = [LayerPrecision {
+            b_w: bits,
+            b_a: bits,
+        }];
+        let act = Quantizer::unsigned(2.0, bits).unwrap();
+        let wq = Quantizer::signed(0.5, bits).unwrap();
+        let r: Vec<f32> = reference_linear(&x, n, &lin, &act, &wq)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        for policy in [
+            PathPolicy::Auto,
+            PathPolicy::FloatCodes,
+            PathPolicy::F64Only,
+        ] {
+            let q = QuantizedModel::new(&model, &ranges, &p, policy).unwrap();
+            assert!(model.nonnegative_inputs()[0]);
+            let y = q.linear(0, &lin, &x, n);
+            assert_eq!(y, r, "B = {bits}, {policy:?}, paths {:?}", q.paths());
+        }
+    }
+}
+
+#[test]
+fn fast_level_equals_quantizer_level() {
+    use cifar_infer::quantized::fast_level;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for bits in [1, 2, 4, 7, 8, 12, 16] {
+        for q in [
+            Quantizer::signed(1.0, bits).unwrap(),
+            Quantizer::unsigned(8.0, bits).unwrap(),
+            Quantizer::signed(0.3, bits).unwrap(),
+        ] {
+            // Random values, exact ties k·Δ + Δ/2, and the range ends.
+            let mut xs: Vec<f32> = (0..20000).map(|_| rng.gen_range(-12.0..12.0)).collect();
+            xs.extend((-300..300).map(|k| ((k as f64 + 0.5) * q.step()) as f32));
+            xs.extend([
+                0.0,
+                -0.0,
+                1.0,
+                -1.0,
+                8.0,
+                f32::MAX,
+                f32::MIN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+            ]);
+            for x in xs {
+                assert_eq!(fast_level(&q, x), q.level(x as f64), "x = {x}, {q:?}");
+            }
+        }
+    }
+}

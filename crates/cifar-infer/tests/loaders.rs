@@ -1,0 +1,238 @@
+//! Loaders reject bad files with clear errors (corrupted copies are made inside the tests).
+use cifar_infer::data::{resolve_data_dir, CifarSet, DataPaths, RECORD_BYTES};
+use cifar_infer::model::{expected_tensors, Model};
+use cifar_infer::weights::load_safetensors;
+use cifar_infer::InferError;
+use nn_cost::spec::NetworkSpec;
+use safetensors::tensor::TensorView;
+use safetensors::Dtype;
+use std::path::Path;
+
+fn data() -> DataPaths {
+    DataPaths::new(resolve_data_dir(None).expect("the homework data folder (see FXP_HW_DATA)"))
+}
+
+const TINY: &str = r#"{
+  "name": "tiny", "input": [3, 8, 8],
+  "preprocess": { "scale": 255.0, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5] },
+  "layers": [
+    { "type": "conv", "name": "c1", "out_channels": 4, "kernel": 3, "padding": 1 },
+    { "type": "relu" }, { "type": "max_pool", "kernel": 2 }, { "type": "flatten" },
+    { "type": "linear", "name": "fc", "out_features": 10 }
+  ]
+}"#;
+
+/// Writes a safetensors file of (name, dtype, shape) tensors filled with small values;
+/// `nan` puts a NaN into the tensor of that name.
+fn write_tensors(path: &Path, tensors: &[(&str, Dtype, Vec<usize>)], nan: Option<&str>) {
+    let bufs: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(name, dtype, shape)| {
+            let n: usize = shape.iter().product();
+            let vals: Vec<f32> = (0..n)
+                .map(|i| {
+                    if Some(*name) == nan && i == 1 {
+                        f32::NAN
+                    } else {
+                        (i % 7) as f32 * 0.01 - 0.03
+                    }
+                })
+                .collect();
+            match dtype {
+                Dtype::F32 => vals.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                Dtype::F16 => vals
+                    .iter()
+                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect(),
+                Dtype::BF16 => vals
+                    .iter()
+                    .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
+                    .collect(),
+                Dtype::F64 => vals
+                    .iter()
+                    .flat_map(|v| (*v as f64).to_le_bytes())
+                    .collect(),
+                _ => unimplemented!(),
+            }
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .zip(&bufs)
+        .map(|((name, dtype, shape), b)| {
+            (
+                name.to_string(),
+                TensorView::new(*dtype, shape.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    let bytes = safetensors::tensor::serialize(views, &None).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn tiny_tensors(dtype: Dtype) -> Vec<(&'static str, Dtype, Vec<usize>)> {
+    vec![
+        ("c1.weight", dtype, vec![4, 3, 3, 3]),
+        ("c1.bias", dtype, vec![4]),
+        ("fc.weight", dtype, vec![10, 64]),
+        ("fc.bias", dtype, vec![10]),
+    ]
+}
+
+#[test]
+fn cifar_batch_truncated_label_and_empty_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(data().test_batch()).unwrap();
+    let ok = dir.path().join("ok.bin");
+    std::fs::write(&ok, &bytes[..3 * RECORD_BYTES]).unwrap();
+    let set = CifarSet::load(&ok).unwrap();
+    assert_eq!(set.len(), 3);
+    assert_eq!(
+        set.labels,
+        bytes
+            .iter()
+            .step_by(RECORD_BYTES)
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+    );
+
+    let truncated = dir.path().join("truncated.bin");
+    std::fs::write(&truncated, &bytes[..3 * RECORD_BYTES - 100]).unwrap();
+    let e = CifarSet::load(&truncated).unwrap_err().to_string();
+    assert!(
+        e.contains("truncated.bin") && e.contains("not a multiple"),
+        "{e}"
+    );
+
+    let label = dir.path().join("label10.bin");
+    let mut b = bytes[..3 * RECORD_BYTES].to_vec();
+    b[2 * RECORD_BYTES] = 10;
+    std::fs::write(&label, &b).unwrap();
+    let e = CifarSet::load(&label).unwrap_err().to_string();
+    assert!(
+        e.contains("label10.bin") && e.contains("record 2 has label 10"),
+        "{e}"
+    );
+
+    let empty = dir.path().join("empty.bin");
+    std::fs::write(&empty, []).unwrap();
+    let e = CifarSet::load(&empty).unwrap_err().to_string();
+    assert!(e.contains("empty.bin") && e.contains("empty"), "{e}");
+}
+
+#[test]
+fn safetensors_f32_f16_bf16_load_and_run() {
+    let spec = NetworkSpec::from_json_str(TINY).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut logits = Vec::new();
+    for dtype in [Dtype::F32, Dtype::F16, Dtype::BF16] {
+        let p = dir.path().join(format!("{dtype:?}.safetensors"));
+        write_tensors(&p, &tiny_tensors(dtype), None);
+        let m = Model::load(&spec, &p).unwrap();
+        let x = vec![0.5f32; 2 * 3 * 8 * 8];
+        logits.push(m.forward(&x, 2));
+    }
+    // The values −0.03..0.03 in steps of 0.01 round differently in each format, but all run.
+    assert!(logits
+        .iter()
+        .all(|l| l.len() == 20 && l.iter().all(|v| v.is_finite())));
+}
+
+#[test]
+fn safetensors_wrong_shape_missing_f64_are_all_listed() {
+    let spec = NetworkSpec::from_json_str(TINY).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.safetensors");
+    write_tensors(
+        &p,
+        &[
+            ("c1.weight", Dtype::F32, vec![4, 3, 5, 5]), // wrong shape
+            ("c1.bias", Dtype::F64, vec![4]),            // unsupported dtype
+            ("fc.weight", Dtype::F32, vec![10, 64]),
+            // fc.bias missing
+        ],
+        None,
+    );
+    let e = Model::load(&spec, &p).unwrap_err();
+    assert!(
+        matches!(e, InferError::TensorMismatch { ref problems, .. } if problems.len() == 3),
+        "{e}"
+    );
+    let msg = e.to_string();
+    for needle in [
+        "c1.weight has shape [4, 3, 5, 5], expected [4, 3, 3, 3]",
+        "c1.bias has unsupported dtype F64",
+        "missing tensor fc.bias",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} not in {msg}");
+    }
+}
+
+#[test]
+fn safetensors_nan_weight_is_rejected() {
+    let spec = NetworkSpec::from_json_str(TINY).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("nan.safetensors");
+    write_tensors(&p, &tiny_tensors(Dtype::F16), Some("fc.weight"));
+    let e = Model::load(&spec, &p).unwrap_err().to_string();
+    assert!(
+        e.contains("fc.weight") && e.contains("non-finite") && e.contains("index 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn real_model_copy_with_a_tensor_dropped_and_one_reshaped_lists_both() {
+    let spec = NetworkSpec::builtin("cifar-alexnet").unwrap();
+    let bytes = std::fs::read(data().model()).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut kept: Vec<(String, TensorView)> = Vec::new();
+    for (name, view) in st.tensors() {
+        if name == "fc_layers.6.bias" {
+            continue;
+        }
+        if name == "features.0.bias" {
+            // 64 values presented as (8, 8).
+            kept.push((
+                name,
+                TensorView::new(view.dtype(), vec![8, 8], view.data()).unwrap(),
+            ));
+            continue;
+        }
+        kept.push((name, view));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("corrupt.safetensors");
+    std::fs::write(&p, safetensors::tensor::serialize(kept, &None).unwrap()).unwrap();
+    let e = load_safetensors(&p, &expected_tensors(&spec).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing tensor fc_layers.6.bias"), "{e}");
+    assert!(
+        e.contains("features.0.bias has shape [8, 8], expected [64]"),
+        "{e}"
+    );
+    assert!(e.contains("2 problem(s)"), "{e}");
+}
+
+#[test]
+fn residual_networks_are_unsupported_for_inference() {
+    let spec = NetworkSpec::builtin("resnet18").unwrap();
+    let e = expected_tensors(&spec).unwrap_err().to_string();
+    assert!(
+        e.contains("unsupported for inference") && e.contains("residual"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_data_dir_names_the_paths_tried() {
+    let e = resolve_data_dir(Some(Path::new("/nonexistent/hw2")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/nonexistent/hw2") && e.contains("FXP_HW_DATA"),
+        "{e}"
+    );
+}
