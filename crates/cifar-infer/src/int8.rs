@@ -95,7 +95,7 @@ pub fn activation_codes_u16(act: &Quantizer, x: &[f32]) -> Vec<u16> {
         .zip(x.par_chunks(8192))
         .for_each(|(c, x)| {
             for (c, &v) in c.iter_mut().zip(x) {
-                *c = (crate::quantized::fast_level(act, v) + o) as u16;
+                *c = (act.level(v as f64) + o) as u16;
             }
         });
     out

@@ -202,7 +202,7 @@ impl QuantizedModel {
             let k: Vec<i64> = w
                 .par_iter()
                 .with_min_len(8192)
-                .map(|&v| fast_level(&weight, v))
+                .map(|&v| weight.level(v as f64))
                 .collect();
             let d = k.len() / rows.max(1);
             let max_row = k
@@ -256,23 +256,6 @@ impl QuantizedModel {
     }
 }
 
-/// The level k of `x` under `q`, bit-identical to [`Quantizer::level`] but without a libm call:
-/// after clamping to one step beyond the levels, round-half-to-even is done by adding and
-/// subtracting 1.5·2^52 (exact for |v| < 2^51 in the default rounding mode).
-#[inline(always)]
-pub fn fast_level(q: &Quantizer, x: f32) -> i64 {
-    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
-    let v = (x as f64 / q.step()).clamp(q.min_level() as f64 - 1.0, q.max_level() as f64 + 1.0);
-    if v.is_nan() {
-        return 0;
-    }
-    let r = match q.rounding() {
-        fxp_core::Rounding::HalfEven => (v + MAGIC) - MAGIC,
-        other => other.apply(v),
-    };
-    (r as i64).clamp(q.min_level(), q.max_level())
-}
-
 /// Integer codes k_a of an activation buffer (as a GEMM scalar; exact).
 pub fn activation_codes<T: GemmScalar>(q: &Quantizer, x: &[f32]) -> Vec<T> {
     let mut out = vec![T::ZERO; x.len()];
@@ -280,7 +263,7 @@ pub fn activation_codes<T: GemmScalar>(q: &Quantizer, x: &[f32]) -> Vec<T> {
         .zip(x.par_chunks(8192))
         .for_each(|(o, x)| {
             for (o, &v) in o.iter_mut().zip(x) {
-                *o = T::from_i64(fast_level(q, v));
+                *o = T::from_i64(q.level(v as f64));
             }
         });
     out

@@ -133,3 +133,39 @@ proptest! {
         prop_assert!(q.quantize(lo) <= q.quantize(hi));
     }
 }
+
+/// `level` (fast half-to-even by the 1.5·2^52 trick) equals the plain libm reference
+/// clamp(round_ties_even(x/Δ), min, max) on random values, exact ties and the range ends.
+#[test]
+fn level_equals_reference_rounding() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for bits in [1, 2, 4, 7, 8, 12, 16, 24, 32] {
+        for q in [
+            Quantizer::signed(1.0, bits).unwrap(),
+            Quantizer::unsigned(8.0, bits).unwrap(),
+            Quantizer::signed(0.3, bits).unwrap(),
+        ] {
+            let mut xs: Vec<f64> = (0..20000).map(|_| rng.gen_range(-12.0..12.0)).collect();
+            xs.extend((-300..300).map(|k| (k as f64 + 0.5) * q.step()));
+            xs.extend([
+                0.0,
+                -0.0,
+                1.0,
+                -1.0,
+                8.0,
+                f64::MAX,
+                f64::MIN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+            ]);
+            for x in xs {
+                let reference = (x / q.step())
+                    .round_ties_even()
+                    .clamp(q.min_level() as f64, q.max_level() as f64)
+                    as i64;
+                assert_eq!(q.level(x), reference, "x = {x}, {q:?}");
+            }
+        }
+    }
+}
