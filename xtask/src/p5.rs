@@ -1,6 +1,6 @@
 //! Problems 5, 6 and 7 report: the fitted time series, the fixed-point predictor (P5), LMS and
 //! its architecture (P6), delayed LMS, its stability map and the retimed architecture (P7).
-use crate::plot::{line_chart, write_text, LineChart, Series};
+use crate::plot::{line_chart, write_text, Legend, LineChart, Series};
 use crate::report::{md_table, opt_str, tuple_str, Ctx, Section, XResult};
 use fxp_core::stats::db_power;
 use lms::adaptive::{Curves, Status};
@@ -670,7 +670,8 @@ fn section_p7(ctx: &Ctx, s: &Settings, p: &P7) -> XResult<Section> {
     ));
     let mut chart = LineChart::new("Problem 7: stability map of DLMS", "μ", "final MSE")
         .log_x()
-        .log_y();
+        .log_y()
+        .legend(Legend::UpperLeft);
     let ymax = p.sweep.iter().map(|q| q.final_mse).fold(1.0, f64::max);
     for (i, &dl) in s.sweep_delays.iter().enumerate() {
         let pts: Vec<(f64, f64)> = p

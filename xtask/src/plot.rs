@@ -66,6 +66,20 @@ impl Series {
     }
 }
 
+/// Where the legend box goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Legend {
+    /// Top right corner (the default).
+    #[default]
+    UpperRight,
+    /// Top left corner.
+    UpperLeft,
+    /// Bottom right corner.
+    LowerRight,
+    /// Bottom left corner.
+    LowerLeft,
+}
+
 /// A line chart.
 #[derive(Debug, Clone, Default)]
 pub struct LineChart {
@@ -85,6 +99,8 @@ pub struct LineChart {
     pub hlines: Vec<(f64, String)>,
     /// A shaded horizontal band (low, high, label).
     pub band: Option<(f64, f64, String)>,
+    /// Legend position.
+    pub legend: Legend,
 }
 
 impl LineChart {
@@ -119,6 +135,11 @@ impl LineChart {
     /// Adds a horizontal reference line.
     pub fn hline(mut self, y: f64, label: impl Into<String>) -> Self {
         self.hlines.push((y, label.into()));
+        self
+    }
+    /// Puts the legend elsewhere than the upper right corner.
+    pub fn legend(mut self, at: Legend) -> Self {
+        self.legend = at;
         self
     }
     /// Adds a shaded band between two y values.
@@ -293,22 +314,34 @@ where
             Style::Markers => anno
                 .label(s.label.as_str())
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, col.filled())),
+            Style::Dashed => anno.label(s.label.as_str()).legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (7, 0)], line)
+                    + PathElement::new(vec![(12, 0), (20, 0)], line)
+            }),
             _ => anno
                 .label(s.label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line)),
         };
     }
-    draw_legend(&mut ch)
+    draw_legend(&mut ch, c.legend)
 }
 
-/// The legend box of every chart: upper right, on a translucent white background.
+/// The legend box of every chart, on a translucent white background.
 fn draw_legend<'a, CT: CoordTranslate>(
     ch: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    at: Legend,
 ) -> XResult<()> {
+    let position = match at {
+        Legend::UpperRight => SeriesLabelPosition::UpperRight,
+        Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+        Legend::LowerRight => SeriesLabelPosition::LowerRight,
+        Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+    };
     ch.configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(160, 160, 160))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(position)
         .draw()?;
     Ok(())
 }
@@ -400,7 +433,7 @@ where
         .label(label.as_str())
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], col.filled()));
     }
-    draw_legend(&mut ch)
+    draw_legend(&mut ch, Legend::UpperRight)
 }
 
 /// Writes a text file (DOT source, a hand-made SVG, a CSV) atomically.
