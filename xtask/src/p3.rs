@@ -61,10 +61,8 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         p3.ranges.activation,
     ));
     let mut json = Map::new();
-    section_uniform(ctx, &p3, &mut md, &mut json)?;
-    section_profile(ctx, &p3, &mut md, &mut json)?;
-    // Problems 3.2 / 3.3 (noise gains, per-layer precisions): add `section_…(ctx, &p3, &mut md,
-    // &mut json)?;` calls here.
+    let uniform = section_uniform(ctx, &p3, &mut md, &mut json)?;
+    section_profile(ctx, &p3, &uniform, &mut md, &mut json)?;
     Ok(vec![Section {
         id: "p3".into(),
         markdown: md,
@@ -83,7 +81,7 @@ pub fn section_uniform(
     p3: &P3,
     md: &mut String,
     json: &mut Map<String, Value>,
-) -> XResult<()> {
+) -> XResult<SweepResult> {
     ctx.step("p3: float baseline and uniform sweep B = 2..16");
     let opt = SweepOptions {
         tolerance: Tolerance::Absolute(1.0),
@@ -212,7 +210,7 @@ pub fn section_uniform(
             "seconds": secs,
         }),
     );
-    Ok(())
+    Ok(r)
 }
 
 // ---- Problem 3.2–3.3 and the mismatch bound: the precision profiler (cifar_infer::profile) ----
@@ -280,42 +278,35 @@ struct UniformSummary {
 }
 
 impl UniformSummary {
-    fn from_json(json: &Map<String, Value>) -> XResult<Self> {
-        let u = json.get("uniform").ok_or("3.1 must run before 3.2")?;
-        let mut points: Vec<(u32, f64)> = u["sweep"]
-            .as_object()
-            .ok_or("uniform.sweep")?
-            .iter()
-            .filter_map(|(b, a)| Some((b.parse().ok()?, a.as_f64()?)))
-            .collect();
-        points.sort_by_key(|p| p.0);
-        Ok(Self {
-            points,
-            min_bits: u["min_bits"].as_u64().map(|b| b as u32),
-            accuracy: u["accuracy"].as_f64(),
-            baseline: json["fl_accuracy"].as_f64().ok_or("fl_accuracy")?,
-            threshold: u["threshold"].as_f64().ok_or("uniform.threshold")?,
-        })
+    fn from_sweep(r: &SweepResult) -> Self {
+        Self {
+            points: r.accuracy_map().into_iter().collect(),
+            min_bits: r.min_bits,
+            accuracy: r.min_bits_accuracy,
+            baseline: r.baseline,
+            threshold: r.threshold,
+        }
     }
 }
 
-/// Problems 3.2 and 3.3 and the mismatch bound, from the precision profiler. Needs the keys of
-/// [`section_uniform`] in `json`. JSON keys: `profiler.<estimator>`, `offsets`, `costs`,
+/// Problems 3.2 and 3.3 and the mismatch bound, from the precision profiler and the uniform
+/// `sweep` of [`section_uniform`]. JSON keys: `profiler.<estimator>`, `offsets`, `costs`,
 /// `mismatch`.
 pub fn section_profile(
     ctx: &Ctx,
     p3: &P3,
+    sweep: &SweepResult,
     md: &mut String,
     json: &mut Map<String, Value>,
 ) -> XResult<()> {
-    use cifar_infer::mismatch::mismatch_sweep;
+    use cifar_infer::mismatch::mismatch_from_sweep;
     use cifar_infer::offsets::{
         mean_weight_bits, offsets_sweep, precisions_at, OffsetSweepOptions,
     };
     use cifar_infer::profile::{Estimator, NPY_FILES};
 
     let setup = &p3.setup;
-    let uniform = UniformSummary::from_json(json)?;
+    let uniform = UniformSummary::from_sweep(sweep);
     let model = &setup.model;
     let layers = model.num_weight_layers();
     let names = model.weight_layer_names();
@@ -398,6 +389,29 @@ pub fn section_profile(
             "per-image: offsets W / A",
         ],
         &rows,
+    ));
+    let gain_rows: Vec<Vec<String>> = (0..layers)
+        .map(|l| {
+            let (c, p) = (&course.profile.gains, &per.profile.gains);
+            vec![
+                format!("`{}`", names[l]),
+                crate::report::sci(c.e_w[l]),
+                crate::report::sci(c.e_a[l]),
+                crate::report::sci(p.e_w[l]),
+                crate::report::sci(p.e_a[l]),
+            ]
+        })
+        .collect();
+    md.push_str("\nNoise gains (before the normalisation by r²):\n\n");
+    md.push_str(&md_table(
+        &[
+            "layer",
+            "course E_W",
+            "course E_A",
+            "per-image E_W",
+            "per-image E_A",
+        ],
+        &gain_rows,
     ));
     md.push_str("\nByte-for-byte comparison of the files `profile --estimator course --out DIR` writes with the data folder's:\n\n");
     for (name, same) in &matches {
@@ -677,16 +691,8 @@ pub fn section_profile(
         (2..=12).collect()
     };
     ctx.step("mismatch: fixed point vs float decisions");
-    let mm = mismatch_sweep(
-        model,
-        &setup.test,
-        &ranges,
-        &per.profile.gains,
-        &bits,
-        cifar_infer::eval::DEFAULT_BATCH,
-        cifar_infer::PathPolicy::Auto,
-        false,
-    )?;
+    // the uniform sweep's predictions (same npy ranges) give the measured rates: no re-evaluation
+    let mm = mismatch_from_sweep(model, &p3.ranges, &per.profile.gains, sweep, &bits)?;
     let course_bound: Vec<f64> = bits
         .iter()
         .map(|&b| {
@@ -726,6 +732,27 @@ pub fn section_profile(
         &rows,
     ));
     md.push('\n');
+    let holds = mm.iter().all(|p| p.measured <= p.bound);
+    let course_holds = mm.iter().zip(&course_bound).all(|(p, b)| p.measured <= *b);
+    let ratios: Vec<f64> = mm
+        .iter()
+        .filter(|p| p.measured > 0.0)
+        .map(|p| p.bound / p.measured)
+        .collect();
+    let (lo, hi) = ratios.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| {
+        (lo.min(r), hi.max(r))
+    });
+    md.push_str(&format!(
+        "\nWith the per-image gains the bound {} at every B measured{}; with the course gains it {} \
+         (those gains are not the quantity the bound is about).\n",
+        if holds { "holds" } else { "is violated" },
+        if ratios.is_empty() {
+            String::new()
+        } else {
+            format!(", loose by a factor {lo:.0}–{hi:.0} where mismatches occur")
+        },
+        if course_holds { "also holds here" } else { "does not hold" },
+    ));
     let floor = 0.5 / setup.test.len() as f64;
     let chart = LineChart::new(
         "Decision mismatch: measured vs bound",

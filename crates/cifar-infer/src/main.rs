@@ -400,6 +400,9 @@ struct ProfileArgs {
 }
 
 fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
+    if a.images == Some(0) {
+        return Err(InferError::Invalid("--images must be at least 1".into()));
+    }
     let setup = Setup::load(&Sources {
         data_dir: a.data,
         model: a.model,

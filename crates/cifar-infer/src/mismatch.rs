@@ -9,6 +9,7 @@ use crate::eval::evaluate;
 use crate::model::{FloatKernel, Model};
 use crate::profile::Gains;
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
+use crate::sweep::SweepResult;
 use fxp_core::{LayerPrecision, Quantizer};
 use serde::{Deserialize, Serialize};
 
@@ -97,19 +98,77 @@ pub fn mismatch_sweep(
             let pb = fxp_core::cli::progress(n, &format!("mismatch B = {b}"), quiet);
             let r = evaluate(model, &q, data, batch, Some(&pb))?;
             pb.finish_and_clear();
-            let disagreements = r
-                .predictions
+            point(
+                model,
+                ranges,
+                gains,
+                b,
+                &r.predictions,
+                &float.predictions,
+                r.accuracy,
+            )
+        })
+        .collect()
+}
+
+/// One point: the disagreement between `fixed` and `float` predictions, and the bound.
+fn point(
+    model: &Model,
+    ranges: &Ranges,
+    gains: &Gains,
+    bits: u32,
+    fixed: &[u8],
+    float: &[u8],
+    accuracy: f64,
+) -> Result<MismatchPoint> {
+    let p = vec![
+        LayerPrecision {
+            b_w: bits,
+            b_a: bits
+        };
+        model.num_weight_layers()
+    ];
+    let disagreements = fixed.iter().zip(float).filter(|(a, b)| a != b).count();
+    Ok(MismatchPoint {
+        bits,
+        measured: disagreements as f64 / float.len() as f64,
+        disagreements,
+        bound: mismatch_bound(model, ranges, gains, &p)?,
+        accuracy,
+    })
+}
+
+/// [`mismatch_sweep`] from a uniform sweep already run with the same `ranges`: its kept
+/// predictions give the measured rates, so no evaluation is repeated. Errors when a precision
+/// of `bits` was not evaluated by the sweep.
+pub fn mismatch_from_sweep(
+    model: &Model,
+    ranges: &Ranges,
+    gains: &Gains,
+    sweep: &SweepResult,
+    bits: &[u32],
+) -> Result<Vec<MismatchPoint>> {
+    bits.iter()
+        .map(|&b| {
+            let p = sweep
+                .points
                 .iter()
-                .zip(&float.predictions)
-                .filter(|(a, b)| a != b)
-                .count();
-            Ok(MismatchPoint {
-                bits: b,
-                measured: disagreements as f64 / data.len() as f64,
-                disagreements,
-                bound: mismatch_bound(model, ranges, gains, &p)?,
-                accuracy: r.accuracy,
-            })
+                .find(|p| p.bits == b && p.predictions.len() == sweep.baseline_predictions.len())
+                .filter(|_| !sweep.baseline_predictions.is_empty())
+                .ok_or_else(|| {
+                    InferError::Invalid(format!(
+                        "the uniform sweep has no predictions at B = {b}: sweep B = {b} first"
+                    ))
+                })?;
+            point(
+                model,
+                ranges,
+                gains,
+                b,
+                &p.predictions,
+                &sweep.baseline_predictions,
+                p.accuracy,
+            )
         })
         .collect()
 }

@@ -152,6 +152,7 @@ pub fn offsets_sweep(
             accuracy: r.accuracy,
             correct: r.correct,
             within: r.accuracy >= threshold,
+            predictions: r.predictions,
         });
     }
     let min = points.iter().find(|p| p.within);

@@ -97,6 +97,9 @@ pub struct SweepPoint {
     pub correct: usize,
     /// Whether the accuracy is within the tolerance.
     pub within: bool,
+    /// Predicted class of each image (kept for reuse, e.g. the mismatch rates; not serialized).
+    #[serde(skip)]
+    pub predictions: Vec<u8>,
 }
 
 /// Result of a uniform sweep.
@@ -121,6 +124,9 @@ pub struct SweepResult {
     /// Precisions (bisection only) whose evaluation stopped as soon as they could no longer
     /// pass: known to fail, accuracy not measured, not in `points`.
     pub stopped_early: Vec<u32>,
+    /// Float predictions of each image (kept for reuse; not serialized).
+    #[serde(skip)]
+    pub baseline_predictions: Vec<u8>,
 }
 
 impl SweepResult {
@@ -227,6 +233,7 @@ pub fn uniform_sweep(
                 accuracy: r.accuracy,
                 correct: r.correct,
                 within,
+                predictions: r.predictions,
             },
         );
         Ok(within)
@@ -273,5 +280,6 @@ pub fn uniform_sweep(
         min_bits,
         min_bits_accuracy,
         stopped_early,
+        baseline_predictions: base.predictions,
     })
 }

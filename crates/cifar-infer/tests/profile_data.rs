@@ -139,12 +139,11 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
     use cifar_infer::profile::Gains;
     use cifar_infer::PathPolicy;
     use fxp_core::LayerPrecision;
-    let Ok(s) = Setup::load(&Sources {
+    let s = Setup::load(&Sources {
         limit: Some(50),
         ..Default::default()
-    }) else {
-        return;
-    };
+    })
+    .expect("this test needs the homework data (../shared/hw2-data or FXP_HW_DATA)");
     let ranges = Ranges::from_npy(&s.paths, 8).unwrap();
     let gains = Gains {
         e_w: vec![1.0; 8],
@@ -205,4 +204,26 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
     assert_eq!(mm.len(), 2);
     assert!(mm[1].bound < mm[0].bound * 1e-6);
     assert!(mm.iter().all(|p| (0.0..=1.0).contains(&p.measured)));
+
+    // The rates taken from a uniform sweep's kept predictions equal a fresh evaluation.
+    let sweep = cifar_infer::sweep::uniform_sweep(
+        &s.model,
+        &data,
+        &ranges,
+        &cifar_infer::sweep::SweepOptions {
+            min_bits: 3,
+            max_bits: 16,
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let reused =
+        cifar_infer::mismatch::mismatch_from_sweep(&s.model, &ranges, &gains, &sweep, &[4, 16])
+            .unwrap();
+    assert_eq!(reused, mm);
+    assert!(
+        cifar_infer::mismatch::mismatch_from_sweep(&s.model, &ranges, &gains, &sweep, &[2])
+            .is_err()
+    );
 }
