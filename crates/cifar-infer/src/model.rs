@@ -151,6 +151,14 @@ enum Shape {
 }
 
 impl Shape {
+    /// `[C, H, W]` → a feature map, anything else → a flat vector of its elements.
+    fn from_dims(d: &[usize]) -> Self {
+        match *d {
+            [c, h, w] => Shape::Map(c, h, w),
+            _ => Shape::Vec(d.iter().product()),
+        }
+    }
+
     fn len(self) -> usize {
         match self {
             Shape::Map(c, h, w) => c * h * w,
@@ -211,95 +219,24 @@ pub fn expected_tensors(spec: &NetworkSpec) -> Result<Vec<ExpectedTensor>> {
     Ok(out)
 }
 
-/// Walks the layers of a sequential description with the input shape of each; errors for
-/// residual blocks and for shapes that do not fit.
+/// Walks the top-level layers of a sequential description with the input shape of each, as
+/// inferred by nn-cost (one shape inference serves costs and inference); errors for residual
+/// blocks and for shapes that do not fit.
 fn walk(spec: &NetworkSpec, mut f: impl FnMut(&LayerSpec, Shape)) -> Result<Shape> {
-    let [c, h, w] = spec.input;
-    let mut shape = Shape::Map(c, h, w);
-    for (i, layer) in spec.layers.iter().enumerate() {
-        f(layer, shape);
-        let bad = |msg: &str| {
-            InferError::Unsupported(format!("layers[{i}] ({}): {msg}", layer.type_name()))
-        };
-        shape = match (layer, shape) {
-            (
-                LayerSpec::Conv {
-                    out_channels,
-                    kernel,
-                    stride,
-                    padding,
-                    ..
-                },
-                Shape::Map(c, h, w),
-            ) => {
-                let g = ConvGeom {
-                    in_c: c,
-                    in_h: h,
-                    in_w: w,
-                    out_c: *out_channels,
-                    k: *kernel,
-                    stride: *stride,
-                    pad: *padding,
-                };
-                if h + 2 * padding < *kernel || w + 2 * padding < *kernel {
-                    return Err(bad("kernel larger than the padded input"));
-                }
-                Shape::Map(*out_channels, g.out_h(), g.out_w())
-            }
-            (LayerSpec::Conv { .. }, Shape::Vec(_)) => {
-                return Err(bad("convolution after flatten"))
-            }
-            (LayerSpec::Linear { out_features, .. }, Shape::Vec(_)) => Shape::Vec(*out_features),
-            (LayerSpec::Linear { .. }, Shape::Map(..)) => {
-                return Err(bad(
-                    "linear layer on a feature map: add a flatten layer before it",
-                ))
-            }
-            (
-                LayerSpec::MaxPool {
-                    kernel,
-                    stride,
-                    padding,
-                }
-                | LayerSpec::AvgPool {
-                    kernel,
-                    stride,
-                    padding,
-                },
-                Shape::Map(c, h, w),
-            ) => {
-                let g = PoolGeom {
-                    c,
-                    h,
-                    w,
-                    k: *kernel,
-                    stride: stride.unwrap_or(*kernel),
-                    pad: *padding,
-                };
-                if h + 2 * padding < *kernel || w + 2 * padding < *kernel {
-                    return Err(bad("window larger than the padded input"));
-                }
-                Shape::Map(c, g.out_h(), g.out_w())
-            }
-            (LayerSpec::AdaptiveAvgPool { output }, Shape::Map(c, _, _)) => {
-                Shape::Map(c, *output, *output)
-            }
-            (
-                LayerSpec::MaxPool { .. }
-                | LayerSpec::AvgPool { .. }
-                | LayerSpec::AdaptiveAvgPool { .. },
-                Shape::Vec(_),
-            ) => return Err(bad("pooling after flatten")),
-            (LayerSpec::Flatten, s) => Shape::Vec(s.len()),
-            (LayerSpec::Relu | LayerSpec::Dropout | LayerSpec::BatchNorm { .. }, s) => s,
-            (LayerSpec::Residual { .. }, _) => {
-                return Err(bad(
-                    "residual blocks are unsupported for inference (sequential networks only)",
-                ))
-            }
-        };
+    if let Some(i) = spec
+        .layers
+        .iter()
+        .position(|l| matches!(l, LayerSpec::Residual { .. }))
+    {
+        return Err(InferError::Unsupported(format!(
+            "layers[{i}] (residual): residual blocks are unsupported for inference (sequential networks only)"
+        )));
     }
-    Ok(shape)
+    let table = spec.analyze()?;
+    for (layer, dims) in spec.layers.iter().zip(&table.layer_inputs) {
+        f(layer, Shape::from_dims(dims));
+    }
+    Ok(Shape::from_dims(&table.output))
 }
 
 impl Model {

@@ -236,3 +236,28 @@ fn missing_data_dir_names_the_paths_tried() {
         "{e}"
     );
 }
+
+/// Shapes come from nn-cost's inference: a description whose shapes do not fit is refused with
+/// nn-cost's message naming the layer and field, and the tensors follow the inferred shapes.
+#[test]
+fn shapes_come_from_the_description() {
+    // deserialized without NetworkSpec's own validation, to reach the inference side
+    let bad: NetworkSpec = serde_json::from_str(
+        r#"{"name": "bad", "input": [3, 8, 8], "layers": [
+            {"type": "conv", "name": "c", "out_channels": 4, "kernel": 9},
+            {"type": "flatten"}, {"type": "linear", "name": "fc", "out_features": 10}]}"#,
+    )
+    .unwrap();
+    let e = expected_tensors(&bad).unwrap_err().to_string();
+    assert!(e.contains("layers[0]") && e.contains("kernel"), "{e}");
+    let ok = NetworkSpec::from_json_str(
+        r#"{"name": "ok", "input": [3, 8, 8], "layers": [
+            {"type": "conv", "name": "c", "out_channels": 4, "kernel": 3, "padding": 1}, {"type": "relu"},
+            {"type": "max_pool", "kernel": 2}, {"type": "flatten"},
+            {"type": "linear", "name": "fc", "out_features": 10}]}"#,
+    )
+    .unwrap();
+    let t = expected_tensors(&ok).unwrap();
+    let fc = t.iter().find(|t| t.name == "fc.weight").unwrap();
+    assert_eq!(fc.shape, vec![10, 4 * 4 * 4]);
+}

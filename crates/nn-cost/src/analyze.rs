@@ -61,6 +61,10 @@ pub struct NetworkTable {
     /// Learnable batch-norm parameters (weight and bias, 2 per channel); not part of the cost
     /// model's R_W, but part of the usual parameter count.
     pub batch_norm_params: u64,
+    /// Input shape of every top-level layer of the description, in order (`[C, H, W]` or
+    /// `[F]`): what an inference engine of a sequential network needs. Not serialized.
+    #[serde(skip)]
+    pub layer_inputs: Vec<Vec<usize>>,
 }
 
 impl NetworkTable {
@@ -127,15 +131,23 @@ fn window_out(size: usize, kernel: usize, stride: usize, padding: usize) -> Opti
     (padded >= kernel).then(|| (padded - kernel) / stride + 1)
 }
 
+/// Path prefix of the top-level layers in error messages.
+const TOP: &str = "layers";
+
 struct Walker {
     rows: Vec<LayerRow>,
     batch_norm_params: u64,
+    /// Input shapes of the top-level layers.
+    layer_inputs: Vec<Vec<usize>>,
 }
 
 impl Walker {
     fn walk(&mut self, layers: &[LayerSpec], prefix: &str, mut shape: Shape) -> Result<Shape> {
         for (i, layer) in layers.iter().enumerate() {
             let path = format!("{prefix}[{i}]");
+            if prefix == TOP {
+                self.layer_inputs.push(shape.dims());
+            }
             shape = self.layer(layer, &path, shape)?;
         }
         Ok(shape)
@@ -322,8 +334,9 @@ impl NetworkSpec {
         let mut walker = Walker {
             rows: Vec::new(),
             batch_norm_params: 0,
+            layer_inputs: Vec::new(),
         };
-        let out = walker.walk(&self.layers, "layers", Shape::Map(c, h, w))?;
+        let out = walker.walk(&self.layers, TOP, Shape::Map(c, h, w))?;
         if walker.rows.is_empty() {
             return Err(CostError::Network {
                 field: "layers".into(),
@@ -336,6 +349,7 @@ impl NetworkSpec {
             output: out.dims(),
             rows: walker.rows,
             batch_norm_params: walker.batch_norm_params,
+            layer_inputs: walker.layer_inputs,
         })
     }
 }
