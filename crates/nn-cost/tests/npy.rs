@@ -160,7 +160,7 @@ fn fuzz_nested_header_is_rejected_quickly() {
 fn huge_claimed_length_is_rejected() {
     let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846976,), }";
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
