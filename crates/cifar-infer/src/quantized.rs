@@ -52,7 +52,13 @@ impl Ranges {
         let weight = nn_cost::npy::read_f64_vec(&paths.weight_ranges(), Some(layers))?;
         let activation = nn_cost::npy::read_f64_vec(&paths.activation_ranges(), Some(layers))?;
         let r = Self { weight, activation };
-        r.check(layers)?;
+        r.check(layers).map_err(|e| {
+            InferError::Invalid(format!(
+                "{e} (in {} / {})",
+                paths.weight_ranges().display(),
+                paths.activation_ranges().display()
+            ))
+        })?;
         Ok(r)
     }
 
@@ -101,9 +107,13 @@ impl Ranges {
                     v.len()
                 )));
             }
-            if let Some(r) = v.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+            if let Some((l, r)) = v
+                .iter()
+                .enumerate()
+                .find(|(_, r)| !(r.is_finite() && **r > 0.0))
+            {
                 return Err(InferError::Invalid(format!(
-                    "{what} range {r} must be finite and > 0"
+                    "{what} range of layer {l} is {r}: it must be finite and > 0"
                 )));
             }
         }

@@ -261,3 +261,33 @@ fn shapes_come_from_the_description() {
     let fc = t.iter().find(|t| t.name == "fc.weight").unwrap();
     assert_eq!(fc.shape, vec![10, 4 * 4 * 4]);
 }
+
+/// Zero, negative, NaN or missing dynamic ranges are errors naming the layer and the files.
+#[test]
+fn bad_dynamic_ranges_are_rejected() {
+    use cifar_infer::profile::npy_f64_bytes;
+    use cifar_infer::Ranges;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = DataPaths::new(dir.path());
+    let good = [1.0, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.25];
+    std::fs::write(paths.weight_ranges(), npy_f64_bytes(&good)).unwrap();
+    for (bad, want) in [
+        (-16.0, "layer 2 is -16"),
+        (0.0, "layer 2 is 0"),
+        (f64::NAN, "not finite"),
+    ] {
+        let mut a = [1.0, 8.0, 16.0, 8.0, 8.0, 4.0, 4.0, 8.0];
+        a[2] = bad;
+        std::fs::write(paths.activation_ranges(), npy_f64_bytes(&a)).unwrap();
+        let e = Ranges::from_npy(&paths, 8).unwrap_err().to_string();
+        assert!(
+            e.contains(want) && e.contains("activation_dynamic_range.npy"),
+            "{e}"
+        );
+    }
+    std::fs::write(paths.activation_ranges(), npy_f64_bytes(&good[..7])).unwrap();
+    let e = Ranges::from_npy(&paths, 8).unwrap_err().to_string();
+    assert!(e.contains("expected 8 values"), "{e}");
+    std::fs::remove_file(paths.activation_ranges()).unwrap();
+    assert!(Ranges::from_npy(&paths, 8).is_err());
+}
