@@ -211,6 +211,8 @@ fn eval(a: EvalArgs) -> Result<(), InferError> {
     pb.finish_and_clear();
     let secs = t.elapsed().as_secs_f64();
     if c.json {
+        // timings go to stderr: the JSON is the same on every run and thread count
+        eprintln!("evaluated {} images in {secs:.1} s", res.n);
         let mut v = json!({
             "network": setup.model.name,
             "data": setup.data_dir(),
@@ -218,7 +220,6 @@ fn eval(a: EvalArgs) -> Result<(), InferError> {
             "accuracy": res.accuracy,
             "correct": res.correct,
             "n": res.n,
-            "seconds": secs,
             "predictions": res.predictions,
         });
         if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
@@ -274,6 +275,7 @@ fn sweep(a: SweepArgs) -> Result<(), InferError> {
     let r = uniform_sweep(&setup.model, &setup.test, &ranges, &opt)?;
     let secs = t.elapsed().as_secs_f64();
     if c.json {
+        eprintln!("sweep done in {secs:.1} s");
         let v = json!({
             "network": setup.model.name,
             "n": r.n,
@@ -286,7 +288,6 @@ fn sweep(a: SweepArgs) -> Result<(), InferError> {
             "min_bits": r.min_bits,
             "accuracy": r.min_bits_accuracy,
             "stopped_early": r.stopped_early,
-            "seconds": secs,
         });
         print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
@@ -451,10 +452,11 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
             o.insert("calibration".into(), json!(calib_path));
             o.insert("calibration_images".into(), json!(calib.len()));
             o.insert("matches_data_files".into(), json!(matches));
-            o.insert("ranges_seconds".into(), json!(ranges_secs));
-            o.insert("gains_seconds".into(), json!(gains_secs));
-            o.insert("threads".into(), json!(rayon::current_num_threads()));
         }
+        eprintln!(
+            "ranges in {ranges_secs:.1} s, gains in {gains_secs:.1} s on {} thread(s)",
+            rayon::current_num_threads()
+        );
         print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
         return Ok(());
     }
@@ -532,6 +534,7 @@ fn offsets_sweep_cmd(
         None => None,
     };
     if c.json {
+        eprintln!("offsets sweep done in {secs:.1} s");
         let v = json!({
             "network": setup.model.name,
             "offsets_dir": dir,
@@ -547,7 +550,6 @@ fn offsets_sweep_cmd(
             "accuracy": r.accuracy,
             "weight_bits": at_min.as_ref().map(|p| p.iter().map(|x| x.b_w).collect::<Vec<_>>()),
             "act_bits": at_min.as_ref().map(|p| p.iter().map(|x| x.b_a).collect::<Vec<_>>()),
-            "seconds": secs,
         });
         print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
