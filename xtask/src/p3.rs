@@ -447,12 +447,7 @@ pub fn section_profile(
             f(&per.profile.offsets.a),
         ),
     ];
-    let mut sweeps: Vec<(
-        String,
-        Vec<f64>,
-        Vec<f64>,
-        cifar_infer::offsets::OffsetSweepResult,
-    )> = Vec::new();
+    let mut sweeps: Vec<(String, Vec<f64>, Vec<f64>, SweepResult)> = Vec::new();
     for (label, w, a) in sets {
         if let Some(prev) = sweeps.iter().find(|s| s.1 == w && s.2 == a) {
             let r = prev.3.clone();
@@ -489,13 +484,12 @@ pub fn section_profile(
     let summary: Vec<Vec<String>> = sweeps
         .iter()
         .map(|(label, w, a, r)| {
-            let prec = r
-                .min_b_min
-                .and_then(|b| precisions_at(b, w, a, layers).ok());
+            let prec = r.min_bits.and_then(|b| precisions_at(b, w, a, layers).ok());
             vec![
                 label.clone(),
-                r.min_b_min.map_or("none".into(), |b| b.to_string()),
-                r.accuracy.map_or("–".into(), |a| format!("{a:.2} %")),
+                r.min_bits.map_or("none".into(), |b| b.to_string()),
+                r.min_bits_accuracy
+                    .map_or("–".into(), |a| format!("{a:.2} %")),
                 prec.as_ref().map_or("–".into(), |p| {
                     list(&p.iter().map(|x| x.b_w).collect::<Vec<_>>())
                 }),
@@ -581,10 +575,7 @@ pub fn section_profile(
         groups.push((format!("uniform {b}"), vec![f64::from(b); layers]));
     }
     for (label, w, a, r) in &sweeps[..1].iter().chain(&sweeps[2..]).collect::<Vec<_>>() {
-        if let Some(p) = r
-            .min_b_min
-            .and_then(|b| precisions_at(b, w, a, layers).ok())
-        {
+        if let Some(p) = r.min_bits.and_then(|b| precisions_at(b, w, a, layers).ok()) {
             groups.push((
                 format!("B_W {label}"),
                 p.iter().map(|x| f64::from(x.b_w)).collect(),
@@ -620,7 +611,7 @@ pub fn section_profile(
     let uni_cost = nn_cost::network_costs(&table, &nn_cost::costs::uniform(uni_bits, layers)?)?;
     let (_, w0, a0, r0) = &sweeps[0];
     let off_b = r0
-        .min_b_min
+        .min_bits
         .ok_or("no B_min within the tolerance with the provided offsets")?;
     let off_prec = precisions_at(off_b, w0, a0, layers)?;
     let off_cost = nn_cost::network_costs(&table, &off_prec)?;
@@ -809,11 +800,11 @@ pub fn section_profile(
     j.insert(
         "offsets".into(),
         json!({
-            "min_b_min": r0.min_b_min,
-            "accuracy": r0.accuracy,
+            "min_b_min": r0.min_bits,
+            "accuracy": r0.min_bits_accuracy,
             "sweep": r0.accuracy_map().into_iter().map(|(b, a)| (b.to_string(), json!(a))).collect::<Map<_, _>>(),
             "by_source": sweeps.iter().map(|(label, _, _, r)| (label.clone(), json!({
-                "min_b_min": r.min_b_min, "accuracy": r.accuracy,
+                "min_b_min": r.min_bits, "accuracy": r.min_bits_accuracy,
                 "sweep": r.accuracy_map().into_iter().map(|(b, a)| (b.to_string(), json!(a))).collect::<Map<_, _>>(),
             }))).collect::<Map<_, _>>(),
         }),

@@ -529,7 +529,7 @@ fn offsets_sweep_cmd(
     let r = offsets_sweep(&setup.model, &setup.test, ranges, &w_off, &a_off, &opt)?;
     let secs = t.elapsed().as_secs_f64();
     let layers = setup.model.num_weight_layers();
-    let at_min = match r.min_b_min {
+    let at_min = match r.min_bits {
         Some(b) => Some(precisions_at(b, &w_off, &a_off, layers)?),
         None => None,
     };
@@ -546,8 +546,8 @@ fn offsets_sweep_cmd(
             "threshold": r.threshold,
             "sweep": r.accuracy_map(),
             "points": r.points,
-            "min_b_min": r.min_b_min,
-            "accuracy": r.accuracy,
+            "min_b_min": r.min_bits,
+            "accuracy": r.min_bits_accuracy,
             "weight_bits": at_min.as_ref().map(|p| p.iter().map(|x| x.b_w).collect::<Vec<_>>()),
             "act_bits": at_min.as_ref().map(|p| p.iter().map(|x| x.b_a).collect::<Vec<_>>()),
         });
@@ -577,7 +577,7 @@ fn offsets_sweep_cmd(
                 if p.within { "yes" } else { "no" }
             );
         }
-        match (r.min_b_min, r.accuracy, &at_min) {
+        match (r.min_bits, r.min_bits_accuracy, &at_min) {
             (Some(b), Some(acc), Some(p)) => println!(
                 "minimum B_min: {b} ({acc:.2} %): B_W = {:?}, B_A = {:?}",
                 p.iter().map(|x| x.b_w).collect::<Vec<_>>(),

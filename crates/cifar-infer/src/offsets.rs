@@ -7,10 +7,8 @@ use crate::error::{InferError, Result};
 use crate::eval::evaluate;
 use crate::model::{FloatKernel, Model, Op};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
-use crate::sweep::{SweepPoint, Tolerance};
+use crate::sweep::{SweepPoint, SweepResult, Tolerance};
 use fxp_core::LayerPrecision;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Options of [`offsets_sweep`].
 #[derive(Debug, Clone)]
@@ -39,34 +37,6 @@ impl Default for OffsetSweepOptions {
             policy: PathPolicy::Auto,
             quiet: false,
         }
-    }
-}
-
-/// Result of [`offsets_sweep`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OffsetSweepResult {
-    /// Images evaluated.
-    pub n: usize,
-    /// Float accuracy (percent).
-    pub baseline: f64,
-    /// Float correct count.
-    pub baseline_correct: usize,
-    /// The tolerance asked for.
-    pub tolerance: Tolerance,
-    /// Smallest passing accuracy: baseline − tolerance (percent).
-    pub threshold: f64,
-    /// Evaluated `B_min` (in `bits`), increasing.
-    pub points: Vec<SweepPoint>,
-    /// Smallest `B_min` whose accuracy is within the tolerance (None when none is).
-    pub min_b_min: Option<u32>,
-    /// Accuracy at `min_b_min`.
-    pub accuracy: Option<f64>,
-}
-
-impl OffsetSweepResult {
-    /// The sweep as a map `B_min` → accuracy.
-    pub fn accuracy_map(&self) -> BTreeMap<u32, f64> {
-        self.points.iter().map(|p| (p.bits, p.accuracy)).collect()
     }
 }
 
@@ -125,7 +95,7 @@ pub fn offsets_sweep(
     w_offsets: &[f64],
     a_offsets: &[f64],
     opt: &OffsetSweepOptions,
-) -> Result<OffsetSweepResult> {
+) -> Result<SweepResult> {
     if opt.min_b < 1 || opt.min_b > opt.max_b {
         return Err(InferError::Invalid(format!(
             "B_min range {}..={} is empty",
@@ -156,14 +126,16 @@ pub fn offsets_sweep(
         });
     }
     let min = points.iter().find(|p| p.within);
-    Ok(OffsetSweepResult {
+    Ok(SweepResult {
         n: data.len(),
         baseline: base.accuracy,
         baseline_correct: base.correct,
         tolerance: opt.tolerance,
         threshold,
-        min_b_min: min.map(|p| p.bits),
-        accuracy: min.map(|p| p.accuracy),
+        min_bits: min.map(|p| p.bits),
+        min_bits_accuracy: min.map(|p| p.accuracy),
         points,
+        stopped_early: Vec::new(),
+        baseline_predictions: base.predictions,
     })
 }

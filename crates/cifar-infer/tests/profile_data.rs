@@ -187,7 +187,7 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
         vec![2, 3, 4]
     );
     assert_eq!(
-        r.min_b_min,
+        r.min_bits,
         r.points.iter().find(|p| p.within).map(|p| p.bits)
     );
     let mm = mismatch_sweep(
