@@ -291,3 +291,22 @@ fn bad_dynamic_ranges_are_rejected() {
     std::fs::remove_file(paths.activation_ranges()).unwrap();
     assert!(Ranges::from_npy(&paths, 8).is_err());
 }
+
+/// Offsets that push a layer's precision below 1 or above 32 bits, non-integral offsets, or a
+/// wrong count are refused before any evaluation, naming the layer.
+#[test]
+fn bad_offsets_are_rejected() {
+    use cifar_infer::offsets::precisions_at;
+    let a = [0.0; 8];
+    let mut w = [4.0, 4.0, 4.0, 4.0, 3.0, 1.0, 2.0, 3.0];
+    assert!(precisions_at(5, &w, &a, 8).is_ok());
+    w[3] = 40.0;
+    let e = precisions_at(5, &w, &a, 8).unwrap_err().to_string();
+    assert!(e.contains("layer 3") && e.contains("out of range"), "{e}");
+    w[3] = -9.0;
+    let e = precisions_at(5, &w, &a, 8).unwrap_err().to_string();
+    assert!(e.contains("layer 3"), "{e}");
+    w[3] = 1.5;
+    assert!(precisions_at(5, &w, &a, 8).is_err());
+    assert!(precisions_at(5, &w[..7], &a, 8).is_err());
+}
