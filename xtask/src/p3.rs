@@ -5,7 +5,7 @@
 //! * 3.1 uniform precision — [`section_uniform`];
 //! * 3.2 / 3.3 (per-layer precisions from noise gains) — add `section_…` functions next to it and
 //!   call them in [`run`] at the marked place.
-use crate::plot::{line_chart, LineChart, Series};
+use crate::plot::{line_chart, Legend, LineChart, Series};
 use crate::report::{md_table, Ctx, Section, XResult};
 use cifar_infer::sweep::{uniform_sweep, SweepOptions, SweepResult, Tolerance};
 use cifar_infer::{RangeSource, Ranges, Setup, Sources};
@@ -535,6 +535,7 @@ pub fn section_profile(
         "average bits per weight",
         "test accuracy (%)",
     )
+    .legend(Legend::LowerRight)
     .series(Series::line_markers(
         "uniform B",
         uniform
