@@ -38,8 +38,9 @@ enum Cmd {
     Profile(ProfileArgs),
 }
 
+/// Where the network and the data come from (shared by every subcommand).
 #[derive(Args, Clone)]
-struct Common {
+struct NetworkArgs {
     /// Data folder laid out like shared/hw2-data.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -49,6 +50,24 @@ struct Common {
     /// Network description (nn-cost JSON); default the built-in cifar-alexnet.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
+}
+
+impl NetworkArgs {
+    /// The sources to load, with the first `limit` test images.
+    fn sources(&self, limit: Option<usize>) -> Sources {
+        Sources {
+            data_dir: self.data.clone(),
+            model: self.model.clone(),
+            spec: self.spec.clone(),
+            limit,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    #[command(flatten)]
+    net: NetworkArgs,
     /// Only the first N test images.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -140,12 +159,7 @@ struct BenchArgs {
 }
 
 fn load(c: &Common, limit: Option<usize>) -> Result<Setup, InferError> {
-    Setup::load(&Sources {
-        data_dir: c.data.clone(),
-        model: c.model.clone(),
-        spec: c.spec.clone(),
-        limit,
-    })
+    Setup::load(&c.net.sources(limit))
 }
 
 fn main() {
@@ -371,15 +385,8 @@ fn bench_cmd(a: BenchArgs) -> Result<(), InferError> {
 
 #[derive(Args)]
 struct ProfileArgs {
-    /// Data folder laid out like shared/hw2-data.
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
-    /// Parameter file (safetensors); default <data>/model.safetensors.
-    #[arg(long, value_name = "FILE")]
-    model: Option<PathBuf>,
-    /// Network description (nn-cost JSON); default the built-in cifar-alexnet.
-    #[arg(long, value_name = "FILE")]
-    spec: Option<PathBuf>,
+    #[command(flatten)]
+    net: NetworkArgs,
     /// Calibration images (CIFAR-10 binary batch); default <data>/cifar10/data_batch_1.bin.
     #[arg(long, value_name = "FILE")]
     calibration: Option<PathBuf>,
@@ -404,12 +411,7 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
     if a.images == Some(0) {
         return Err(InferError::Invalid("--images must be at least 1".into()));
     }
-    let setup = Setup::load(&Sources {
-        data_dir: a.data,
-        model: a.model,
-        spec: a.spec,
-        limit: Some(1),
-    })?;
+    let setup = Setup::load(&a.net.sources(Some(1)))?;
     let calib_path = a
         .calibration
         .unwrap_or_else(|| setup.paths.calibration_batch());
