@@ -8,14 +8,16 @@ use cifar_infer::{CifarSet, Ranges, Setup, Sources};
 use fxp_core::json::round_json;
 use serde_json::json;
 
-fn setup() -> Option<(Setup, CifarSet)> {
+/// The course network and the calibration batch; panics when the data is absent (a test that
+/// skipped silently could not fail).
+fn setup() -> (Setup, CifarSet) {
     let s = Setup::load(&Sources {
         limit: Some(1),
         ..Default::default()
     })
-    .ok()?;
-    let calib = CifarSet::load(&s.paths.calibration_batch()).ok()?;
-    Some((s, calib))
+    .expect("these tests need the homework data (../shared/hw2-data or FXP_HW_DATA)");
+    let calib = CifarSet::load(&s.paths.calibration_batch()).expect("calibration batch");
+    (s, calib)
 }
 
 fn summary(p: &Profile) -> serde_json::Value {
@@ -37,7 +39,7 @@ fn summary(p: &Profile) -> serde_json::Value {
 
 #[test]
 fn weight_ranges_reproduce_the_npy_file_and_activation_ranges_on_a_slice() {
-    let Some((s, calib)) = setup() else { return };
+    let (s, calib) = setup();
     let npy = Ranges::from_npy(&s.paths, 8).unwrap();
     let slice = calib.take(200);
     let r = Ranges::compute(&s.model, &slice, 100).unwrap();
@@ -58,7 +60,7 @@ fn weight_ranges_reproduce_the_npy_file_and_activation_ranges_on_a_slice() {
 
 #[test]
 fn course_estimator_on_a_slice() {
-    let Some((s, calib)) = setup() else { return };
+    let (s, calib) = setup();
     let ranges = Ranges::from_npy(&s.paths, 8).unwrap();
     let p = profile(
         &s.model,
@@ -75,7 +77,7 @@ fn course_estimator_on_a_slice() {
 
 #[test]
 fn per_image_estimator_on_a_slice() {
-    let Some((s, calib)) = setup() else { return };
+    let (s, calib) = setup();
     let ranges = Ranges::from_npy(&s.paths, 8).unwrap();
     let p = profile(
         &s.model,
@@ -101,7 +103,7 @@ fn per_image_estimator_on_a_slice() {
 
 #[test]
 fn written_npy_files_round_trip() {
-    let Some((s, calib)) = setup() else { return };
+    let (s, calib) = setup();
     let ranges = Ranges::from_npy(&s.paths, 8).unwrap();
     let p = profile(
         &s.model,
