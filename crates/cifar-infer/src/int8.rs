@@ -14,10 +14,18 @@
 //! every S_ij is exact in i32; the digit sums are combined in i64 (|S| < 2^56). The results are
 //! the exact integer dot products, identical for every kernel.
 //!
-//! **Kernels.** AVX-512 VNNI (`vpdpbusd`: 64 multiply-accumulates per instruction) when the CPU
-//! has it (run-time detection), with weights packed once per precision in the VNNI layout
-//! (blocks of 64 output rows × groups of 4 inputs) and a 4 × 64 register-blocked micro-kernel;
-//! otherwise a portable scalar loop over the same layout.
+//! **Kernels.** Weights are packed once per precision in the VNNI layout (blocks of 64 output
+//! rows × groups of 4 inputs, inputs padded to a multiple of 64). Three kernels read it, chosen
+//! at run time ([`simd_level`]):
+//! - **AMX** (`tdpbusd`: 16 × 16 × 64 multiply-accumulates per instruction) on CPUs with AMX-INT8
+//!   whose kernel grants the tile state: 2 × 2 tiles of 16 positions × 16 rows, K in steps of 64;
+//!   positions left over (fewer than 16) go to the VNNI kernel;
+//! - **AVX-512 VNNI** (`vpdpbusd`: 64 multiply-accumulates per instruction): a 4 × 64
+//!   register-blocked micro-kernel;
+//! - a portable scalar loop.
+//!
+//! The environment variable `FXP_HW_INT_KERNEL` (`amx`, `vnni` or `portable`) caps the choice,
+//! for benchmarks; all three give the same exact sums.
 #![allow(clippy::incompatible_msrv)]
 use crate::error::{InferError, Result};
 use crate::ops::ConvGeom;
@@ -28,31 +36,79 @@ use rayon::prelude::*;
 const NR: usize = 64;
 /// Positions per micro-kernel call.
 const MR: usize = 4;
+/// Inputs are padded to a multiple of this (the bytes of one AMX tile row).
+const KP_ALIGN: usize = 64;
 /// Largest precision of the integer path.
 pub const MAX_BITS: u32 = 16;
 
-/// The SIMD level the integer kernel uses on this CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// The SIMD level of the integer kernel, from slowest to fastest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SimdLevel {
-    /// AVX-512 F/BW + VNNI.
-    Avx512Vnni,
     /// Portable scalar code.
     Portable,
+    /// AVX-512 F/BW + VNNI.
+    Avx512Vnni,
+    /// AMX-INT8 tiles (with AVX-512 VNNI for the leftover positions).
+    Amx,
 }
 
-/// The best kernel this CPU supports.
-pub fn simd_level() -> SimdLevel {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vnni")
-        {
-            return SimdLevel::Avx512Vnni;
+impl SimdLevel {
+    /// Every level this CPU can run, slowest first (for tests and benchmarks).
+    pub fn available() -> Vec<SimdLevel> {
+        let best = detected_level();
+        [SimdLevel::Portable, SimdLevel::Avx512Vnni, SimdLevel::Amx]
+            .into_iter()
+            .filter(|&l| l <= best)
+            .collect()
+    }
+
+    fn kernel(self) -> Kernel {
+        match self {
+            SimdLevel::Portable => gemm_portable,
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512Vnni => gemm_vnni,
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Amx => gemm_amx,
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => gemm_portable,
         }
     }
-    SimdLevel::Portable
+}
+
+/// The kernel the integer path uses: the best this CPU supports, capped by the environment
+/// variable `FXP_HW_INT_KERNEL` (`amx`, `vnni`, `portable`) when it is set.
+pub fn simd_level() -> SimdLevel {
+    static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let best = detected_level();
+        let cap = match std::env::var("FXP_HW_INT_KERNEL").as_deref() {
+            Ok("portable") => SimdLevel::Portable,
+            Ok("vnni") => SimdLevel::Avx512Vnni,
+            _ => SimdLevel::Amx,
+        };
+        best.min(cap)
+    })
+}
+
+/// The best level of this CPU, whatever the environment says (detected once).
+fn detected_level() -> SimdLevel {
+    static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vnni")
+            {
+                if amx::enable() {
+                    return SimdLevel::Amx;
+                }
+                return SimdLevel::Avx512Vnni;
+            }
+        }
+        SimdLevel::Portable
+    })
 }
 
 /// Whether the integer path applies to a layer (B_A ≤ 16, B_W ≤ 16, signed weights, D ≤ 65,536)
@@ -108,7 +164,7 @@ pub struct PackedWeights {
     pub rows: usize,
     /// Dot-product length D.
     pub d: usize,
-    /// D padded to a multiple of 4.
+    /// D padded to a multiple of 64 (one AMX tile row; 16 VNNI groups).
     pub kp: usize,
     /// Rows padded to a multiple of 64.
     pub rows_pad: usize,
@@ -141,7 +197,7 @@ impl PackedWeights {
                 weight.bits()
             )));
         }
-        let kp = d.div_ceil(4) * 4;
+        let kp = d.div_ceil(KP_ALIGN) * KP_ALIGN;
         let rows_pad = rows.div_ceil(NR) * NR;
         let wd = weight_digits_of(weight.bits());
         let mut digits = vec![vec![0i8; rows_pad * kp]; wd];
@@ -211,20 +267,30 @@ fn gemm_portable(a: &[u8], n: usize, kp: usize, w: &[i8], b0: usize, b1: usize, 
     }
 }
 
-fn gemm_best(a: &[u8], n: usize, kp: usize, w: &[i8], b0: usize, b1: usize, c: &mut [i32]) {
-    #[cfg(target_arch = "x86_64")]
-    if simd_level() == SimdLevel::Avx512Vnni {
-        assert!(
-            a.len() >= n * kp
-                && c.len() >= (b1 - b0) * n * NR
-                && w.len() >= b1 * NR * kp
-                && kp.is_multiple_of(4)
-        );
-        // SAFETY: the CPU features were detected at run time and the bounds checked above.
-        unsafe { vnni::gemm(a, n, kp, w, b0, b1, c) };
-        return;
-    }
-    gemm_portable(a, n, kp, w, b0, b1, c)
+/// Checks the sizes every SIMD kernel relies on.
+fn check_kernel_args(a: &[u8], n: usize, kp: usize, w: &[i8], b0: usize, b1: usize, c: &[i32]) {
+    assert!(
+        a.len() >= n * kp
+            && c.len() >= (b1 - b0) * n * NR
+            && w.len() >= b1 * NR * kp
+            && kp.is_multiple_of(KP_ALIGN)
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+fn gemm_vnni(a: &[u8], n: usize, kp: usize, w: &[i8], b0: usize, b1: usize, c: &mut [i32]) {
+    assert!(detected_level() >= SimdLevel::Avx512Vnni);
+    check_kernel_args(a, n, kp, w, b0, b1, c);
+    // SAFETY: the CPU features were detected and the bounds checked above.
+    unsafe { vnni::gemm(a, n, kp, w, b0, b1, c) };
+}
+
+#[cfg(target_arch = "x86_64")]
+fn gemm_amx(a: &[u8], n: usize, kp: usize, w: &[i8], b0: usize, b1: usize, c: &mut [i32]) {
+    assert!(detected_level() >= SimdLevel::Amx);
+    check_kernel_args(a, n, kp, w, b0, b1, c);
+    // SAFETY: AMX (and the tile permission) and VNNI were detected, the bounds checked above.
+    unsafe { amx::gemm(a, n, kp, w, b0, b1, c) };
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -243,19 +309,35 @@ mod vnni {
         c: &mut [i32],
     ) {
         for b in b0..b1 {
-            let panel = w.as_ptr().add(b * NR * kp);
-            let mut p = 0;
-            while p < n {
-                let out = c.as_mut_ptr().add(((b - b0) * n + p) * NR);
-                let ap = a.as_ptr().add(p * kp);
-                match n - p {
-                    1 => block::<1>(ap, kp, panel, out),
-                    2 => block::<2>(ap, kp, panel, out),
-                    3 => block::<3>(ap, kp, panel, out),
-                    _ => block::<MR>(ap, kp, panel, out),
-                }
-                p += MR;
+            positions(a, n, 0, kp, w, b, b0, c);
+        }
+    }
+
+    /// Positions `p0..n` of row block `b` (the AMX kernel's leftovers use it too).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn positions(
+        a: &[u8],
+        n: usize,
+        p0: usize,
+        kp: usize,
+        w: &[i8],
+        b: usize,
+        b0: usize,
+        c: &mut [i32],
+    ) {
+        let panel = w.as_ptr().add(b * NR * kp);
+        let mut p = p0;
+        while p < n {
+            let out = c.as_mut_ptr().add(((b - b0) * n + p) * NR);
+            let ap = a.as_ptr().add(p * kp);
+            match n - p {
+                1 => block::<1>(ap, kp, panel, out),
+                2 => block::<2>(ap, kp, panel, out),
+                3 => block::<3>(ap, kp, panel, out),
+                _ => block::<MR>(ap, kp, panel, out),
             }
+            p += MR;
         }
     }
 
@@ -288,6 +370,171 @@ mod vnni {
     }
 }
 
+/// AMX-INT8 through inline assembly (the AMX intrinsics are not stable Rust yet).
+///
+/// Tiles: tmm0–3 accumulate C (16 positions × 16 rows of i32 each), tmm4–5 hold A (16 positions
+/// × 64 input bytes), tmm6–7 hold B (16 groups of 4 inputs × 16 rows × 4 bytes). In the packed
+/// layout a B tile is 16 lines of 64 bytes at a stride of 256 bytes (one group of 64 rows).
+#[cfg(target_arch = "x86_64")]
+mod amx {
+    use super::NR;
+    use std::arch::asm;
+
+    /// Asks Linux for the AMX tile-data state (`arch_prctl(ARCH_REQ_XCOMP_PERM,
+    /// XFEATURE_XTILEDATA)`), once per process; true when the CPU has AMX-TILE and AMX-INT8 and
+    /// the kernel granted it.
+    pub(super) fn enable() -> bool {
+        // CPUID leaf 7, sub-leaf 0: EDX bit 24 = AMX-TILE, bit 25 = AMX-INT8.
+        let edx = std::arch::x86_64::__cpuid_count(7, 0).edx;
+        if edx & (1 << 24) == 0 || edx & (1 << 25) == 0 {
+            return false;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+            const XFEATURE_XTILEDATA: libc::c_long = 18;
+            // SAFETY: a plain system call with integer arguments.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_arch_prctl,
+                    ARCH_REQ_XCOMP_PERM,
+                    XFEATURE_XTILEDATA,
+                ) == 0
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        false
+    }
+
+    /// The tile configuration: palette 1, eight tiles of 16 lines × 64 bytes.
+    #[repr(C, align(64))]
+    struct TileConfig([u8; 64]);
+
+    const TILE_CONFIG: TileConfig = {
+        let mut c = [0u8; 64];
+        c[0] = 1;
+        let mut t = 0;
+        while t < 8 {
+            c[16 + 2 * t] = 64;
+            c[48 + t] = 16;
+            t += 1;
+        }
+        TileConfig(c)
+    };
+
+    /// Same contract as the VNNI kernel. Safety: AMX enabled ([`enable`]), AVX-512 VNNI present,
+    /// bounds as in `check_kernel_args`.
+    pub(super) unsafe fn gemm(
+        a: &[u8],
+        n: usize,
+        kp: usize,
+        w: &[i8],
+        b0: usize,
+        b1: usize,
+        c: &mut [i32],
+    ) {
+        let cfg = TILE_CONFIG;
+        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack, readonly));
+        let n16 = n / 16 * 16;
+        let steps = kp / 64;
+        let (ap, wp, cp) = (a.as_ptr(), w.as_ptr(), c.as_mut_ptr());
+        for b in b0..b1 {
+            let panel = wp.add(b * NR * kp);
+            for half in 0..2 {
+                // B tiles of rows 32·half + 0..16 and + 16..32 of the block.
+                let bt = panel.add(half * 32 * 4);
+                let mut p = 0;
+                while p < n16 {
+                    let pair = n16 - p >= 32;
+                    let at = ap.add(p * kp);
+                    let ct = cp.add(((b - b0) * n + p) * NR + half * 32);
+                    if pair {
+                        pair_2x2(at, kp, bt, steps, ct);
+                        p += 32;
+                    } else {
+                        single_1x2(at, kp, bt, steps, ct);
+                        p += 16;
+                    }
+                }
+            }
+            if n16 < n {
+                super::vnni::positions(a, n, n16, kp, w, b, b0, c);
+            }
+        }
+        asm!("tilerelease", options(nostack, nomem));
+    }
+
+    /// C[32 positions × 32 rows] = A[32 × kp] · B[kp × 32]: four accumulator tiles.
+    #[inline(always)]
+    unsafe fn pair_2x2(a: *const u8, kp: usize, b: *const i8, steps: usize, c: *mut i32) {
+        asm!(
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "tilezero tmm2",
+            "tilezero tmm3",
+            "2:",
+            "tileloadd tmm4, [{a} + {kp}*1]",
+            "tileloadd tmm5, [{a2} + {kp}*1]",
+            "tileloadd tmm6, [{b} + {bs}*1]",
+            "tileloadd tmm7, [{b} + {bs}*1 + 64]",
+            "tdpbusd tmm0, tmm4, tmm6",
+            "tdpbusd tmm1, tmm4, tmm7",
+            "tdpbusd tmm2, tmm5, tmm6",
+            "tdpbusd tmm3, tmm5, tmm7",
+            "add {a}, 64",
+            "add {a2}, 64",
+            "add {b}, {bstep}",
+            "dec {steps}",
+            "jnz 2b",
+            "tilestored [{c} + {cs}*1], tmm0",
+            "tilestored [{c} + {cs}*1 + 64], tmm1",
+            "tilestored [{c2} + {cs}*1], tmm2",
+            "tilestored [{c2} + {cs}*1 + 64], tmm3",
+            a = inout(reg) a => _,
+            a2 = inout(reg) a.add(16 * kp) => _,
+            b = inout(reg) b => _,
+            steps = inout(reg) steps => _,
+            kp = in(reg) kp,
+            bs = in(reg) NR * 4,
+            bstep = in(reg) 16 * NR * 4,
+            c = in(reg) c,
+            c2 = in(reg) c.add(16 * NR),
+            cs = in(reg) NR * 4,
+            options(nostack),
+        );
+    }
+
+    /// C[16 positions × 32 rows] = A[16 × kp] · B[kp × 32]: two accumulator tiles.
+    #[inline(always)]
+    unsafe fn single_1x2(a: *const u8, kp: usize, b: *const i8, steps: usize, c: *mut i32) {
+        asm!(
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "2:",
+            "tileloadd tmm4, [{a} + {kp}*1]",
+            "tileloadd tmm6, [{b} + {bs}*1]",
+            "tileloadd tmm7, [{b} + {bs}*1 + 64]",
+            "tdpbusd tmm0, tmm4, tmm6",
+            "tdpbusd tmm1, tmm4, tmm7",
+            "add {a}, 64",
+            "add {b}, {bstep}",
+            "dec {steps}",
+            "jnz 2b",
+            "tilestored [{c} + {cs}*1], tmm0",
+            "tilestored [{c} + {cs}*1 + 64], tmm1",
+            a = inout(reg) a => _,
+            b = inout(reg) b => _,
+            steps = inout(reg) steps => _,
+            kp = in(reg) kp,
+            bs = in(reg) NR * 4,
+            bstep = in(reg) 16 * NR * 4,
+            c = in(reg) c,
+            cs = in(reg) NR * 4,
+            options(nostack),
+        );
+    }
+}
+
 /// Reusable buffers of [`dot_rows`].
 #[derive(Default)]
 struct Scratch {
@@ -311,19 +558,21 @@ struct OutLayout {
     transposed: bool,
 }
 
-/// Exact sums of one batch of activation rows: `codes` is n rows of `kp` offset codes (u16);
-/// computes S(p, r) = Σ_k k_a·k_w (offset removed) for the rows of blocks `b0..b1`.
+/// Exact sums of one batch of activation rows: `codes` is n rows of `kp` offset codes;
+/// computes S(p, r) = Σ_k k_a·k_w (offset removed) for the rows of blocks `b0..b1` and writes
+/// `emit(S, r)` at the place `lay` gives.
 #[allow(clippy::too_many_arguments)]
-fn dot_rows(
+fn dot_rows<T: Copy>(
     codes: Rows<'_>,
     n: usize,
     pw: &PackedWeights,
     kernel: Kernel,
     b0: usize,
     b1: usize,
-    out: &mut [i64],
+    out: &mut [T],
     lay: OutLayout,
     sc: &mut Scratch,
+    emit: impl Fn(i64, usize) -> T,
 ) {
     let kp = pw.kp;
     let len = (b1 - b0) * n * NR;
@@ -354,11 +603,12 @@ fn dot_rows(
             }
         }
     }
+    let (acc, total) = (&sc.acc, &sc.total);
     let get = |i: usize| {
         if single {
-            sc.acc[i] as i64
+            acc[i] as i64
         } else {
-            sc.total[i]
+            total[i]
         }
     };
     for b in b0..b1 {
@@ -368,16 +618,18 @@ fn dot_rows(
             // Contiguous writes along positions.
             for o in 0..rmax {
                 let r = b * NR + o;
+                let corr = pw.correction[r];
                 let dst = &mut out[(r - lay.col0) * lay.ld..][..n];
                 for (p, d) in dst.iter_mut().enumerate() {
-                    *d = get(base + p * NR + o) - pw.correction[r];
+                    *d = emit(get(base + p * NR + o) - corr, r);
                 }
             }
         } else {
             for p in 0..n {
                 let dst = &mut out[p * lay.ld + b * NR - lay.col0..][..rmax];
                 for (o, d) in dst.iter_mut().enumerate() {
-                    *d = get(base + p * NR + o) - pw.correction[b * NR + o];
+                    let r = b * NR + o;
+                    *d = emit(get(base + p * NR + o) - pw.correction[r], r);
                 }
             }
         }
@@ -388,6 +640,61 @@ fn dot_rows(
 /// D = C·k·k inputs of that position in (c, i, j) order, then zeros up to `kp`. Positions in the
 /// zero padding of the image hold `pad` (the code of the value 0).
 pub fn im2row<T: Copy + Default>(x: &[T], g: &ConvGeom, kp: usize, pad: T, rows: &mut [T]) {
+    // A fixed kernel width lets the compiler copy each patch line with plain moves.
+    match g.k {
+        1 => im2row_k::<T, 1>(x, g, kp, pad, rows),
+        3 => im2row_k::<T, 3>(x, g, kp, pad, rows),
+        5 => im2row_k::<T, 5>(x, g, kp, pad, rows),
+        _ => im2row_any(x, g, kp, pad, rows),
+    }
+}
+
+fn im2row_k<T: Copy + Default, const K: usize>(
+    x: &[T],
+    g: &ConvGeom,
+    kp: usize,
+    pad: T,
+    rows: &mut [T],
+) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    assert!(g.k == K && rows.len() >= oh * ow * kp && x.len() >= g.in_len());
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut rows[(oy * ow + ox) * kp..][..kp];
+            let x0 = (ox * g.stride) as isize - g.pad as isize;
+            let inside_x = x0 >= 0 && x0 as usize + K <= g.in_w;
+            let (patch, rest) = row.split_at_mut(g.in_c * K * K);
+            for (ci, plane) in patch.chunks_exact_mut(K * K).enumerate() {
+                for (i, dst) in plane.chunks_exact_mut(K).enumerate() {
+                    let dst: &mut [T; K] = dst.try_into().expect("K values");
+                    let y = (oy * g.stride + i) as isize - g.pad as isize;
+                    if y < 0 || y >= g.in_h as isize {
+                        *dst = [pad; K];
+                        continue;
+                    }
+                    let line = &x[(ci * g.in_h + y as usize) * g.in_w..][..g.in_w];
+                    if inside_x {
+                        *dst = line[x0 as usize..x0 as usize + K]
+                            .try_into()
+                            .expect("K values");
+                    } else {
+                        for (j, d) in dst.iter_mut().enumerate() {
+                            let xx = x0 + j as isize;
+                            *d = if xx < 0 || xx >= g.in_w as isize {
+                                pad
+                            } else {
+                                line[xx as usize]
+                            };
+                        }
+                    }
+                }
+            }
+            rest.fill(T::default());
+        }
+    }
+}
+
+fn im2row_any<T: Copy + Default>(x: &[T], g: &ConvGeom, kp: usize, pad: T, rows: &mut [T]) {
     let (oh, ow) = (g.out_h(), g.out_w());
     assert!(rows.len() >= oh * ow * kp && x.len() >= g.in_len());
     let k = g.k;
@@ -426,121 +733,249 @@ pub fn im2row<T: Copy + Default>(x: &[T], g: &ConvGeom, kp: usize, pad: T, rows:
     }
 }
 
+/// The activations of an integer layer: offset codes already made, or float values quantized on
+/// the fly by the layer's activation quantizer (one pass less over memory).
+#[derive(Clone, Copy)]
+pub enum Activations<'a> {
+    /// Offset codes k_a + o, as [`activation_codes_u16`] makes them.
+    Codes(&'a [u16]),
+    /// Float activations and their quantizer.
+    Float(&'a [f32], &'a Quantizer),
+}
+
+impl Activations<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Activations::Codes(c) => c.len(),
+            Activations::Float(x, _) => x.len(),
+        }
+    }
+
+    /// Offset codes of values `start..start + dst.len()` into `dst` (u8 when they fit, or u16).
+    fn fill<T: From<u8> + TryFrom<u16>>(&self, start: usize, dst: &mut [T], offset: i64) {
+        let cast = |v: u16| {
+            T::try_from(v)
+                .ok()
+                .expect("activation code wider than its digit")
+        };
+        match self {
+            Activations::Codes(c) => {
+                for (d, &v) in dst.iter_mut().zip(&c[start..]) {
+                    *d = cast(v);
+                }
+            }
+            Activations::Float(x, q) => {
+                for (d, &v) in dst.iter_mut().zip(&x[start..]) {
+                    *d = cast((q.level(v as f64) + offset) as u16);
+                }
+            }
+        }
+    }
+}
+
+/// y = (S·scale + bias) rounded once to f32, with S the exact integer sum: the dequantizing
+/// output of a layer.
+#[derive(Clone, Copy)]
+pub struct Dequantize<'a> {
+    /// Δ_A·Δ_W.
+    pub scale: f64,
+    /// Per-row bias (float), if any.
+    pub bias: Option<&'a [f32]>,
+}
+
+impl Dequantize<'_> {
+    #[inline]
+    fn apply(&self, s: i64, row: usize) -> f32 {
+        let b = self.bias.map_or(0.0, |b| b[row] as f64);
+        (s as f64 * self.scale + b) as f32
+    }
+}
+
 /// Exact integer sums Σ k_a·k_w of a convolution on a batch of offset codes (images in
 /// parallel): n × O × OH × OW, NCHW.
 pub fn conv2d(codes: &[u16], n: usize, g: &ConvGeom, pw: &PackedWeights) -> Vec<i64> {
-    conv2d_with(codes, n, g, pw, gemm_best)
+    conv2d_on(simd_level(), codes, n, g, pw)
 }
 
-/// [`conv2d`] with the portable kernel.
-pub fn conv2d_portable(codes: &[u16], n: usize, g: &ConvGeom, pw: &PackedWeights) -> Vec<i64> {
-    conv2d_with(codes, n, g, pw, gemm_portable)
-}
-
-fn conv2d_with(
+/// [`conv2d`] with the kernel of `level` (one of [`SimdLevel::available`]).
+pub fn conv2d_on(
+    level: SimdLevel,
     codes: &[u16],
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
-    kernel: Kernel,
 ) -> Vec<i64> {
-    assert_eq!(codes.len(), n * g.in_len());
+    let mut out = vec![0i64; n * g.out_len()];
+    conv2d_into(
+        Activations::Codes(codes),
+        n,
+        g,
+        pw,
+        level.kernel(),
+        &mut out,
+        |s, _| s,
+    );
+    out
+}
+
+/// A quantized convolution end to end: float activations quantized by `act`, exact integer sums,
+/// then [`Dequantize`] (bias per output channel). Equal, bit for bit, to [`conv2d`] on
+/// [`activation_codes_u16`] followed by `de`, in one pass per image.
+pub fn conv2d_dequantized(
+    x: &[f32],
+    act: &Quantizer,
+    n: usize,
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    de: Dequantize<'_>,
+) -> Vec<f32> {
+    let mut out = vec![0f32; n * g.out_len()];
+    let src = Activations::Float(x, act);
+    conv2d_into(src, n, g, pw, simd_level().kernel(), &mut out, |s, r| {
+        de.apply(s, r)
+    });
+    out
+}
+
+fn conv2d_into<T: Copy + Send>(
+    src: Activations<'_>,
+    n: usize,
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    kernel: Kernel,
+    out: &mut [T],
+    emit: impl Fn(i64, usize) -> T + Sync,
+) {
+    assert_eq!(src.len(), n * g.in_len());
+    assert_eq!(out.len(), n * g.out_len());
     assert_eq!((pw.rows, pw.d), (g.out_c, g.d()));
     let hw = g.out_h() * g.out_w();
-    let pad = pw.offset as u16;
-    let mut out = vec![0i64; n * g.out_len()];
     let lay = OutLayout {
         ld: hw,
         col0: 0,
         transposed: true,
     };
     let blocks = pw.rows_pad / NR;
+    let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
+    let emit = &emit;
     if pw.act_digits == 1 {
-        out.par_chunks_mut(g.out_len().max(1))
-            .zip(codes.par_chunks(g.in_len().max(1)))
-            .for_each_init(
-                || {
-                    (
-                        vec![0u8; g.in_len()],
-                        vec![0u8; hw * pw.kp],
-                        Scratch::default(),
-                    )
-                },
-                |(x8, rows, sc), (y, xi)| {
-                    for (a, &b) in x8.iter_mut().zip(xi) {
-                        *a = b as u8;
-                    }
-                    im2row(x8, g, pw.kp, pad as u8, rows);
-                    dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc);
-                },
-            );
+        out.par_chunks_mut(out_len).enumerate().for_each_init(
+            || (vec![0u8; in_len], vec![0u8; hw * pw.kp], Scratch::default()),
+            |(x8, rows, sc), (i, y)| {
+                src.fill(i * in_len, x8, pw.offset);
+                im2row(x8, g, pw.kp, pw.offset as u8, rows);
+                dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
+            },
+        );
     } else {
-        out.par_chunks_mut(g.out_len().max(1))
-            .zip(codes.par_chunks(g.in_len().max(1)))
-            .for_each_init(
-                || (vec![0u16; hw * pw.kp], Scratch::default()),
-                |(rows, sc), (y, xi)| {
-                    im2row(xi, g, pw.kp, pad, rows);
-                    dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc);
-                },
-            );
+        out.par_chunks_mut(out_len).enumerate().for_each_init(
+            || {
+                (
+                    vec![0u16; in_len],
+                    vec![0u16; hw * pw.kp],
+                    Scratch::default(),
+                )
+            },
+            |(x16, rows, sc), (i, y)| {
+                src.fill(i * in_len, x16, pw.offset);
+                im2row(x16, g, pw.kp, pw.offset as u16, rows);
+                dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
+            },
+        );
     }
-    out
 }
 
 /// Exact integer sums of a linear layer on n rows of offset codes: n × out (blocks of 64 output
 /// features in parallel).
 pub fn linear(codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
-    linear_with(codes, n, pw, gemm_best)
+    linear_on(simd_level(), codes, n, pw)
 }
 
-/// [`linear`] with the portable kernel.
-pub fn linear_portable(codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
-    linear_with(codes, n, pw, gemm_portable)
+/// [`linear`] with the kernel of `level` (one of [`SimdLevel::available`]).
+pub fn linear_on(level: SimdLevel, codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
+    let mut out = vec![0i64; n * pw.rows];
+    linear_into(
+        Activations::Codes(codes),
+        n,
+        pw,
+        level.kernel(),
+        &mut out,
+        |s, _| s,
+    );
+    out
 }
 
-fn linear_with(codes: &[u16], n: usize, pw: &PackedWeights, kernel: Kernel) -> Vec<i64> {
-    assert_eq!(codes.len(), n * pw.d);
-    let a: std::borrow::Cow<[u16]> = if pw.kp == pw.d {
-        codes.into()
+/// A quantized linear layer end to end (see [`conv2d_dequantized`]; bias per output feature).
+pub fn linear_dequantized(
+    x: &[f32],
+    act: &Quantizer,
+    n: usize,
+    pw: &PackedWeights,
+    de: Dequantize<'_>,
+) -> Vec<f32> {
+    let mut out = vec![0f32; n * pw.rows];
+    let src = Activations::Float(x, act);
+    linear_into(src, n, pw, simd_level().kernel(), &mut out, |s, r| {
+        de.apply(s, r)
+    });
+    out
+}
+
+fn linear_into<T: Copy + Send + Default>(
+    src: Activations<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    kernel: Kernel,
+    out: &mut [T],
+    emit: impl Fn(i64, usize) -> T + Sync,
+) {
+    assert_eq!(src.len(), n * pw.d);
+    assert_eq!(out.len(), n * pw.rows);
+    // The rows of codes, padded to kp, made once for every block of output features.
+    let (mut a8, mut a16) = (Vec::new(), Vec::new());
+    if pw.act_digits == 1 {
+        a8 = vec![0u8; n * pw.kp];
+        padded_rows(src, pw, &mut a8);
     } else {
-        let mut a = vec![0u16; n * pw.kp];
-        for (dst, src) in a.chunks_exact_mut(pw.kp).zip(codes.chunks_exact(pw.d)) {
-            dst[..pw.d].copy_from_slice(src);
-        }
-        a.into()
+        a16 = vec![0u16; n * pw.kp];
+        padded_rows(src, pw, &mut a16);
+    }
+    let rows = if pw.act_digits == 1 {
+        Rows::U8(&a8)
+    } else {
+        Rows::U16(&a16)
     };
     let blocks = pw.rows_pad / NR;
-    let parts: Vec<(usize, Vec<i64>)> = (0..blocks)
+    let emit = &emit;
+    let parts: Vec<(usize, Vec<T>)> = (0..blocks)
         .into_par_iter()
-        .map(|b| {
+        .map_init(Scratch::default, |sc, b| {
             let cols = (pw.rows - b * NR).min(NR);
-            let mut s = vec![0i64; n * cols];
+            let mut s = vec![T::default(); n * cols];
             let lay = OutLayout {
                 ld: cols,
                 col0: b * NR,
                 transposed: false,
             };
-            dot_rows(
-                Rows::U16(&a),
-                n,
-                pw,
-                kernel,
-                b,
-                b + 1,
-                &mut s,
-                lay,
-                &mut Scratch::default(),
-            );
+            dot_rows(rows, n, pw, kernel, b, b + 1, &mut s, lay, sc, emit);
             (b, s)
         })
         .collect();
-    let mut y = vec![0i64; n * pw.rows];
     for (b, s) in parts {
         let cols = (pw.rows - b * NR).min(NR);
         for p in 0..n {
-            y[p * pw.rows + b * NR..][..cols].copy_from_slice(&s[p * cols..(p + 1) * cols]);
+            out[p * pw.rows + b * NR..][..cols].copy_from_slice(&s[p * cols..(p + 1) * cols]);
         }
     }
-    y
+}
+
+/// Row i of `a` (kp values) = the offset codes of activation row i (d values), then zeros.
+fn padded_rows<T: From<u8> + TryFrom<u16> + Send>(
+    src: Activations<'_>,
+    pw: &PackedWeights,
+    a: &mut [T],
+) {
+    a.par_chunks_mut(pw.kp)
+        .enumerate()
+        .for_each(|(i, row)| src.fill(i * pw.d, &mut row[..pw.d], pw.offset));
 }

@@ -323,8 +323,7 @@ impl LayerKernel for QuantizedModel {
                 epilogue(&s, |v| v, scale, bias, g.out_c, plane)
             }
             Codes::Int8(p) => {
-                let s = int8::conv2d(&int8::activation_codes_u16(&q.act, x), n, g, p);
-                epilogue(&s, |v| v as f64, scale, bias, g.out_c, plane)
+                int8::conv2d_dequantized(x, &q.act, n, g, p, int8::Dequantize { scale, bias })
             }
         }
     }
@@ -344,8 +343,7 @@ impl LayerKernel for QuantizedModel {
                 epilogue(&s, |v| v, scale, bias, o, 1)
             }
             Codes::Int8(p) => {
-                let s = int8::linear(&int8::activation_codes_u16(&q.act, x), n, p);
-                epilogue(&s, |v| v as f64, scale, bias, o, 1)
+                int8::linear_dequantized(x, &q.act, n, p, int8::Dequantize { scale, bias })
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Kernel correctness: im2col convolution against a direct convolution, the integer kernels
 //! against each other, and the exact quantized layer against a slow f64 reference.
-use cifar_infer::int8::{self, PackedWeights};
+use cifar_infer::int8::{self, PackedWeights, SimdLevel};
 use cifar_infer::model::{LayerKernel, LinearLayer};
 use cifar_infer::ops::{self, ConvGeom};
 use cifar_infer::quantized::activation_codes;
@@ -36,6 +36,26 @@ fn geoms() -> Vec<ConvGeom> {
             k: 1,
             stride: 1,
             pad: 0,
+        },
+        // 49 positions = one AMX pair, one single tile and a VNNI leftover; two row blocks.
+        ConvGeom {
+            in_c: 16,
+            in_h: 7,
+            in_w: 7,
+            out_c: 70,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
+        // k = 2: the generic im2row.
+        ConvGeom {
+            in_c: 3,
+            in_h: 6,
+            in_w: 5,
+            out_c: 4,
+            k: 2,
+            stride: 2,
+            pad: 1,
         },
         ConvGeom {
             in_c: 7,
@@ -99,11 +119,12 @@ fn integer_conv_kernels_equal_the_exact_sum() {
             );
             let pw = PackedWeights::new(&kw, g.out_c, g.d(), &act, &wq).unwrap();
             let codes = int8::activation_codes_u16(&act, &x);
-            let simd = int8::conv2d(&codes, n, &g, &pw);
-            let portable = int8::conv2d_portable(&codes, n, &g, &pw);
             let exact_i: Vec<i64> = exact.iter().map(|&v| v as i64).collect();
-            assert_eq!(portable, exact_i, "{g:?} signed={signed_act}");
-            assert_eq!(simd, exact_i, "{g:?} signed={signed_act}");
+            for level in SimdLevel::available() {
+                let got = int8::conv2d_on(level, &codes, n, &g, &pw);
+                assert_eq!(got, exact_i, "{level:?} {g:?} signed={signed_act}");
+            }
+            assert_eq!(int8::conv2d(&codes, n, &g, &pw), exact_i);
         }
     }
 }
@@ -117,6 +138,10 @@ fn integer_linear_kernels_equal_the_exact_sum() {
         (9, 4096, 13, 8),
         (6, 130, 70, 16),
         (7, 64, 65, 11),
+        // AMX tiles: 50 = 32 + 16 + 2 positions, 17 = 16 + 1.
+        (50, 576, 100, 8),
+        (17, 130, 65, 16),
+        (32, 64, 64, 2),
     ] {
         let act = Quantizer::unsigned(8.0, bits).unwrap();
         let wq = Quantizer::signed(1.0, bits).unwrap();
@@ -133,16 +158,14 @@ fn integer_linear_kernels_equal_the_exact_sum() {
             .collect();
         let pw = PackedWeights::new(&kw, o, i, &act, &wq).unwrap();
         let u = int8::activation_codes_u16(&act, &x);
-        assert_eq!(
-            int8::linear_portable(&u, n, &pw),
-            exact,
-            "n={n} i={i} o={o} B={bits}"
-        );
-        assert_eq!(
-            int8::linear(&u, n, &pw),
-            exact,
-            "n={n} i={i} o={o} B={bits}"
-        );
+        for level in SimdLevel::available() {
+            assert_eq!(
+                int8::linear_on(level, &u, n, &pw),
+                exact,
+                "{level:?} n={n} i={i} o={o} B={bits}"
+            );
+        }
+        assert_eq!(int8::linear(&u, n, &pw), exact);
     }
 }
 
