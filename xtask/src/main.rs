@@ -2,6 +2,7 @@
 //!
 //! `cargo xtask all` runs every problem; `cargo xtask p1` … `p7` one of them. Output goes to
 //! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
+mod bench;
 mod p1;
 mod p2;
 mod p3;
@@ -45,7 +46,7 @@ const PROBLEMS: &[(&str, &str, Runner)] = &[
 #[derive(Parser, Debug)]
 #[command(about = "Run the fixed-point homework and write REPORT.md, results.json and figures")]
 struct Args {
-    /// `all`, one problem (`p1` … `p7`), or `list`.
+    /// `all`, one problem (`p1` … `p7`), `list`, or `bench` (performance of Problem 3 vs PyTorch).
     task: String,
     /// Output folder.
     #[arg(long, default_value = "target/homework")]
@@ -56,6 +57,21 @@ struct Args {
     /// Homework data folder (hw2-data layout); default: $FXP_HW_DATA, ./data, ../shared/hw2-data.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// bench: test images per configuration.
+    #[arg(long, default_value_t = 10_000)]
+    images: usize,
+    /// bench: uniform precisions to time, e.g. 4,6,8,12.
+    #[arg(long, value_delimiter = ',', default_values_t = [4, 6, 8, 12], value_parser = clap::value_parser!(u32).range(1..=32))]
+    bits: Vec<u32>,
+    /// bench: Python interpreter with torch and numpy for the side-by-side (default $FXP_HW_PYTHON or python3).
+    #[arg(long)]
+    python: Option<String>,
+    /// bench: skip timing the full Problem 3.
+    #[arg(long)]
+    no_p3: bool,
+    /// bench: JSON on stdout (progress on stderr).
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() {
@@ -66,6 +82,24 @@ fn main() {
                 println!("{name}  {title}");
             }
             return Ok(());
+        }
+        if args.task == "bench" {
+            let ctx = Ctx::new(args.out.clone(), false, args.data.clone());
+            let python = args
+                .python
+                .clone()
+                .or_else(|| std::env::var("FXP_HW_PYTHON").ok())
+                .unwrap_or_else(|| "python3".into());
+            return bench::run(
+                &ctx,
+                &bench::BenchOptions {
+                    images: args.images,
+                    bits: args.bits.clone(),
+                    python,
+                    p3: !args.no_p3,
+                    json: args.json,
+                },
+            );
         }
         let selected: Vec<_> = PROBLEMS
             .iter()

@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
          layer's weights are quantized signed with B_W bits over r_W, its input with B_A bits over r_A \
          (signed for the image, unsigned after a ReLU), ranges from the course npy files \
          (r_W = {:?}, r_A = {:?}), biases in float. Every quantized dot product is computed exactly \
-         (integer codes; u8×i8 digits accumulated in i32 with AVX-512 VNNI, or exact f32/f64 \
+         (integer codes; u8×i8 digits accumulated in i32 with AMX or AVX-512 VNNI, or exact f32/f64 \
          GEMMs), so the accuracies below are those of exact fixed-point arithmetic.\n\n",
         p3.setup.test.len(),
         if ctx.quick { " (quick run: not the report's numbers)" } else { "" },

@@ -603,25 +603,44 @@ fn dot_rows<T: Copy>(
             }
         }
     }
-    let (acc, total) = (&sc.acc, &sc.total);
-    let get = |i: usize| {
-        if single {
-            acc[i] as i64
-        } else {
-            total[i]
-        }
-    };
+    if single {
+        let acc = &sc.acc;
+        write_sums(|i| acc[i] as i64, n, pw, b0, b1, out, lay, &emit);
+    } else {
+        let total = &sc.total;
+        write_sums(|i| total[i], n, pw, b0, b1, out, lay, &emit);
+    }
+}
+
+/// Writes `emit(S − correction, r)` for the kernel output `sum(i)` (layout c[b][p][o]) of row
+/// blocks `b0..b1` where `lay` says.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn write_sums<T: Copy>(
+    sum: impl Fn(usize) -> i64,
+    n: usize,
+    pw: &PackedWeights,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    emit: &impl Fn(i64, usize) -> T,
+) {
+    /// Positions per pass of the transposed write: their 64-row lines stay in L1 for every row.
+    const PC: usize = 32;
     for b in b0..b1 {
         let rmax = (pw.rows - b * NR).min(NR);
         let base = (b - b0) * n * NR;
         if lay.transposed {
-            // Contiguous writes along positions.
-            for o in 0..rmax {
-                let r = b * NR + o;
-                let corr = pw.correction[r];
-                let dst = &mut out[(r - lay.col0) * lay.ld..][..n];
-                for (p, d) in dst.iter_mut().enumerate() {
-                    *d = emit(get(base + p * NR + o) - corr, r);
+            for p0 in (0..n).step_by(PC) {
+                let p1 = (p0 + PC).min(n);
+                for o in 0..rmax {
+                    let r = b * NR + o;
+                    let corr = pw.correction[r];
+                    let dst = &mut out[(r - lay.col0) * lay.ld + p0..][..p1 - p0];
+                    for (p, d) in (p0..p1).zip(dst) {
+                        *d = emit(sum(base + p * NR + o) - corr, r);
+                    }
                 }
             }
         } else {
@@ -629,7 +648,7 @@ fn dot_rows<T: Copy>(
                 let dst = &mut out[p * lay.ld + b * NR - lay.col0..][..rmax];
                 for (o, d) in dst.iter_mut().enumerate() {
                     let r = b * NR + o;
-                    *d = emit(get(base + p * NR + o) - pw.correction[r], r);
+                    *d = emit(sum(base + p * NR + o) - pw.correction[r], r);
                 }
             }
         }
@@ -751,25 +770,52 @@ impl Activations<'_> {
         }
     }
 
-    /// Offset codes of values `start..start + dst.len()` into `dst` (u8 when they fit, or u16).
-    fn fill<T: From<u8> + TryFrom<u16>>(&self, start: usize, dst: &mut [T], offset: i64) {
-        let cast = |v: u16| {
-            T::try_from(v)
-                .ok()
-                .expect("activation code wider than its digit")
-        };
+    /// Offset codes of values `start..start + dst.len()` into `dst` (u8 for single-digit codes,
+    /// u16 otherwise; the quantizer's range keeps the codes within the type).
+    fn fill<T: Code>(&self, start: usize, dst: &mut [T], offset: i64) {
         match self {
             Activations::Codes(c) => {
                 for (d, &v) in dst.iter_mut().zip(&c[start..]) {
-                    *d = cast(v);
+                    *d = T::from_code(v as i32);
                 }
             }
             Activations::Float(x, q) => {
-                for (d, &v) in dst.iter_mut().zip(&x[start..]) {
-                    *d = cast((q.level(v as f64) + offset) as u16);
+                let x = &x[start..start + dst.len()];
+                match q.f32_leveler() {
+                    Some(lv) => {
+                        let o = offset as i32;
+                        for (d, &v) in dst.iter_mut().zip(x) {
+                            *d = T::from_code(lv.level(v) + o);
+                        }
+                    }
+                    None => {
+                        for (d, &v) in dst.iter_mut().zip(x) {
+                            *d = T::from_code((q.level(v as f64) + offset) as i32);
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// An activation code digit type: u8 (B_A ≤ 8) or u16 (B_A ≤ 16).
+trait Code: Copy + Default + Send + Sync {
+    /// The code `v` (already within the type's range).
+    fn from_code(v: i32) -> Self;
+}
+
+impl Code for u8 {
+    #[inline]
+    fn from_code(v: i32) -> Self {
+        v as u8
+    }
+}
+
+impl Code for u16 {
+    #[inline]
+    fn from_code(v: i32) -> Self {
+        v as u16
     }
 }
 
@@ -970,11 +1016,7 @@ fn linear_into<T: Copy + Send + Default>(
 }
 
 /// Row i of `a` (kp values) = the offset codes of activation row i (d values), then zeros.
-fn padded_rows<T: From<u8> + TryFrom<u16> + Send>(
-    src: Activations<'_>,
-    pw: &PackedWeights,
-    a: &mut [T],
-) {
+fn padded_rows<T: Code>(src: Activations<'_>, pw: &PackedWeights, a: &mut [T]) {
     a.par_chunks_mut(pw.kp)
         .enumerate()
         .for_each(|(i, row)| src.fill(i * pw.d, &mut row[..pw.d], pw.offset));

@@ -265,6 +265,14 @@ impl PoolGeom {
 pub fn max_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
     let (oh, ow) = (g.out_h(), g.out_w());
     assert_eq!(x.len(), n * g.c * g.h * g.w, "pool: input length");
+    if g.pad == 0 {
+        // Every window lies inside the plane: a fixed window size unrolls the loops.
+        match g.k {
+            2 => return max_pool_inside::<2>(x, g),
+            3 => return max_pool_inside::<3>(x, g),
+            _ => {}
+        }
+    }
     let mut out = Vec::with_capacity(n * g.c * oh * ow);
     for plane in x.chunks_exact((g.h * g.w).max(1)) {
         for oy in 0..oh {
@@ -276,6 +284,29 @@ pub fn max_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
                 let mut m = f32::NEG_INFINITY;
                 for yy in ya..yb {
                     for &v in &plane[yy * g.w + xa..yy * g.w + xb] {
+                        m = m.max(v);
+                    }
+                }
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// [`max_pool2d`] without padding, K × K windows (all inside the plane in floor mode).
+fn max_pool_inside<const K: usize>(x: &[f32], g: &PoolGeom) -> Vec<f32> {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let mut out = Vec::with_capacity(x.len() / (g.h * g.w).max(1) * oh * ow);
+    for plane in x.chunks_exact((g.h * g.w).max(1)) {
+        for oy in 0..oh {
+            let rows: [&[f32]; K] =
+                std::array::from_fn(|i| &plane[(oy * g.stride + i) * g.w..][..g.w]);
+            for ox in 0..ow {
+                let x0 = ox * g.stride;
+                let mut m = f32::NEG_INFINITY;
+                for row in &rows {
+                    for &v in &row[x0..x0 + K] {
                         m = m.max(v);
                     }
                 }

@@ -222,3 +222,51 @@ fn quantized_layer_equals_slow_f64_reference() {
         }
     }
 }
+
+/// Max pooling (the unrolled no-padding paths and the general one) against a naive loop.
+#[test]
+fn max_pool_equals_naive() {
+    use cifar_infer::ops::{max_pool2d, PoolGeom};
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for (h, w, k, stride, pad) in [
+        (8, 8, 2, 2, 0),
+        (9, 7, 3, 2, 0),
+        (7, 6, 3, 1, 1),
+        (5, 5, 4, 1, 0),
+    ] {
+        let g = PoolGeom {
+            c: 3,
+            h,
+            w,
+            k,
+            stride,
+            pad,
+        };
+        let n = 2;
+        let x: Vec<f32> = (0..n * 3 * h * w)
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let (oh, ow) = (g.out_h(), g.out_w());
+        let mut want = Vec::new();
+        for plane in x.chunks_exact(h * w) {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut m = f32::NEG_INFINITY;
+                    for i in 0..k {
+                        for j in 0..k {
+                            let (y, xx) = (
+                                (oy * stride + i) as isize - pad as isize,
+                                (ox * stride + j) as isize - pad as isize,
+                            );
+                            if y >= 0 && xx >= 0 && (y as usize) < h && (xx as usize) < w {
+                                m = m.max(plane[y as usize * w + xx as usize]);
+                            }
+                        }
+                    }
+                    want.push(m);
+                }
+            }
+        }
+        assert_eq!(max_pool2d(&x, n, &g), want, "{g:?}");
+    }
+}

@@ -21,4 +21,4 @@ pub mod stats;
 pub use cost::{AccumulatorConvention, LayerCounts, LayerPrecision};
 pub use error::{FxpError, Result};
 pub use fixed::{Fixed, FixedFormat, Overflow};
-pub use quant::{Quantizer, Rounding, Signedness};
+pub use quant::{F32Leveler, Quantizer, Rounding, Signedness};

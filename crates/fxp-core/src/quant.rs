@@ -155,6 +155,25 @@ impl Quantizer {
         (k as i64).clamp(self.min_level, self.max_level)
     }
 
+    /// A leveler for f32 inputs that computes [`Quantizer::level`] in f32 arithmetic, several
+    /// times faster; `None` unless that is exact: half-to-even rounding, a power-of-two step
+    /// whose inverse is a normal f32, and B ≤ 20 (levels well inside f32's 24-bit mantissa).
+    pub fn f32_leveler(&self) -> Option<F32Leveler> {
+        let inv = 1.0 / self.step;
+        let pow2 = self.step.to_bits() & ((1u64 << 52) - 1) == 0;
+        let inv32 = inv as f32;
+        (self.rounding == Rounding::HalfEven
+            && pow2
+            && self.bits <= 20
+            && inv32.is_normal()
+            && inv32 as f64 == inv)
+            .then_some(F32Leveler {
+                inv_step: inv32,
+                lo: self.min_level as f32,
+                hi: self.max_level as f32,
+            })
+    }
+
     /// Quantized value q(x).
     #[inline]
     pub fn quantize(&self, x: f64) -> f64 {
@@ -215,5 +234,37 @@ impl Quantizer {
             *x = self.quantize(*x);
         }
         Ok(out)
+    }
+}
+
+/// [`Quantizer::level`] of f32 inputs in f32 arithmetic (see [`Quantizer::f32_leveler`]).
+///
+/// Exact because multiplying by a power of two is exact in f32 (an overflow saturates and an
+/// underflow rounds to zero either way), the clamp bounds are small integers, and adding and
+/// subtracting 1.5·2^23 rounds to the nearest integer, ties to even, for |v| < 2^22.
+#[derive(Debug, Clone, Copy)]
+pub struct F32Leveler {
+    inv_step: f32,
+    /// Lowest and highest level, as f32 (exact: |level| ≤ 2^20).
+    lo: f32,
+    hi: f32,
+}
+
+impl F32Leveler {
+    /// Integer level of `x`, equal to `Quantizer::level(x as f64)`; NaN maps to 0.
+    #[inline]
+    pub fn level(&self, x: f32) -> i32 {
+        const ROUND_HALF_EVEN: f32 = 12_582_912.0;
+        // Clamping to the integer bounds before rounding equals rounding then saturating.
+        // `max`/`min` return the bound for NaN, so `v` is always finite and in range.
+        let v = (x * self.inv_step).max(self.lo).min(self.hi);
+        let k = (v + ROUND_HALF_EVEN) - ROUND_HALF_EVEN;
+        // SAFETY: k is an integer in [min, max] ⊂ i32, never NaN (see above).
+        let k: i32 = unsafe { k.to_int_unchecked() };
+        if x.is_nan() {
+            0
+        } else {
+            k
+        }
     }
 }

@@ -169,3 +169,76 @@ fn level_equals_reference_rounding() {
         }
     }
 }
+
+/// The f32 leveler equals `level(x as f64)` on random values of every magnitude, exact ties,
+/// the saturation edges, infinities, NaN and subnormals.
+#[test]
+fn f32_leveler_equals_level() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut checked = 0;
+    for bits in 1..=20 {
+        for e in -6..=6 {
+            let r = 2f64.powi(e);
+            for q in [
+                Quantizer::signed(r, bits).unwrap(),
+                Quantizer::unsigned(r, bits).unwrap(),
+            ] {
+                let lv = q.f32_leveler().expect("power-of-two range, B ≤ 20");
+                let step = q.step();
+                let mut xs: Vec<f32> = vec![
+                    0.0,
+                    -0.0,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                    f32::NAN,
+                    f32::MIN_POSITIVE / 4.0,
+                    -f32::MIN_POSITIVE / 4.0,
+                    f32::MAX,
+                    f32::MIN,
+                    r as f32,
+                    -r as f32,
+                ];
+                for k in q.min_level() - 2..=(q.min_level() + 3).min(q.max_level() + 2) {
+                    xs.push(((k as f64 + 0.5) * step) as f32);
+                }
+                for k in q.max_level() - 3..=q.max_level() + 2 {
+                    xs.push(((k as f64 + 0.5) * step) as f32);
+                    xs.push((k as f64 * step) as f32);
+                }
+                for _ in 0..300 {
+                    let mag = 2f32.powi(rng.gen_range(-30..8));
+                    xs.push(rng.gen_range(-1.0f32..1.0) * mag);
+                    // ties of random levels
+                    let k = rng.gen_range(q.min_level()..=q.max_level());
+                    xs.push(((k as f64 + 0.5) * step) as f32);
+                }
+                for &x in &xs {
+                    assert_eq!(
+                        lv.level(x) as i64,
+                        q.level(x as f64),
+                        "B={bits} r={r} {:?} x={x:e}",
+                        q.signedness()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 100_000);
+}
+
+#[test]
+fn f32_leveler_only_where_exact() {
+    assert!(Quantizer::signed(3.0, 8).unwrap().f32_leveler().is_none());
+    assert!(Quantizer::signed(1.0, 21).unwrap().f32_leveler().is_none());
+    assert!(Quantizer::signed(1.0, 8)
+        .unwrap()
+        .with_rounding(Rounding::Floor)
+        .f32_leveler()
+        .is_none());
+    assert!(Quantizer::unsigned(2f64.powi(-140), 4)
+        .unwrap()
+        .f32_leveler()
+        .is_none());
+}
