@@ -111,7 +111,8 @@ pub fn run(ctx: &Ctx, opt: &BenchOptions) -> XResult<()> {
     }
     let p3_seconds = if opt.p3 {
         ctx.step("bench: timing the full Problem 3 (cargo xtask p3)");
-        let sub = Ctx::new(ctx.out.join("bench-p3"), false, ctx.data_dir.clone());
+        let mut sub = Ctx::new(ctx.out.join("bench-p3"), false, ctx.data_dir.clone());
+        sub.fresh = ctx.fresh;
         let t = Instant::now();
         crate::p3::run(&sub)?;
         Some(t.elapsed().as_secs_f64())

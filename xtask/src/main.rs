@@ -57,6 +57,9 @@ struct Args {
     /// Homework data folder (hw2-data layout); default: $FXP_HW_DATA, ./data, ../shared/hw2-data.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Recompute the cached profiler results (`<out>/cache`) instead of reading them.
+    #[arg(long)]
+    fresh: bool,
     /// bench: test images per configuration.
     #[arg(long, default_value_t = 10_000)]
     images: usize,
@@ -84,7 +87,8 @@ fn main() {
             return Ok(());
         }
         if args.task == "bench" {
-            let ctx = Ctx::new(args.out.clone(), false, args.data.clone());
+            let mut ctx = Ctx::new(args.out.clone(), false, args.data.clone());
+            ctx.fresh = args.fresh;
             let python = args
                 .python
                 .clone()
@@ -114,7 +118,8 @@ fn main() {
             )
             .into());
         }
-        let ctx = Ctx::new(args.out.clone(), args.quick, args.data);
+        let mut ctx = Ctx::new(args.out.clone(), args.quick, args.data);
+        ctx.fresh = args.fresh;
         let mut failed = Vec::new();
         for (name, title, runner) in selected {
             ctx.step(&format!("{name}: {title}"));

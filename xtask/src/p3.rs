@@ -6,7 +6,7 @@
 //! * 3.2 / 3.3 (per-layer precisions from noise gains) — add `section_…` functions next to it and
 //!   call them in [`run`] at the marked place.
 use crate::plot::{line_chart, Legend, LineChart, Series};
-use crate::report::{md_table, Ctx, Section, XResult};
+use crate::report::{cached, md_table, Cached, Ctx, Section, XResult};
 use cifar_infer::sweep::{uniform_sweep, SweepOptions, SweepResult, Tolerance};
 use cifar_infer::{RangeSource, Ranges, Setup, Sources};
 use serde_json::{json, Map, Value};
@@ -227,10 +227,7 @@ const README_RAW_W: [f64; 8] = [3.856, 4.425, 3.958, 3.874, 3.276, 1.313, 1.533,
 const README_RAW_A: [f64; 8] = [0.000, 2.467, 3.491, 2.998, 2.924, 1.628, 0.927, 1.221];
 
 /// One estimator's profile with its run time.
-struct Profiled {
-    profile: cifar_infer::profile::Profile,
-    seconds: f64,
-}
+type Profiled = Cached<cifar_infer::profile::Profile>;
 
 fn list<T: std::fmt::Display>(v: &[T]) -> String {
     v.iter()
@@ -239,6 +236,17 @@ fn list<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
+/// Contents of the files every calibration computation depends on (parameters, images) and the
+/// network description: part of the cache keys.
+fn calibration_inputs(setup: &cifar_infer::Setup) -> XResult<(Vec<u8>, Vec<u8>, String)> {
+    Ok((
+        std::fs::read(setup.paths.model())?,
+        std::fs::read(setup.paths.calibration_batch())?,
+        serde_json::to_string(&setup.spec)?,
+    ))
+}
+
+/// The profile of `est` on the first `images` calibration images (cached by its inputs).
 fn run_profiler(
     ctx: &Ctx,
     setup: &cifar_infer::Setup,
@@ -247,24 +255,29 @@ fn run_profiler(
     est: cifar_infer::profile::Estimator,
     images: usize,
 ) -> XResult<Profiled> {
-    ctx.step(&format!(
-        "profiler: {} estimator on {images} calibration images",
-        est.name()
-    ));
-    let pb = fxp_core::cli::progress(
-        images as u64,
-        &format!("noise gains ({})", est.name()),
-        false,
+    let name = format!("profile-{}-{images}", est.name());
+    let key = (
+        calibration_inputs(setup)?,
+        serde_json::to_string(ranges)?,
+        est.name(),
+        images,
     );
-    let t = std::time::Instant::now();
-    let profile =
-        cifar_infer::profile::profile(&setup.model, calib, ranges, est, Some(images), &|k| {
-            pb.inc(k)
-        })?;
-    pb.finish_and_clear();
-    Ok(Profiled {
-        profile,
-        seconds: t.elapsed().as_secs_f64(),
+    cached(ctx, &name, &key, || {
+        ctx.step(&format!(
+            "profiler: {} estimator on {images} calibration images",
+            est.name()
+        ));
+        let pb = fxp_core::cli::progress(
+            images as u64,
+            &format!("noise gains ({})", est.name()),
+            false,
+        );
+        let p =
+            cifar_infer::profile::profile(&setup.model, calib, ranges, est, Some(images), &|k| {
+                pb.inc(k)
+            })?;
+        pb.finish_and_clear();
+        Ok(p)
     })
 }
 
@@ -313,9 +326,11 @@ pub fn section_profile(
     let calib = cifar_infer::CifarSet::load(&setup.paths.calibration_batch())?;
     // --- dynamic ranges (whole calibration set) and the two estimators
     ctx.step("profiler: dynamic ranges over the calibration set");
-    let t = std::time::Instant::now();
-    let ranges = cifar_infer::Ranges::compute(model, &calib, cifar_infer::eval::DEFAULT_BATCH)?;
-    let ranges_secs = t.elapsed().as_secs_f64();
+    let batch = cifar_infer::eval::DEFAULT_BATCH;
+    let ranges_run = cached(ctx, "ranges", &(calibration_inputs(setup)?, batch), || {
+        Ok(cifar_infer::Ranges::compute(model, &calib, batch)?)
+    })?;
+    let ranges = ranges_run.value.clone();
     let (n_course, n_per) = if ctx.quick {
         (500.min(calib.len()), 100.min(calib.len()))
     } else {
@@ -324,7 +339,7 @@ pub fn section_profile(
     let course = run_profiler(ctx, setup, &calib, &ranges, Estimator::Course, n_course)?;
     let per = run_profiler(ctx, setup, &calib, &ranges, Estimator::PerImage, n_per)?;
     let matches: Vec<(String, Option<bool>)> = course
-        .profile
+        .value
         .npy_files()
         .into_iter()
         .map(|(name, bytes)| {
@@ -341,24 +356,25 @@ pub fn section_profile(
     md.push_str(&format!(
         "`cifar-infer profile` computes what the homework handed out as npy files. **Dynamic ranges**: \
          r_W,l = 2^⌈log2 max|w|⌉ per layer; r_A,l the same over the input of each conv/linear layer on the \
-         {} calibration images of `data_batch_1.bin` ({ranges_secs:.0} s). **Noise gains** (Sakr et al., ICML 2017) by \
+         {} calibration images of `data_batch_1.bin` ({}). **Noise gains** (Sakr et al., ICML 2017) by \
          back-propagation of the logit differences Z_ŷ − Z_i (9 backward passes per image, gradients \
          checked against finite differences in `tests/profile_backprop.rs`): \
          E_A,l = Σ_i≠ŷ Σ_h |∂(Z_ŷ − Z_i)/∂a_h|² / (24 (Z_ŷ − Z_i)²), E_W,l likewise over the weights. \
-         Two estimators: **per-image** (the paper's definition, ŷ per image, averaged over {} images, {:.0} s) and \
+         Two estimators: **per-image** (the paper's definition, ŷ per image, averaged over {} images, {}) and \
          **course** (the course script's shortcut: logits summed over batches of 500 images before the argmax \
-         and the differences, weight gradients summed over the batch before squaring; {} images, {:.0} s). \
+         and the differences, weight gradients summed over the batch before squaring; {} images, {}). \
          **Offsets** round(½·log2(E·r²/m)), m the smallest normalised gain, ties to even.\n\n",
         calib.len(),
-        per.profile.gains.images,
-        per.seconds,
-        course.profile.gains.images,
-        course.seconds
+        ranges_run.timing(),
+        per.value.gains.images,
+        per.timing(),
+        course.value.gains.images,
+        course.timing()
     ));
     let provided = nn_cost::costs::read_offsets_dir(&setup.paths.dir)?;
     let rows: Vec<Vec<String>> = (0..layers)
         .map(|l| {
-            let (c, p) = (&course.profile, &per.profile);
+            let (c, p) = (&course.value, &per.value);
             vec![
                 format!("`{}`", names[l]),
                 format!("{}", ranges.weight[l]),
@@ -392,7 +408,7 @@ pub fn section_profile(
     ));
     let gain_rows: Vec<Vec<String>> = (0..layers)
         .map(|l| {
-            let (c, p) = (&course.profile.gains, &per.profile.gains);
+            let (c, p) = (&course.value.gains, &per.value.gains);
             vec![
                 format!("`{}`", names[l]),
                 crate::report::sci(c.e_w[l]),
@@ -438,13 +454,13 @@ pub fn section_profile(
         ("provided npy", provided.0.clone(), provided.1.clone()),
         (
             "course estimator",
-            f(&course.profile.offsets.w),
-            f(&course.profile.offsets.a),
+            f(&course.value.offsets.w),
+            f(&course.value.offsets.a),
         ),
         (
             "per-image estimator",
-            f(&per.profile.offsets.w),
-            f(&per.profile.offsets.a),
+            f(&per.value.offsets.w),
+            f(&per.value.offsets.a),
         ),
     ];
     let mut sweeps: Vec<(String, Vec<f64>, Vec<f64>, SweepResult)> = Vec::new();
@@ -684,12 +700,12 @@ pub fn section_profile(
     };
     ctx.step("mismatch: fixed point vs float decisions");
     // the uniform sweep's predictions (same npy ranges) give the measured rates: no re-evaluation
-    let mm = mismatch_from_sweep(model, &p3.ranges, &per.profile.gains, sweep, &bits)?;
+    let mm = mismatch_from_sweep(model, &p3.ranges, &per.value.gains, sweep, &bits)?;
     let course_bound: Vec<f64> = bits
         .iter()
         .map(|&b| {
             let p = vec![fxp_core::LayerPrecision { b_w: b, b_a: b }; layers];
-            cifar_infer::mismatch::mismatch_bound(model, &ranges, &course.profile.gains, &p)
+            cifar_infer::mismatch::mismatch_bound(model, &ranges, &course.value.gains, &p)
         })
         .collect::<Result<_, _>>()?;
     md.push_str(&format!(
@@ -780,7 +796,7 @@ pub fn section_profile(
     // --- JSON
     let j = json;
     let prof_json = |p: &Profiled| {
-        let pr = &p.profile;
+        let pr = &p.value;
         json!({
             "r_w": pr.ranges.weight, "r_a": pr.ranges.activation,
             "w_offsets": pr.offsets.w, "a_offsets": pr.offsets.a,

@@ -19,6 +19,8 @@ pub struct Ctx {
     pub quick: bool,
     /// The `--data` folder, if given; `cifar_infer::data::resolve_data_dir` applies the defaults.
     pub data_dir: Option<PathBuf>,
+    /// Recompute results that a cache under `out/cache` holds (`--fresh`).
+    pub fresh: bool,
     started: Instant,
 }
 
@@ -29,6 +31,7 @@ impl Ctx {
             out,
             quick,
             data_dir,
+            fresh: false,
             started: Instant::now(),
         }
     }
@@ -163,4 +166,115 @@ pub fn opt_str(x: Option<f64>, digits: usize) -> String {
 /// A number in scientific notation with 4 significant digits (`1.386e8`).
 pub fn sci(x: f64) -> String {
     format!("{x:.3e}")
+}
+
+/// A value computed by [`cached`]: from this run or from the cache of an earlier one.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Cached<T> {
+    /// The value.
+    pub value: T,
+    /// Seconds of the computation (of the run that made it, when it comes from the cache).
+    pub seconds: f64,
+    /// Whether this run read it from the cache.
+    #[serde(skip)]
+    pub from_cache: bool,
+}
+
+impl<T> Cached<T> {
+    /// "583 s", or "583 s, read from the cache of an earlier run".
+    pub fn timing(&self) -> String {
+        if self.from_cache {
+            format!(
+                "{:.0} s, read from the cache of an earlier run",
+                self.seconds
+            )
+        } else {
+            format!("{:.0} s", self.seconds)
+        }
+    }
+}
+
+/// Bump when a cached computation's numbers change for the same inputs: old entries are then
+/// ignored.
+const CACHE_VERSION: u32 = 1;
+
+/// `compute()`, cached in `out/cache/<name>-<hash>.json` under a hash of `key` (which must
+/// cover every input of the computation: file contents, parameters); the cache is read unless
+/// `--fresh`, and an unreadable or stale entry is recomputed.
+pub fn cached<T, K>(
+    ctx: &Ctx,
+    name: &str,
+    key: &K,
+    compute: impl FnOnce() -> XResult<T>,
+) -> XResult<Cached<T>>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    K: std::hash::Hash + ?Sized,
+{
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&(CACHE_VERSION, env!("CARGO_PKG_VERSION")), &mut h);
+    key.hash(&mut h);
+    let path = ctx
+        .out
+        .join("cache")
+        .join(format!("{name}-{:016x}.json", h.finish()));
+    if !ctx.fresh {
+        if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(mut c) = serde_json::from_slice::<Cached<T>>(&bytes) {
+                ctx.step(&format!(
+                    "{name}: read from the cache ({}; --fresh recomputes)",
+                    path.display()
+                ));
+                c.from_cache = true;
+                return Ok(c);
+            }
+        }
+    }
+    let t = Instant::now();
+    let value = compute()?;
+    let c = Cached {
+        value,
+        seconds: t.elapsed().as_secs_f64(),
+        from_cache: false,
+    };
+    write_json(&path, &c)?;
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn cache_reuses_only_identical_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ctx = Ctx::new(dir.path().to_path_buf(), false, None);
+        let calls = Cell::new(0);
+        let run = |ctx: &Ctx, key: &str| {
+            cached(ctx, "t", key, || {
+                calls.set(calls.get() + 1);
+                Ok(vec![0.1f64, 1.0 / 3.0, f64::MAX])
+            })
+            .unwrap()
+        };
+        let first = run(&ctx, "a");
+        assert!(!first.from_cache);
+        let again = run(&ctx, "a");
+        assert!(again.from_cache);
+        assert_eq!(again.value, first.value, "f64 values round-trip exactly");
+        assert_eq!(calls.get(), 1);
+        run(&ctx, "b");
+        assert_eq!(calls.get(), 2, "another key is another computation");
+        ctx.fresh = true;
+        assert!(!run(&ctx, "a").from_cache);
+        assert_eq!(calls.get(), 3, "--fresh recomputes");
+        ctx.fresh = false;
+        for e in std::fs::read_dir(dir.path().join("cache")).unwrap() {
+            std::fs::write(e.unwrap().path(), b"{ truncated").unwrap();
+        }
+        assert!(!run(&ctx, "a").from_cache, "a damaged entry is recomputed");
+        assert_eq!(calls.get(), 4);
+    }
 }
