@@ -314,7 +314,7 @@ pub fn section_profile(
 ) -> XResult<()> {
     use cifar_infer::mismatch::mismatch_from_sweep;
     use cifar_infer::offsets::{
-        mean_weight_bits, offsets_sweep, precisions_at, OffsetSweepOptions,
+        mean_weight_bits, offsets_sweep_against, precisions_at, OffsetSweepOptions,
     };
     use cifar_infer::profile::{Estimator, NPY_FILES};
 
@@ -471,7 +471,9 @@ pub fn section_profile(
             continue;
         }
         ctx.step(&format!("offsets sweep: {label}"));
-        let r = offsets_sweep(model, &setup.test, &ranges, &w, &a, &opt)?;
+        // The float baseline of the uniform sweep (same network and images) is reused.
+        let base = sweep.baseline_eval();
+        let r = offsets_sweep_against(model, &setup.test, &ranges, &w, &a, &opt, base)?;
         sweeps.push((label.to_string(), w, a, r));
     }
     md.push_str(&format!(

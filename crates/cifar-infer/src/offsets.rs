@@ -4,7 +4,7 @@
 //! sweep ([`crate::sweep`]) whose `bits` is `B_min`.
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
-use crate::eval::evaluate;
+use crate::eval::{evaluate, EvalResult};
 use crate::model::{FloatKernel, Model, Op};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
 use crate::sweep::{SweepPoint, SweepResult, Tolerance};
@@ -102,13 +102,43 @@ pub fn offsets_sweep(
             opt.min_b, opt.max_b
         )));
     }
-    let layers = model.num_weight_layers();
     // Check the offsets once, before any evaluation.
-    precisions_at(opt.max_b, w_offsets, a_offsets, layers)?;
-    let n = data.len() as u64;
-    let pb = fxp_core::cli::progress(n, "float baseline", opt.quiet);
+    precisions_at(opt.max_b, w_offsets, a_offsets, model.num_weight_layers())?;
+    let pb = fxp_core::cli::progress(data.len() as u64, "float baseline", opt.quiet);
     let base = evaluate(model, &FloatKernel, data, opt.batch, Some(&pb))?;
     pb.finish_and_clear();
+    offsets_sweep_against(model, data, ranges, w_offsets, a_offsets, opt, base)
+}
+
+/// [`offsets_sweep`] against a float baseline `base` already evaluated on the same `data` (e.g.
+/// [`SweepResult::baseline_eval`] of another sweep), which saves one float pass.
+///
+/// # Errors
+/// As [`offsets_sweep`]; also when `base` is not of `data`'s size.
+pub fn offsets_sweep_against(
+    model: &Model,
+    data: &CifarSet,
+    ranges: &Ranges,
+    w_offsets: &[f64],
+    a_offsets: &[f64],
+    opt: &OffsetSweepOptions,
+    base: EvalResult,
+) -> Result<SweepResult> {
+    if opt.min_b < 1 || opt.min_b > opt.max_b {
+        return Err(InferError::Invalid(format!(
+            "B_min range {}..={} is empty",
+            opt.min_b, opt.max_b
+        )));
+    }
+    if base.n != data.len() || base.predictions.len() != data.len() {
+        return Err(InferError::Invalid(format!(
+            "float baseline of {} images for {} test images",
+            base.n,
+            data.len()
+        )));
+    }
+    let layers = model.num_weight_layers();
+    let n = data.len() as u64;
     let threshold = base.accuracy - opt.tolerance.points(base.accuracy);
     let mut points = Vec::new();
     for b in opt.min_b..=opt.max_b {

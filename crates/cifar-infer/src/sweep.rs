@@ -130,6 +130,17 @@ pub struct SweepResult {
 }
 
 impl SweepResult {
+    /// The float baseline of the sweep as an evaluation result (for
+    /// [`crate::offsets::offsets_sweep_against`]).
+    pub fn baseline_eval(&self) -> crate::eval::EvalResult {
+        crate::eval::EvalResult {
+            accuracy: self.baseline,
+            correct: self.baseline_correct,
+            n: self.n,
+            predictions: self.baseline_predictions.clone(),
+        }
+    }
+
     /// The sweep as a map B → accuracy.
     pub fn accuracy_map(&self) -> BTreeMap<u32, f64> {
         self.points.iter().map(|p| (p.bits, p.accuracy)).collect()

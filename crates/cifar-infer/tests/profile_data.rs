@@ -136,7 +136,7 @@ fn written_npy_files_round_trip() {
 fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
     use cifar_infer::mismatch::{mismatch_bound, mismatch_sweep};
     use cifar_infer::offsets::{
-        mean_weight_bits, offsets_sweep, precisions_at, OffsetSweepOptions,
+        mean_weight_bits, offsets_sweep, offsets_sweep_against, precisions_at, OffsetSweepOptions,
     };
     use cifar_infer::profile::Gains;
     use cifar_infer::PathPolicy;
@@ -192,6 +192,20 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
         r.min_bits,
         r.points.iter().find(|p| p.within).map(|p| p.bits)
     );
+    // Against the baseline of an earlier sweep: the same result, without the float pass.
+    let again =
+        offsets_sweep_against(&s.model, &data, &ranges, &w, &a, &opt, r.baseline_eval()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&again).unwrap(),
+        serde_json::to_string(&r).unwrap()
+    );
+    let short = cifar_infer::eval::EvalResult {
+        n: 3,
+        predictions: vec![0; 3],
+        ..r.baseline_eval()
+    };
+    let e = offsets_sweep_against(&s.model, &data, &ranges, &w, &a, &opt, short).unwrap_err();
+    assert!(e.to_string().contains("float baseline of 3 images"), "{e}");
     let mm = mismatch_sweep(
         &s.model,
         &data,
