@@ -132,18 +132,23 @@ fn integer_conv_kernels_equal_the_exact_sum() {
 #[test]
 fn integer_linear_kernels_equal_the_exact_sum() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    for (n, i, o, bits) in [
-        (5, 100, 7, 8),
-        (3, 128, 10, 5),
-        (9, 4096, 13, 8),
-        (6, 130, 70, 16),
-        (7, 64, 65, 11),
+    for (n, i, o, bits, act_bits) in [
+        (5, 100, 7, 8, 8),
+        (3, 128, 10, 5, 5),
+        (9, 4096, 13, 8, 8),
+        (6, 130, 70, 16, 16),
+        (7, 64, 65, 11, 11),
         // AMX tiles: 50 = 32 + 16 + 2 positions, 17 = 16 + 1.
-        (50, 576, 100, 8),
-        (17, 130, 65, 16),
-        (32, 64, 64, 2),
+        (50, 576, 100, 8, 8),
+        (17, 130, 65, 16, 16),
+        (32, 64, 64, 2, 2),
+        // AMX digit pairs (2 × 2, 1 × 2, 2 × 1 digits) with leftover positions.
+        (50, 576, 100, 12, 12),
+        (33, 300, 70, 12, 6),
+        (19, 200, 64, 7, 14),
+        (40, 4096, 64, 15, 16),
     ] {
-        let act = Quantizer::unsigned(8.0, bits).unwrap();
+        let act = Quantizer::unsigned(8.0, act_bits).unwrap();
         let wq = Quantizer::signed(1.0, bits).unwrap();
         let x: Vec<f32> = (0..n * i).map(|_| rng.gen_range(0.0..9.0)).collect();
         let kw: Vec<i64> = (0..o * i)
@@ -162,7 +167,7 @@ fn integer_linear_kernels_equal_the_exact_sum() {
             assert_eq!(
                 int8::linear_on(level, &u, n, &pw),
                 exact,
-                "{level:?} n={n} i={i} o={o} B={bits}"
+                "{level:?} n={n} i={i} o={o} B_W={bits} B_A={act_bits}"
             );
         }
         assert_eq!(int8::linear(&u, n, &pw), exact);
