@@ -7,8 +7,8 @@
 //! after the other (`seeds × len`). Geometry and `im2col` are those of the forward kernels in
 //! [`crate::ops`]; the tape a backward step needs (layer input or its patch matrix, ReLU mask,
 //! pooling argmax) comes from [`crate::ops`] or from [`maxpool_forward`] here. GEMMs go through
-//! `matrixmultiply` (single-threaded, deterministic for given shapes).
-use crate::ops::{im2col, ConvGeom, PoolGeom};
+//! [`crate::gemm`] (the `gemm` crate, single-threaded, deterministic for given shapes).
+use crate::ops::{im2col, inside, ConvGeom, PoolGeom};
 
 /// A row-major or transposed view of a matrix stored contiguously in a slice.
 #[derive(Debug, Clone, Copy)]
@@ -75,23 +75,16 @@ pub fn gemm(a: Mat<'_>, b: Mat<'_>, beta: f32, c: &mut [f32]) {
     let (rsa, csa) = a.strides();
     let (rsb, csb) = b.strides();
     // SAFETY: every matrix is a complete contiguous slice of its stated shape (checked in
-    // `Mat::new` and above), and the strides address exactly its elements.
+    // `Mat::new` and above), the strides address exactly its elements, and C is a distinct
+    // `&mut`.
     unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
+        crate::gemm::raw_gemm(
+            (m, k, n),
+            (a.data.as_ptr(), rsa, csa),
+            (b.data.as_ptr(), rsb, csb),
+            (c.as_mut_ptr(), n as isize, 1),
+            (beta != 0.0).then_some(beta),
             1.0,
-            a.data.as_ptr(),
-            rsa,
-            csa,
-            b.data.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
         );
     }
 }
@@ -111,24 +104,45 @@ pub fn patches(g: &ConvGeom, input: &[f32]) -> Vec<f32> {
 /// Folds a `K×P` patch-gradient matrix back onto the image, ADDING into `grad_in` (`C×H×W`):
 /// the adjoint of `im2col`.
 pub fn col2im(g: &ConvGeom, cols: &[f32], grad_in: &mut [f32]) {
+    let p = positions(g);
+    assert_eq!(cols.len(), g.d() * p, "col2im: patch matrix length");
+    col2im_strided(g, cols, p, grad_in);
+}
+
+/// [`col2im`] of the `K×P` matrix whose row `r` is `cols[r·row_stride..][..P]` (one column block
+/// of a wider matrix).
+fn col2im_strided(g: &ConvGeom, cols: &[f32], row_stride: usize, grad_in: &mut [f32]) {
     let (oh, ow) = (g.out_h(), g.out_w());
     let p = oh * ow;
     assert_eq!(grad_in.len(), g.in_len(), "col2im: gradient length");
-    assert_eq!(cols.len(), g.d() * p, "col2im: patch matrix length");
+    if g.d() > 0 {
+        assert!(
+            cols.len() >= (g.d() - 1) * row_stride + p,
+            "col2im: patch matrix length"
+        );
+    }
     for c in 0..g.in_c {
         for ky in 0..g.k {
             for kx in 0..g.k {
-                let row = &cols[((c * g.k + ky) * g.k + kx) * p..][..p];
+                let row = &cols[((c * g.k + ky) * g.k + kx) * row_stride..][..p];
+                // Output columns whose input column lies inside the image (the others fall in
+                // the padding and are dropped).
+                let (lo, hi, off) = inside(ow, g.stride, kx, g.pad, g.in_w);
                 for oy in 0..oh {
                     let iy = (oy * g.stride + ky) as isize - g.pad as isize;
                     if iy < 0 || iy >= g.in_h as isize {
                         continue;
                     }
                     let dst = &mut grad_in[(c * g.in_h + iy as usize) * g.in_w..][..g.in_w];
-                    for (ox, s) in row[oy * ow..(oy + 1) * ow].iter().enumerate() {
-                        let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                        if ix >= 0 && (ix as usize) < g.in_w {
-                            dst[ix as usize] += s;
+                    let src = &row[oy * ow + lo..oy * ow + hi];
+                    if g.stride == 1 {
+                        let a = (lo as isize + off) as usize;
+                        for (d, s) in dst[a..a + src.len()].iter_mut().zip(src) {
+                            *d += s;
+                        }
+                    } else {
+                        for (ox, s) in (lo..hi).zip(src) {
+                            dst[((ox * g.stride) as isize + off) as usize] += s;
                         }
                     }
                 }
@@ -166,6 +180,9 @@ pub fn conv2d_forward_cols(
 
 /// Gradient with respect to the input of a convolution for `seeds` gradients at once:
 /// `grad_out` is `seeds × C_out·P`, the result `seeds × C·H·W` (`col2im(Wᵀ · grad_out_s)`).
+/// The seeds are placed side by side, so that one GEMM `Wᵀ (K×C_out) · [grad_out_1 … grad_out_S]
+/// (C_out × S·P)` serves them all (a wide product runs much closer to the peak of the machine
+/// than `S` narrow ones when `P` is small, as in the deep layers).
 pub fn conv2d_backward_input(
     g: &ConvGeom,
     weight: &[f32],
@@ -177,16 +194,28 @@ pub fn conv2d_backward_input(
         seeds * g.out_len(),
         "conv backward: gradient length"
     );
-    let (d, p) = (g.d(), positions(g));
-    let w = Mat::new(weight, g.out_c, d);
-    let mut cols = vec![0.0f32; d * p];
+    let (d, p, o) = (g.d(), positions(g), g.out_c);
+    let width = seeds * p;
+    let mut stacked = vec![0.0f32; o * width];
+    if p > 0 {
+        for (s, go) in grad_out.chunks_exact(g.out_len()).enumerate() {
+            for (r, row) in go.chunks_exact(p).enumerate() {
+                stacked[r * width + s * p..][..p].copy_from_slice(row);
+            }
+        }
+    }
+    let mut cols = vec![0.0f32; d * width];
+    gemm(
+        Mat::new(weight, o, d).t(),
+        Mat::new(&stacked, o, width),
+        0.0,
+        &mut cols,
+    );
     let mut grad_in = vec![0.0f32; seeds * g.in_len()];
-    for (go, gi) in grad_out
-        .chunks_exact(g.out_len())
-        .zip(grad_in.chunks_exact_mut(g.in_len()))
-    {
-        gemm(w.t(), Mat::new(go, g.out_c, p), 0.0, &mut cols);
-        col2im(g, &cols, gi);
+    if p > 0 {
+        for (s, gi) in grad_in.chunks_exact_mut(g.in_len().max(1)).enumerate() {
+            col2im_strided(g, &cols[s * p..], width, gi);
+        }
     }
     grad_in
 }

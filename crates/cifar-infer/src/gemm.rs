@@ -1,6 +1,14 @@
 //! Dense matrix products behind one small trait, so that the kernels of [`crate::ops`] run
 //! in f32 (float inference, exact integer codes of small precisions) or f64 (exact integer
-//! codes of larger precisions). Backed by `matrixmultiply` (AVX2/FMA kernels, runtime-detected).
+//! codes of larger precisions). Backed by the `gemm` crate (AVX-512 kernels where the CPU has
+//! them, else AVX2/FMA or SSE, detected at run time), always single-threaded
+//! ([`gemm::Parallelism::None`]): the callers parallelise over images or blocks themselves.
+//!
+//! Determinism: for given shapes, strides and CPU, the order of the floating-point operations is
+//! fixed, so a result does not depend on the number of threads as long as the callers split the
+//! work the same way whatever that number (they do). `gemm` chooses its blocking from the matrix
+//! sizes, so an element of C can round differently when the SAME dot product is part of a
+//! differently shaped product; exact integer-code products (the quantized paths) are unaffected.
 
 /// A scalar type with a GEMM: C = A·B (C overwritten), all matrices given by their strides.
 pub trait GemmScalar: Copy + Default + Send + Sync + PartialEq + std::fmt::Debug + 'static {
@@ -27,6 +35,48 @@ pub trait GemmScalar: Copy + Default + Send + Sync + PartialEq + std::fmt::Debug
     fn to_f64(self) -> f64;
     /// Converts an integer code (exact while |k| < 2^24 for f32, 2^53 for f64).
     fn from_i64(k: i64) -> Self;
+}
+
+/// `C = A·B` (`beta_c = None`) or `C = beta_c·C + A·B`, every matrix given by its row and column
+/// strides (in elements), single-threaded. `T` is `f32` or `f64`.
+///
+/// # Safety
+/// Every element addressed by the sizes and strides must lie inside the allocation behind its
+/// pointer, and C must not overlap A or B.
+pub(crate) unsafe fn raw_gemm<T: Copy + 'static>(
+    (m, k, n): (usize, usize, usize),
+    a: (*const T, isize, isize),
+    b: (*const T, isize, isize),
+    c: (*mut T, isize, isize),
+    beta_c: Option<T>,
+    one: T,
+) {
+    let (a, rsa, csa) = a;
+    let (b, rsb, csb) = b;
+    let (c, rsc, csc) = c;
+    // `gemm` computes dst = alpha·dst + beta·lhs·rhs (dst read only when `read_dst`), with the
+    // column stride before the row stride.
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c,
+        csc,
+        rsc,
+        beta_c.is_some(),
+        a,
+        csa,
+        rsa,
+        b,
+        csb,
+        rsb,
+        beta_c.unwrap_or(one),
+        one,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -67,23 +117,15 @@ impl GemmScalar for f32 {
         if m == 0 || n == 0 {
             return;
         }
-        // SAFETY: the bounds of every matrix were checked above.
+        // SAFETY: the bounds of every matrix were checked above; C is a distinct `&mut`.
         unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
+            raw_gemm(
+                (m, k, n),
+                (a.as_ptr(), k as isize, 1),
+                (b.as_ptr(), rsb as isize, csb as isize),
+                (c.as_mut_ptr(), rsc as isize, 1),
+                None,
                 1.0,
-                a.as_ptr(),
-                k as isize,
-                1,
-                b.as_ptr(),
-                rsb as isize,
-                csb as isize,
-                0.0,
-                c.as_mut_ptr(),
-                rsc as isize,
-                1,
             )
         }
     }
@@ -112,23 +154,15 @@ impl GemmScalar for f64 {
         if m == 0 || n == 0 {
             return;
         }
-        // SAFETY: the bounds of every matrix were checked above.
+        // SAFETY: the bounds of every matrix were checked above; C is a distinct `&mut`.
         unsafe {
-            matrixmultiply::dgemm(
-                m,
-                k,
-                n,
+            raw_gemm(
+                (m, k, n),
+                (a.as_ptr(), k as isize, 1),
+                (b.as_ptr(), rsb as isize, csb as isize),
+                (c.as_mut_ptr(), rsc as isize, 1),
+                None,
                 1.0,
-                a.as_ptr(),
-                k as isize,
-                1,
-                b.as_ptr(),
-                rsb as isize,
-                csb as isize,
-                0.0,
-                c.as_mut_ptr(),
-                rsc as isize,
-                1,
             )
         }
     }

@@ -67,6 +67,8 @@ pub fn im2col<T: Copy + Default>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
         for i in 0..g.k {
             for j in 0..g.k {
                 let row = &mut cols[((c * g.k + i) * g.k + j) * hw..][..hw];
+                // Output columns whose input column lies inside the image.
+                let (lo, hi, off) = inside(ow, g.stride, j, g.pad, g.in_w);
                 for oy in 0..oh {
                     let y = (oy * g.stride + i) as isize - g.pad as isize;
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
@@ -75,18 +77,42 @@ pub fn im2col<T: Copy + Default>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
                         continue;
                     }
                     let src = &plane[y as usize * g.in_w..(y as usize + 1) * g.in_w];
-                    for (ox, d) in dst.iter_mut().enumerate() {
-                        let xx = (ox * g.stride + j) as isize - g.pad as isize;
-                        *d = if xx < 0 || xx >= g.in_w as isize {
-                            T::default()
-                        } else {
-                            src[xx as usize]
-                        };
+                    dst[..lo].fill(T::default());
+                    dst[hi..].fill(T::default());
+                    if g.stride == 1 {
+                        // Input column ox + off for ox in lo..hi (lo + off ≥ 0 by construction).
+                        let a = (lo as isize + off) as usize;
+                        dst[lo..hi].copy_from_slice(&src[a..a + (hi - lo)]);
+                    } else {
+                        for (ox, d) in (lo..hi).zip(&mut dst[lo..hi]) {
+                            *d = src[((ox * g.stride) as isize + off) as usize];
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// For kernel column `j`: the output columns `lo..hi` (of `ow`) whose input column
+/// `ox·stride + off` (`off = j − pad`) lies in `0..in_w`, and `off`.
+pub(crate) fn inside(
+    ow: usize,
+    stride: usize,
+    j: usize,
+    pad: usize,
+    in_w: usize,
+) -> (usize, usize, isize) {
+    let off = j as isize - pad as isize;
+    let s = stride.max(1) as isize;
+    // Smallest ox with ox·s + off ≥ 0.
+    let lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
+    // One past the largest ox with ox·s + off ≤ in_w − 1.
+    let last = in_w as isize - 1 - off;
+    let hi = if last < 0 { 0 } else { last / s + 1 };
+    let lo = (lo as usize).min(ow);
+    let hi = (hi as usize).clamp(lo, ow);
+    (lo, hi, off)
 }
 
 /// Convolution without bias of a batch of `n` images: im2col, then one GEMM per image
@@ -167,8 +193,14 @@ pub fn conv2d_naive(
     out
 }
 
+/// Output features per parallel work unit of [`linear_nobias`] (fixed, so that the results do not
+/// depend on the number of threads).
+pub const LINEAR_BLOCK_ROWS: usize = 256;
+
 /// Linear layer without bias of a batch: Y (n × out) = X (n × in) · Wᵀ, W of shape (out × in).
-/// Computed as Yᵀ = W · Xᵀ over blocks of output features in parallel, then transposed.
+/// Computed as Yᵀ = W · Xᵀ over blocks of [`LINEAR_BLOCK_ROWS`] output features in parallel,
+/// then transposed. The blocks do not depend on the number of threads (the GEMM's blocking, and
+/// so its rounding, depends on the shapes it is given).
 pub fn linear_nobias<T: GemmScalar>(
     x: &[T],
     n: usize,
@@ -182,8 +214,7 @@ pub fn linear_nobias<T: GemmScalar>(
         return Vec::new();
     }
     let mut yt = vec![T::ZERO; out_f * n];
-    let blocks = (rayon::current_num_threads() * 4).max(1);
-    let rows = out_f.div_ceil(blocks).max(1);
+    let rows = LINEAR_BLOCK_ROWS;
     yt.par_chunks_mut(rows * n)
         .enumerate()
         .for_each(|(bi, yb)| {

@@ -257,18 +257,22 @@ pub fn forward(net: &DiffNet<'_>, images: &[f32]) -> Forward {
                 weight,
                 bias,
             } => {
-                let mut y = vec![0.0f32; n * out_f];
-                if let Some(b) = bias {
-                    y.chunks_exact_mut(*out_f)
-                        .for_each(|r| r.copy_from_slice(b));
-                }
-                let beta = if bias.is_some() { 1.0 } else { 0.0 };
+                // Yᵀ (out × n) = W · Xᵀ: with few images, the orientation the GEMM runs fastest
+                // in (more than twice as fast as X · Wᵀ); then transposed, plus the bias.
+                let mut yt = vec![0.0f32; out_f * n];
                 gemm(
-                    Mat::new(&x, n, *in_f),
-                    Mat::new(weight, *out_f, *in_f).t(),
-                    beta,
-                    &mut y,
+                    Mat::new(weight, *out_f, *in_f),
+                    Mat::new(&x, n, *in_f).t(),
+                    0.0,
+                    &mut yt,
                 );
+                let mut y = vec![0.0f32; n * out_f];
+                for (o, row) in yt.chunks_exact(n.max(1)).enumerate() {
+                    let b = bias.map_or(0.0, |b| b[o]);
+                    for (i, &v) in row.iter().enumerate() {
+                        y[i * out_f + o] = v + b;
+                    }
+                }
                 tape.push(TapeEntry::Linear(std::mem::replace(&mut x, y)));
             }
             Stage::Relu => {

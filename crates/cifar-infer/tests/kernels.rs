@@ -275,3 +275,107 @@ fn max_pool_equals_naive() {
         assert_eq!(max_pool2d(&x, n, &g), want, "{g:?}");
     }
 }
+
+/// Every small geometry: strides 1–3, padding up to beyond the kernel, kernels wider than the
+/// image.
+fn many_geoms() -> Vec<ConvGeom> {
+    let mut v = Vec::new();
+    for (in_h, in_w) in [(1, 1), (2, 5), (5, 2), (6, 7)] {
+        for k in 1..=4 {
+            for stride in 1..=3 {
+                for pad in 0..=4 {
+                    if in_h + 2 * pad < k || in_w + 2 * pad < k {
+                        continue;
+                    }
+                    v.push(ConvGeom {
+                        in_c: 2,
+                        in_h,
+                        in_w,
+                        out_c: 3,
+                        k,
+                        stride,
+                        pad,
+                    });
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The patch-matrix element (row `(c, i, j)`, column `(oy, ox)`) by its definition.
+fn patch(x: &[f32], g: &ConvGeom, c: usize, i: usize, j: usize, oy: usize, ox: usize) -> f32 {
+    let y = (oy * g.stride + i) as isize - g.pad as isize;
+    let xx = (ox * g.stride + j) as isize - g.pad as isize;
+    if y < 0 || xx < 0 || y >= g.in_h as isize || xx >= g.in_w as isize {
+        0.0
+    } else {
+        x[(c * g.in_h + y as usize) * g.in_w + xx as usize]
+    }
+}
+
+#[test]
+fn im2col_and_col2im_follow_their_definitions() {
+    use cifar_infer::backprop::{col2im, conv2d_backward_input};
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for g in many_geoms() {
+        let (oh, ow) = (g.out_h(), g.out_w());
+        let p = oh * ow;
+        let x: Vec<f32> = (0..g.in_len()).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let mut cols = vec![f32::NAN; g.d() * p];
+        ops::im2col(&x, &g, &mut cols);
+        // col2im by its definition: every patch element added back where it came from, in the
+        // same order as the kernel (so the sums are bit-identical).
+        let m: Vec<f32> = (0..g.d() * p).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let mut want = vec![0.5f32; g.in_len()];
+        for c in 0..g.in_c {
+            for i in 0..g.k {
+                for j in 0..g.k {
+                    let r = (c * g.k + i) * g.k + j;
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            assert_eq!(
+                                cols[r * p + oy * ow + ox],
+                                patch(&x, &g, c, i, j, oy, ox),
+                                "{g:?}"
+                            );
+                            let y = (oy * g.stride + i) as isize - g.pad as isize;
+                            let xx = (ox * g.stride + j) as isize - g.pad as isize;
+                            if y >= 0 && xx >= 0 && y < g.in_h as isize && xx < g.in_w as isize {
+                                want[(c * g.in_h + y as usize) * g.in_w + xx as usize] +=
+                                    m[r * p + oy * ow + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut got = vec![0.5f32; g.in_len()];
+        col2im(&g, &m, &mut got);
+        assert_eq!(got, want, "{g:?}");
+        // The input gradient of several seeds at once equals col2im(Wᵀ·g_s) seed by seed.
+        let seeds = 3;
+        let w: Vec<f32> = (0..g.out_c * g.d())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let go: Vec<f32> = (0..seeds * g.out_len())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let gi = conv2d_backward_input(&g, &w, &go, seeds);
+        for (s, gs) in go.chunks_exact(g.out_len()).enumerate() {
+            let mut wt_g = vec![0.0f32; g.d() * p];
+            for (r, out) in wt_g.chunks_exact_mut(p.max(1)).enumerate() {
+                for (q, v) in out.iter_mut().enumerate() {
+                    *v = (0..g.out_c)
+                        .map(|o| f64::from(w[o * g.d() + r]) * f64::from(gs[o * p + q]))
+                        .sum::<f64>() as f32;
+                }
+            }
+            let mut want = vec![0.0f32; g.in_len()];
+            col2im(&g, &wt_g, &mut want);
+            for (a, b) in gi[s * g.in_len()..(s + 1) * g.in_len()].iter().zip(&want) {
+                assert!((a - b).abs() < 1e-5, "{g:?} seed {s}: {a} vs {b}");
+            }
+        }
+    }
+}
