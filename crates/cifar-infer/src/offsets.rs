@@ -96,18 +96,24 @@ pub fn offsets_sweep(
     a_offsets: &[f64],
     opt: &OffsetSweepOptions,
 ) -> Result<SweepResult> {
-    if opt.min_b < 1 || opt.min_b > opt.max_b {
-        return Err(InferError::Invalid(format!(
-            "B_min range {}..={} is empty",
-            opt.min_b, opt.max_b
-        )));
-    }
+    check_range(opt)?;
     // Check the offsets once, before any evaluation.
     precisions_at(opt.max_b, w_offsets, a_offsets, model.num_weight_layers())?;
     let pb = fxp_core::cli::progress(data.len() as u64, "float baseline", opt.quiet);
     let base = evaluate(model, &FloatKernel, data, opt.batch, Some(&pb))?;
     pb.finish_and_clear();
     offsets_sweep_against(model, data, ranges, w_offsets, a_offsets, opt, base)
+}
+
+/// Refuses an empty B_min range.
+fn check_range(opt: &OffsetSweepOptions) -> Result<()> {
+    if opt.min_b < 1 || opt.min_b > opt.max_b {
+        return Err(InferError::Invalid(format!(
+            "B_min range {}..={} is empty",
+            opt.min_b, opt.max_b
+        )));
+    }
+    Ok(())
 }
 
 /// [`offsets_sweep`] against a float baseline `base` already evaluated on the same `data` (e.g.
@@ -124,12 +130,7 @@ pub fn offsets_sweep_against(
     opt: &OffsetSweepOptions,
     base: EvalResult,
 ) -> Result<SweepResult> {
-    if opt.min_b < 1 || opt.min_b > opt.max_b {
-        return Err(InferError::Invalid(format!(
-            "B_min range {}..={} is empty",
-            opt.min_b, opt.max_b
-        )));
-    }
+    check_range(opt)?;
     if base.n != data.len() || base.predictions.len() != data.len() {
         return Err(InferError::Invalid(format!(
             "float baseline of {} images for {} test images",
