@@ -236,20 +236,23 @@ fn list<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
-/// Contents of the files every calibration computation depends on (parameters, images) and the
-/// network description: part of the cache keys.
-fn calibration_inputs(setup: &cifar_infer::Setup) -> XResult<(Vec<u8>, Vec<u8>, String)> {
-    Ok((
-        std::fs::read(setup.paths.model())?,
-        std::fs::read(setup.paths.calibration_batch())?,
-        serde_json::to_string(&setup.spec)?,
-    ))
+/// A hash of what every calibration computation depends on (contents of the parameter file and
+/// of the calibration images, the network description): part of the cache keys. Computed once
+/// per run, since it reads about 100 MB.
+fn calibration_fingerprint(setup: &cifar_infer::Setup) -> XResult<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::read(setup.paths.model())?.hash(&mut h);
+    std::fs::read(setup.paths.calibration_batch())?.hash(&mut h);
+    serde_json::to_string(&setup.spec)?.hash(&mut h);
+    Ok(h.finish())
 }
 
 /// The profile of `est` on the first `images` calibration images (cached by its inputs).
 fn run_profiler(
     ctx: &Ctx,
     setup: &cifar_infer::Setup,
+    fingerprint: u64,
     calib: &cifar_infer::CifarSet,
     ranges: &cifar_infer::Ranges,
     est: cifar_infer::profile::Estimator,
@@ -257,7 +260,7 @@ fn run_profiler(
 ) -> XResult<Profiled> {
     let name = format!("profile-{}-{images}", est.name());
     let key = (
-        calibration_inputs(setup)?,
+        fingerprint,
         serde_json::to_string(ranges)?,
         est.name(),
         images,
@@ -327,7 +330,8 @@ pub fn section_profile(
     // --- dynamic ranges (whole calibration set) and the two estimators
     ctx.step("profiler: dynamic ranges over the calibration set");
     let batch = cifar_infer::eval::DEFAULT_BATCH;
-    let ranges_run = cached(ctx, "ranges", &(calibration_inputs(setup)?, batch), || {
+    let fingerprint = calibration_fingerprint(setup)?;
+    let ranges_run = cached(ctx, "ranges", &(fingerprint, batch), || {
         Ok(cifar_infer::Ranges::compute(model, &calib, batch)?)
     })?;
     let ranges = ranges_run.value.clone();
@@ -336,8 +340,24 @@ pub fn section_profile(
     } else {
         (calib.len(), 1000.min(calib.len()))
     };
-    let course = run_profiler(ctx, setup, &calib, &ranges, Estimator::Course, n_course)?;
-    let per = run_profiler(ctx, setup, &calib, &ranges, Estimator::PerImage, n_per)?;
+    let course = run_profiler(
+        ctx,
+        setup,
+        fingerprint,
+        &calib,
+        &ranges,
+        Estimator::Course,
+        n_course,
+    )?;
+    let per = run_profiler(
+        ctx,
+        setup,
+        fingerprint,
+        &calib,
+        &ranges,
+        Estimator::PerImage,
+        n_per,
+    )?;
     let matches: Vec<(String, Option<bool>)> = course
         .value
         .npy_files()
