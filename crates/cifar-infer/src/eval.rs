@@ -4,6 +4,7 @@ use crate::error::{InferError, Result};
 use crate::model::{LayerKernel, Model};
 use crate::ops::argmax_rows;
 use indicatif::ProgressBar;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Images per forward batch (the batch is split over the cores inside each layer).
@@ -52,18 +53,31 @@ pub fn evaluate_until(
     let batch = batch.max(1);
     let mut predictions = Vec::with_capacity(data.len());
     let mut correct = 0;
-    for start in (0..data.len()).step_by(batch) {
-        let end = (start + batch).min(data.len());
-        let x = model.input_of(data.slice(start, end));
-        let logits = model.forward_with(kernel, &x, end - start);
-        for (i, c) in argmax_rows(&logits, model.classes).into_iter().enumerate() {
-            correct += usize::from(c == data.labels[start + i] as usize);
-            predictions.push(c as u8);
+    let starts: Vec<usize> = (0..data.len()).step_by(batch).collect();
+    // Batches run concurrently, a wave of them at a time (the early-stop test runs between
+    // waves). Each batch's logits do not depend on which thread computes it, so results are
+    // the same for any thread count.
+    let wave = 2 * rayon::current_num_threads().max(1);
+    for group in starts.chunks(wave) {
+        let classified: Vec<Vec<usize>> = group
+            .par_iter()
+            .map(|&start| {
+                let end = (start + batch).min(data.len());
+                let x = model.input_of(data.slice(start, end));
+                let logits = model.forward_with(kernel, &x, end - start);
+                if let Some(pb) = progress {
+                    pb.inc((end - start) as u64);
+                }
+                argmax_rows(&logits, model.classes)
+            })
+            .collect();
+        for (&start, classes) in group.iter().zip(classified) {
+            for (i, c) in classes.into_iter().enumerate() {
+                correct += usize::from(c == data.labels[start + i] as usize);
+                predictions.push(c as u8);
+            }
         }
-        if let Some(pb) = progress {
-            pb.inc((end - start) as u64);
-        }
-        if correct + (data.len() - end) < min_correct {
+        if correct + (data.len() - predictions.len()) < min_correct {
             return Ok(None);
         }
     }

@@ -79,19 +79,26 @@ impl Ranges {
                 w.iter().map(|&v| v as f64),
             )?);
         }
-        let mut max = vec![0f32; weight.len()];
+        let layers = weight.len();
         let batch = batch.max(1);
-        for start in (0..calibration.len()).step_by(batch) {
-            let end = (start + batch).min(calibration.len());
-            let x = model.input_of(calibration.slice(start, end));
-            let trace = model.forward_traced(&x, end - start);
-            for (m, a) in max.iter_mut().zip(&trace.layer_inputs) {
-                *m = a
-                    .par_iter()
-                    .fold(|| *m, |acc, v| acc.max(v.abs()))
-                    .reduce(|| *m, f32::max);
-            }
-        }
+        let starts: Vec<usize> = (0..calibration.len()).step_by(batch).collect();
+        // Batches run concurrently; the maximum is exact in any order.
+        let max = starts
+            .par_iter()
+            .map(|&start| {
+                let end = (start + batch).min(calibration.len());
+                let x = model.input_of(calibration.slice(start, end));
+                let trace = model.forward_traced(&x, end - start);
+                trace
+                    .layer_inputs
+                    .iter()
+                    .map(|a| a.iter().fold(0f32, |acc, v| acc.max(v.abs())))
+                    .collect::<Vec<f32>>()
+            })
+            .reduce(
+                || vec![0f32; layers],
+                |a, b| a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect(),
+            );
         let activation = max
             .iter()
             .map(|&m| fxp_core::stats::pow2_ceil(m as f64))
