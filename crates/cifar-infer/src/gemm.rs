@@ -100,76 +100,47 @@ fn check(
     }
 }
 
-impl GemmScalar for f32 {
-    const ZERO: Self = 0.0;
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        b: &[f32],
-        rsb: usize,
-        csb: usize,
-        c: &mut [f32],
-        rsc: usize,
-    ) {
-        check(m, k, n, a.len(), b.len(), rsb, csb, c.len(), rsc);
-        if m == 0 || n == 0 {
-            return;
+/// The same [`GemmScalar`] impl for f32 and f64 (both backed by [`raw_gemm`]).
+macro_rules! impl_gemm_scalar {
+    ($t:ty) => {
+        impl GemmScalar for $t {
+            const ZERO: Self = 0.0;
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[$t],
+                b: &[$t],
+                rsb: usize,
+                csb: usize,
+                c: &mut [$t],
+                rsc: usize,
+            ) {
+                check(m, k, n, a.len(), b.len(), rsb, csb, c.len(), rsc);
+                if m == 0 || n == 0 {
+                    return;
+                }
+                // SAFETY: the bounds of every matrix were checked above; C is a distinct `&mut`.
+                unsafe {
+                    raw_gemm(
+                        (m, k, n),
+                        (a.as_ptr(), k as isize, 1),
+                        (b.as_ptr(), rsb as isize, csb as isize),
+                        (c.as_mut_ptr(), rsc as isize, 1),
+                        None,
+                        1.0,
+                    )
+                }
+            }
+            fn to_f64(self) -> f64 {
+                f64::from(self)
+            }
+            fn from_i64(k: i64) -> Self {
+                k as $t
+            }
         }
-        // SAFETY: the bounds of every matrix were checked above; C is a distinct `&mut`.
-        unsafe {
-            raw_gemm(
-                (m, k, n),
-                (a.as_ptr(), k as isize, 1),
-                (b.as_ptr(), rsb as isize, csb as isize),
-                (c.as_mut_ptr(), rsc as isize, 1),
-                None,
-                1.0,
-            )
-        }
-    }
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    fn from_i64(k: i64) -> Self {
-        k as f32
-    }
+    };
 }
 
-impl GemmScalar for f64 {
-    const ZERO: Self = 0.0;
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f64],
-        b: &[f64],
-        rsb: usize,
-        csb: usize,
-        c: &mut [f64],
-        rsc: usize,
-    ) {
-        check(m, k, n, a.len(), b.len(), rsb, csb, c.len(), rsc);
-        if m == 0 || n == 0 {
-            return;
-        }
-        // SAFETY: the bounds of every matrix were checked above; C is a distinct `&mut`.
-        unsafe {
-            raw_gemm(
-                (m, k, n),
-                (a.as_ptr(), k as isize, 1),
-                (b.as_ptr(), rsb as isize, csb as isize),
-                (c.as_mut_ptr(), rsc as isize, 1),
-                None,
-                1.0,
-            )
-        }
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn from_i64(k: i64) -> Self {
-        k as f64
-    }
-}
+impl_gemm_scalar!(f32);
+impl_gemm_scalar!(f64);

@@ -156,17 +156,13 @@ pub fn offsets_sweep_against(
             predictions: r.predictions,
         });
     }
-    let min = points.iter().find(|p| p.within);
-    Ok(SweepResult {
-        n: data.len(),
-        baseline: base.accuracy,
-        baseline_correct: base.correct,
-        tolerance: opt.tolerance,
+    let min_bits = points.iter().find(|p| p.within).map(|p| p.bits);
+    Ok(SweepResult::assemble(
+        base,
+        opt.tolerance,
         threshold,
-        min_bits: min.map(|p| p.bits),
-        min_bits_accuracy: min.map(|p| p.accuracy),
         points,
-        stopped_early: Vec::new(),
-        baseline_predictions: base.predictions,
-    })
+        min_bits,
+        Vec::new(),
+    ))
 }

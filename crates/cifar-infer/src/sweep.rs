@@ -130,6 +130,32 @@ pub struct SweepResult {
 }
 
 impl SweepResult {
+    /// A sweep from its float baseline `base`, its evaluated `points` (increasing B) and its
+    /// minimum; the accuracy at `min_bits` is read from the points.
+    pub(crate) fn assemble(
+        base: crate::eval::EvalResult,
+        tolerance: Tolerance,
+        threshold: f64,
+        points: Vec<SweepPoint>,
+        min_bits: Option<u32>,
+        stopped_early: Vec<u32>,
+    ) -> Self {
+        let min_bits_accuracy =
+            min_bits.and_then(|b| points.iter().find(|p| p.bits == b).map(|p| p.accuracy));
+        Self {
+            n: base.n,
+            baseline: base.accuracy,
+            baseline_correct: base.correct,
+            tolerance,
+            threshold,
+            points,
+            min_bits,
+            min_bits_accuracy,
+            stopped_early,
+            baseline_predictions: base.predictions,
+        }
+    }
+
     /// The float baseline of the sweep as an evaluation result (for
     /// [`crate::offsets::offsets_sweep_against`]).
     pub fn baseline_eval(&self) -> crate::eval::EvalResult {
@@ -279,18 +305,12 @@ pub fn uniform_sweep(
     };
     stopped_early.sort_unstable();
     let points: Vec<SweepPoint> = points.into_values().collect();
-    let min_bits_accuracy =
-        min_bits.and_then(|b| points.iter().find(|p| p.bits == b).map(|p| p.accuracy));
-    Ok(SweepResult {
-        n: data.len(),
-        baseline: base.accuracy,
-        baseline_correct: base.correct,
-        tolerance: opt.tolerance,
+    Ok(SweepResult::assemble(
+        base,
+        opt.tolerance,
         threshold,
         points,
         min_bits,
-        min_bits_accuracy,
         stopped_early,
-        baseline_predictions: base.predictions,
-    })
+    ))
 }
