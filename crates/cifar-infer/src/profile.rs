@@ -911,28 +911,6 @@ pub fn offsets(gains: &Gains, ranges: &Ranges) -> Result<Offsets> {
     })
 }
 
-/// The bytes of a `.npy` file (format 1.0) holding a float64 vector, laid out exactly as
-/// `numpy.save` writes it (header padded with spaces to 64-byte alignment).
-pub fn npy_f64_bytes(values: &[f64]) -> Vec<u8> {
-    let dict = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
-        values.len()
-    );
-    let unpadded = 10 + dict.len() + 1;
-    let total = unpadded.div_ceil(64) * 64;
-    let header_len = total - 10;
-    let mut out = Vec::with_capacity(total + 8 * values.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header_len as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out.resize(total - 1, b' ');
-    out.push(b'\n');
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
-}
-
 /// File names of the four course npy files the profiler writes (as the homework hands them out).
 pub const NPY_FILES: [&str; 4] = [
     "weight_dynamic_range.npy",
@@ -970,7 +948,7 @@ impl Profile {
         NPY_FILES
             .iter()
             .zip(values)
-            .map(|(n, v)| (*n, npy_f64_bytes(&v)))
+            .map(|(n, v)| (*n, nn_cost::npy::f64_vec_bytes(&v)))
             .collect()
     }
 

@@ -265,8 +265,8 @@ fn shapes_come_from_the_description() {
 /// Zero, negative, NaN or missing dynamic ranges are errors naming the layer and the files.
 #[test]
 fn bad_dynamic_ranges_are_rejected() {
-    use cifar_infer::profile::npy_f64_bytes;
     use cifar_infer::Ranges;
+    use nn_cost::npy::f64_vec_bytes as npy_f64_bytes;
     let dir = tempfile::tempdir().unwrap();
     let paths = DataPaths::new(dir.path());
     let good = [1.0, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.25];

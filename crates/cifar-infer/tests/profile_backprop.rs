@@ -7,8 +7,8 @@ use cifar_infer::backprop::{
 };
 use cifar_infer::ops::{conv2d_naive, max_pool2d, ConvGeom, PoolGeom};
 use cifar_infer::profile::{
-    argmax, backward, difference_seeds, forward, noise_gains, npy_f64_bytes, offsets, DiffNet,
-    Estimator, Gains, LayerInput, Stage, COURSE_BATCH,
+    argmax, backward, difference_seeds, forward, noise_gains, offsets, DiffNet, Estimator, Gains,
+    LayerInput, Stage, COURSE_BATCH,
 };
 use cifar_infer::Ranges;
 use fxp_core::rng::stream;
@@ -516,18 +516,6 @@ fn offsets_follow_the_definition() {
         ..ranges
     };
     assert!(offsets(&gains, &short).is_err());
-}
-
-#[test]
-fn npy_writer_matches_numpy_layout() {
-    let bytes = npy_f64_bytes(&[1.0, 0.5]);
-    assert_eq!(bytes.len(), 128 + 16);
-    assert_eq!(&bytes[..10], b"\x93NUMPY\x01\x00\x76\x00");
-    assert_eq!(bytes[127], b'\n');
-    assert_eq!(
-        nn_cost::npy::parse_f64_vec(&bytes, Some(2)).unwrap(),
-        vec![1.0, 0.5]
-    );
 }
 
 #[test]

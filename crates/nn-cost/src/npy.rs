@@ -1,4 +1,5 @@
-//! Reading small 1-D npy arrays (precision offsets, dynamic ranges) as `f64`.
+//! Reading small 1-D npy arrays (precision offsets, dynamic ranges) as `f64`, and writing them
+//! as `numpy.save` does ([`f64_vec_bytes`]).
 //!
 //! Supported: little-endian `f8`, `f4`, `i8`, `i4` and `u1` arrays of one dimension, C or
 //! Fortran order (the same for 1-D). Every error names the file.
@@ -132,4 +133,26 @@ pub fn parse_f64_vec(bytes: &[u8], expected_len: Option<usize>) -> Result<Vec<f6
         return Err(format!("value {v} at index {i} is not finite"));
     }
     Ok(values)
+}
+
+/// The bytes of a `.npy` file (format 1.0) holding a float64 vector, laid out exactly as
+/// `numpy.save` writes it (header padded with spaces to 64-byte alignment).
+pub fn f64_vec_bytes(values: &[f64]) -> Vec<u8> {
+    let dict = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    let unpadded = 10 + dict.len() + 1;
+    let total = unpadded.div_ceil(64) * 64;
+    let header_len = total - 10;
+    let mut out = Vec::with_capacity(total + 8 * values.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header_len as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(total - 1, b' ');
+    out.push(b'\n');
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
 }

@@ -1,4 +1,4 @@
-//! npy reading: supported dtypes, and errors that name the file.
+//! npy reading: supported dtypes, and errors that name the file; the writer round-trips.
 use nn_cost::npy::read_f64_vec;
 use nn_cost::read_offsets_dir;
 use std::path::{Path, PathBuf};
@@ -173,4 +173,16 @@ fn huge_claimed_length_is_rejected() {
     bytes.extend_from_slice(&[0u8; 16]);
     let err = nn_cost::npy::parse_f64_vec(&bytes, None).unwrap_err();
     assert!(err.contains("truncated data"), "{err}");
+}
+
+#[test]
+fn npy_writer_matches_numpy_layout() {
+    let bytes = nn_cost::npy::f64_vec_bytes(&[1.0, 0.5]);
+    assert_eq!(bytes.len(), 128 + 16);
+    assert_eq!(&bytes[..10], b"\x93NUMPY\x01\x00\x76\x00");
+    assert_eq!(bytes[127], b'\n');
+    assert_eq!(
+        nn_cost::npy::parse_f64_vec(&bytes, Some(2)).unwrap(),
+        vec![1.0, 0.5]
+    );
 }
