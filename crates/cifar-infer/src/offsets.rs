@@ -96,22 +96,29 @@ pub fn offsets_sweep(
     a_offsets: &[f64],
     opt: &OffsetSweepOptions,
 ) -> Result<SweepResult> {
-    check_range(opt)?;
-    // Check the offsets once, before any evaluation.
-    precisions_at(opt.max_b, w_offsets, a_offsets, model.num_weight_layers())?;
+    check_inputs(opt, w_offsets, a_offsets, model.num_weight_layers())?;
     let pb = fxp_core::cli::progress(data.len() as u64, "float baseline", opt.quiet);
     let base = evaluate(model, &FloatKernel, data, opt.batch, Some(&pb))?;
     pb.finish_and_clear();
     offsets_sweep_against(model, data, ranges, w_offsets, a_offsets, opt, base)
 }
 
-/// Refuses an empty B_min range.
-fn check_range(opt: &OffsetSweepOptions) -> Result<()> {
+/// Refuses an empty B_min range, and offsets that give a precision outside 1..=32 anywhere in
+/// it (precisions grow with B_min, so both ends decide): before any evaluation.
+fn check_inputs(
+    opt: &OffsetSweepOptions,
+    w_offsets: &[f64],
+    a_offsets: &[f64],
+    layers: usize,
+) -> Result<()> {
     if opt.min_b < 1 || opt.min_b > opt.max_b {
         return Err(InferError::Invalid(format!(
             "B_min range {}..={} is empty",
             opt.min_b, opt.max_b
         )));
+    }
+    for b in [opt.min_b, opt.max_b] {
+        precisions_at(b, w_offsets, a_offsets, layers)?;
     }
     Ok(())
 }
@@ -130,7 +137,7 @@ pub fn offsets_sweep_against(
     opt: &OffsetSweepOptions,
     base: EvalResult,
 ) -> Result<SweepResult> {
-    check_range(opt)?;
+    check_inputs(opt, w_offsets, a_offsets, model.num_weight_layers())?;
     if base.n != data.len() || base.predictions.len() != data.len() {
         return Err(InferError::Invalid(format!(
             "float baseline of {} images for {} test images",

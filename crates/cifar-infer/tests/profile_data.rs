@@ -206,6 +206,17 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
     };
     let e = offsets_sweep_against(&s.model, &data, &ranges, &w, &a, &opt, short).unwrap_err();
     assert!(e.to_string().contains("float baseline of 3 images"), "{e}");
+    // Offsets that leave 1..=32 bits anywhere in the B_min range are refused: below 1 bit at
+    // the smallest B_min, or above 32 at the largest only (33 bits at B_min = 4).
+    let smallest = w.iter().copied().fold(f64::INFINITY, f64::min);
+    let low: Vec<f64> = w.iter().map(|&o| o - smallest - 2.0).collect();
+    let mut high = w.clone();
+    high[0] = 29.0;
+    for bad in [low, high] {
+        let e = offsets_sweep_against(&s.model, &data, &ranges, &bad, &a, &opt, r.baseline_eval())
+            .unwrap_err();
+        assert!(e.to_string().contains("bits"), "{e}");
+    }
     let mm = mismatch_sweep(
         &s.model,
         &data,
