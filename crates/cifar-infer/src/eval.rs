@@ -7,7 +7,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Images per forward batch (the batch is split over the cores inside each layer).
+/// Images per forward batch (batches run concurrently, about one per core).
 pub const DEFAULT_BATCH: usize = 50;
 
 /// Top-1 accuracy and the predictions behind it.
