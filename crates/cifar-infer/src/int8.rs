@@ -47,7 +47,7 @@ pub const MAX_BITS: u32 = 16;
 pub enum SimdLevel {
     /// Portable scalar code.
     Portable,
-    /// AVX-512 F/BW + VNNI.
+    /// AVX-512 F/BW/DQ/VL + VNNI.
     Avx512Vnni,
     /// AMX-INT8 tiles (with AVX-512 VNNI for the leftover positions).
     Amx,
@@ -99,6 +99,8 @@ fn detected_level() -> SimdLevel {
         {
             if std::is_x86_feature_detected!("avx512f")
                 && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512dq")
+                && std::is_x86_feature_detected!("avx512vl")
                 && std::is_x86_feature_detected!("avx512vnni")
             {
                 if amx::enable() {
@@ -561,8 +563,55 @@ struct OutLayout {
 /// Exact sums of one batch of activation rows: `codes` is n rows of `kp` offset codes;
 /// computes S(p, r) = Σ_k k_a·k_w (offset removed) for the rows of blocks `b0..b1` and writes
 /// `emit(S, r)` at the place `lay` gives.
+///
+/// With an AVX-512 level the digit splitting, the digit-sum accumulation and the epilogue are
+/// compiled for AVX-512 (F/BW/DQ/VL, checked by [`detected_level`]), which vectorises the
+/// multi-digit bookkeeping.
 #[allow(clippy::too_many_arguments)]
 fn dot_rows<T: Copy>(
+    codes: Rows<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    level: SimdLevel,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    sc: &mut Scratch,
+    emit: impl Fn(i64, usize) -> T,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx512Vnni {
+        // SAFETY: levels above `Portable` exist only where `detected_level` found AVX-512
+        // F/BW/DQ/VL on this CPU.
+        unsafe { dot_rows_avx512(codes, n, pw, level.kernel(), b0, b1, out, lay, sc, emit) };
+        return;
+    }
+    dot_rows_body(codes, n, pw, level.kernel(), b0, b1, out, lay, sc, emit);
+}
+
+/// [`dot_rows_body`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_rows_avx512<T: Copy>(
+    codes: Rows<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    kernel: Kernel,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    sc: &mut Scratch,
+    emit: impl Fn(i64, usize) -> T,
+) {
+    dot_rows_body(codes, n, pw, kernel, b0, b1, out, lay, sc, emit);
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn dot_rows_body<T: Copy>(
     codes: Rows<'_>,
     n: usize,
     pw: &PackedWeights,
@@ -615,7 +664,7 @@ fn dot_rows<T: Copy>(
 /// Writes `emit(S − correction, r)` for the kernel output `sum(i)` (layout c[b][p][o]) of row
 /// blocks `b0..b1` where `lay` says.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn write_sums<T: Copy>(
     sum: impl Fn(usize) -> i64,
     n: usize,
@@ -857,7 +906,7 @@ pub fn conv2d_on(
         n,
         g,
         pw,
-        level.kernel(),
+        level,
         &mut out,
         |s, _| s,
     );
@@ -877,9 +926,7 @@ pub fn conv2d_dequantized(
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * g.out_len()];
     let src = Activations::Float(x, act);
-    conv2d_into(src, n, g, pw, simd_level().kernel(), &mut out, |s, r| {
-        de.apply(s, r)
-    });
+    conv2d_into(src, n, g, pw, simd_level(), &mut out, |s, r| de.apply(s, r));
     out
 }
 
@@ -888,7 +935,7 @@ fn conv2d_into<T: Copy + Send>(
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
-    kernel: Kernel,
+    level: SimdLevel,
     out: &mut [T],
     emit: impl Fn(i64, usize) -> T + Sync,
 ) {
@@ -910,7 +957,7 @@ fn conv2d_into<T: Copy + Send>(
             |(x8, rows, sc), (i, y)| {
                 src.fill(i * in_len, x8, pw.offset);
                 im2row(x8, g, pw.kp, pw.offset as u8, rows);
-                dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
+                dot_rows(Rows::U8(rows), hw, pw, level, 0, blocks, y, lay, sc, emit);
             },
         );
     } else {
@@ -925,7 +972,7 @@ fn conv2d_into<T: Copy + Send>(
             |(x16, rows, sc), (i, y)| {
                 src.fill(i * in_len, x16, pw.offset);
                 im2row(x16, g, pw.kp, pw.offset as u16, rows);
-                dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
+                dot_rows(Rows::U16(rows), hw, pw, level, 0, blocks, y, lay, sc, emit);
             },
         );
     }
@@ -940,14 +987,7 @@ pub fn linear(codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
 /// [`linear`] with the kernel of `level` (one of [`SimdLevel::available`]).
 pub fn linear_on(level: SimdLevel, codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
     let mut out = vec![0i64; n * pw.rows];
-    linear_into(
-        Activations::Codes(codes),
-        n,
-        pw,
-        level.kernel(),
-        &mut out,
-        |s, _| s,
-    );
+    linear_into(Activations::Codes(codes), n, pw, level, &mut out, |s, _| s);
     out
 }
 
@@ -961,9 +1001,7 @@ pub fn linear_dequantized(
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * pw.rows];
     let src = Activations::Float(x, act);
-    linear_into(src, n, pw, simd_level().kernel(), &mut out, |s, r| {
-        de.apply(s, r)
-    });
+    linear_into(src, n, pw, simd_level(), &mut out, |s, r| de.apply(s, r));
     out
 }
 
@@ -971,7 +1009,7 @@ fn linear_into<T: Copy + Send + Default>(
     src: Activations<'_>,
     n: usize,
     pw: &PackedWeights,
-    kernel: Kernel,
+    level: SimdLevel,
     out: &mut [T],
     emit: impl Fn(i64, usize) -> T + Sync,
 ) {
@@ -1003,7 +1041,7 @@ fn linear_into<T: Copy + Send + Default>(
                 col0: b * NR,
                 transposed: false,
             };
-            dot_rows(rows, n, pw, kernel, b, b + 1, &mut s, lay, sc, emit);
+            dot_rows(rows, n, pw, level, b, b + 1, &mut s, lay, sc, emit);
             (b, s)
         })
         .collect();
