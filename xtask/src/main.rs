@@ -54,9 +54,13 @@ struct Args {
     /// Fast smoke configuration (small samples; numbers are not the report's).
     #[arg(long)]
     quick: bool,
-    /// Homework data folder (hw2-data layout); default: $FXP_HW_DATA, ./data, ../shared/hw2-data.
-    #[arg(long)]
+    /// Homework data folder (laid out like data/); default: $FXP_HW_DATA, else the bundled data/
+    /// (checked against data/SHA256SUMS).
+    #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// CIFAR-10 folder: official cifar-10-batches-bin/ or cifar-10-batches-py/ (default <data>/cifar10).
+    #[arg(long, value_name = "DIR")]
+    cifar: Option<PathBuf>,
     /// Recompute the cached profiler results (`<out>/cache`) instead of reading them.
     #[arg(long)]
     fresh: bool,
@@ -120,6 +124,7 @@ fn main() {
         }
         let mut ctx = Ctx::new(args.out.clone(), args.quick, args.data);
         ctx.fresh = args.fresh;
+        ctx.cifar_dir = args.cifar;
         let mut failed = Vec::new();
         for (name, title, runner) in selected {
             ctx.step(&format!("{name}: {title}"));

@@ -33,12 +33,34 @@ impl P3 {
     fn load(ctx: &Ctx) -> XResult<Self> {
         let setup = Setup::load(&Sources {
             data_dir: ctx.data_dir.clone(),
+            cifar: ctx.cifar_dir.clone(),
             limit: ctx.quick.then_some(QUICK_IMAGES),
             ..Default::default()
         })?;
+        ctx.step(&match setup.paths.verified_in {
+            Some(t) => format!(
+                "data: bundled {} (checked against SHA256SUMS in {:.2} s)",
+                setup.paths.dir.display(),
+                t.as_secs_f64()
+            ),
+            None => format!(
+                "data: {} (your own files, not checked)",
+                setup.paths.dir.display()
+            ),
+        });
         let ranges = setup.ranges(RangeSource::Npy)?;
         Ok(Self { setup, ranges })
     }
+}
+
+/// How the report names a data file: relative to the workspace for the bundled data (so the
+/// report does not depend on where the clone lives), else its full path.
+fn data_file(setup: &cifar_infer::Setup, file: &std::path::Path) -> XResult<String> {
+    let root = std::fs::canonicalize(cifar_infer::data::workspace_root())?;
+    Ok(match (setup.paths.origin, file.strip_prefix(&root)) {
+        (cifar_infer::data::DataOrigin::Bundled, Ok(rel)) => rel.display().to_string(),
+        _ => file.display().to_string(),
+    })
 }
 
 /// Runs Problem 3 and returns its section.
@@ -48,14 +70,16 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
     let mut md = String::from("## Problem 3 — Fixed-point inference of the CIFAR-10 network\n\n");
     md.push_str(&format!(
         "The course network (`cifar-alexnet`: 5 conv + 3 linear layers, 249 M multiply-accumulates \
-         per image) with the parameters of `hw2-data/model.safetensors`, on the first {} of the \
-         CIFAR-10 test images of `hw2-data/cifar10/test_batch.bin`{}. Fixed point: each conv/linear \
+         per image) with the parameters of `{}`, on the first {} of the CIFAR-10 test images of \
+         `{}`{}. Fixed point: each conv/linear \
          layer's weights are quantized signed with B_W bits over r_W, its input with B_A bits over r_A \
          (signed for the image, unsigned after a ReLU), ranges from the course npy files \
          (r_W = {:?}, r_A = {:?}), biases in float. Every quantized dot product is computed exactly \
          (integer codes; u8×i8 digits accumulated in i32 with AMX or AVX-512 VNNI, or exact f32/f64 \
          GEMMs), so the accuracies below are those of exact fixed-point arithmetic.\n\n",
+        data_file(&p3.setup, &p3.setup.paths.model())?,
         p3.setup.test.len(),
+        data_file(&p3.setup, &p3.setup.paths.test_batch()?)?,
         if ctx.quick { " (quick run: not the report's numbers)" } else { "" },
         p3.ranges.weight,
         p3.ranges.activation,
@@ -243,7 +267,7 @@ fn calibration_fingerprint(setup: &cifar_infer::Setup) -> XResult<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     std::fs::read(setup.paths.model())?.hash(&mut h);
-    std::fs::read(setup.paths.calibration_batch())?.hash(&mut h);
+    std::fs::read(setup.paths.calibration_batch()?)?.hash(&mut h);
     serde_json::to_string(&setup.spec)?.hash(&mut h);
     Ok(h.finish())
 }
@@ -326,7 +350,7 @@ pub fn section_profile(
     let model = &setup.model;
     let layers = model.num_weight_layers();
     let names = model.weight_layer_names();
-    let calib = cifar_infer::CifarSet::load(&setup.paths.calibration_batch())?;
+    let calib = setup.calibration()?;
     // --- dynamic ranges (whole calibration set) and the two estimators
     ctx.step("profiler: dynamic ranges over the calibration set");
     let batch = cifar_infer::eval::DEFAULT_BATCH;

@@ -19,6 +19,8 @@ pub struct Ctx {
     pub quick: bool,
     /// The `--data` folder, if given; `cifar_infer::data::resolve_data_dir` applies the defaults.
     pub data_dir: Option<PathBuf>,
+    /// The `--cifar` folder, if given (default `<data>/cifar10`).
+    pub cifar_dir: Option<PathBuf>,
     /// Recompute results that a cache under `out/cache` holds (`--fresh`).
     pub fresh: bool,
     started: Instant,
@@ -31,6 +33,7 @@ impl Ctx {
             out,
             quick,
             data_dir,
+            cifar_dir: None,
             fresh: false,
             started: Instant::now(),
         }

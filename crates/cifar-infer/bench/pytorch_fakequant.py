@@ -103,7 +103,7 @@ class Net:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="folder laid out like shared/hw2-data")
+    ap.add_argument("--data", required=True, help="folder laid out like the repository's data/")
     ap.add_argument("--limit", type=int, default=10000, help="first N test images")
     ap.add_argument("--bits", default="4,6,8,12", help="uniform precisions, comma-separated")
     ap.add_argument("--batch", type=int, default=50)

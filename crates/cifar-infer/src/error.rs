@@ -11,14 +11,45 @@ pub enum InferError {
         #[source]
         source: std::io::Error,
     },
-    /// The data folder could not be found.
+    /// The data folder does not exist.
     #[error(
-        "data folder not found; tried: {tried}. Pass --data DIR or set FXP_HW_DATA to a folder \
-         laid out like shared/hw2-data (model.safetensors, cifar10/test_batch.bin, *.npy)",
-        tried = .tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        "data folder {dir} not found{hint}",
+        dir = .dir.display(),
+        hint = match .origin {
+            crate::data::DataOrigin::Flag => " (from --data): pass a folder laid out like the \
+                repository's data/ (model.safetensors, cifar10/test_batch.bin, *.npy), or omit \
+                --data and FXP_HW_DATA to use the bundled data",
+            crate::data::DataOrigin::Env => " (from $FXP_HW_DATA): set it to a folder laid out \
+                like the repository's data/, or unset it to use the bundled data",
+            crate::data::DataOrigin::Bundled => ": the repository's bundled data is missing; \
+                restore it with `git checkout -- data` or pass --data DIR",
+        }
     )]
-    DataDirNotFound { tried: Vec<PathBuf> },
-    /// A malformed CIFAR-10 binary batch.
+    DataDirNotFound {
+        dir: PathBuf,
+        origin: crate::data::DataOrigin,
+    },
+    /// A bundled data file that does not match the manifest.
+    #[error(
+        "{file}: {problem}. The bundled data must match {manifest}: restore it with \
+         `git checkout -- data`, or pass --data DIR (or FXP_HW_DATA) to use your own files, \
+         which are not checked",
+        file = .file.display(),
+        manifest = .manifest.display()
+    )]
+    DataIntegrity {
+        file: PathBuf,
+        manifest: PathBuf,
+        problem: String,
+    },
+    /// A CIFAR-10 folder without the batch asked for.
+    #[error(
+        "{dir}: no CIFAR-10 batch {stem}.bin (official binary release, cifar-10-batches-bin/) \
+         or {stem} (official Python release, cifar-10-batches-py/)",
+        dir = .dir.display()
+    )]
+    CifarBatchNotFound { dir: PathBuf, stem: String },
+    /// A malformed CIFAR-10 batch (binary or Python format).
     #[error("{path}: not a CIFAR-10 binary batch: {reason}")]
     Cifar { path: PathBuf, reason: String },
     /// A malformed or unreadable safetensors file.

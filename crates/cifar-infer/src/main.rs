@@ -17,8 +17,8 @@ use cifar_infer::profile::{profile, Estimator};
 
 /// Float and exact fixed-point inference of the course CIFAR-10 network (Problem 3).
 ///
-/// Data folder: --data DIR, else $FXP_HW_DATA, else <workspace>/data, else
-/// <workspace>/../shared/hw2-data.
+/// Data folder: --data DIR, else $FXP_HW_DATA, else the repository's bundled data/ (checked
+/// against data/SHA256SUMS before use).
 #[derive(Parser)]
 #[command(name = "cifar-infer", version)]
 struct Cli {
@@ -41,9 +41,13 @@ enum Cmd {
 /// Where the network and the data come from (shared by every subcommand).
 #[derive(Args, Clone)]
 struct NetworkArgs {
-    /// Data folder laid out like shared/hw2-data.
+    /// Data folder laid out like the repository's data/ (default: the bundled data/).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// CIFAR-10 folder: the official cifar-10-batches-bin/ or cifar-10-batches-py/
+    /// (default: <data>/cifar10).
+    #[arg(long, value_name = "DIR")]
+    cifar: Option<PathBuf>,
     /// Parameter file (safetensors); default <data>/model.safetensors.
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
@@ -59,6 +63,7 @@ impl NetworkArgs {
             data_dir: self.data.clone(),
             model: self.model.clone(),
             spec: self.spec.clone(),
+            cifar: self.cifar.clone(),
             limit,
         }
     }
@@ -387,7 +392,8 @@ fn bench_cmd(a: BenchArgs) -> Result<(), InferError> {
 struct ProfileArgs {
     #[command(flatten)]
     net: NetworkArgs,
-    /// Calibration images (CIFAR-10 binary batch); default <data>/cifar10/data_batch_1.bin.
+    /// Calibration images (a CIFAR-10 batch, binary or Python format); default data_batch_1 of
+    /// the CIFAR-10 folder.
     #[arg(long, value_name = "FILE")]
     calibration: Option<PathBuf>,
     /// Noise-gain estimator: the paper's per-image definition, or the course script's
@@ -412,9 +418,10 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
         return Err(InferError::Invalid("--images must be at least 1".into()));
     }
     let setup = Setup::load(&a.net.sources(Some(1)))?;
-    let calib_path = a
-        .calibration
-        .unwrap_or_else(|| setup.paths.calibration_batch());
+    let calib_path = match a.calibration {
+        Some(p) => p,
+        None => setup.paths.calibration_batch()?,
+    };
     let calib = cifar_infer::CifarSet::load(&calib_path)?;
     let t = Instant::now();
     if !a.json {

@@ -21,6 +21,9 @@ pub struct Sources {
     pub model: Option<PathBuf>,
     /// A description file (`--spec`); default the built-in `cifar-alexnet`.
     pub spec: Option<PathBuf>,
+    /// A CIFAR-10 folder (`--cifar`): official `cifar-10-batches-bin/` or `cifar-10-batches-py/`;
+    /// default `<data>/cifar10`.
+    pub cifar: Option<PathBuf>,
     /// Only the first N test images (`--limit`).
     pub limit: Option<usize>,
 }
@@ -52,8 +55,10 @@ pub struct Setup {
 impl Setup {
     /// Loads description, parameters and test images.
     pub fn load(src: &Sources) -> Result<Self> {
-        let dir = resolve_data_dir(src.data_dir.as_deref())?;
-        let paths = DataPaths::new(dir);
+        let mut paths = resolve_data_dir(src.data_dir.as_deref())?;
+        if let Some(dir) = &src.cifar {
+            paths = paths.with_cifar_dir(dir);
+        }
         let spec = match &src.spec {
             Some(p) => NetworkSpec::from_file(p)?,
             None => NetworkSpec::builtin(DEFAULT_SPEC)?,
@@ -66,7 +71,7 @@ impl Setup {
         }
         let model_path = src.model.clone().unwrap_or_else(|| paths.model());
         let model = Model::load(&spec, &model_path)?;
-        let mut test = CifarSet::load(&paths.test_batch())?;
+        let mut test = CifarSet::load(&paths.test_batch()?)?;
         if let Some(n) = src.limit {
             test = test.take(n);
         }
@@ -82,11 +87,17 @@ impl Setup {
     pub fn ranges(&self, source: RangeSource) -> Result<Ranges> {
         match source {
             RangeSource::Npy => Ranges::from_npy(&self.paths, self.model.num_weight_layers()),
-            RangeSource::Computed => {
-                let calib = CifarSet::load(&self.paths.calibration_batch())?;
-                Ranges::compute(&self.model, &calib, crate::eval::DEFAULT_BATCH)
-            }
+            RangeSource::Computed => Ranges::compute(
+                &self.model,
+                &self.calibration()?,
+                crate::eval::DEFAULT_BATCH,
+            ),
         }
+    }
+
+    /// The calibration images (`data_batch_1` of the CIFAR-10 folder).
+    pub fn calibration(&self) -> Result<CifarSet> {
+        CifarSet::load(&self.paths.calibration_batch()?)
     }
 
     /// The data folder.

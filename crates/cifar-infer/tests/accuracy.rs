@@ -14,7 +14,7 @@ fn setup() -> Setup {
         limit: Some(N),
         ..Default::default()
     })
-    .expect("homework data (see FXP_HW_DATA)")
+    .expect("the bundled homework data (data/)")
 }
 
 #[test]

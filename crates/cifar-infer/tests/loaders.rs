@@ -9,7 +9,7 @@ use safetensors::Dtype;
 use std::path::Path;
 
 fn data() -> DataPaths {
-    DataPaths::new(resolve_data_dir(None).expect("the homework data folder (see FXP_HW_DATA)"))
+    resolve_data_dir(None).expect("the bundled homework data folder (data/)")
 }
 
 const TINY: &str = r#"{
@@ -82,7 +82,7 @@ fn tiny_tensors(dtype: Dtype) -> Vec<(&'static str, Dtype, Vec<usize>)> {
 #[test]
 fn cifar_batch_truncated_label_and_empty_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let bytes = std::fs::read(data().test_batch()).unwrap();
+    let bytes = std::fs::read(data().test_batch().unwrap()).unwrap();
     let ok = dir.path().join("ok.bin");
     std::fs::write(&ok, &bytes[..3 * RECORD_BYTES]).unwrap();
     let set = CifarSet::load(&ok).unwrap();

@@ -15,8 +15,8 @@ fn setup() -> (Setup, CifarSet) {
         limit: Some(1),
         ..Default::default()
     })
-    .expect("these tests need the homework data (../shared/hw2-data or FXP_HW_DATA)");
-    let calib = CifarSet::load(&s.paths.calibration_batch()).expect("calibration batch");
+    .expect("these tests need the bundled homework data (data/)");
+    let calib = s.calibration().expect("calibration batch");
     (s, calib)
 }
 
@@ -145,7 +145,7 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
         limit: Some(50),
         ..Default::default()
     })
-    .expect("this test needs the homework data (../shared/hw2-data or FXP_HW_DATA)");
+    .expect("this test needs the bundled homework data (data/)");
     let ranges = Ranges::from_npy(&s.paths, 8).unwrap();
     let gains = Gains {
         e_w: vec![1.0; 8],

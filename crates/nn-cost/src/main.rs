@@ -3,7 +3,7 @@
 //! Examples:
 //! `nn-cost --net resnet18 --bits 10`,
 //! `nn-cost --spec my-net.json --weight-bits 8,8,6 --act-bits 8,7,7 --convention seed`,
-//! `nn-cost --net cifar-alexnet --offsets-dir ../shared/hw2-data --b-min 5 --json`.
+//! `nn-cost --net cifar-alexnet --offsets-dir data --b-min 5 --json`.
 use clap::{ArgGroup, Parser, ValueEnum};
 use fxp_core::cli::{parse_list, print_json, run};
 use nn_cost::costs::{from_lists, uniform};

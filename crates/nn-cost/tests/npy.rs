@@ -127,17 +127,17 @@ fn offsets_dir_reads_both_files() {
 }
 
 #[test]
-fn course_offsets_from_hw2_data() {
+fn course_offsets_from_the_bundled_data() {
     let dir = std::env::var_os("FXP_HW_DATA")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/hw2-data"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"));
     assert!(
         dir.join("weight_offsets.npy").exists(),
         "this test needs the homework data at {} (or FXP_HW_DATA)",
         dir.display()
     );
     let (w, a) = read_offsets_dir(&dir).unwrap();
-    // Values documented in hw2-data/README.md.
+    // Values documented in data/README.md.
     assert_eq!(w, [4.0, 4.0, 4.0, 4.0, 3.0, 1.0, 2.0, 3.0]);
     assert_eq!(a, [0.0, 2.0, 3.0, 3.0, 3.0, 2.0, 1.0, 1.0]);
 }
