@@ -2,7 +2,7 @@
 //!
 //! 1. images per second of the float and uniform-B evaluations (`cifar_infer::bench`);
 //! 2. the same evaluations in PyTorch (fake-quantized f32, same network, images, batch and thread
-//!    count; `crates/cifar-infer/bench/pytorch_fakequant.py`), when the Python interpreter has
+//!    count; `cifar-infer/bench/pytorch_fakequant.py`), when the Python interpreter has
 //!    torch, and the ratio of the two measured back to back;
 //! 3. the wall time of the full Problem 3 (`cargo xtask p3`), run in-process into `<out>/bench-p3`.
 //!
@@ -204,7 +204,7 @@ fn table(r: &Report) -> String {
 
 /// The PyTorch script next to cifar-infer's sources.
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/cifar-infer/bench/pytorch_fakequant.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cifar-infer/bench/pytorch_fakequant.py")
 }
 
 /// Runs the PyTorch side, or says why it cannot.

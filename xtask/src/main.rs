@@ -2,20 +2,10 @@
 //!
 //! `cargo xtask all` runs every problem; `cargo xtask p1` … `p7` one of them. Output goes to
 //! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
-mod bench;
-mod p1;
-mod p2;
-mod p3;
-mod p4;
-mod p5; // Problems 5, 6 and 7 (crate lms)
-#[allow(dead_code)] // parts of the helper are used by later problems only
-mod plot;
-mod report;
-// Problem modules: add `mod pN;` here and an entry in PROBLEMS below.
-
 use clap::Parser;
-use report::{save_section, Ctx, Section, XResult};
 use std::path::PathBuf;
+use xtask::report::{save_section, Ctx, Section, XResult};
+use xtask::{bench, p1, p2, p3, p4, p5};
 
 /// A problem's runner: computes and returns its report section(s).
 type Runner = fn(&Ctx) -> XResult<Vec<Section>>;

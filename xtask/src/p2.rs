@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         "## Problem 2 — Network complexity in fixed point\n\n\
          ResNet-18 and VGG-11 (torchvision definitions, ImageNet input 3×224×224) at a uniform \
          precision of 10 bits for all weights and activations. Both networks are described in \
-         `nn-cost`'s description format (`crates/nn-cost/nets/*.json`); every shape, count and cost \
+         `nn-cost`'s description format (`nn-cost/nets/*.json`); every shape, count and cost \
          below is inferred and computed from those files (`nn-cost --net resnet18 --bits 10`).\n\n\
          **Definitions** (seed): representational cost Σ_l (R_W,l B_W,l + R_A,l B_A,l) bits; \
          computational cost Σ_l N_l (D_l B_A,l B_W,l + (D_l − 1)·acc_l) full adders (FA): D_l array \

@@ -7,6 +7,7 @@
 //! algebra ([`linalg`]), CLI helpers ([`cli`])
 //! and Problem 1, the SQNR of a dot product under output quantization ([`sqnr`]).
 pub mod cli;
+pub mod compare;
 pub mod cost;
 pub mod error;
 pub mod fixed;

@@ -24,9 +24,9 @@ pub const DATA_ENV: &str = "FXP_HW_DATA";
 /// The integrity manifest of the bundled data folder (`sha256sum` format).
 pub const MANIFEST: &str = "SHA256SUMS";
 
-/// The workspace root (two levels above this crate's manifest).
+/// The workspace root (the folder above this crate's manifest).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// The data folder that ships with the repository: `<workspace>/data`.

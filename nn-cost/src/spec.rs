@@ -195,7 +195,7 @@ pub(crate) fn layer_label(path: &str, layer: &LayerSpec) -> String {
     }
 }
 
-/// The built-in networks, each shipped as a description file in `crates/nn-cost/nets/`.
+/// The built-in networks, each shipped as a description file in `nn-cost/nets/`.
 pub const BUILTINS: [(&str, &str); 3] = [
     ("resnet18", include_str!("../nets/resnet18.json")),
     ("vgg11", include_str!("../nets/vgg11.json")),

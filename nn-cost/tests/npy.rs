@@ -130,7 +130,7 @@ fn offsets_dir_reads_both_files() {
 fn course_offsets_from_the_bundled_data() {
     let dir = std::env::var_os("FXP_HW_DATA")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"));
     assert!(
         dir.join("weight_offsets.npy").exists(),
         "this test needs the homework data at {} (or FXP_HW_DATA)",
