@@ -53,18 +53,43 @@ pub enum SimdLevel {
     Amx,
 }
 
-impl SimdLevel {
-    /// Every level this CPU can run, slowest first (for tests and benchmarks).
-    pub fn available() -> Vec<SimdLevel> {
-        let best = detected_level();
+/// An integer kernel this CPU can run. It can only be obtained through [`IntKernel::new`],
+/// which checks the CPU, or [`IntKernel::best`], so no safe call can reach an instruction the
+/// CPU lacks (the pattern of rten-gemm's kernel values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntKernel {
+    level: SimdLevel,
+}
+
+impl IntKernel {
+    /// The kernel of `level`, or `None` when this CPU cannot run it.
+    pub fn new(level: SimdLevel) -> Option<Self> {
+        (level <= detected_level()).then_some(Self { level })
+    }
+
+    /// The kernel the integer path uses: [`simd_level`] (the best of this CPU, capped by
+    /// `FXP_HW_INT_KERNEL`).
+    pub fn best() -> Self {
+        Self {
+            level: simd_level(),
+        }
+    }
+
+    /// Every kernel this CPU can run, slowest first (for tests and benchmarks).
+    pub fn available() -> Vec<Self> {
         [SimdLevel::Portable, SimdLevel::Avx512Vnni, SimdLevel::Amx]
             .into_iter()
-            .filter(|&l| l <= best)
+            .filter_map(Self::new)
             .collect()
     }
 
-    fn kernel(self) -> Kernel {
-        match self {
+    /// Its SIMD level.
+    pub fn level(self) -> SimdLevel {
+        self.level
+    }
+
+    fn gemm(self) -> Kernel {
+        match self.level {
             SimdLevel::Portable => gemm_portable,
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx512Vnni => gemm_vnni,
@@ -76,7 +101,7 @@ impl SimdLevel {
     }
 }
 
-/// The kernel the integer path uses: the best this CPU supports, capped by the environment
+/// The level the integer path uses: the best this CPU supports, capped by the environment
 /// variable `FXP_HW_INT_KERNEL` (`amx`, `vnni`, `portable`) when it is set.
 pub fn simd_level() -> SimdLevel {
     static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
@@ -572,7 +597,7 @@ fn dot_rows<T: Copy>(
     codes: Rows<'_>,
     n: usize,
     pw: &PackedWeights,
-    level: SimdLevel,
+    kernel: IntKernel,
     b0: usize,
     b1: usize,
     out: &mut [T],
@@ -581,13 +606,13 @@ fn dot_rows<T: Copy>(
     emit: impl Fn(i64, usize) -> T,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx512Vnni {
-        // SAFETY: levels above `Portable` exist only where `detected_level` found AVX-512
-        // F/BW/DQ/VL on this CPU.
-        unsafe { dot_rows_avx512(codes, n, pw, level.kernel(), b0, b1, out, lay, sc, emit) };
+    if kernel.level >= SimdLevel::Avx512Vnni {
+        // SAFETY: an `IntKernel` above `Portable` exists only where `detected_level` found
+        // AVX-512 F/BW/DQ/VL (and VNNI) on this CPU.
+        unsafe { dot_rows_avx512(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit) };
         return;
     }
-    dot_rows_body(codes, n, pw, level.kernel(), b0, b1, out, lay, sc, emit);
+    dot_rows_body(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit);
 }
 
 /// [`dot_rows_body`] compiled for AVX-512.
@@ -889,12 +914,12 @@ impl Dequantize<'_> {
 /// Exact integer sums Σ k_a·k_w of a convolution on a batch of offset codes (images in
 /// parallel): n × O × OH × OW, NCHW.
 pub fn conv2d(codes: &[u16], n: usize, g: &ConvGeom, pw: &PackedWeights) -> Vec<i64> {
-    conv2d_on(simd_level(), codes, n, g, pw)
+    conv2d_on(IntKernel::best(), codes, n, g, pw)
 }
 
-/// [`conv2d`] with the kernel of `level` (one of [`SimdLevel::available`]).
+/// [`conv2d`] with a given kernel (one of [`IntKernel::available`]).
 pub fn conv2d_on(
-    level: SimdLevel,
+    kernel: IntKernel,
     codes: &[u16],
     n: usize,
     g: &ConvGeom,
@@ -906,7 +931,7 @@ pub fn conv2d_on(
         n,
         g,
         pw,
-        level,
+        kernel,
         &mut out,
         |s, _| s,
     );
@@ -926,7 +951,9 @@ pub fn conv2d_dequantized(
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * g.out_len()];
     let src = Activations::Float(x, act);
-    conv2d_into(src, n, g, pw, simd_level(), &mut out, |s, r| de.apply(s, r));
+    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, |s, r| {
+        de.apply(s, r)
+    });
     out
 }
 
@@ -935,7 +962,7 @@ fn conv2d_into<T: Copy + Send>(
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
-    level: SimdLevel,
+    kernel: IntKernel,
     out: &mut [T],
     emit: impl Fn(i64, usize) -> T + Sync,
 ) {
@@ -957,7 +984,7 @@ fn conv2d_into<T: Copy + Send>(
             |(x8, rows, sc), (i, y)| {
                 src.fill(i * in_len, x8, pw.offset);
                 im2row(x8, g, pw.kp, pw.offset as u8, rows);
-                dot_rows(Rows::U8(rows), hw, pw, level, 0, blocks, y, lay, sc, emit);
+                dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
     } else {
@@ -972,7 +999,7 @@ fn conv2d_into<T: Copy + Send>(
             |(x16, rows, sc), (i, y)| {
                 src.fill(i * in_len, x16, pw.offset);
                 im2row(x16, g, pw.kp, pw.offset as u16, rows);
-                dot_rows(Rows::U16(rows), hw, pw, level, 0, blocks, y, lay, sc, emit);
+                dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
     }
@@ -981,13 +1008,13 @@ fn conv2d_into<T: Copy + Send>(
 /// Exact integer sums of a linear layer on n rows of offset codes: n × out (blocks of 64 output
 /// features in parallel).
 pub fn linear(codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
-    linear_on(simd_level(), codes, n, pw)
+    linear_on(IntKernel::best(), codes, n, pw)
 }
 
-/// [`linear`] with the kernel of `level` (one of [`SimdLevel::available`]).
-pub fn linear_on(level: SimdLevel, codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
+/// [`linear`] with a given kernel (one of [`IntKernel::available`]).
+pub fn linear_on(kernel: IntKernel, codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
     let mut out = vec![0i64; n * pw.rows];
-    linear_into(Activations::Codes(codes), n, pw, level, &mut out, |s, _| s);
+    linear_into(Activations::Codes(codes), n, pw, kernel, &mut out, |s, _| s);
     out
 }
 
@@ -1001,7 +1028,9 @@ pub fn linear_dequantized(
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * pw.rows];
     let src = Activations::Float(x, act);
-    linear_into(src, n, pw, simd_level(), &mut out, |s, r| de.apply(s, r));
+    linear_into(src, n, pw, IntKernel::best(), &mut out, |s, r| {
+        de.apply(s, r)
+    });
     out
 }
 
@@ -1009,7 +1038,7 @@ fn linear_into<T: Copy + Send + Default>(
     src: Activations<'_>,
     n: usize,
     pw: &PackedWeights,
-    level: SimdLevel,
+    kernel: IntKernel,
     out: &mut [T],
     emit: impl Fn(i64, usize) -> T + Sync,
 ) {
@@ -1041,7 +1070,7 @@ fn linear_into<T: Copy + Send + Default>(
                 col0: b * NR,
                 transposed: false,
             };
-            dot_rows(rows, n, pw, level, b, b + 1, &mut s, lay, sc, emit);
+            dot_rows(rows, n, pw, kernel, b, b + 1, &mut s, lay, sc, emit);
             (b, s)
         })
         .collect();

@@ -1,6 +1,6 @@
 //! Kernel correctness: im2col convolution against a direct convolution, the integer kernels
 //! against each other, and the exact quantized layer against a slow f64 reference.
-use cifar_infer::int8::{self, PackedWeights, SimdLevel};
+use cifar_infer::int8::{self, IntKernel, PackedWeights, SimdLevel};
 use cifar_infer::model::{LayerKernel, LinearLayer};
 use cifar_infer::ops::{self, ConvGeom};
 use cifar_infer::quantized::activation_codes;
@@ -120,9 +120,9 @@ fn integer_conv_kernels_equal_the_exact_sum() {
             let pw = PackedWeights::new(&kw, g.out_c, g.d(), &act, &wq).unwrap();
             let codes = int8::activation_codes_u16(&act, &x);
             let exact_i: Vec<i64> = exact.iter().map(|&v| v as i64).collect();
-            for level in SimdLevel::available() {
-                let got = int8::conv2d_on(level, &codes, n, &g, &pw);
-                assert_eq!(got, exact_i, "{level:?} {g:?} signed={signed_act}");
+            for kernel in IntKernel::available() {
+                let got = int8::conv2d_on(kernel, &codes, n, &g, &pw);
+                assert_eq!(got, exact_i, "{kernel:?} {g:?} signed={signed_act}");
             }
             assert_eq!(int8::conv2d(&codes, n, &g, &pw), exact_i);
         }
@@ -163,11 +163,11 @@ fn integer_linear_kernels_equal_the_exact_sum() {
             .collect();
         let pw = PackedWeights::new(&kw, o, i, &act, &wq).unwrap();
         let u = int8::activation_codes_u16(&act, &x);
-        for level in SimdLevel::available() {
+        for kernel in IntKernel::available() {
             assert_eq!(
-                int8::linear_on(level, &u, n, &pw),
+                int8::linear_on(kernel, &u, n, &pw),
                 exact,
-                "{level:?} n={n} i={i} o={o} B_W={bits} B_A={act_bits}"
+                "{kernel:?} n={n} i={i} o={o} B_W={bits} B_A={act_bits}"
             );
         }
         assert_eq!(int8::linear(&u, n, &pw), exact);
@@ -378,4 +378,26 @@ fn im2col_and_col2im_follow_their_definitions() {
             }
         }
     }
+}
+
+/// A kernel value can only be had for a level the CPU runs: on a CPU without AMX (or without
+/// AVX-512 VNNI) the constructor refuses it, so no safe call reaches an unsupported instruction.
+#[test]
+fn kernels_exist_only_for_levels_the_cpu_runs() {
+    let available: Vec<SimdLevel> = IntKernel::available().iter().map(|k| k.level()).collect();
+    assert_eq!(
+        available[0],
+        SimdLevel::Portable,
+        "the portable kernel always exists"
+    );
+    for level in [SimdLevel::Portable, SimdLevel::Avx512Vnni, SimdLevel::Amx] {
+        assert_eq!(IntKernel::new(level).is_some(), available.contains(&level));
+    }
+    // Levels are ordered: a CPU that runs one runs every slower one.
+    assert!(available.windows(2).all(|w| w[0] < w[1]));
+    let amx = std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains("amx_int8"));
+    if !amx {
+        assert_eq!(IntKernel::new(SimdLevel::Amx), None, "no AMX on this CPU");
+    }
+    assert!(available.contains(&IntKernel::best().level()));
 }
