@@ -14,6 +14,7 @@ pub mod fixed;
 pub mod io;
 pub mod json;
 pub mod linalg;
+pub mod progress;
 pub mod quant;
 pub mod rng;
 pub mod sqnr;
