@@ -75,7 +75,7 @@ enum Cmd {
 fn main() {
     run(|| -> Result<(), String> {
         let args = Args::parse();
-        let s = if args.quick {
+        let mut s = if args.quick {
             Settings::quick(args.seed)
         } else {
             Settings::full(args.seed)
@@ -131,14 +131,14 @@ fn main() {
                 range_w,
                 bits_max,
             } => {
-                let cfg = PrecisionConfig {
+                s.precision = PrecisionConfig {
                     loss_db,
                     range_x,
                     range_w,
                     bits_max,
                     ..PrecisionConfig::default()
                 };
-                let p = problems::p5(&s, &cfg).map_err(e)?;
+                let p = problems::p5(&s).map_err(e)?;
                 let pr = &p.precision;
                 if args.json {
                     let mut v = json!(p);
@@ -186,8 +186,8 @@ fn main() {
                 println!("FA at B = {}: printed {:.2}, seed convention {:.0}, seed formula {:.0}, (N-1)(2B-1) variant {:.0} (seed prints 62 at B = 4)", c.bits, c.printed, c.seed_convention, c.seed_formula, c.seed_printed_value_formula);
             }
             Cmd::Lms { multiples } => {
-                let ms: Vec<f64> = fxp_core::cli::parse_list("--multiples", &multiples)?;
-                let p = problems::p6(&s, &ms).map_err(e)?;
+                s.lms_multiples = fxp_core::cli::parse_list("--multiples", &multiples)?;
+                let p = problems::p6(&s).map_err(e)?;
                 if args.json {
                     return out(json!(p));
                 }

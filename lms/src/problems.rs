@@ -3,10 +3,12 @@
 use crate::adaptive::{self, AdaptConfig, Curves, Status, SweepPoint};
 use crate::dfg::{self, ArchOptions, CriticalPath, Timing};
 use crate::error::{check_nonzero, LmsError, Result};
-use crate::precision::{self, PrecisionConfig, PrecisionReport};
+use crate::precision::{self, FaCost, PrecisionConfig, PrecisionReport};
 use crate::series::{fit_ar3, Ar3Fit, SeriesTarget};
 use crate::wiener::{prediction_mse, Wiener};
+use fxp_core::compare::{Comparison, Tolerance};
 use fxp_core::rng::stream;
+use fxp_core::stats::db_power;
 use serde::{Deserialize, Serialize};
 
 /// The seed's numbers for Problems 5–7 (comparison values only).
@@ -18,8 +20,14 @@ pub struct SeedValues {
     pub sigma_e2: f64,
     /// ‖w*‖².
     pub w_norm2: f64,
-    /// Noise budget (10^0.01 − 1)·0.352 as printed (also misprinted 0.008119).
+    /// Noise budget (10^0.01 − 1)·0.352 as printed.
     pub noise_budget: f64,
+    /// The same budget as the seed also prints it (0.008119).
+    pub noise_budget_typo: f64,
+    /// Coefficient of Δ_x² in the seed's noise model (‖w‖²/12).
+    pub coef_x: f64,
+    /// Coefficient of Δ_w² in the seed's noise model (N E[x²]/12).
+    pub coef_w: f64,
     /// Real-valued bound B > 3.24.
     pub bits_real: f64,
     /// Equal precision chosen.
@@ -50,6 +58,9 @@ impl SeedValues {
             sigma_e2: 0.352,
             w_norm2: 0.6624,
             noise_budget: 0.008199,
+            noise_budget_typo: 0.008119,
+            coef_x: 0.0552,
+            coef_w: 0.13,
             bits_real: 3.24,
             bits: 4,
             fa_cost: 62.0,
@@ -93,6 +104,10 @@ pub struct Settings {
     pub dlms_mu: f64,
     /// Delay of the Problem 7 run.
     pub dlms_delay: usize,
+    /// Multiples of μ_max of the Problem 6 runs.
+    pub lms_multiples: Vec<f64>,
+    /// The Problem 5 precision analysis.
+    pub precision: PrecisionConfig,
 }
 
 impl Settings {
@@ -112,6 +127,8 @@ impl Settings {
             sweep_delays: vec![0, 1, 2, 5, 10],
             dlms_mu: 0.001,
             dlms_delay: 5,
+            lms_multiples: vec![0.5, 0.01, 50.0, 0.1],
+            precision: PrecisionConfig::default(),
         }
     }
 
@@ -178,25 +195,140 @@ pub fn series(s: &Settings) -> Result<(SeriesReport, Vec<f64>)> {
     ))
 }
 
-/// Problem 5.
+/// Problem 5: the series, its fixed-point predictor, and everything the report derives from them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct P5 {
+    /// The sizes used.
+    pub settings: Settings,
     /// The series.
     pub series: SeriesReport,
     /// The precision analysis.
     pub precision: PrecisionReport,
+    /// Numbers derived from the analysis for the report, and the checks against the seed.
+    pub checks: P5Checks,
     /// The seed's values.
+    #[serde(rename = "seed")]
     pub seed_values: SeedValues,
 }
 
-/// Runs Problem 5.
-pub fn p5(s: &Settings, cfg: &PrecisionConfig) -> Result<P5> {
+/// The relative tolerance under which a recomputed seed value counts as the seed's printed one.
+pub const SEED_ARITHMETIC: Tolerance = Tolerance::Relative(1e-3);
+
+/// The Problem 5 numbers the report shows beside the analysis, with the seed comparisons.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct P5Checks {
+    /// 10 log10(σ_x²/σ_e²) of the seed's statistics.
+    pub seed_snr_db: f64,
+    /// 10 log10(σ_x²/σ_e²) of the fitted model (exact).
+    pub model_snr_db: f64,
+    /// √σ_x² of the seed's statistics.
+    pub seed_sigma_x: f64,
+    /// Coefficient of Δ_x² of our noise model (‖w‖²/12).
+    pub coef_x: f64,
+    /// Coefficient of Δ_w² of our noise model (N E[x²]/12).
+    pub coef_w: f64,
+    /// Bits the input needs beyond the seed's range 1: log2 r_x.
+    pub extra_input_bits: i32,
+    /// Noise budget recomputed from the seed's σ_e².
+    pub budget_from_seed_sigma_e2: f64,
+    /// That budget against the seed's printed 0.008199.
+    pub budget_printed: Comparison,
+    /// That budget against the seed's other printing 0.008119.
+    pub budget_typo: Comparison,
+    /// Whether each point of `precision.equal_bits` meets the allowed loss.
+    pub equal_bits_within_loss: Vec<bool>,
+    /// The full-adder costs at the seed's precision.
+    pub fa_cost_at_seed_bits: FaCost,
+    /// The seed's cost formula, term by term, at the seed's precision.
+    pub seed_cost: SeedCostCheck,
+}
+
+/// The seed's cost formula N B² + (N−1)(2B + 1) at its B, term by term, against its printed value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedCostCheck {
+    /// N B² (multipliers).
+    pub multipliers: f64,
+    /// (N−1)(2B + 1): the adders of the seed's formula.
+    pub adders_formula: f64,
+    /// (N−1)(2B − 1): adders of width 2B − 1.
+    pub adders_narrow: f64,
+    /// The formula's total against the printed value.
+    pub formula_vs_printed: Comparison,
+    /// The narrow-adder total against the printed value.
+    pub narrow_vs_printed: Comparison,
+}
+
+impl SeedCostCheck {
+    fn new(taps: usize, seed: &SeedValues) -> Self {
+        let cost = FaCost::new(taps, seed.bits);
+        let multipliers = taps as f64 * f64::from(seed.bits).powi(2);
+        let exact = Tolerance::Absolute(0.0);
+        Self {
+            multipliers,
+            adders_formula: cost.seed_formula - multipliers,
+            adders_narrow: cost.seed_printed_value_formula - multipliers,
+            formula_vs_printed: Comparison::new(
+                "FA cost, the seed's formula at its B",
+                cost.seed_formula,
+                seed.fa_cost,
+                exact,
+            ),
+            narrow_vs_printed: Comparison::new(
+                "FA cost with (N−1)(2B − 1) adders at the seed's B",
+                cost.seed_printed_value_formula,
+                seed.fa_cost,
+                exact,
+            ),
+        }
+    }
+}
+
+impl P5Checks {
+    fn new(s: &Settings, series: &SeriesReport, pr: &PrecisionReport, seed: &SeedValues) -> Self {
+        let fit = &series.fit;
+        let budget = precision::noise_budget(seed.sigma_e2, s.precision.loss_db);
+        Self {
+            seed_snr_db: db_power(seed.sigma_x2 / seed.sigma_e2),
+            model_snr_db: db_power(fit.model_sigma_x2 / fit.model_sigma_e2),
+            seed_sigma_x: seed.sigma_x2.sqrt(),
+            coef_x: pr.model.coef_x(),
+            coef_w: pr.model.coef_w(),
+            extra_input_bits: pr.model.range_x.log2().round() as i32,
+            budget_from_seed_sigma_e2: budget,
+            budget_printed: Comparison::new(
+                "noise budget from the seed's σ_e²",
+                budget,
+                seed.noise_budget,
+                SEED_ARITHMETIC,
+            ),
+            budget_typo: Comparison::new(
+                "noise budget from the seed's σ_e² (other printing)",
+                budget,
+                seed.noise_budget_typo,
+                SEED_ARITHMETIC,
+            ),
+            equal_bits_within_loss: pr
+                .equal_bits
+                .iter()
+                .map(|q| q.loss_db <= pr.config.loss_db)
+                .collect(),
+            fa_cost_at_seed_bits: FaCost::new(s.taps, seed.bits),
+            seed_cost: SeedCostCheck::new(s.taps, seed),
+        }
+    }
+}
+
+/// Runs Problem 5: the series, the Wiener predictor and the precision analysis of `s.precision`.
+pub fn p5(s: &Settings) -> Result<P5> {
     let (series, x) = series(s)?;
-    let precision = precision::analyze(&x, s.taps, cfg)?;
+    let precision = precision::analyze(&x, s.taps, &s.precision)?;
+    let seed_values = SeedValues::seed();
     Ok(P5 {
+        settings: s.clone(),
+        checks: P5Checks::new(s, &series, &precision, &seed_values),
         series,
         precision,
-        seed_values: SeedValues::seed(),
+        seed_values,
     })
 }
 
@@ -287,13 +419,13 @@ pub struct P6 {
     pub seed_values: SeedValues,
 }
 
-/// Runs Problem 6 (`multiples` of μ_max, default 0.5, 0.01, 50).
-pub fn p6(s: &Settings, multiples: &[f64]) -> Result<P6> {
+/// Runs Problem 6: LMS ensembles at `s.lms_multiples` of μ_max, and the LMS architecture.
+pub fn p6(s: &Settings) -> Result<P6> {
     let (sr, _) = series(s)?;
     let w = sr.measured.clone();
     let mu_max = adaptive::mu_max(s.taps, w.sigma_x2)?;
     let mut runs = vec![];
-    for &m in multiples {
+    for &m in &s.lms_multiples {
         crate::error::check_positive("mu multiple", m)?;
         let mu = m * mu_max;
         let cfg = AdaptConfig::new(mu, 0, s.lms_len, s.lms_realizations, s.seed);

@@ -4,22 +4,17 @@ use crate::plot::{line_chart, write_text, Legend, LineChart, Series};
 use crate::report::{md_table, opt_str, tuple_str, Ctx, Section, XResult};
 use fxp_core::stats::db_power;
 use lms::adaptive::{Curves, Status};
-use lms::precision::{FaCost, PrecisionConfig};
+use lms::precision::{FaCost, Pair};
 use lms::problems::{self, Settings, P5, P6, P7};
 use serde_json::json;
-
-/// The seed's text also prints the budget as 0.008119 (a typo of 0.008199).
-const SEED_BUDGET_TYPO: f64 = 0.008119;
-/// The seed's noise-model coefficients 0.0552 (‖w‖²/12) and 0.13 (N E[x²]/12).
-const SEED_COEF_X: f64 = 0.0552;
-const SEED_COEF_W: f64 = 0.13;
 
 fn vec_str(v: &[f64]) -> String {
     tuple_str(v, 4)
 }
 
-fn settings(ctx: &Ctx) -> Settings {
-    if ctx.quick {
+/// The configuration of `--quick` (`quick = true`) or of the real run, seed 1.
+pub fn settings(quick: bool) -> Settings {
+    if quick {
         Settings::quick(1)
     } else {
         Settings::full(1)
@@ -28,52 +23,85 @@ fn settings(ctx: &Ctx) -> Settings {
 
 /// Problem 5: the series fit, the Wiener predictor, the precision analysis.
 pub fn run_p5(ctx: &Ctx) -> XResult<Vec<Section>> {
-    let s = settings(ctx);
     ctx.step("p5: series fit, Wiener, precision (bit-true grid)");
-    let p5 = problems::p5(&s, &PrecisionConfig::default())?;
-    Ok(vec![section_p5(ctx, &s, &p5)?])
+    let p5 = problems::p5(&settings(ctx.quick))?;
+    Ok(vec![render_p5(&p5, ctx)?])
 }
 
 /// Problem 6: LMS ensembles and the LMS architecture.
 pub fn run_p6(ctx: &Ctx) -> XResult<Vec<Section>> {
-    let s = settings(ctx);
+    let s = settings(ctx.quick);
     ctx.step("p6: LMS ensembles, architecture");
-    let p6 = problems::p6(&s, &[0.5, 0.01, 50.0, 0.1])?;
+    let p6 = problems::p6(&s)?;
     Ok(vec![section_p6(ctx, &s, &p6)?])
 }
 
 /// Problem 7: delayed LMS, the stability map and the retimed architecture.
 pub fn run_p7(ctx: &Ctx) -> XResult<Vec<Section>> {
-    let s = settings(ctx);
+    let s = settings(ctx.quick);
     ctx.step("p7: delayed LMS, stability map, retiming");
     let p7 = problems::p7(&s)?;
     Ok(vec![section_p7(ctx, &s, &p7)?])
 }
 
-fn section_p5(ctx: &Ctx, s: &Settings, p: &P5) -> XResult<Section> {
-    let f = &p.series.fit;
-    let m = &p.series.measured;
-    let pr = &p.precision;
-    let nm = &pr.model;
-    let seed = &p.seed_values;
+/// The Problem 5 section: markdown, the SNR-loss figure, and `results.json["p5"]` = the result.
+pub fn render_p5(p: &P5, ctx: &Ctx) -> XResult<Section> {
     let mut md = String::from("## Problem 5 — Fixed-point linear predictor\n\n");
-    md.push_str(&format!(
+    md.push_str(&p5_series(p));
+    md.push_str(&p5_statistics_table(p));
+    md.push_str(&p5_wiener(p));
+    md.push_str(&p5_budget(p));
+    md.push_str(&p5_precision_table(p));
+    md.push_str(&p5_bit_true_table(p));
+    md.push_str(&p5_loss_figure(p, ctx)?);
+    md.push_str(&p5_cost_table(p));
+    md.push_str(&p5_cost_note(p));
+    Ok(Section {
+        id: "p5".into(),
+        markdown: md,
+        json: serde_json::to_value(p)?,
+    })
+}
+
+fn p5_series(p: &P5) -> String {
+    let f = &p.series.fit;
+    format!(
         "### The time series\n\nThe seed's series (Homework 1, Problem 5) is not available; the seed states only \
-         σ_x² = 0.52, σ_e² = 0.352 (MSE of the optimal 3-tap predictor) and ‖w*‖² = 0.6624. AR(1), AR(2), AR(1) plus \
+         σ_x² = {}, σ_e² = {} (MSE of the optimal 3-tap predictor) and ‖w*‖² = {}. AR(1), AR(2), AR(1) plus \
          noise and a sinusoid in noise cannot match all three. We use an **AR(3) process driven by white Gaussian noise**, \
          x_n = a₁x_{{n−1}} + a₂x_{{n−2}} + a₃x_{{n−3}} + v_n: its 3-tap Wiener predictor is a and its MMSE is σ_v², so \
-         σ_v² = 0.352, ‖a‖² = 0.6624 and, through the Yule–Walker equations, r₀(a) = 0.52. This leaves a one-parameter \
-         family; we take, deterministically, the {} (grid search on the sphere ‖a‖² = 0.6624 with bisection on the \
+         σ_v² = {}, ‖a‖² = {} and, through the Yule–Walker equations, r₀(a) = {}. This leaves a one-parameter \
+         family; we take, deterministically, the {} (grid search on the sphere ‖a‖² = {} with bisection on the \
          constraint, {} members found). Result: a = {}, largest pole modulus {:.4}. The Problem 5 series is {} samples \
          from stream 0 of seed {}; every number below is computed from it.\n\n",
+        f.target.sigma_x2,
+        f.target.sigma_e2,
+        f.target.w_norm2,
+        f.target.sigma_e2,
+        f.target.w_norm2,
+        f.target.sigma_x2,
         f.selection,
+        f.target.w_norm2,
         f.family_members_found,
         vec_str(&f.model.a),
         f.pole_radius,
         p.series.len,
-        s.seed
-    ));
-    md.push_str(&md_table(
+        p.settings.seed
+    )
+}
+
+fn p5_statistics_table(p: &P5) -> String {
+    let (f, m, seed) = (&p.series.fit, &p.series.measured, &p.seed_values);
+    let row = |name: &str, seed: f64, model: f64, measured: f64| {
+        vec![
+            name.into(),
+            format!("{seed}"),
+            format!("{model:.5}"),
+            format!("{measured:.5}"),
+        ]
+    };
+    let db = |x: f64| format!("{x:.3} dB");
+    md_table(
         &[
             "statistic",
             "seed (target)",
@@ -81,146 +109,197 @@ fn section_p5(ctx: &Ctx, s: &Settings, p: &P5) -> XResult<Section> {
             "measured on our series",
         ],
         &[
-            vec![
-                "σ_x²".into(),
-                format!("{}", seed.sigma_x2),
-                format!("{:.5}", f.model_sigma_x2),
-                format!("{:.5}", m.sigma_x2),
-            ],
-            vec![
-                "σ_e² (3-tap MMSE)".into(),
-                format!("{}", seed.sigma_e2),
-                format!("{:.5}", f.model_sigma_e2),
-                format!("{:.5}", m.mmse),
-            ],
-            vec![
-                "‖w*‖²".into(),
-                format!("{}", seed.w_norm2),
-                format!("{:.5}", f.model_w_norm2),
-                format!("{:.5}", m.w_norm2),
-            ],
+            row("σ_x²", seed.sigma_x2, f.model_sigma_x2, m.sigma_x2),
+            row("σ_e² (3-tap MMSE)", seed.sigma_e2, f.model_sigma_e2, m.mmse),
+            row("‖w*‖²", seed.w_norm2, f.model_w_norm2, m.w_norm2),
             vec![
                 "SNR = 10log10(σ_x²/σ_e²)".into(),
-                format!("{:.3} dB", db_power(seed.sigma_x2 / seed.sigma_e2)),
-                format!("{:.3} dB", db_power(f.model_sigma_x2 / f.model_sigma_e2)),
-                format!("{:.3} dB", m.snr_db),
+                db(p.checks.seed_snr_db),
+                db(p.checks.model_snr_db),
+                db(m.snr_db),
             ],
         ],
-    ));
-    md.push_str(&format!(
+    )
+}
+
+fn p5_wiener(p: &P5) -> String {
+    let m = &p.series.measured;
+    format!(
         "\nMeasured differences are sampling error of a {}-sample series. Wiener solution from the estimated \
          autocorrelation r = {}: w* = {}, eigenvalues of R {}.\n\n",
         p.series.len,
         vec_str(&m.r),
         vec_str(&m.w),
         vec_str(&m.eigenvalues)
-    ));
+    )
+}
 
-    md.push_str("### Minimum precision\n\n");
-    md.push_str(&format!(
-        "Budget for a 0.1 dB SNR loss: σ_qy² ≤ (10^0.01 − 1)·σ_e² = **{:.6}** with our σ_e² (the seed's 0.352 gives \
-         {:.6}, i.e. the seed's 0.008199 is right and its 0.008119 is a typo). Noise model \
-         σ_qy² = ‖w‖²Δ_x²/12 + N E[x²]Δ_w²/12 = {:.5}·Δ_x² + {:.5}·Δ_w² (seed: {SEED_COEF_X}·Δ_x² + {SEED_COEF_W}·Δ_w²), \
+/// "the seed's 0.008199 is right and its 0.008119 is a typo", as the comparisons say.
+fn budget_verdict(p: &P5) -> String {
+    let c = &p.checks;
+    let word = |agrees: bool| if agrees { "right" } else { "a typo" };
+    format!(
+        "the seed's {} is {} and its {} is {}",
+        c.budget_printed.reference,
+        word(c.budget_printed.agrees),
+        c.budget_typo.reference,
+        word(c.budget_typo.agrees)
+    )
+}
+
+/// A small count in words ("two"), as the report's prose writes it.
+fn count_word(n: i32) -> String {
+    const WORDS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| WORDS.get(i))
+        .map_or_else(|| n.to_string(), |w| (*w).to_string())
+}
+
+fn p5_budget(p: &P5) -> String {
+    let (pr, c, seed) = (&p.precision, &p.checks, &p.seed_values);
+    let nm = &pr.model;
+    format!(
+        "### Minimum precision\n\n\
+         Budget for a {} dB SNR loss: σ_qy² ≤ (10^{} − 1)·σ_e² = **{:.6}** with our σ_e² (the seed's {} gives \
+         {:.6}, i.e. {}). Noise model \
+         σ_qy² = ‖w‖²Δ_x²/12 + N E[x²]Δ_w²/12 = {:.5}·Δ_x² + {:.5}·Δ_w² (seed: {}·Δ_x² + {}·Δ_w²), \
          with the course's signed quantizer steps Δ = 2^(1−B)·r and power-of-two dynamic ranges r_x = 2^⌈log2 max|x|⌉ \
-         = **{}**, r_w = 2^⌈log2 max|w*|⌉ = **{}**. The seed's B > 3.24 corresponds to r_x = r_w = 1 (with our \
-         statistics and r = 1: B > {:.3}); a Gaussian series with σ_x ≈ 0.72 exceeds 1 constantly, so our input range \
-         is 4 and the input needs two more bits.\n\n",
+         = **{}**, r_w = 2^⌈log2 max|w*|⌉ = **{}**. The seed's B > {} corresponds to r_x = r_w = 1 (with our \
+         statistics and r = 1: B > {:.3}); a Gaussian series with σ_x ≈ {:.2} exceeds 1 constantly, so our input range \
+         is {} and the input needs {} more bits.\n\n",
+        pr.config.loss_db,
+        pr.config.loss_db / 10.0,
         nm.budget,
-        lms::precision::noise_budget(seed.sigma_e2, 0.1),
-        nm.coef_x(),
-        nm.coef_w(),
+        seed.sigma_e2,
+        c.budget_from_seed_sigma_e2,
+        budget_verdict(p),
+        c.coef_x,
+        c.coef_w,
+        seed.coef_x,
+        seed.coef_w,
         nm.range_x,
         nm.range_w,
-        pr.seed_ranges_bits_real
-    ));
-    let pair = |bx: u32, bw: u32| format!("B_x = {bx}, B_w = {bw}");
-    md.push_str(&md_table(
+        seed.bits_real,
+        pr.seed_ranges_bits_real,
+        c.seed_sigma_x,
+        nm.range_x,
+        count_word(c.extra_input_bits)
+    )
+}
+
+fn pair_str(q: &Pair) -> String {
+    format!("B_x = {}, B_w = {}", q.bx, q.bw)
+}
+
+fn p5_precision_table(p: &P5) -> String {
+    let (pr, seed) = (&p.precision, &p.seed_values);
+    let nm = &pr.model;
+    let row = |cells: [String; 4]| cells.to_vec();
+    let fa = |q: &Pair| format!("{:.0} FA", q.fa_seed_convention);
+    md_table(
         &["quantity", "ours", "seed", "note"],
         &[
-            vec![
+            row([
                 "noise budget".into(),
                 format!("{:.6}", nm.budget),
-                format!("{} (also {SEED_BUDGET_TYPO})", seed.noise_budget),
+                format!("{} (also {})", seed.noise_budget, seed.noise_budget_typo),
                 "our σ_e² differs by sampling".into(),
-            ],
-            vec![
+            ]),
+            row([
                 "equal B (real)".into(),
                 format!("B > {:.3}", pr.bits_equal_real),
                 format!("B > {}", seed.bits_real),
-                "ranges 4 and 1 vs 1 and 1".into(),
-            ],
-            vec![
+                format!("ranges {} and {} vs 1 and 1", nm.range_x, nm.range_w),
+            ]),
+            row([
                 "equal B, analytic".into(),
                 pr.bits_analytic.to_string(),
                 seed.bits.to_string(),
                 String::new(),
-            ],
-            vec![
+            ]),
+            row([
                 "equal B, bit-true simulation".into(),
                 pr.bits_simulated.map_or("none".into(), |b| b.to_string()),
                 "—".into(),
-                "smallest B with loss ≤ 0.1 dB for it and all larger B".into(),
-            ],
-            vec![
-                "best unequal pair, analytic (min B_x+B_w, then FA)".into(),
-                pair(pr.best_pair_analytic.bx, pr.best_pair_analytic.bw),
-                "—".into(),
                 format!(
-                    "{:.0} FA (seed convention)",
-                    pr.best_pair_analytic.fa_seed_convention
+                    "smallest B with loss ≤ {} dB for it and all larger B",
+                    pr.config.loss_db
                 ),
-            ],
-            vec![
-                "cheapest pair, analytic".into(),
-                pair(pr.cheapest_pair_analytic.bx, pr.cheapest_pair_analytic.bw),
+            ]),
+            row([
+                "best unequal pair, analytic (min B_x+B_w, then FA)".into(),
+                pair_str(&pr.best_pair_analytic),
                 "—".into(),
-                format!("{:.0} FA", pr.cheapest_pair_analytic.fa_seed_convention),
-            ],
-            vec![
+                format!("{} (seed convention)", fa(&pr.best_pair_analytic)),
+            ]),
+            row([
+                "cheapest pair, analytic".into(),
+                pair_str(&pr.cheapest_pair_analytic),
+                "—".into(),
+                fa(&pr.cheapest_pair_analytic),
+            ]),
+            row([
                 "best pair, bit-true".into(),
                 pr.best_pair_simulated
                     .as_ref()
-                    .map_or("none".into(), |q| pair(q.bx, q.bw)),
+                    .map_or("none".into(), pair_str),
                 "—".into(),
                 pr.best_pair_simulated.as_ref().map_or(String::new(), |q| {
-                    format!("loss {:.3} dB, {:.0} FA", q.value, q.fa_seed_convention)
+                    format!("loss {:.3} dB, {}", q.value, fa(q))
                 }),
-            ],
+            ]),
         ],
-    ));
-    md.push_str(
-        "\n**Bit-true validation.** The input and the coefficients are quantized with the course quantizers; their \
-         integer codes are multiplied exactly and the three products summed exactly with `fxp_core::fixed` (accumulator \
-         2B + 2 bits: 2B for a product, +1 per addition); the output is not re-quantized, as in the noise model. \
-         Loss = SNR(float) − SNR(fixed) on the same samples:\n\n",
-    );
+    )
+}
+
+fn p5_bit_true_table(p: &P5) -> String {
+    let pr = &p.precision;
+    let yes_no = |ok: bool| if ok { "yes" } else { "no" }.to_string();
     let rows: Vec<Vec<String>> = pr
         .equal_bits
         .iter()
-        .map(|q| {
+        .zip(&p.checks.equal_bits_within_loss)
+        .map(|(q, &ok)| {
             vec![
                 q.bx.to_string(),
                 format!("{:.4}", q.loss_db),
                 format!("{:.4}", q.predicted_loss_db),
                 q.acc_bits.to_string(),
-                if q.loss_db <= 0.1 {
-                    "yes".into()
-                } else {
-                    "no".into()
-                },
+                yes_no(ok),
             ]
         })
         .collect();
+    let budget_header = format!("≤ {} dB", pr.config.loss_db);
+    let mut md = String::from(
+        "\n**Bit-true validation.** The input and the coefficients are quantized with the course quantizers; their \
+         integer codes are multiplied exactly and the three products summed exactly with `fxp_core::fixed` (accumulator \
+         2B + 2 bits: 2B for a product, +1 per addition); the output is not re-quantized, as in the noise model. \
+         Loss = SNR(float) − SNR(fixed) on the same samples:\n\n",
+    );
     md.push_str(&md_table(
         &[
             "B = B_x = B_w",
             "measured loss (dB)",
             "model loss (dB)",
             "accumulator bits",
-            "≤ 0.1 dB",
+            &budget_header,
         ],
         &rows,
     ));
+    md
+}
+
+fn p5_loss_figure(p: &P5, ctx: &Ctx) -> XResult<String> {
+    let pr = &p.precision;
+    let points = |f: fn(&lms::precision::SimPoint) -> f64| -> Vec<(f64, f64)> {
+        pr.equal_bits
+            .iter()
+            .map(|q| (f64::from(q.bx), f(q)))
+            .collect()
+    };
     let chart = LineChart::new(
         "Problem 5: SNR loss of the fixed-point predictor",
         "B (input = coefficient bits)",
@@ -228,91 +307,106 @@ fn section_p5(ctx: &Ctx, s: &Settings, p: &P5) -> XResult<Section> {
     )
     .series(Series::line_markers(
         "bit-true simulation",
-        pr.equal_bits
-            .iter()
-            .map(|q| (q.bx as f64, q.loss_db))
-            .collect(),
+        points(|q| q.loss_db),
     ))
     .series(Series::dashed(
         "noise model 10log10(1 + σ_qy²/σ_e²)",
-        pr.equal_bits
-            .iter()
-            .map(|q| (q.bx as f64, q.predicted_loss_db))
-            .collect(),
+        points(|q| q.predicted_loss_db),
     ))
-    .hline(0.1, "0.1 dB")
+    .hline(pr.config.loss_db, format!("{} dB", pr.config.loss_db))
     .log_y();
     line_chart(&ctx.figure("p5_snr_loss.svg"), &chart)?;
-    md.push('\n');
-    md.push_str(&ctx.figure_link("p5_snr_loss.svg", "Problem 5: measured and predicted SNR loss vs precision (negative measured losses at large B are sampling noise and are not drawn on the log axis)"));
+    Ok(format!(
+        "\n{}",
+        ctx.figure_link(
+            "p5_snr_loss.svg",
+            "Problem 5: measured and predicted SNR loss vs precision (negative measured losses at large B are sampling noise and are not drawn on the log axis)"
+        )
+    ))
+}
 
-    md.push_str("\n### Computational cost\n\n");
-    let c = &pr.fa_cost;
-    let c4 = FaCost::new(s.taps, 4);
+fn p5_cost_table(p: &P5) -> String {
+    let (c, c4, seed) = (
+        &p.precision.fa_cost,
+        &p.checks.fa_cost_at_seed_bits,
+        &p.seed_values,
+    );
+    let row = |formula: &str, f: fn(&FaCost) -> f64, digits: usize, seed_cell: String| {
+        vec![
+            formula.to_string(),
+            format!("{:.digits$}", f(c)),
+            format!("{:.digits$}", f(c4)),
+            seed_cell,
+        ]
+    };
+    let mut md = String::from("\n### Computational cost\n\n");
     md.push_str(&md_table(
         &[
             "formula",
             &format!("ours, B = {}", c.bits),
-            "at B = 4",
-            "seed (B = 4)",
+            &format!("at B = {}", c4.bits),
+            &format!("seed (B = {})", seed.bits),
         ],
         &[
-            vec![
-                "fxp-core printed: N B² + (N−1)(2B + log2 N − 1)".into(),
-                format!("{:.2}", c.printed),
-                format!("{:.2}", c4.printed),
+            row(
+                "fxp-core printed: N B² + (N−1)(2B + log2 N − 1)",
+                |c| c.printed,
+                2,
                 "—".into(),
-            ],
-            vec![
-                "fxp-core seed convention: N B² + (N−1)(2B + ⌈log2 N⌉)".into(),
-                format!("{:.0}", c.seed_convention),
-                format!("{:.0}", c4.seed_convention),
+            ),
+            row(
+                "fxp-core seed convention: N B² + (N−1)(2B + ⌈log2 N⌉)",
+                |c| c.seed_convention,
+                0,
                 "—".into(),
-            ],
-            vec![
-                "the seed's formula N B² + (N−1)(2B + 1)".into(),
-                format!("{:.0}", c.seed_formula),
-                format!("{:.0}", c4.seed_formula),
+            ),
+            row(
+                "the seed's formula N B² + (N−1)(2B + 1)",
+                |c| c.seed_formula,
+                0,
                 format!("{}", seed.fa_cost),
-            ],
-            vec![
-                "N B² + (N−1)(2B − 1)".into(),
-                format!("{:.0}", c.seed_printed_value_formula),
-                format!("{:.0}", c4.seed_printed_value_formula),
+            ),
+            row(
+                "N B² + (N−1)(2B − 1)",
+                |c| c.seed_printed_value_formula,
+                0,
                 String::new(),
-            ],
+            ),
         ],
     ));
-    md.push_str(
-        "\nThe seed's formula N·B² + (N−1)(2B+1) gives 48 + 18 = 66 at N = 3, B = 4, not the printed 62; 62 is \
-         48 + (N−1)(2B−1) = 48 + 14, i.e. adders of width 2B − 1. The 2B + 1 bits (products of 2B bits plus one bit of \
-         growth) are the consistent reading, so the seed's own formula gives 66.\n",
-    );
-    let json = json!({
-        "sigma_x2": m.sigma_x2,
-        "sigma_e2": m.mmse,
-        "w_opt": m.w,
-        "w_norm2": m.w_norm2,
-        "snr_db": m.snr_db,
-        "model_a": f.model.a,
-        "model_sigma_v2": f.model.sigma_v2,
-        "noise_budget": nm.budget,
-        "range_x": nm.range_x,
-        "range_w": nm.range_w,
-        "bits_analytic": pr.bits_analytic,
-        "bits_equal_real": pr.bits_equal_real,
-        "bits_simulated": pr.bits_simulated,
-        "best_pair_analytic": [pr.best_pair_analytic.bx, pr.best_pair_analytic.bw],
-        "best_pair_simulated": pr.best_pair_simulated.as_ref().map(|q| [q.bx, q.bw]),
-        "fa_cost": c,
-        "seed": { "sigma_x2": seed.sigma_x2, "sigma_e2": seed.sigma_e2, "w_norm2": seed.w_norm2,
-                  "noise_budget": seed.noise_budget, "bits": seed.bits, "fa_cost": seed.fa_cost },
-    });
-    Ok(Section {
-        id: "p5".into(),
-        markdown: md,
-        json,
-    })
+    md
+}
+
+/// The note on the seed's cost arithmetic, its claims taken from the computed comparisons.
+fn p5_cost_note(p: &P5) -> String {
+    let (k, seed) = (&p.checks.seed_cost, &p.seed_values);
+    let formula = &k.formula_vs_printed;
+    let relation = if formula.agrees { "as" } else { "not" };
+    let narrow = if k.narrow_vs_printed.agrees {
+        format!(
+            "{} is {} + (N−1)(2B−1) = {} + {}, i.e. adders of width 2B − 1",
+            seed.fa_cost, k.multipliers, k.multipliers, k.adders_narrow
+        )
+    } else {
+        format!(
+            "(N−1)(2B−1) adders give {} + {}, not {} either",
+            k.multipliers, k.adders_narrow, seed.fa_cost
+        )
+    };
+    format!(
+        "\nThe seed's formula N·B² + (N−1)(2B+1) gives {} + {} = {} at N = {}, B = {}, {} the printed {}; {}. \
+         The 2B + 1 bits (products of 2B bits plus one bit of growth) are the consistent reading, so the seed's own \
+         formula gives {}.\n",
+        k.multipliers,
+        k.adders_formula,
+        formula.ours,
+        p.settings.taps,
+        seed.bits,
+        relation,
+        formula.reference,
+        narrow,
+        formula.ours
+    )
 }
 
 fn mse_db_points(c: &Curves) -> Vec<(f64, f64)> {
