@@ -1,11 +1,15 @@
 //! Problems 5, 6 and 7 report: the fitted time series, the fixed-point predictor (P5), LMS and
 //! its architecture (P6), delayed LMS, its stability map and the retimed architecture (P7).
+mod curves;
+mod p6;
+
+pub use p6::render_p6;
+
 use crate::plot::{line_chart, write_text, Legend, LineChart, Series};
 use crate::report::{md_table, opt_str, tuple_str, Ctx, Section, XResult};
-use fxp_core::stats::db_power;
-use lms::adaptive::{Curves, Status};
+use curves::{coef_chart, status_str};
 use lms::precision::{FaCost, Pair};
-use lms::problems::{self, Settings, P5, P6, P7};
+use lms::problems::{self, Settings, P5, P7};
 use serde_json::json;
 
 fn vec_str(v: &[f64]) -> String {
@@ -30,10 +34,9 @@ pub fn run_p5(ctx: &Ctx) -> XResult<Vec<Section>> {
 
 /// Problem 6: LMS ensembles and the LMS architecture.
 pub fn run_p6(ctx: &Ctx) -> XResult<Vec<Section>> {
-    let s = settings(ctx.quick);
     ctx.step("p6: LMS ensembles, architecture");
-    let p6 = problems::p6(&s)?;
-    Ok(vec![section_p6(ctx, &s, &p6)?])
+    let p6 = problems::p6(&settings(ctx.quick))?;
+    Ok(vec![render_p6(&p6, ctx)?])
 }
 
 /// Problem 7: delayed LMS, the stability map and the retimed architecture.
@@ -407,257 +410,6 @@ fn p5_cost_note(p: &P5) -> String {
         narrow,
         formula.ours
     )
-}
-
-fn mse_db_points(c: &Curves) -> Vec<(f64, f64)> {
-    c.steps
-        .iter()
-        .zip(&c.mse)
-        .map(|(&n, &e)| (n as f64, db_power(e)))
-        .collect()
-}
-
-fn coef_chart(title: &str, curves: &[(&str, &Curves)], w_opt: &[f64]) -> LineChart {
-    let mut chart = LineChart::new(title, "iteration n", "coefficient (ensemble mean)");
-    for (label, c) in curves {
-        for (k, ck) in c.coef.iter().enumerate() {
-            let pts: Vec<(f64, f64)> = c
-                .steps
-                .iter()
-                .zip(ck)
-                .filter_map(|(&n, w)| w.map(|w| (n as f64, w)))
-                .collect();
-            let s = if label.is_empty() {
-                Series::line(format!("w{}", k + 1), pts)
-            } else {
-                Series::line(format!("{label} w{}", k + 1), pts)
-            };
-            chart = chart.series(s);
-        }
-    }
-    for (k, w) in w_opt.iter().enumerate() {
-        chart = chart.hline(*w, format!("Wiener w{} = {w:.3}", k + 1));
-    }
-    chart
-}
-
-fn status_str(c: &Curves) -> String {
-    match c.status {
-        Status::Converged => "converged".into(),
-        Status::Diverged => format!(
-            "**diverged** ({}/{} realizations blew up{})",
-            c.diverged_realizations,
-            c.config.realizations,
-            c.first_divergence
-                .map_or(String::new(), |n| format!(", first at n = {n}"))
-        ),
-    }
-}
-
-fn section_p6(ctx: &Ctx, s: &Settings, p: &P6) -> XResult<Section> {
-    let seed = &p.seed_values;
-    let w = &p.wiener;
-    let mut md = String::from("## Problem 6 — SGD (LMS) linear predictor\n\n");
-    md.push_str(&format!(
-        "Convention: ŷ_n = w_{{n−1}}ᵀx_n with x_n = (x_{{n−1}}, x_{{n−2}}, x_{{n−3}}), e_n = x_n − ŷ_n, \
-         **w_n = w_{{n−1}} + μ e_n x_n** (−μ/2 times the gradient of e_n²), w_0 = 0. This is the convention for which \
-         the step bound is 2/tr(R) = 2/(N σ_x²). Ensembles: {} independent realizations of {} samples of the AR(3) \
-         process (one seeded stream each, run in parallel, summed in a fixed order), curves are ensemble means \
-         averaged over blocks of {} samples. A realization counts as diverged when e² exceeds 10⁶·σ_x² (it then \
-         contributes that cap to the MSE and nothing to the coefficient means).\n\n",
-        s.lms_realizations,
-        s.lms_len,
-        p.runs.first().map_or(1, |r| r.curves.config.record_every)
-    ));
-    md.push_str(&md_table(
-        &["bound", "ours", "seed"],
-        &[
-            vec![
-                "μ_max = 2/(N σ_x²)".into(),
-                format!("{:.4}", p.mu_max),
-                format!("{}", seed.mu_max),
-            ],
-            vec![
-                "mean convergence 2/λ_max".into(),
-                format!("{:.4}", p.mu_mean_bound),
-                "—".into(),
-            ],
-            vec![
-                "mean-square, Gaussian regressors (Feuer–Weinstein 1985, independence theory)"
-                    .into(),
-                format!("{:.4}", p.mu_mean_square_bound),
-                "—".into(),
-            ],
-        ],
-    ));
-    md.push_str(
-        "\nThe problem asks for μ = 0.5, 0.01 and 50 × μ_max (the seed's text also reads like μ = 0.5; we use multiples \
-         of μ_max as the statement says); 0.1 × μ_max is added to check the misadjustment at a moderate step.\n\n",
-    );
-    let rows: Vec<Vec<String>> = p
-        .runs
-        .iter()
-        .map(|r| {
-            let c = &r.curves;
-            vec![
-                format!("{} μ_max", r.multiple),
-                format!("{:.4}", r.mu),
-                status_str(c),
-                if c.status == Status::Converged {
-                    format!("{:.5}", c.final_mse)
-                } else {
-                    "—".into()
-                },
-                format!("{:.5}", c.final_wiener_mse),
-                opt_str(c.misadjustment, 4),
-                format!("{:.4}", r.misadjustment_small_mu),
-                opt_str(r.misadjustment_independence, 4),
-                c.final_coef.as_ref().map_or("—".into(), |v| vec_str(v)),
-            ]
-        })
-        .collect();
-    md.push_str(&md_table(
-        &[
-            "μ",
-            "value",
-            "outcome",
-            "final MSE",
-            "Wiener MSE (same samples)",
-            "M measured",
-            "M ≈ μ tr(R)/2",
-            "M (Feuer–Weinstein)",
-            "final mean w",
-        ],
-        &rows,
-    ));
-    md.push_str(&format!(
-        "\nWiener solution (our Homework 1 Problem 5 values): w* = {}, MMSE = {:.5}. Misadjustment M = (final MSE − \
-         Wiener MSE)/Wiener MSE over the last quarter of the run. At 0.5 μ_max = 1/tr(R) our Gaussian series is \
-         beyond the mean-square stability region of LMS (the Feuer–Weinstein bound is {:.3}; for correlated \
-         regressors — prediction — the practical limit is lower still), so many realizations blow up: the MSE rises \
-         dramatically, as the seed also observed, but with Gaussian data it does not come back (the coefficient means \
-         of the surviving realizations wander accordingly). 2/(N σ_x²) = 2/tr(R) is the classical small-step \
-         approximation of the mean-square bound, not a guarantee: the M₁ = 0 row of the Problem 7 stability map \
-         shows where plain LMS diverges on this series. At 50 μ_max every realization diverges within a few samples. At \
-         0.1 μ_max the measured misadjustment matches the Gaussian theory, but the mean coefficients are visibly \
-         biased towards zero: LMS on a tapped delay line has regressors that depend on the current weights, an \
-         O(μ) effect the independence theory ignores (it vanishes at 0.01 μ_max).\n\n",
-        vec_str(&w.w),
-        w.mmse,
-        p.mu_mean_square_bound
-    ));
-    let mut conv = LineChart::new(
-        "Problem 6: ensemble MSE of LMS (converging runs)",
-        "iteration n",
-        "MSE (dB)",
-    );
-    let mut all = LineChart::new(
-        "Problem 6: ensemble MSE of LMS (all runs, diverged capped)",
-        "iteration n",
-        "MSE (dB)",
-    );
-    for (i, r) in p.runs.iter().enumerate() {
-        let diverged = r.curves.status == Status::Diverged;
-        let label = format!(
-            "μ = {} μ_max{}",
-            r.multiple,
-            if diverged { " (diverged, capped)" } else { "" }
-        );
-        all = all.series(Series::line(label.clone(), mse_db_points(&r.curves)).color(i));
-        if !diverged {
-            conv = conv.series(Series::line(label, mse_db_points(&r.curves)).color(i));
-        }
-    }
-    for c in [&mut conv, &mut all] {
-        c.hlines.push((db_power(w.mmse), "Wiener MMSE".into()));
-        c.hlines.push((db_power(w.sigma_x2), "σ_x² (w = 0)".into()));
-    }
-    line_chart(&ctx.figure("p6_mse.svg"), &conv)?;
-    line_chart(&ctx.figure("p6_mse_all.svg"), &all)?;
-    md.push_str(&ctx.figure_link(
-        "p6_mse.svg",
-        "Problem 6: ensemble-averaged MSE (dB) of the converging runs against the Wiener MMSE",
-    ));
-    md.push_str(&ctx.figure_link("p6_mse_all.svg", "Problem 6: ensemble-averaged MSE (dB) of all runs; diverged realizations count as the cap 10⁶·σ_x²"));
-    for r in &p.runs {
-        let name = format!("p6_coef_{}.svg", r.multiple.to_string().replace('.', "_"));
-        let title = format!("Problem 6: LMS coefficients, μ = {} μ_max", r.multiple);
-        line_chart(
-            &ctx.figure(&name),
-            &coef_chart(&title, &[("", &r.curves)], &w.w),
-        )?;
-        md.push_str(&ctx.figure_link(&name, &format!("Problem 6: ensemble-mean coefficients at μ = {} μ_max (surviving realizations), Wiener values as reference lines", r.multiple)));
-    }
-
-    let a = &p.arch;
-    md.push_str("\n### Architecture (6.3)\n\n");
-    md.push_str(&format!(
-        "The 3-tap LMS predictor as a data-flow graph: filter multipliers M1–M3, adder chain A1–A2 (ŷ), error \
-         subtractor S, the μ multiplier MU (counted, as the seed does), update multipliers U1–U3 and update adders \
-         W1–W3 whose one-delay self-loops are the coefficient registers; x reaches M_k and U_k through k delays. The \
-         critical path is the longest path through zero-delay edges ({}); the latency the longest zero-delay path into \
-         the output ŷ; the throughput one sample per critical path. Numeric values at T_M = {}, T_A = {}.\n\n",
-        a.critical_path.nodes.join(" → "),
-        a.timing.t_m,
-        a.timing.t_a
-    ));
-    md.push_str(&md_table(
-        &["", "ours (from the graph)", "numeric", "seed"],
-        &[
-            vec![
-                "critical path".into(),
-                a.critical_path.symbolic.to_string(),
-                format!("{}", a.critical_path.time),
-                seed.critical_path.clone(),
-            ],
-            vec![
-                "latency".into(),
-                a.latency.symbolic.to_string(),
-                format!("{}", a.latency.time),
-                seed.latency.clone(),
-            ],
-            vec![
-                "throughput".into(),
-                a.throughput.clone(),
-                format!("{:.4}", 1.0 / a.critical_path.time),
-                seed.throughput.clone(),
-            ],
-        ],
-    ));
-    write_text(&ctx.figure("p6_lms_arch.svg"), &a.svg)?;
-    write_text(&ctx.figure("p6_lms_arch.dot"), &a.dot)?;
-    md.push('\n');
-    md.push_str(&ctx.figure_link(
-        "p6_lms_arch.svg",
-        "Problem 6: the LMS data-flow graph (critical path in red; kD = k delays)",
-    ));
-    md.push_str(&format!(
-        "\nGraphviz source (`figures/p6_lms_arch.dot`):\n\n```dot\n{}```\n",
-        a.dot
-    ));
-    let json = json!({
-        "mu_max": p.mu_max,
-        "mu_mean_bound": p.mu_mean_bound,
-        "mu_mean_square_bound": p.mu_mean_square_bound,
-        "runs": p.runs.iter().map(|r| json!({
-            "multiple": r.multiple, "mu": r.mu, "status": r.curves.status,
-            "diverged_realizations": r.curves.diverged_realizations,
-            "final_mse": (r.curves.status == Status::Converged).then_some(r.curves.final_mse),
-            "misadjustment": r.curves.misadjustment, "misadjustment_theory_small_mu": r.misadjustment_small_mu,
-            "misadjustment_theory_gaussian": r.misadjustment_independence, "final_coef": r.curves.final_coef,
-        })).collect::<Vec<_>>(),
-        "arch": {
-            "critical_path": a.critical_path.symbolic.to_string(),
-            "latency": a.latency.symbolic.to_string(),
-            "throughput": a.throughput,
-        },
-        "seed": { "mu_max": seed.mu_max, "critical_path": seed.critical_path, "latency": seed.latency, "throughput": seed.throughput },
-    });
-    Ok(Section {
-        id: "p6".into(),
-        markdown: md,
-        json,
-    })
 }
 
 fn section_p7(ctx: &Ctx, s: &Settings, p: &P7) -> XResult<Section> {

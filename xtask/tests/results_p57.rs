@@ -36,3 +36,9 @@ fn p5_markdown_quick() {
     assert!(ctx.figure("p5_snr_loss.svg").is_file());
     insta::assert_snapshot!("p5_markdown_quick", section.markdown);
 }
+
+#[test]
+fn p6_result_quick() {
+    let p = lms::problems::p6(&quick()).unwrap();
+    insta::assert_json_snapshot!("p6_result_quick", rounded(&p));
+}
