@@ -526,6 +526,8 @@ pub struct RatioRow {
 /// Problem 7.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct P7 {
+    /// The sizes used.
+    pub settings: Settings,
     /// The Wiener predictor (reference).
     pub wiener: Wiener,
     /// DLMS at M₁ = 5, μ = 0.001.
@@ -550,8 +552,55 @@ pub struct P7 {
     pub dlms_arch: ArchReport,
     /// r(v) per node of the retiming.
     pub retiming: Vec<(String, i64)>,
+    /// The checks of the results against the seed's.
+    pub checks: P7Checks,
     /// The seed's values.
+    #[serde(rename = "seed")]
     pub seed_values: SeedValues,
+}
+
+/// Largest difference of the final mean coefficients under which DLMS and LMS at the same small
+/// step count as indistinguishable.
+pub const SAME_TRAJECTORY: Tolerance = Tolerance::Absolute(0.01);
+/// Relative tolerance under which our μ_fail agrees with the seed's.
+pub const MU_FAIL_TOLERANCE: Tolerance = Tolerance::Relative(0.05);
+
+/// Problem 7's results against the seed's statements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct P7Checks {
+    /// Largest |DLMS − LMS| of the final mean coefficients against 0 (None if either diverged).
+    pub dlms_vs_lms: Option<Comparison>,
+    /// Outcome of DLMS (M₁ = dlms_delay) at the seed's μ_fail, if the sweep sampled it.
+    pub at_seed_mu_fail: Option<Status>,
+    /// Our μ_fail against the seed's (None if no μ of the sweep fails).
+    pub mu_fail_vs_seed: Option<Comparison>,
+    /// Our minimum M₁ against the seed's.
+    pub min_m1_vs_seed: Comparison,
+}
+
+/// Largest |DLMS − LMS| of the final mean coefficients, compared with 0 (None if either diverged).
+fn same_trajectory(dlms: &Curves, lms: &Curves) -> Option<Comparison> {
+    let (d, l) = dlms.final_coef.as_ref().zip(lms.final_coef.as_ref())?;
+    let largest = d
+        .iter()
+        .zip(l)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    Some(Comparison::new(
+        "largest |DLMS − LMS| final mean coefficient",
+        largest,
+        0.0,
+        SAME_TRAJECTORY,
+    ))
+}
+
+/// The outcome of the sweep at (`delay`, `mu`), if the sweep sampled that μ.
+fn outcome_at(sweep: &[SweepPoint], delay: usize, mu: f64) -> Option<Status> {
+    let sampled = Tolerance::Relative(1e-9);
+    sweep
+        .iter()
+        .find(|q| q.delay == delay && sampled.holds(q.mu, mu))
+        .map(|q| q.status)
 }
 
 /// The timing ratios examined for the minimum M₁ (T_A = 1).
@@ -652,7 +701,21 @@ pub fn p7(s: &Settings) -> Result<P7> {
         h.to_svg(&retimed_arch.critical_path.nodes)
     };
     let dlms_arch = arch_report(&g, opt, t)?;
+    let seed_values = SeedValues::seed();
+    let checks = P7Checks {
+        dlms_vs_lms: same_trajectory(&dlms, &lms_same_mu),
+        at_seed_mu_fail: outcome_at(&sweep, s.dlms_delay, seed_values.mu_fail),
+        mu_fail_vs_seed: mu_fail
+            .map(|mu| Comparison::new("μ_fail", mu, seed_values.mu_fail, MU_FAIL_TOLERANCE)),
+        min_m1_vs_seed: Comparison::new(
+            "minimum M₁",
+            min_m1 as f64,
+            seed_values.min_m1 as f64,
+            Tolerance::Absolute(0.0),
+        ),
+    };
     Ok(P7 {
+        settings: s.clone(),
         retiming: g
             .nodes
             .iter()
@@ -670,6 +733,7 @@ pub fn p7(s: &Settings) -> Result<P7> {
         ratios,
         retimed_arch,
         dlms_arch,
-        seed_values: SeedValues::seed(),
+        checks,
+        seed_values,
     })
 }

@@ -2,15 +2,15 @@
 //! its architecture (P6), delayed LMS, its stability map and the retimed architecture (P7).
 mod curves;
 mod p6;
+mod p7;
 
 pub use p6::render_p6;
+pub use p7::render_p7;
 
-use crate::plot::{line_chart, write_text, Legend, LineChart, Series};
-use crate::report::{md_table, opt_str, tuple_str, Ctx, Section, XResult};
-use curves::{coef_chart, status_str};
+use crate::plot::{line_chart, LineChart, Series};
+use crate::report::{md_table, tuple_str, Ctx, Section, XResult};
 use lms::precision::{FaCost, Pair};
-use lms::problems::{self, Settings, P5, P7};
-use serde_json::json;
+use lms::problems::{self, Settings, P5};
 
 fn vec_str(v: &[f64]) -> String {
     tuple_str(v, 4)
@@ -41,10 +41,9 @@ pub fn run_p6(ctx: &Ctx) -> XResult<Vec<Section>> {
 
 /// Problem 7: delayed LMS, the stability map and the retimed architecture.
 pub fn run_p7(ctx: &Ctx) -> XResult<Vec<Section>> {
-    let s = settings(ctx.quick);
     ctx.step("p7: delayed LMS, stability map, retiming");
-    let p7 = problems::p7(&s)?;
-    Ok(vec![section_p7(ctx, &s, &p7)?])
+    let p7 = problems::p7(&settings(ctx.quick))?;
+    Ok(vec![render_p7(&p7, ctx)?])
 }
 
 /// The Problem 5 section: markdown, the SNR-loss figure, and `results.json["p5"]` = the result.
@@ -410,208 +409,4 @@ fn p5_cost_note(p: &P5) -> String {
         narrow,
         formula.ours
     )
-}
-
-fn section_p7(ctx: &Ctx, s: &Settings, p: &P7) -> XResult<Section> {
-    let seed = &p.seed_values;
-    let w = &p.wiener;
-    let mut md = String::from("## Problem 7 — SGD with delayed updates\n\n");
-    md.push_str(&format!(
-        "Delayed LMS (DLMS): w_n = w_{{n−1}} + μ e_{{n−M₁}} x_{{n−M₁}}, the error computed with the weights available \
-         M₁ samples earlier (same conventions and ensembles as Problem 6; M₁ = 0 is LMS).\n\n\
-         ### M₁ = {} at μ = {} (7.1)\n\n",
-        s.dlms_delay, s.dlms_mu
-    ));
-    let d = &p.dlms;
-    md.push_str(&md_table(
-        &["", "outcome", "final mean w", "final MSE"],
-        &[
-            vec![
-                format!("DLMS M₁ = {}", s.dlms_delay),
-                status_str(d),
-                d.final_coef.as_ref().map_or("—".into(), |v| vec_str(v)),
-                format!("{:.5}", d.final_mse),
-            ],
-            vec![
-                "LMS, same μ".into(),
-                status_str(&p.lms_same_mu),
-                p.lms_same_mu
-                    .final_coef
-                    .as_ref()
-                    .map_or("—".into(), |v| vec_str(v)),
-                format!("{:.5}", p.lms_same_mu.final_mse),
-            ],
-            vec![
-                "Wiener".into(),
-                "—".into(),
-                vec_str(&w.w),
-                format!("{:.5}", w.mmse),
-            ],
-        ],
-    ));
-    md.push_str(&format!(
-        "\n{} realizations × {} samples. As in the seed, DLMS converges at this small step; at μ = 0.001 its \
-         trajectory is indistinguishable from LMS (the delay matters when μλ is not small).\n\n",
-        s.dlms_realizations, s.dlms_len
-    ));
-    let chart = coef_chart(
-        &format!(
-            "Problem 7: coefficients, M₁ = {}, μ = {}",
-            s.dlms_delay, s.dlms_mu
-        ),
-        &[("DLMS", d), ("LMS", &p.lms_same_mu)],
-        &w.w,
-    );
-    line_chart(&ctx.figure("p7_dlms_coef.svg"), &chart)?;
-    md.push_str(&ctx.figure_link(
-        "p7_dlms_coef.svg",
-        "Problem 7: ensemble-mean coefficients of DLMS (M₁ = 5) and LMS at μ = 0.001",
-    ));
-
-    md.push_str("\n### Sweep of μ and the stability map (7.2)\n\n");
-    md.push_str(&format!(
-        "μ from 10⁻³ to 10^0.5, {} points per decade; for each M₁ ∈ {:?}, {} realizations × {} samples; final MSE = \
-         mean over the last quarter. A point is *diverged* when a realization blew up or the final MSE exceeds \
-         10 σ_x². Bounds: for each eigenvalue λ of R the mean weight error of DLMS obeys \
-         v_{{n+1}} = v_n − μλ v_{{n−M₁}}, whose characteristic polynomial z^{{M₁+1}} − z^{{M₁}} + μλ has all roots inside \
-         the unit circle iff μλ < 2 sin(π/(2(2M₁+1))) (Long, Ling & Picchi, IEEE Trans. ASSP 37(9), 1989; checked \
-         numerically in the crate's tests). This gives the **mean bound** 2 sin(π/(2(2M₁+1)))/λ_max; replacing λ_max by \
-         tr(R) gives the **trace bound**, which equals the seed's μ_max = 2/(N σ_x²) at M₁ = 0. Mean convergence is \
-         necessary, not sufficient: the mean-square limit is lower.\n\n",
-        s.sweep_per_decade, s.sweep_delays, s.sweep_realizations, s.sweep_len
-    ));
-    let rows: Vec<Vec<String>> = p
-        .bounds
-        .iter()
-        .map(|b| {
-            vec![
-                b.delay.to_string(),
-                format!("{:.4}", b.mean_bound),
-                format!("{:.4}", b.trace_bound),
-                opt_str(b.last_stable_mu, 4),
-                opt_str(b.first_diverged_mu, 4),
-            ]
-        })
-        .collect();
-    md.push_str(&md_table(
-        &[
-            "M₁",
-            "mean bound",
-            "trace bound",
-            "largest stable μ in the sweep",
-            "smallest diverged μ",
-        ],
-        &rows,
-    ));
-    md.push_str(&format!(
-        "\n**μ_fail** (smallest μ of the sweep where DLMS with M₁ = {} diverges while LMS converges) = **{}** \
-         (seed: {}). With our series DLMS(M₁ = 5) is still stable at μ = 0.1; it fails between the last stable and the \
-         first diverged value above, consistent with the mean bound {:.3}. The seed's series (not available) has other \
-         eigenvalues, so its boundary differs; the phenomenon — a μ well inside LMS's region where DLMS diverges — is \
-         reproduced.\n\n",
-        s.dlms_delay,
-        opt_str(p.mu_fail, 4),
-        seed.mu_fail,
-        p.bounds.iter().find(|b| b.delay == s.dlms_delay).map_or(f64::NAN, |b| b.mean_bound)
-    ));
-    let mut chart = LineChart::new("Problem 7: stability map of DLMS", "μ", "final MSE")
-        .log_x()
-        .log_y()
-        .legend(Legend::UpperLeft);
-    let ymax = p.sweep.iter().map(|q| q.final_mse).fold(1.0, f64::max);
-    for (i, &dl) in s.sweep_delays.iter().enumerate() {
-        let pts: Vec<(f64, f64)> = p
-            .sweep
-            .iter()
-            .filter(|q| q.delay == dl)
-            .map(|q| (q.mu, q.final_mse))
-            .collect();
-        chart = chart.series(Series::line_markers(format!("M₁ = {dl}"), pts).color(i));
-        if let Some(b) = p.bounds.iter().find(|b| b.delay == dl) {
-            chart = chart.series(
-                Series::dashed(
-                    format!("mean bound M₁ = {dl}"),
-                    vec![(b.mean_bound, w.mmse * 0.8), (b.mean_bound, ymax)],
-                )
-                .color(i),
-            );
-        }
-    }
-    chart = chart
-        .hline(w.mmse, "Wiener MMSE")
-        .hline(10.0 * w.sigma_x2, "divergence threshold 10σ_x²");
-    line_chart(&ctx.figure("p7_stability_map.svg"), &chart)?;
-    md.push_str(&ctx.figure_link("p7_stability_map.svg", "Problem 7: final ensemble MSE vs μ for M₁ = 0, 1, 2, 5, 10 (diverged runs at the cap), with the mean-convergence bounds (dashed)"));
-
-    md.push_str("\n### Pipelined architecture by retiming (7.3)\n\n");
-    md.push_str(
-        "The DLMS graph is the LMS graph of Problem 6 with M₁ delays on the error path S → MU (and x reaching U_k \
-         through k + M₁ delays). Leiserson–Saxe retiming: a clock period c is feasible iff r(u) − r(v) ≤ w(e) for \
-         every edge and r(u) − r(v) ≤ W(u,v) − 1 whenever D(u,v) > c, solved by Bellman–Ford; delays may cross the \
-         input (pipelining). We search the smallest M₁ for which c = T_M is feasible. Every coefficient loop \
-         W_k → M_k → A… → S → MU → U_k → W_k holds 3 multipliers and 4 adders (tap 3: 3 adders) and M₁ + 1 \
-         delays; retiming cannot change a loop's delay count, so the answer depends on how many operations fit in T_M:\n\n",
-    );
-    let rows: Vec<Vec<String>> = p
-        .ratios
-        .iter()
-        .map(|r| {
-            vec![
-                format!("{}", r.t_m / r.t_a),
-                r.min_m1.map_or("—".into(), |m| m.to_string()),
-                r.min_m1_mu_free.map_or("—".into(), |m| m.to_string()),
-            ]
-        })
-        .collect();
-    md.push_str(&md_table(
-        &[
-            "T_M / T_A",
-            "min M₁ (μ multiplier counted)",
-            "min M₁ (μ·e a free shift)",
-        ],
-        &rows,
-    ));
-    md.push_str(&format!(
-        "\nFor T_A < T_M < 2T_A no two operations share a stage, every one of the 7 operations of the loop needs its own \
-         delay, M₁ + 1 = 7: **M₁ = {}** (seed: {}) — the smallest M₁ that gives T_cp = T_M for every T_M > T_A. When \
-         two or three adders fit in T_M (T_M ≥ 2T_A, ≥ 3T_A) fewer delays suffice; if μ·e is a shift, one less.\n\n\
-         Retiming at T_M = {}, T_A = {} (r(v) per node): {}. The retimed graph's critical path is **{}**.\n\n",
-        p.min_m1,
-        seed.min_m1,
-        p.retimed_arch.timing.t_m,
-        p.retimed_arch.timing.t_a,
-        p.retiming.iter().map(|(n, r)| format!("{n}: {r}")).collect::<Vec<_>>().join(", "),
-        p.retimed_arch.critical_path.symbolic
-    ));
-    write_text(&ctx.figure("p7_dlms_arch.svg"), &p.dlms_arch.svg)?;
-    write_text(&ctx.figure("p7_dlms_retimed.svg"), &p.retimed_arch.svg)?;
-    write_text(&ctx.figure("p7_dlms_retimed.dot"), &p.retimed_arch.dot)?;
-    write_text(&ctx.figure("p7_dlms_arch.dot"), &p.dlms_arch.dot)?;
-    md.push_str(&ctx.figure_link(
-        "p7_dlms_arch.svg",
-        &format!(
-            "Problem 7: DLMS graph with M₁ = {} before retiming (critical path {})",
-            p.min_m1, p.dlms_arch.critical_path.symbolic
-        ),
-    ));
-    md.push_str(&ctx.figure_link(
-        "p7_dlms_retimed.svg",
-        "Problem 7: the retimed DLMS graph, critical path one multiplier",
-    ));
-    md.push_str(&format!("\nGraphviz source of the retimed graph (`figures/p7_dlms_retimed.dot`):\n\n```dot\n{}```\n", p.retimed_arch.dot));
-    let json = json!({
-        "mu_fail": p.mu_fail,
-        "min_m1": p.min_m1,
-        "dlms_final_coef": d.final_coef,
-        "dlms_status": d.status,
-        "bounds": p.bounds,
-        "ratios": p.ratios,
-        "retimed_critical_path": p.retimed_arch.critical_path.symbolic.to_string(),
-        "seed": { "mu_fail": seed.mu_fail, "min_m1": seed.min_m1, "dlms_mu": seed.dlms_mu },
-    });
-    Ok(Section {
-        id: "p7".into(),
-        markdown: md,
-        json,
-    })
 }

@@ -42,3 +42,9 @@ fn p6_result_quick() {
     let p = lms::problems::p6(&quick()).unwrap();
     insta::assert_json_snapshot!("p6_result_quick", rounded(&p));
 }
+
+#[test]
+fn p7_result_quick() {
+    let p = lms::problems::p7(&quick()).unwrap();
+    insta::assert_json_snapshot!("p7_result_quick", rounded(&p));
+}
