@@ -107,6 +107,17 @@ fn run_at(p: &P6, multiple: f64) -> Option<&LmsRun> {
     p.runs.iter().find(|r| r.multiple == multiple)
 }
 
+/// What the run at 0.5 μ_max does, from its outcome.
+fn half_step_outcome(p: &P6) -> &'static str {
+    match run_at(p, 0.5).map(|r| r.curves.status) {
+        Some(Status::Diverged) => {
+            "so many realizations blow up: the MSE rises dramatically, as the seed also observed, but with Gaussian \
+             data it does not come back (the coefficient means of the surviving realizations wander accordingly)"
+        }
+        _ => "yet here every realization converges (the seed observed the MSE rise dramatically)",
+    }
+}
+
 /// How the runs at 50 μ_max diverge, from their counts.
 fn large_step_outcome(p: &P6) -> String {
     match run_at(p, 50.0) {
@@ -139,9 +150,7 @@ fn p6_discussion(p: &P6) -> String {
         "\nWiener solution (our Homework 1 Problem 5 values): w* = {}, MMSE = {:.5}. Misadjustment M = (final MSE − \
          Wiener MSE)/Wiener MSE over the last quarter of the run. At 0.5 μ_max = 1/tr(R) our Gaussian series is \
          beyond the mean-square stability region of LMS (the Feuer–Weinstein bound is {:.3}; for correlated \
-         regressors — prediction — the practical limit is lower still), so many realizations blow up: the MSE rises \
-         dramatically, as the seed also observed, but with Gaussian data it does not come back (the coefficient means \
-         of the surviving realizations wander accordingly). 2/(N σ_x²) = 2/tr(R) is the classical small-step \
+         regressors — prediction — the practical limit is lower still), {}. 2/(N σ_x²) = 2/tr(R) is the classical small-step \
          approximation of the mean-square bound, not a guarantee: the M₁ = 0 row of the Problem 7 stability map \
          shows where plain LMS diverges on this series. {} At \
          0.1 μ_max the measured misadjustment {} the Gaussian theory, but the mean coefficients are visibly \
@@ -150,6 +159,7 @@ fn p6_discussion(p: &P6) -> String {
         vec_str(&w.w),
         w.mmse,
         p.mu_mean_square_bound,
+        half_step_outcome(p),
         large_step_outcome(p),
         moderate_step_match(p)
     )

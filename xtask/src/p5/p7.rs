@@ -167,6 +167,15 @@ fn at_seed_mu_fail(p: &P7) -> &'static str {
     }
 }
 
+/// Whether μ_fail lies within the mean bound (as it must: mean convergence is necessary).
+fn mean_bound_relation(p: &P7) -> &'static str {
+    match p.checks.mu_fail_within_mean_bound {
+        Some(true) => "consistent with",
+        Some(false) => "above",
+        None => "to be compared with",
+    }
+}
+
 fn p7_mu_fail(p: &P7) -> String {
     let (s, seed) = (&p.settings, &p.seed_values);
     let mean_bound = p
@@ -177,7 +186,7 @@ fn p7_mu_fail(p: &P7) -> String {
     format!(
         "\n**μ_fail** (smallest μ of the sweep where DLMS with M₁ = {} diverges while LMS converges) = **{}** \
          (seed: {}). With our series DLMS(M₁ = {}) {} at μ = {}; it fails between the last stable and the \
-         first diverged value above, consistent with the mean bound {:.3}. The seed's series (not available) has other \
+         first diverged value above, {} the mean bound {:.3}. The seed's series (not available) has other \
          eigenvalues, so its boundary differs; the phenomenon — a μ well inside LMS's region where DLMS diverges — is \
          reproduced.\n\n",
         s.dlms_delay,
@@ -186,6 +195,7 @@ fn p7_mu_fail(p: &P7) -> String {
         s.dlms_delay,
         at_seed_mu_fail(p),
         seed.mu_fail,
+        mean_bound_relation(p),
         mean_bound
     )
 }
