@@ -1,5 +1,10 @@
 //! Problems 5, 6 and 7 report: the fitted time series, the fixed-point predictor (P5), LMS and
 //! its architecture (P6), delayed LMS, its stability map and the retimed architecture (P7).
+//!
+//! The numbers come from `lms::problems::{p5, p6, p7}`; this module and its children only render
+//! them (markdown and figures; the results.json section is the result struct itself): P5 here,
+//! [`render_p6`] in `p5/p6.rs`, [`render_p7`] in `p5/p7.rs`, shared chart helpers in
+//! `p5/curves.rs`.
 mod curves;
 mod p6;
 mod p7;
