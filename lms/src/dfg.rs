@@ -53,8 +53,9 @@ impl Timing {
     }
 }
 
-/// A symbolic path time m·T_M + a·T_A.
+/// A symbolic path time m·T_M + a·T_A (serialized as its text, e.g. `"3T_M + 4T_A"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct PathTime {
     /// Multipliers on the path.
     pub muls: u32,
@@ -106,6 +107,43 @@ impl fmt::Display for PathTime {
         } else {
             write!(f, "{}", parts.join(" + "))
         }
+    }
+}
+
+impl From<PathTime> for String {
+    fn from(p: PathTime) -> Self {
+        p.to_string()
+    }
+}
+
+impl TryFrom<String> for PathTime {
+    type Error = LmsError;
+
+    /// Parses the [`fmt::Display`] form: `0`, `T_M`, `3T_M + 4T_A`, `2T_A`, ...
+    fn try_from(text: String) -> Result<Self> {
+        let mut p = Self::default();
+        if text.trim() == "0" {
+            return Ok(p);
+        }
+        for term in text.split('+').map(str::trim) {
+            let bad = || LmsError::Invalid {
+                what: "path time",
+                reason: format!("{text:?} is not of the form aT_M + bT_A"),
+            };
+            let (count, slot) = if let Some(n) = term.strip_suffix("T_M") {
+                (n, &mut p.muls)
+            } else if let Some(n) = term.strip_suffix("T_A") {
+                (n, &mut p.adds)
+            } else {
+                return Err(bad());
+            };
+            *slot = if count.is_empty() {
+                1
+            } else {
+                count.parse().map_err(|_| bad())?
+            };
+        }
+        Ok(p)
     }
 }
 
@@ -664,6 +702,19 @@ mod tests {
         assert_eq!(PathTime { muls: 1, adds: 0 }.to_string(), "T_M");
         assert_eq!(PathTime { muls: 1, adds: 2 }.throughput(), "1/(T_M + 2T_A)");
         assert_eq!(PathTime { muls: 1, adds: 0 }.throughput(), "1/T_M");
+    }
+
+    #[test]
+    fn path_time_serializes_as_its_text_and_back() {
+        for (muls, adds) in [(0, 0), (1, 0), (0, 1), (3, 4), (1, 2), (12, 1)] {
+            let p = PathTime { muls, adds };
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("{:?}", p.to_string()));
+            assert_eq!(serde_json::from_str::<PathTime>(&json).unwrap(), p);
+        }
+        for bad in ["\"3T_X\"", "\"xT_M\"", "\"\"", "\"T_M + \""] {
+            assert!(serde_json::from_str::<PathTime>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -75,7 +75,7 @@ enum Cmd {
 fn main() {
     run(|| -> Result<(), String> {
         let args = Args::parse();
-        let s = if args.quick {
+        let mut s = if args.quick {
             Settings::quick(args.seed)
         } else {
             Settings::full(args.seed)
@@ -131,14 +131,14 @@ fn main() {
                 range_w,
                 bits_max,
             } => {
-                let cfg = PrecisionConfig {
+                s.precision = PrecisionConfig {
                     loss_db,
                     range_x,
                     range_w,
                     bits_max,
                     ..PrecisionConfig::default()
                 };
-                let p = problems::p5(&s, &cfg).map_err(e)?;
+                let p = problems::p5(&s).map_err(e)?;
                 let pr = &p.precision;
                 if args.json {
                     let mut v = json!(p);
@@ -147,10 +147,10 @@ fn main() {
                     }
                     return out(v);
                 }
-                let m = &pr.model;
+                let (m, seed) = (&pr.model, &p.seed_values);
                 println!(
-                    "noise budget (10^(L/10)-1) sigma_e^2 = {:.6} (seed 0.008199)",
-                    m.budget
+                    "noise budget (10^(L/10)-1) sigma_e^2 = {:.6} (seed {})",
+                    m.budget, seed.noise_budget
                 );
                 println!(
                     "ranges: r_x = {}, r_w = {}; noise = {:.5} Dx^2 + {:.5} Dw^2",
@@ -159,7 +159,7 @@ fn main() {
                     m.coef_x(),
                     m.coef_w()
                 );
-                println!("equal precision: B > {:.3} -> B = {} (seed: B > 3.24 -> 4 with r = 1; ours with r = 1: B > {:.3})", pr.bits_equal_real, pr.bits_analytic, pr.seed_ranges_bits_real);
+                println!("equal precision: B > {:.3} -> B = {} (seed: B > {} -> {} with r = 1; ours with r = 1: B > {:.3})", pr.bits_equal_real, pr.bits_analytic, seed.bits_real, seed.bits, pr.seed_ranges_bits_real);
                 println!(
                     "best pair (min Bx+Bw): Bx = {}, Bw = {}; cheapest: Bx = {}, Bw = {}",
                     pr.best_pair_analytic.bx,
@@ -183,17 +183,17 @@ fn main() {
                     pr.best_pair_simulated.as_ref().map(|p| (p.bx, p.bw))
                 );
                 let c = &pr.fa_cost;
-                println!("FA at B = {}: printed {:.2}, seed convention {:.0}, seed formula {:.0}, (N-1)(2B-1) variant {:.0} (seed prints 62 at B = 4)", c.bits, c.printed, c.seed_convention, c.seed_formula, c.seed_printed_value_formula);
+                println!("FA at B = {}: printed {:.2}, seed convention {:.0}, seed formula {:.0}, (N-1)(2B-1) variant {:.0} (seed prints {} at B = {})", c.bits, c.printed, c.seed_convention, c.seed_formula, c.seed_printed_value_formula, seed.fa_cost, seed.bits);
             }
             Cmd::Lms { multiples } => {
-                let ms: Vec<f64> = fxp_core::cli::parse_list("--multiples", &multiples)?;
-                let p = problems::p6(&s, &ms).map_err(e)?;
+                s.lms_multiples = fxp_core::cli::parse_list("--multiples", &multiples)?;
+                let p = problems::p6(&s).map_err(e)?;
                 if args.json {
                     return out(json!(p));
                 }
                 println!(
-                    "mu_max = 2/(N sigma_x^2) = {:.4} (seed 1.28); mean bound 2/lambda_max = {:.4}; Gaussian mean-square bound {:.4}",
-                    p.mu_max, p.mu_mean_bound, p.mu_mean_square_bound
+                    "mu_max = 2/(N sigma_x^2) = {:.4} (seed {}); mean bound 2/lambda_max = {:.4}; Gaussian mean-square bound {:.4}",
+                    p.mu_max, p.seed_values.mu_max, p.mu_mean_bound, p.mu_mean_square_bound
                 );
                 println!("Wiener w* = {:?}, MMSE = {:.5}", p.wiener.w, p.wiener.mmse);
                 for r in &p.runs {
@@ -226,8 +226,8 @@ fn main() {
                     println!("M1 = {:>2}: mean bound {:.4}, trace bound {:.4}, last stable {:?}, first diverged {:?}", b.delay, b.mean_bound, b.trace_bound, b.last_stable_mu, b.first_diverged_mu);
                 }
                 println!(
-                    "mu_fail (M1 = {}) = {:?} (seed 0.1)",
-                    s.dlms_delay, p.mu_fail
+                    "mu_fail (M1 = {}) = {:?} (seed {})",
+                    s.dlms_delay, p.mu_fail, p.seed_values.mu_fail
                 );
                 for r in &p.ratios {
                     println!(
@@ -236,8 +236,8 @@ fn main() {
                     );
                 }
                 println!(
-                    "min M1 for T_cp = T_M at every T_M > T_A: {} (seed 6)",
-                    p.min_m1
+                    "min M1 for T_cp = T_M at every T_M > T_A: {} (seed {})",
+                    p.min_m1, p.seed_values.min_m1
                 );
             }
             Cmd::Arch { t_m, t_a, dot } => {

@@ -1,13 +1,24 @@
-//! The results of Problems 5–7, assembled from the other modules for the binary and the report.
+//! The results of Problems 5–7, assembled from the other modules for the binary and the report:
+//! one entry point per problem ([`p5`], [`p6`], [`p7`], each taking only [`Settings`]) whose result
+//! carries every number the report shows.
 //! The seed's values are carried alongside as [`SeedValues`], named as such.
-use crate::adaptive::{self, AdaptConfig, Curves, Status, SweepPoint};
 use crate::dfg::{self, ArchOptions, CriticalPath, Timing};
 use crate::error::{check_nonzero, LmsError, Result};
-use crate::precision::{self, PrecisionConfig, PrecisionReport};
+use crate::precision::PrecisionConfig;
 use crate::series::{fit_ar3, Ar3Fit, SeriesTarget};
 use crate::wiener::{prediction_mse, Wiener};
 use fxp_core::rng::stream;
 use serde::{Deserialize, Serialize};
+
+mod p5;
+mod p6;
+mod p7;
+
+pub use p5::{p5, P5Checks, SeedCostCheck, P5, SEED_ARITHMETIC};
+pub use p6::{p6, LmsRun, MISADJUSTMENT_TOLERANCE, MU_MAX_TOLERANCE, P6};
+pub use p7::{
+    min_m1_table, p7, BoundRow, P7Checks, RatioRow, MU_FAIL_TOLERANCE, P7, RATIOS, SAME_TRAJECTORY,
+};
 
 /// The seed's numbers for Problems 5–7 (comparison values only).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,8 +29,14 @@ pub struct SeedValues {
     pub sigma_e2: f64,
     /// ‖w*‖².
     pub w_norm2: f64,
-    /// Noise budget (10^0.01 − 1)·0.352 as printed (also misprinted 0.008119).
+    /// Noise budget (10^0.01 − 1)·0.352 as printed.
     pub noise_budget: f64,
+    /// The same budget as the seed also prints it (0.008119).
+    pub noise_budget_typo: f64,
+    /// Coefficient of Δ_x² in the seed's noise model (‖w‖²/12).
+    pub coef_x: f64,
+    /// Coefficient of Δ_w² in the seed's noise model (N E[x²]/12).
+    pub coef_w: f64,
     /// Real-valued bound B > 3.24.
     pub bits_real: f64,
     /// Equal precision chosen.
@@ -50,6 +67,9 @@ impl SeedValues {
             sigma_e2: 0.352,
             w_norm2: 0.6624,
             noise_budget: 0.008199,
+            noise_budget_typo: 0.008119,
+            coef_x: 0.0552,
+            coef_w: 0.13,
             bits_real: 3.24,
             bits: 4,
             fa_cost: 62.0,
@@ -93,6 +113,10 @@ pub struct Settings {
     pub dlms_mu: f64,
     /// Delay of the Problem 7 run.
     pub dlms_delay: usize,
+    /// Multiples of μ_max of the Problem 6 runs.
+    pub lms_multiples: Vec<f64>,
+    /// The Problem 5 precision analysis.
+    pub precision: PrecisionConfig,
 }
 
 impl Settings {
@@ -112,6 +136,8 @@ impl Settings {
             sweep_delays: vec![0, 1, 2, 5, 10],
             dlms_mu: 0.001,
             dlms_delay: 5,
+            lms_multiples: vec![0.5, 0.01, 50.0, 0.1],
+            precision: PrecisionConfig::default(),
         }
     }
 
@@ -178,28 +204,6 @@ pub fn series(s: &Settings) -> Result<(SeriesReport, Vec<f64>)> {
     ))
 }
 
-/// Problem 5.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct P5 {
-    /// The series.
-    pub series: SeriesReport,
-    /// The precision analysis.
-    pub precision: PrecisionReport,
-    /// The seed's values.
-    pub seed_values: SeedValues,
-}
-
-/// Runs Problem 5.
-pub fn p5(s: &Settings, cfg: &PrecisionConfig) -> Result<P5> {
-    let (series, x) = series(s)?;
-    let precision = precision::analyze(&x, s.taps, cfg)?;
-    Ok(P5 {
-        series,
-        precision,
-        seed_values: SeedValues::seed(),
-    })
-}
-
 /// Critical path, latency and throughput of one architecture, with its drawings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchReport {
@@ -215,9 +219,12 @@ pub struct ArchReport {
     pub latency: CriticalPath,
     /// Throughput, symbolic.
     pub throughput: String,
+    /// Throughput at `timing`: 1 / critical path time.
+    pub throughput_value: f64,
     /// Graphviz DOT text.
     pub dot: String,
-    /// SVG drawing.
+    /// SVG drawing (a figure: not serialized).
+    #[serde(skip_serializing, default)]
     pub svg: String,
 }
 
@@ -229,6 +236,7 @@ fn arch_report(g: &dfg::Dfg, options: ArchOptions, t: Timing) -> Result<ArchRepo
         options,
         timing: t,
         throughput: critical_path.symbolic.throughput(),
+        throughput_value: 1.0 / critical_path.time,
         dot: g.to_dot(),
         svg: g.to_svg(&critical_path.nodes),
         critical_path,
@@ -249,250 +257,4 @@ pub fn lms_arch(taps: usize) -> Result<ArchReport> {
         count_mu: true,
     };
     arch_report(&dfg::lms_architecture(opt)?, opt, reference_timing())
-}
-
-/// One LMS run of Problem 6.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LmsRun {
-    /// μ / μ_max.
-    pub multiple: f64,
-    /// μ.
-    pub mu: f64,
-    /// Ensemble curves.
-    pub curves: Curves,
-    /// Theory: μ tr(R)/2.
-    pub misadjustment_small_mu: f64,
-    /// Theory: Feuer–Weinstein Gaussian independence formula (None outside its validity).
-    pub misadjustment_independence: Option<f64>,
-}
-
-/// Problem 6.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct P6 {
-    /// Measured σ_x² of the series.
-    pub sigma_x2: f64,
-    /// μ_max = 2/(N σ_x²).
-    pub mu_max: f64,
-    /// Mean-convergence bound 2/λ_max.
-    pub mu_mean_bound: f64,
-    /// Mean-square bound for Gaussian regressors (independence theory, Feuer–Weinstein).
-    pub mu_mean_square_bound: f64,
-    /// The Wiener predictor of the series (the reference).
-    pub wiener: Wiener,
-    /// Runs at 0.5, 0.01 and 50 × μ_max.
-    pub runs: Vec<LmsRun>,
-    /// The architecture.
-    pub arch: ArchReport,
-    /// The seed's values.
-    pub seed_values: SeedValues,
-}
-
-/// Runs Problem 6 (`multiples` of μ_max, default 0.5, 0.01, 50).
-pub fn p6(s: &Settings, multiples: &[f64]) -> Result<P6> {
-    let (sr, _) = series(s)?;
-    let w = sr.measured.clone();
-    let mu_max = adaptive::mu_max(s.taps, w.sigma_x2)?;
-    let mut runs = vec![];
-    for &m in multiples {
-        crate::error::check_positive("mu multiple", m)?;
-        let mu = m * mu_max;
-        let cfg = AdaptConfig::new(mu, 0, s.lms_len, s.lms_realizations, s.seed);
-        let curves = adaptive::ensemble(&sr.fit.model, &w.w, &cfg)?;
-        runs.push(LmsRun {
-            multiple: m,
-            mu,
-            curves,
-            misadjustment_small_mu: adaptive::misadjustment_small_mu(mu, w.trace()),
-            misadjustment_independence: adaptive::misadjustment_independence(mu, &w.eigenvalues),
-        });
-    }
-    Ok(P6 {
-        sigma_x2: w.sigma_x2,
-        mu_max,
-        mu_mean_bound: 2.0 / w.eigenvalues[0],
-        mu_mean_square_bound: adaptive::lms_mean_square_bound(&w.eigenvalues)?,
-        arch: lms_arch(s.taps)?,
-        wiener: w,
-        runs,
-        seed_values: SeedValues::seed(),
-    })
-}
-
-/// Stability bounds and the measured boundary for one M₁.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BoundRow {
-    /// M₁.
-    pub delay: usize,
-    /// 2 sin(π/(2(2M₁+1)))/λ_max (mean convergence, exact for the first moment).
-    pub mean_bound: f64,
-    /// 2 sin(π/(2(2M₁+1)))/tr(R) (trace analogue of 2/(N σ_x²)).
-    pub trace_bound: f64,
-    /// Largest μ of the sweep that converged below the first diverging μ.
-    pub last_stable_mu: Option<f64>,
-    /// Smallest μ of the sweep that diverged.
-    pub first_diverged_mu: Option<f64>,
-}
-
-/// Minimum M₁ for one timing ratio.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RatioRow {
-    /// T_M.
-    pub t_m: f64,
-    /// T_A.
-    pub t_a: f64,
-    /// Minimum M₁, μ multiplier counted.
-    pub min_m1: Option<usize>,
-    /// Minimum M₁ when μ·e is a free shift.
-    pub min_m1_mu_free: Option<usize>,
-}
-
-/// Problem 7.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct P7 {
-    /// The Wiener predictor (reference).
-    pub wiener: Wiener,
-    /// DLMS at M₁ = 5, μ = 0.001.
-    pub dlms: Curves,
-    /// LMS at the same μ for comparison.
-    pub lms_same_mu: Curves,
-    /// The μ grid of the sweep.
-    pub mus: Vec<f64>,
-    /// The stability map.
-    pub sweep: Vec<SweepPoint>,
-    /// Bounds vs measured boundary per M₁.
-    pub bounds: Vec<BoundRow>,
-    /// Smallest μ where DLMS (M₁ = dlms_delay) diverges while LMS converges.
-    pub mu_fail: Option<f64>,
-    /// Minimum M₁ for T_cp = T_M valid for every T_M > T_A (max over the ratio table).
-    pub min_m1: usize,
-    /// Minimum M₁ per timing ratio.
-    pub ratios: Vec<RatioRow>,
-    /// The retimed DLMS architecture at min_m1 (reference timing).
-    pub retimed_arch: ArchReport,
-    /// The DLMS architecture before retiming.
-    pub dlms_arch: ArchReport,
-    /// r(v) per node of the retiming.
-    pub retiming: Vec<(String, i64)>,
-    /// The seed's values.
-    pub seed_values: SeedValues,
-}
-
-/// The timing ratios examined for the minimum M₁ (T_A = 1).
-pub const RATIOS: [f64; 9] = [1.1, 1.5, 1.9, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0];
-
-/// Minimum M₁ over the ratio table, and the table.
-pub fn min_m1_table(taps: usize) -> Result<(usize, Vec<RatioRow>)> {
-    let mut rows = vec![];
-    for &ratio in &RATIOS {
-        let t = Timing::new(ratio, 1.0)?;
-        let a = dfg::min_delay_for_period(taps, true, &t, t.t_m, 40)?.map(|x| x.0);
-        let b = dfg::min_delay_for_period(taps, false, &t, t.t_m, 40)?.map(|x| x.0);
-        rows.push(RatioRow {
-            t_m: ratio,
-            t_a: 1.0,
-            min_m1: a,
-            min_m1_mu_free: b,
-        });
-    }
-    let worst = rows
-        .iter()
-        .map(|r| {
-            r.min_m1.ok_or_else(|| {
-                LmsError::Graph(format!("no M1 ≤ 40 reaches T_M at T_M/T_A = {}", r.t_m))
-            })
-        })
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .max()
-        .unwrap_or(0);
-    Ok((worst, rows))
-}
-
-/// Runs Problem 7.
-pub fn p7(s: &Settings) -> Result<P7> {
-    let (sr, _) = series(s)?;
-    let w = sr.measured.clone();
-    let model = &sr.fit.model;
-    let cfg = AdaptConfig::new(
-        s.dlms_mu,
-        s.dlms_delay,
-        s.dlms_len,
-        s.dlms_realizations,
-        s.seed,
-    );
-    let dlms = adaptive::ensemble(model, &w.w, &cfg)?;
-    let lms_same_mu = adaptive::ensemble(model, &w.w, &AdaptConfig { delay: 0, ..cfg })?;
-    let decades = 3.5;
-    let n = (decades * s.sweep_per_decade as f64).round() as usize + 1;
-    let mus = adaptive::log_space(1e-3, 10f64.powf(0.5), n)?;
-    let sweep = adaptive::stability_sweep(
-        model,
-        &w.w,
-        &mus,
-        &s.sweep_delays,
-        s.sweep_len,
-        s.sweep_realizations,
-        s.seed,
-    )?;
-    let bounds = s
-        .sweep_delays
-        .iter()
-        .map(|&d| {
-            let pts: Vec<&SweepPoint> = sweep.iter().filter(|p| p.delay == d).collect();
-            let first = pts.iter().position(|p| p.status == Status::Diverged);
-            BoundRow {
-                delay: d,
-                mean_bound: adaptive::dlms_mean_bound(d, w.eigenvalues[0]),
-                trace_bound: adaptive::dlms_trace_bound(d, w.trace()),
-                last_stable_mu: match first {
-                    Some(0) => None,
-                    Some(i) => Some(pts[i - 1].mu),
-                    None => pts.last().map(|p| p.mu),
-                },
-                first_diverged_mu: first.map(|i| pts[i].mu),
-            }
-        })
-        .collect();
-    let mu_fail = adaptive::mu_fail(&sweep, s.dlms_delay);
-    let (min_m1, ratios) = min_m1_table(s.taps)?;
-    let t = reference_timing();
-    let opt = ArchOptions {
-        taps: s.taps,
-        delay: min_m1,
-        count_mu: true,
-    };
-    let g = dfg::lms_architecture(opt)?;
-    let r = g
-        .retime(&t, t.t_m)?
-        .r
-        .ok_or_else(|| LmsError::Graph("the reference timing is not retimable at min M1".into()))?;
-    let gr = g.retimed(&r)?;
-    let mut retimed_arch = arch_report(&gr, opt, t)?;
-    retimed_arch.title = format!("{} (retimed, T_cp = T_M)", g.title);
-    retimed_arch.svg = {
-        let mut h = gr.clone();
-        h.title = retimed_arch.title.clone();
-        h.to_svg(&retimed_arch.critical_path.nodes)
-    };
-    let dlms_arch = arch_report(&g, opt, t)?;
-    Ok(P7 {
-        retiming: g
-            .nodes
-            .iter()
-            .zip(&r)
-            .map(|(v, &ri)| (v.name.clone(), ri))
-            .collect(),
-        wiener: w,
-        dlms,
-        lms_same_mu,
-        mus,
-        sweep,
-        bounds,
-        mu_fail,
-        min_m1,
-        ratios,
-        retimed_arch,
-        dlms_arch,
-        seed_values: SeedValues::seed(),
-    })
 }

@@ -57,7 +57,7 @@ fn generated_series_statistics_within_tolerance() {
 
 #[test]
 fn precision_minimum_and_costs() {
-    let p = problems::p5(&quick(), &PrecisionConfig::default()).unwrap();
+    let p = problems::p5(&quick()).unwrap();
     let pr = &p.precision;
     assert_eq!(pr.model.range_x, 4.0);
     assert_eq!(pr.model.range_w, 1.0);
@@ -323,7 +323,7 @@ fn bad_inputs_are_errors() {
 
 #[test]
 fn snapshot_series_and_precision() {
-    let p = problems::p5(&quick(), &PrecisionConfig::default()).unwrap();
+    let p = problems::p5(&quick()).unwrap();
     let pr = &p.precision;
     let v = json!({
         "model_a": p.series.fit.model.a,
@@ -345,7 +345,11 @@ fn snapshot_series_and_precision() {
 #[test]
 fn snapshot_lms_and_dlms() {
     let s = quick();
-    let p6 = problems::p6(&s, &[0.5, 0.01, 50.0]).unwrap();
+    let p6 = problems::p6(&Settings {
+        lms_multiples: vec![0.5, 0.01, 50.0],
+        ..s.clone()
+    })
+    .unwrap();
     let runs: Vec<_> = p6
         .runs
         .iter()

@@ -1,0 +1,52 @@
+//! Helpers shared by the Problem 6 and 7 renderers: learning-curve charts and outcome words.
+use crate::plot::{LineChart, Series};
+use fxp_core::stats::db_power;
+use lms::adaptive::{Curves, Status};
+
+/// The ensemble MSE in dB against the iteration.
+pub fn mse_db_points(c: &Curves) -> Vec<(f64, f64)> {
+    c.steps
+        .iter()
+        .zip(&c.mse)
+        .map(|(&n, &e)| (n as f64, db_power(e)))
+        .collect()
+}
+
+/// One line per coefficient of each labelled run, the Wiener values as reference lines.
+pub fn coef_chart(title: &str, curves: &[(&str, &Curves)], w_opt: &[f64]) -> LineChart {
+    let mut chart = LineChart::new(title, "iteration n", "coefficient (ensemble mean)");
+    for (label, c) in curves {
+        for (k, ck) in c.coef.iter().enumerate() {
+            let pts: Vec<(f64, f64)> = c
+                .steps
+                .iter()
+                .zip(ck)
+                .filter_map(|(&n, w)| w.map(|w| (n as f64, w)))
+                .collect();
+            let name = if label.is_empty() {
+                format!("w{}", k + 1)
+            } else {
+                format!("{label} w{}", k + 1)
+            };
+            chart = chart.series(Series::line(name, pts));
+        }
+    }
+    for (k, w) in w_opt.iter().enumerate() {
+        chart = chart.hline(*w, format!("Wiener w{} = {w:.3}", k + 1));
+    }
+    chart
+}
+
+/// "converged", or "**diverged** (n/m realizations blew up, first at n = k)".
+pub fn status_str(c: &Curves) -> String {
+    match c.status {
+        Status::Converged => "converged".into(),
+        Status::Diverged => format!(
+            "**diverged** ({}/{} realizations blew up{})",
+            c.diverged_realizations,
+            c.config.realizations,
+            c.first_divergence
+                .map_or(String::new(), |n| format!(", first at n = {n}"))
+        ),
+    }
+}
