@@ -416,3 +416,24 @@ impl Serialize for Problem4 {
         .serialize(serializer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_and_full_differ_only_in_epochs_and_starts() {
+        let (quick, full) = (Settings::quick(), Settings::full());
+        assert_eq!((quick.sgd.epochs, quick.minima.starts), (2, 40));
+        assert_eq!((full.sgd.epochs, full.minima.starts), (10, 400));
+        for s in [&quick, &full] {
+            assert_eq!(s.precision.seed, s.sgd.seed);
+            assert_eq!(s.precision.n_test, s.sgd.n_test);
+        }
+        let same_sgd = SgdConfig {
+            epochs: full.sgd.epochs,
+            ..quick.sgd.clone()
+        };
+        assert_eq!(same_sgd, full.sgd);
+    }
+}
