@@ -24,6 +24,15 @@ impl Tolerance {
         diff.is_finite() && bound.is_finite() && diff <= bound
     }
 
+    /// Half a unit in the last place of a value printed with `significant` digits (3.063 → 0.0005,
+    /// 1.386e8 → 50000): a computed value agrees with a printed one when it rounds to it.
+    pub fn printed_digits(printed: f64, significant: u32) -> Self {
+        let exponent = printed.abs().log10().floor() as i32 - significant as i32;
+        // Parsed from text so that the tolerance is the decimal it stands for (5e-4, not 5.0000000000000001e-4).
+        let half_unit = format!("5e{exponent}").parse().unwrap_or(f64::NAN);
+        Tolerance::Absolute(half_unit)
+    }
+
     /// The tolerance in words, e.g. "within 1 %" or "within 0.01".
     pub fn describe(self) -> String {
         match self {
@@ -92,5 +101,23 @@ mod tests {
         let d = Comparison::new("dC/dw1", 0.00815, 0.0163, Tolerance::Relative(0.05));
         assert!(!d.agrees);
         assert!(d.verdict().starts_with("differs"));
+    }
+
+    #[test]
+    fn printed_digits_is_half_a_unit_in_the_last_place() {
+        assert_eq!(
+            Tolerance::printed_digits(3.063, 4),
+            Tolerance::Absolute(0.0005)
+        );
+        assert_eq!(
+            Tolerance::printed_digits(1.386e8, 4),
+            Tolerance::Absolute(5e4)
+        );
+        assert_eq!(
+            Tolerance::printed_digits(-1.85e10, 3),
+            Tolerance::Absolute(5e7)
+        );
+        assert!(Tolerance::printed_digits(3.063, 4).holds(3.06292, 3.063));
+        assert!(!Tolerance::printed_digits(3.063, 4).holds(3.0636, 3.063));
     }
 }

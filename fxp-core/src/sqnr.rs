@@ -94,9 +94,19 @@ pub fn clipped_normal_variance(c: f64) -> f64 {
     inner + c * c * tail
 }
 
+/// The seed's dB per bit of output precision (comparison value; exactly 20 log10 2 ≈ 6.02).
+pub const SEED_DB_PER_BIT: f64 = 6.0;
+/// The seed's constant term in dB (comparison value; exactly 10 log10 3 ≈ 4.77).
+pub const SEED_OFFSET_DB: f64 = 4.8;
+/// The additive uniform-noise model is taken to hold when Δ/σ_y is at most this.
+pub const MODEL_VALID_STEP_OVER_SIGMA: f64 = 0.5;
+
 /// The analytic SQNR in dB with the seed's rounded constants: 6B + 4.8 − ζ_x − ζ_w − 10 log10 N.
 pub fn sqnr_formula_seed_db(n: usize, b_y: u32, zeta_x: f64, zeta_w: f64) -> f64 {
-    6.0 * b_y as f64 + 4.8 - db_amplitude(zeta_x) - db_amplitude(zeta_w) - db_power(n as f64)
+    SEED_DB_PER_BIT * b_y as f64 + SEED_OFFSET_DB
+        - db_amplitude(zeta_x)
+        - db_amplitude(zeta_w)
+        - db_power(n as f64)
 }
 
 /// The analytic SQNR in dB with the exact constants 20 log10 2 ≈ 6.02 and 10 log10 3 ≈ 4.77.
@@ -108,7 +118,7 @@ pub fn sqnr_formula_db(n: usize, b_y: u32, zeta_x: f64, zeta_w: f64) -> f64 {
 }
 
 /// The grid and sample size of the Monte-Carlo experiment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SqnrConfig {
     /// Dot-product lengths N.
     pub ns: Vec<usize>,
@@ -120,6 +130,21 @@ pub struct SqnrConfig {
     pub samples: usize,
     /// Seed of the random streams.
     pub seed: u64,
+}
+
+impl SqnrConfig {
+    /// The report's configuration ([`Default`]): 20,000 dot products per (N, distribution).
+    pub fn full() -> Self {
+        Self::default()
+    }
+
+    /// The fast smoke configuration (`--quick`): the same grid with 2,000 dot products.
+    pub fn quick() -> Self {
+        Self {
+            samples: 2_000,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for SqnrConfig {
@@ -211,7 +236,7 @@ pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
                         sqnr_formula_exact_db: sqnr_formula_db(n, b, zeta, zeta),
                         sqnr_measured_db: db_power(p_y / p_noise),
                         step_over_sigma_y,
-                        model_valid: step_over_sigma_y <= 0.5,
+                        model_valid: step_over_sigma_y <= MODEL_VALID_STEP_OVER_SIGMA,
                     })
                 })
                 .collect()
@@ -221,4 +246,95 @@ pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
         .into_iter()
         .collect::<Result<Vec<_>>>()
         .map(|b| b.concat())
+}
+
+/// Peak, spread and peak-to-RMS ratio of one input distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistZeta {
+    /// Distribution name.
+    pub dist: String,
+    /// Peak value x_m.
+    pub peak: f64,
+    /// Standard deviation σ.
+    pub sigma: f64,
+    /// ζ = x_m/σ.
+    pub zeta: f64,
+    /// ζ in dB, 20 log10 ζ.
+    pub zeta_db: f64,
+}
+
+impl DistZeta {
+    /// The numbers of `dist`.
+    pub fn of(dist: InputDist) -> Self {
+        Self {
+            dist: dist.name().to_string(),
+            peak: dist.peak(),
+            sigma: dist.sigma(),
+            zeta: dist.zeta(),
+            zeta_db: db_amplitude(dist.zeta()),
+        }
+    }
+}
+
+/// Problem 1 as data: the Monte-Carlo rows, the summary numbers of the report and the seed's
+/// constants beside the exact ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem1 {
+    /// The configuration that produced the rows.
+    #[serde(flatten)]
+    pub config: SqnrConfig,
+    /// Every (distribution, N, B_y) point, as [`run`] returns them.
+    pub rows: Vec<SqnrRow>,
+    /// ζ of every distribution of the configuration.
+    pub zetas: Vec<DistZeta>,
+    /// Rows where the noise model holds (Δ/σ_y ≤ [`MODEL_VALID_STEP_OVER_SIGMA`]).
+    pub valid_rows: usize,
+    /// Largest |measured − formula with exact constants| over the valid rows, dB.
+    pub max_gap_valid_db: f64,
+    /// Largest |measured − formula with the seed's constants| over the valid rows, dB.
+    pub max_gap_valid_seed_db: f64,
+    /// What clipping the Gaussian at 4σ costs per operand against uniform inputs:
+    /// 20 log10(ζ_gauss/ζ_uniform), dB.
+    pub clipping_cost_db: f64,
+    /// Exact dB per bit, 20 log10 2.
+    pub db_per_bit: f64,
+    /// Exact constant term, 10 log10 3, dB.
+    pub offset_db: f64,
+    /// The seed's dB per bit ([`SEED_DB_PER_BIT`]).
+    pub seed_db_per_bit: f64,
+    /// The seed's constant term ([`SEED_OFFSET_DB`]).
+    pub seed_offset_db: f64,
+}
+
+impl Problem1 {
+    /// The rows where the additive-noise model holds.
+    pub fn valid(&self) -> impl Iterator<Item = &SqnrRow> {
+        self.rows.iter().filter(|r| r.model_valid)
+    }
+}
+
+/// Largest `gap(row)` over `rows` (0 for none).
+fn max_gap<'a>(rows: impl Iterator<Item = &'a SqnrRow>, gap: impl Fn(&SqnrRow) -> f64) -> f64 {
+    rows.map(|r| gap(r).abs()).fold(0.0, f64::max)
+}
+
+/// Problem 1: runs the Monte-Carlo experiment of `cfg` and summarises it.
+pub fn problem1(cfg: &SqnrConfig) -> Result<Problem1> {
+    let rows = run(cfg)?;
+    let valid = || rows.iter().filter(|r| r.model_valid);
+    Ok(Problem1 {
+        config: cfg.clone(),
+        zetas: cfg.dists.iter().map(|&d| DistZeta::of(d)).collect(),
+        valid_rows: valid().count(),
+        max_gap_valid_db: max_gap(valid(), |r| r.sqnr_measured_db - r.sqnr_formula_exact_db),
+        max_gap_valid_seed_db: max_gap(valid(), |r| r.sqnr_measured_db - r.sqnr_formula_db),
+        clipping_cost_db: db_amplitude(
+            InputDist::GaussianClipped.zeta() / InputDist::Uniform.zeta(),
+        ),
+        db_per_bit: db_amplitude(2.0),
+        offset_db: db_power(3.0),
+        seed_db_per_bit: SEED_DB_PER_BIT,
+        seed_offset_db: SEED_OFFSET_DB,
+        rows,
+    })
 }

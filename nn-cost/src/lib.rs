@@ -7,11 +7,12 @@
 //! prices it in fixed point — representational cost in bits and computational cost in full
 //! adders under both accumulator conventions of `fxp_core::cost` — at a uniform precision, from
 //! per-layer lists, or from npy offset files plus a B_min ([`npy`]). [`table`] renders the
-//! per-layer table as text.
+//! per-layer table as text. [`problem`] is Problem 2 as data (`problem::run`).
 pub mod analyze;
 pub mod costs;
 pub mod error;
 pub mod npy;
+pub mod problem;
 pub mod spec;
 pub mod table;
 

@@ -16,10 +16,13 @@
 //!   quantized.
 //! * [`minima`]: local minima (part 6): the symmetries of C (w3 → −w3, (w1, w2) → −(w1, w2) and
 //!   the scaling (s·w1, s·w2, w3/s²)), a non-convexity check and a seeded multi-start search.
+//! * [`problem`]: Problem 4 as data (`problem::run`): all of the above at our SGD weights and at
+//!   the seed's, with the seed's printed values as computed comparisons.
 pub mod error;
 pub mod minima;
 pub mod model;
 pub mod precision;
+pub mod problem;
 pub mod quadrature;
 pub mod sgd;
 

@@ -99,6 +99,8 @@ pub struct Branch {
     pub w3_abs_min: f64,
     /// Largest |w3| among them.
     pub w3_abs_max: f64,
+    /// C at `example` (equal on every branch of a curve, up to rounding).
+    pub c: f64,
 }
 
 /// A distinct stationary point of F(m) found by the search (a curve family of C).
@@ -355,8 +357,12 @@ pub fn search(cfg: &MinimaConfig) -> Result<MinimaReport> {
                         example: w,
                         w3_abs_min: abs3,
                         w3_abs_max: abs3,
+                        c: f64::NAN,
                     }),
                 }
+            }
+            for b in &mut branches {
+                b.c = quad.cost(&b.example);
             }
             branches.sort_by_key(|b| (-b.sign_w1, -b.sign_w3));
             Minimum {

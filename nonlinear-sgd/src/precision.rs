@@ -103,6 +103,23 @@ pub struct PrecisionReport {
     pub bits_validated: Option<u32>,
 }
 
+impl PrecisionReport {
+    /// The precisions whose top level (1 − 2^(1−B))·r lies below |w1|: w1 saturates there and
+    /// |δ| exceeds Δ/2 (beyond a 1e-15 rounding margin).
+    pub fn saturated_bits(&self) -> Vec<u32> {
+        self.rows
+            .iter()
+            .filter(|r| r.error.abs() > 0.5 * r.step + 1e-15)
+            .map(|r| r.bits)
+            .collect()
+    }
+
+    /// The row of the table at `bits`.
+    pub fn row(&self, bits: u32) -> Option<&PrecisionRow> {
+        self.rows.iter().find(|r| r.bits == bits)
+    }
+}
+
 /// Smallest B of the table from which on `ok` holds for every larger B.
 fn min_bits(rows: &[PrecisionRow], ok: impl Fn(&PrecisionRow) -> bool) -> Option<u32> {
     let mut best = None;

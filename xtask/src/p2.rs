@@ -1,74 +1,32 @@
 //! Problem 2 report: representational and computational costs of ResNet-18 and VGG-11 in fixed
 //! point (and the course's CIFAR-10 network at uniform 7 bits, the architecture check of
-//! Problem 3), computed by `nn-cost` from the network descriptions.
+//! Problem 3). The numbers come from [`nn_cost::problem::run`]; this module only renders them.
 use crate::plot::{line_chart, LineChart, Series};
 use crate::report::{md_table, sci, Ctx, Section, XResult};
-use nn_cost::costs::uniform;
-use nn_cost::{network_costs, AccumulatorConvention, CostReport, NetworkSpec, NetworkTable};
-use serde_json::{json, Value};
-
-/// The seed's printed values (comparison only): (net, representational bits, computational FA).
-const SEED_10BIT: [(&str, f64, f64); 2] = [
-    ("resnet18", 1.386e8, 2.377e11),
-    ("vgg11", 1.359e9, 1.004e12),
-];
-/// The seed's uniform 7-bit costs of the CIFAR network (Problem 3, comparison only).
-const SEED_CIFAR_7BIT: (f64, f64) = (2.517e8, 1.85e10);
-
-fn costs_at(table: &NetworkTable, bits: u32) -> XResult<CostReport> {
-    Ok(network_costs(table, &uniform(bits, table.rows.len())?)?)
-}
-
-/// Relative difference of ours against a comparison value, as a signed percentage.
-fn pct(ours: f64, reference: f64) -> String {
-    format!("{:+.2} %", 100.0 * (ours / reference - 1.0))
-}
-
-fn layer_table(table: &NetworkTable, costs: &CostReport) -> String {
-    let shape = |s: &[usize]| nn_cost::table::shape_str(s);
-    let rows: Vec<Vec<String>> = table
-        .rows
-        .iter()
-        .zip(&costs.layers)
-        .map(|(r, c)| {
-            vec![
-                format!("`{}`", r.name),
-                r.kind.clone(),
-                shape(&r.in_shape),
-                shape(&r.out_shape),
-                (r.weights + r.biases).to_string(),
-                r.r_a.to_string(),
-                r.n.to_string(),
-                r.d.to_string(),
-                r.macs.to_string(),
-                sci(c.rep_bits),
-                sci(c.comp_fa_printed),
-                sci(c.comp_fa_seed),
-            ]
-        })
-        .collect();
-    md_table(
-        &[
-            "layer",
-            "kind",
-            "input",
-            "output",
-            "R_W",
-            "R_A",
-            "N",
-            "D",
-            "MACs",
-            "rep bits",
-            "FA printed",
-            "FA seed conv.",
-        ],
-        &rows,
-    )
-}
+use nn_cost::problem::{self, CostSweep, NetworkCosts, Problem2, Settings};
 
 /// Runs the cost model on the built-in networks and writes the section.
 pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
-    let mut md = String::from(
+    ctx.step("p2: resnet18, vgg11, cifar-alexnet");
+    let problem = problem::run(&Settings::default())?;
+    Ok(vec![render(&problem, ctx)?])
+}
+
+/// The section of Problem 2: markdown (the figure written under `ctx.out`) and results.json.
+pub fn render(p: &Problem2, ctx: &Ctx) -> XResult<Section> {
+    let mut md = intro_md();
+    md.push_str(&summary_md(p));
+    md.push_str(&cifar_md(&p.cifar_alexnet_7bit));
+    md.push_str(&sweep_md(p, ctx)?);
+    Ok(Section {
+        id: "p2".into(),
+        markdown: md,
+        json: serde_json::to_value(p)?,
+    })
+}
+
+fn intro_md() -> String {
+    String::from(
         "## Problem 2 — Network complexity in fixed point\n\n\
          ResNet-18 and VGG-11 (torchvision definitions, ImageNet input 3×224×224) at a uniform \
          precision of 10 bits for all weights and activations. Both networks are described in \
@@ -86,138 +44,226 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
          reproduced to four digits by acc = B_A + B_W + ⌈log2 D⌉ (*seed convention*: an adder \
          tree's final width, ceiling and no −1). Both are reasonable estimates; both are reported, \
          and the seed's values are compared with the convention they follow.\n\n",
-    );
+    )
+}
 
-    let mut json = serde_json::Map::new();
-    let mut summary = Vec::new();
-    let mut details = String::new();
-    let mut printed_gap = Vec::new();
-    for (name, seed_rep, seed_fa) in SEED_10BIT {
-        ctx.step(&format!("p2: {name}"));
-        let table = NetworkSpec::builtin(name)?.analyze()?;
-        let c = costs_at(&table, 10)?;
-        printed_gap.push(format!(
-            "{:.2} % ({name})",
-            100.0 * (1.0 - c.comp_fa_printed / c.comp_fa_seed)
-        ));
-        summary.push(vec![
-            name.to_string(),
-            table.total_params().to_string(),
-            format!("{:.4} G", table.total_macs() as f64 / 1e9),
-            sci(c.rep_bits),
-            sci(seed_rep),
-            pct(c.rep_bits, seed_rep),
-            sci(c.comp_fa_printed),
-            sci(c.comp_fa_seed),
-            sci(seed_fa),
-            pct(c.comp_fa_seed, seed_fa),
-        ]);
-        json.insert(
-            name.to_string(),
-            json!({
-                "params": table.total_params(),
-                "cost_params": table.cost_params(),
-                "activations": table.total_activations(),
-                "macs": table.total_macs(),
-                "layers": table.rows.len(),
-                "bits": 10,
-                "rep_bits": c.rep_bits,
-                "comp_fa_printed": c.comp_fa_printed,
-                "comp_fa_seed": c.comp_fa_seed,
-                "seed_rep_bits": seed_rep,
-                "seed_comp_fa": seed_fa,
-            }),
-        );
-        details.push_str(&format!(
-            "<details><summary>{name}: per-layer table at 10 bits ({} conv/linear layers)</summary>\n\n{}\n</details>\n\n",
-            table.rows.len(),
-            layer_table(&table, &c)
+/// Relative difference of ours against a comparison value, as a signed percentage.
+fn pct(ours: f64, reference: f64) -> String {
+    format!("{:+.2} %", 100.0 * (ours / reference - 1.0))
+}
+
+/// 11689512 → "11,689,512".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The display name of a built-in network.
+fn label(network: &str) -> &str {
+    match network {
+        "resnet18" => "ResNet-18",
+        "vgg11" => "VGG-11",
+        "cifar-alexnet" => "CIFAR net",
+        other => other,
+    }
+}
+
+fn summary_row(n: &NetworkCosts) -> Vec<String> {
+    vec![
+        n.network.clone(),
+        n.params.to_string(),
+        format!("{:.4} G", n.macs as f64 / 1e9),
+        sci(n.rep_bits),
+        sci(n.seed_rep_bits),
+        pct(n.rep_bits, n.seed_rep_bits),
+        sci(n.comp_fa_printed),
+        sci(n.comp_fa_seed),
+        sci(n.seed_comp_fa),
+        pct(n.comp_fa_seed, n.seed_comp_fa),
+    ]
+}
+
+fn summary_md(p: &Problem2) -> String {
+    let nets = [&p.resnet18, &p.vgg11];
+    let header = [
+        "net @10 bit",
+        "params",
+        "MACs",
+        "rep bits (ours)",
+        "rep bits (seed)",
+        "Δ",
+        "FA printed (ours)",
+        "FA seed conv. (ours)",
+        "FA (seed)",
+        "Δ (seed conv.)",
+    ];
+    let rows: Vec<Vec<String>> = nets.iter().map(|n| summary_row(n)).collect();
+    let mut md = md_table(&header, &rows);
+    md.push_str(&verdicts_md(&nets));
+    for n in nets {
+        md.push_str(&layer_details_md(
+            n,
+            &format!(
+                "per-layer table at {} bits ({} conv/linear layers)",
+                n.bits, n.layers
+            ),
         ));
     }
-    md.push_str(&md_table(
-        &[
-            "net @10 bit",
-            "params",
-            "MACs",
-            "rep bits (ours)",
-            "rep bits (seed)",
-            "Δ",
-            "FA printed (ours)",
-            "FA seed conv. (ours)",
-            "FA (seed)",
-            "Δ (seed conv.)",
-        ],
-        &summary,
-    ));
-    md.push_str(&format!(
+    md
+}
+
+/// "agree with" when every comparison agrees, else "differ from".
+fn agree_with(all_agree: bool) -> &'static str {
+    if all_agree {
+        "agree with"
+    } else {
+        "differ from"
+    }
+}
+
+/// The paragraph under the summary table; its verdicts follow the computed comparisons.
+fn verdicts_md(nets: &[&NetworkCosts]) -> String {
+    let published: Vec<String> = nets
+        .iter()
+        .filter_map(|n| {
+            let (params, macs) = (
+                n.vs_published.params.as_ref()?,
+                n.vs_published.macs.as_ref()?,
+            );
+            Some(format!(
+                "{}: {} and {:.3} G",
+                label(&n.network),
+                thousands(params.reference as u64),
+                macs.reference / 1e9
+            ))
+        })
+        .collect();
+    let counts_agree = nets.iter().all(|n| {
+        let v = &n.vs_published;
+        v.params.as_ref().is_some_and(|c| c.agrees) && v.macs.as_ref().is_some_and(|c| c.agrees)
+    });
+    let rep_agree = nets.iter().all(|n| n.vs_published.rep_bits.agrees);
+    let comp_agree = nets.iter().all(|n| n.vs_published.comp_fa_seed.agrees);
+    let printed_gap: Vec<String> = nets
+        .iter()
+        .map(|n| {
+            format!(
+                "{:.2} % ({})",
+                100.0 * n.printed_below_seed_convention,
+                n.network
+            )
+        })
+        .collect();
+    format!(
         "\nParameters include batch-norm weights and biases (torchvision's count); the cost \
          model's R_W counts conv/linear weights and biases only. The parameter counts and MACs \
-         agree with the well-known torchvision figures (ResNet-18: 11,689,512 and 1.814 G; \
-         VGG-11: 132,863,336 and 7.609 G). The representational costs agree with the seed; the \
-         seed's computational costs are matched by the seed convention, while the formula as \
+         {} the well-known torchvision figures ({}). The representational costs {} the \
+         seed; the seed's computational costs are {}matched by the seed convention, while the formula as \
          printed gives {} less: the −1 and the real-valued log2 D take 1 + (⌈log2 D⌉ − log2 D) \
          bits off each of the D − 1 additions.\n\n",
+        agree_with(counts_agree),
+        published.join("; "),
+        agree_with(rep_agree),
+        if comp_agree { "" } else { "not " },
         printed_gap.join(" and ")
-    ));
-    md.push_str(&details);
+    )
+}
 
-    // The course's CIFAR-10 network at uniform 7 bits (Problem 3's architecture check).
-    ctx.step("p2: cifar-alexnet");
-    let cifar = NetworkSpec::builtin("cifar-alexnet")?.analyze()?;
-    let c7 = costs_at(&cifar, 7)?;
-    let (seed_rep, seed_fa) = SEED_CIFAR_7BIT;
-    md.push_str(
-        "### The course's CIFAR-10 network at uniform 7 bits\n\n\
+/// The per-layer table of a network, folded.
+fn layer_details_md(n: &NetworkCosts, summary: &str) -> String {
+    let shape = |s: &[usize]| nn_cost::table::shape_str(s);
+    let rows: Vec<Vec<String>> = n
+        .layer_table
+        .iter()
+        .zip(&n.layer_costs)
+        .map(|(r, c)| {
+            vec![
+                format!("`{}`", r.name),
+                r.kind.clone(),
+                shape(&r.in_shape),
+                shape(&r.out_shape),
+                (r.weights + r.biases).to_string(),
+                r.r_a.to_string(),
+                r.n.to_string(),
+                r.d.to_string(),
+                r.macs.to_string(),
+                sci(c.rep_bits),
+                sci(c.comp_fa_printed),
+                sci(c.comp_fa_seed),
+            ]
+        })
+        .collect();
+    let header = [
+        "layer",
+        "kind",
+        "input",
+        "output",
+        "R_W",
+        "R_A",
+        "N",
+        "D",
+        "MACs",
+        "rep bits",
+        "FA printed",
+        "FA seed conv.",
+    ];
+    format!(
+        "<details><summary>{}: {summary}</summary>\n\n{}\n</details>\n\n",
+        n.network,
+        md_table(&header, &rows)
+    )
+}
+
+fn cifar_md(c: &NetworkCosts) -> String {
+    let mut md = format!(
+        "### The course's CIFAR-10 network at uniform {} bits\n\n\
          The architecture of NOTES.md (five convs, three fully connected layers, 3×32×32 input) \
          at the seed's minimum uniform precision of Problem 3. Costs depend on the architecture \
          only, so they must equal the seed's even though our trained weights differ.\n\n",
+        c.bits
     );
-    md.push_str(&md_table(
-        &["cost @7 bit", "ours", "seed", "Δ"],
-        &[
-            vec![
-                "representational (bits)".into(),
-                sci(c7.rep_bits),
-                sci(seed_rep),
-                pct(c7.rep_bits, seed_rep),
-            ],
-            vec![
-                "computational, seed convention (FA)".into(),
-                sci(c7.comp_fa_seed),
-                sci(seed_fa),
-                pct(c7.comp_fa_seed, seed_fa),
-            ],
-            vec![
-                "computational, printed formula (FA)".into(),
-                sci(c7.comp_fa_printed),
-                "—".into(),
-                "—".into(),
-            ],
+    let rows = [
+        vec![
+            "representational (bits)".into(),
+            sci(c.rep_bits),
+            sci(c.seed_rep_bits),
+            pct(c.rep_bits, c.seed_rep_bits),
         ],
-    ));
+        vec![
+            "computational, seed convention (FA)".into(),
+            sci(c.comp_fa_seed),
+            sci(c.seed_comp_fa),
+            pct(c.comp_fa_seed, c.seed_comp_fa),
+        ],
+        vec![
+            "computational, printed formula (FA)".into(),
+            sci(c.comp_fa_printed),
+            "—".into(),
+            "—".into(),
+        ],
+    ];
+    let header = format!("cost @{} bit", c.bits);
+    md.push_str(&md_table(&[&header, "ours", "seed", "Δ"], &rows));
     md.push('\n');
-    md.push_str(&format!(
-        "<details><summary>cifar-alexnet: per-layer table at 7 bits</summary>\n\n{}\n</details>\n\n",
-        layer_table(&cifar, &c7)
+    md.push_str(&layer_details_md(
+        c,
+        &format!("per-layer table at {} bits", c.bits),
     ));
-    json.insert(
-        "cifar_alexnet_7bit".into(),
-        json!({
-            "params": cifar.total_params(),
-            "macs": cifar.total_macs(),
-            "rep_bits": c7.rep_bits,
-            "comp_fa_seed": c7.comp_fa_seed,
-            "comp_fa_printed": c7.comp_fa_printed,
-            "seed_rep_bits": seed_rep,
-            "seed_comp_fa": seed_fa,
-        }),
-    );
+    md
+}
 
-    // Costs against the uniform precision, for the three networks.
-    let nets = [
-        ("resnet18", "ResNet-18"),
-        ("vgg11", "VGG-11"),
-        ("cifar-alexnet", "CIFAR net"),
+fn sweep_md(p: &Problem2, ctx: &Ctx) -> XResult<String> {
+    let sweeps = [
+        ("ResNet-18", &p.sweep.resnet18),
+        ("VGG-11", &p.sweep.vgg11),
+        ("CIFAR net", &p.sweep.cifar_alexnet),
     ];
     let mut chart = LineChart::new(
         "Costs vs uniform precision",
@@ -225,50 +271,43 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         "rep. cost (Gbit), comp. cost (G FA)",
     )
     .log_y();
-    let mut sweep = serde_json::Map::new();
-    for (i, (name, label)) in nets.iter().enumerate() {
-        let table = NetworkSpec::builtin(name)?.analyze()?;
-        let mut rep = Vec::new();
-        let mut fa = Vec::new();
-        let mut fa_printed = Vec::new();
-        for b in 2..=16u32 {
-            let c = costs_at(&table, b)?;
-            rep.push((b as f64, c.rep_bits));
-            fa.push((b as f64, c.comp_fa(AccumulatorConvention::Seed)));
-            fa_printed.push((b as f64, c.comp_fa(AccumulatorConvention::Printed)));
-        }
-        let ys = |v: &[(f64, f64)]| v.iter().map(|p| p.1).collect::<Vec<f64>>();
-        sweep.insert(
-            name.to_string(),
-            json!({
-                "bits": (2..=16).collect::<Vec<u32>>(),
-                "rep_bits": ys(&rep),
-                "comp_fa_seed": ys(&fa),
-                "comp_fa_printed": ys(&fa_printed),
-            }),
-        );
-        let giga = |v: Vec<(f64, f64)>| v.into_iter().map(|(x, y)| (x, y / 1e9)).collect();
+    for (i, (label, sweep)) in sweeps.into_iter().enumerate() {
         chart = chart
-            .series(Series::line_markers(format!("{label}: rep. bits"), giga(rep)).color(i))
-            .series(Series::dashed(format!("{label}: FA (seed conv.)"), giga(fa)).color(i));
+            .series(
+                Series::line_markers(format!("{label}: rep. bits"), giga(sweep, &sweep.rep_bits))
+                    .color(i),
+            )
+            .series(
+                Series::dashed(
+                    format!("{label}: FA (seed conv.)"),
+                    giga(sweep, &sweep.comp_fa_seed),
+                )
+                .color(i),
+            );
     }
     let fig = "p2_costs_vs_bits.svg";
     line_chart(&ctx.figure(fig), &chart)?;
-    md.push_str(
+    let mut md = String::from(
         "### Costs against the uniform precision\n\n\
          Representational cost grows linearly in B; computational cost roughly quadratically \
          (the D·B² multiplier term dominates), so halving the precision cuts the arithmetic about \
          fourfold but the storage only twofold.\n\n",
     );
+    let bits = &p.sweep.resnet18.bits;
+    let (first, last) = (bits.first().unwrap_or(&0), bits.last().unwrap_or(&0));
     md.push_str(&ctx.figure_link(
         fig,
-        "Problem 2: representational (solid) and computational (dashed, seed convention) cost of the three networks at uniform precision 2…16 bits",
+        &format!("Problem 2: representational (solid) and computational (dashed, seed convention) cost of the three networks at uniform precision {first}…{last} bits"),
     ));
-    json.insert("sweep".into(), Value::Object(sweep));
+    Ok(md)
+}
 
-    Ok(vec![Section {
-        id: "p2".into(),
-        markdown: md,
-        json: Value::Object(json),
-    }])
+/// (B, value / 1e9) points of a sweep.
+fn giga(sweep: &CostSweep, values: &[f64]) -> Vec<(f64, f64)> {
+    sweep
+        .bits
+        .iter()
+        .zip(values)
+        .map(|(&b, &v)| (b as f64, v / 1e9))
+        .collect()
 }

@@ -4,6 +4,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use fxp_core::cli::{parse_list, print_json, run};
 use nonlinear_sgd::minima::{self, MinimaConfig};
 use nonlinear_sgd::precision::{self, PrecisionConfig};
+use nonlinear_sgd::problem::seed;
 use nonlinear_sgd::sgd::{self, Schedule, SgdConfig};
 use nonlinear_sgd::{Quadrature, Weights};
 use serde_json::json;
@@ -188,10 +189,16 @@ fn train(a: &TrainArgs) -> Result<(), String> {
     println!("  initial weights   {}", fmt_w(&cfg.init));
     println!("  final weights     {}", fmt_w(&r.final_weights));
     println!("  train MSE         {:.6}", r.train_mse);
-    println!("  test MSE          {:.6}   (seed: 3.065)", r.test_mse);
     println!(
-        "  C (quadrature)    {:.6}   (seed: 3.063; accuracy {:.1e})",
-        r.quadrature.c, r.quadrature_error
+        "  test MSE          {:.6}   (seed: {})",
+        r.test_mse,
+        seed::TEST_MSE
+    );
+    println!(
+        "  C (quadrature)    {:.6}   (seed: {}; accuracy {:.1e})",
+        r.quadrature.c,
+        seed::C,
+        r.quadrature_error
     );
     let g = r.quadrature.grad;
     println!(
