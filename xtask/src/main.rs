@@ -14,6 +14,7 @@ mod report;
 // Problem modules: add `mod pN;` here and an entry in PROBLEMS below.
 
 use clap::Parser;
+use fxp_core::outln;
 use report::{save_section, Ctx, Section, XResult};
 use std::path::PathBuf;
 
@@ -82,7 +83,7 @@ fn main() {
         let args = Args::parse();
         if args.task == "list" {
             for (name, title, _) in PROBLEMS {
-                println!("{name}  {title}");
+                outln!("{name}  {title}");
             }
             return Ok(());
         }

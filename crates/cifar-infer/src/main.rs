@@ -7,6 +7,7 @@ use cifar_infer::{
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fxp_core::cli::{parse_list, print_json, progress};
+use fxp_core::outln;
 use fxp_core::LayerPrecision;
 use serde_json::json;
 use std::path::PathBuf;
@@ -250,10 +251,12 @@ fn eval(a: EvalArgs) -> Result<(), InferError> {
                 extra["kernel_paths"]
             ),
         };
-        println!("{} ({mode})", setup.model.name);
-        println!(
+        outln!("{} ({mode})", setup.model.name);
+        outln!(
             "accuracy {:.2} % ({} / {} images) in {secs:.1} s",
-            res.accuracy, res.correct, res.n
+            res.accuracy,
+            res.correct,
+            res.n
         );
     }
     Ok(())
@@ -305,14 +308,16 @@ fn sweep(a: SweepArgs) -> Result<(), InferError> {
         });
         print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
-        println!("{} on {} test images", setup.model.name, r.n);
-        println!(
+        outln!("{} on {} test images", setup.model.name, r.n);
+        outln!(
             "float baseline {:.2} % ({} correct); pass ≥ {:.2} %",
-            r.baseline, r.baseline_correct, r.threshold
+            r.baseline,
+            r.baseline_correct,
+            r.threshold
         );
-        println!("{:>3}  {:>9}  {:>7}  within", "B", "accuracy", "correct");
+        outln!("{:>3}  {:>9}  {:>7}  within", "B", "accuracy", "correct");
         for p in &r.points {
-            println!(
+            outln!(
                 "{:>3}  {:>8.2} %  {:>7}  {}",
                 p.bits,
                 p.accuracy,
@@ -321,16 +326,17 @@ fn sweep(a: SweepArgs) -> Result<(), InferError> {
             );
         }
         if !r.stopped_early.is_empty() {
-            println!("stopped early (cannot pass): B = {:?}", r.stopped_early);
+            outln!("stopped early (cannot pass): B = {:?}", r.stopped_early);
         }
         match (r.min_bits, r.min_bits_accuracy) {
-            (Some(b), Some(acc)) => println!("minimum uniform precision: {b} bits ({acc:.2} %)"),
-            _ => println!(
+            (Some(b), Some(acc)) => outln!("minimum uniform precision: {b} bits ({acc:.2} %)"),
+            _ => outln!(
                 "no precision in {}..={} is within the tolerance",
-                a.min_bits, a.max_bits
+                a.min_bits,
+                a.max_bits
             ),
         }
-        println!("({secs:.1} s)");
+        outln!("({secs:.1} s)");
     }
     Ok(())
 }
@@ -357,17 +363,23 @@ fn bench_cmd(a: BenchArgs) -> Result<(), InferError> {
     if c.json {
         print_json(&r).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
-        println!(
+        outln!(
             "{} threads, integer kernel: {:?}, batch {}",
-            r.threads, r.simd, r.batch
+            r.threads,
+            r.simd,
+            r.batch
         );
-        println!(
+        outln!(
             "{:>7}  {:>8}  {:>9}  {:>9}  {:>8}  paths",
-            "config", "images", "seconds", "images/s", "acc %"
+            "config",
+            "images",
+            "seconds",
+            "images/s",
+            "acc %"
         );
         for row in &r.rows {
             let paths: Vec<String> = row.paths.iter().map(|p| format!("{p:?}")).collect();
-            println!(
+            outln!(
                 "{:>7}  {:>8}  {:>9.2}  {:>9.1}  {:>8.2}  {}",
                 row.config,
                 row.images,
@@ -464,7 +476,7 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
     }
     let g = &p.gains;
     let o = &p.offsets;
-    println!(
+    outln!(
         "{}: {} estimator on {} images ({} unit(s) averaged, {} tie(s) skipped); ranges over {} images",
         setup.model.name,
         p.estimator.name(),
@@ -473,12 +485,20 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
         g.ties,
         calib.len()
     );
-    println!(
+    outln!(
         "{:<12} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
-        "layer", "r_W", "r_A", "E_W", "E_A", "W raw", "A raw", "W", "A"
+        "layer",
+        "r_W",
+        "r_A",
+        "E_W",
+        "E_A",
+        "W raw",
+        "A raw",
+        "W",
+        "A"
     );
     for l in 0..p.layers.len() {
-        println!(
+        outln!(
             "{:<12} {:>7} {:>5} {:>11.4e} {:>11.4e} {:>8.3} {:>8.3} {:>4} {:>4}",
             p.layers[l],
             p.ranges.weight[l],
@@ -497,12 +517,12 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
             Some(false) => "DIFFERENT from",
             None => "absent from",
         };
-        println!("{name}: {s} the data folder's file");
+        outln!("{name}: {s} the data folder's file");
     }
     if let Some(dir) = &a.out {
-        println!("wrote the four npy files to {}", dir.display());
+        outln!("wrote the four npy files to {}", dir.display());
     }
-    println!(
+    outln!(
         "ranges {ranges_secs:.1} s, noise gains {gains_secs:.1} s ({} threads)",
         rayon::current_num_threads()
     );
@@ -555,23 +575,27 @@ fn offsets_sweep_cmd(
         });
         print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
-        println!(
+        outln!(
             "{} on {} test images, offsets from {}",
             setup.model.name,
             r.n,
             dir.display()
         );
-        println!("weight offsets {w_off:?}, activation offsets {a_off:?}");
-        println!(
+        outln!("weight offsets {w_off:?}, activation offsets {a_off:?}");
+        outln!(
             "float baseline {:.2} % ({} correct); pass ≥ {:.2} %",
-            r.baseline, r.baseline_correct, r.threshold
+            r.baseline,
+            r.baseline_correct,
+            r.threshold
         );
-        println!(
+        outln!(
             "{:>5}  {:>9}  {:>7}  within",
-            "B_min", "accuracy", "correct"
+            "B_min",
+            "accuracy",
+            "correct"
         );
         for p in &r.points {
-            println!(
+            outln!(
                 "{:>5}  {:>8.2} %  {:>7}  {}",
                 p.bits,
                 p.accuracy,
@@ -580,17 +604,18 @@ fn offsets_sweep_cmd(
             );
         }
         match (r.min_bits, r.min_bits_accuracy, &at_min) {
-            (Some(b), Some(acc), Some(p)) => println!(
+            (Some(b), Some(acc), Some(p)) => outln!(
                 "minimum B_min: {b} ({acc:.2} %): B_W = {:?}, B_A = {:?}",
                 p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
                 p.iter().map(|x| x.b_a).collect::<Vec<_>>()
             ),
-            _ => println!(
+            _ => outln!(
                 "no B_min in {}..={} is within the tolerance",
-                a.min_bits, a.max_bits
+                a.min_bits,
+                a.max_bits
             ),
         }
-        println!("({secs:.1} s)");
+        outln!("({secs:.1} s)");
     }
     Ok(())
 }

@@ -155,6 +155,38 @@ pub struct SqnrRow {
     pub model_valid: bool,
 }
 
+/// Largest number of samples per (distribution, N): the samples are kept in memory (8 bytes each).
+pub const MAX_SAMPLES: usize = 10_000_000;
+
+/// Largest number of products x_j·w_j drawn by one experiment (samples × ΣN × distributions),
+/// about a minute on two cores; the default experiment draws 2.2e8.
+pub const MAX_PRODUCTS: u128 = 4_000_000_000;
+
+/// Refuses an experiment too large to finish in reasonable time or memory, before any work.
+fn check_work(cfg: &SqnrConfig) -> Result<()> {
+    if cfg.samples > MAX_SAMPLES {
+        return Err(FxpError::Invalid(format!(
+            "{} samples per (distribution, N) is more than the {} this experiment keeps in memory",
+            crate::text::group(cfg.samples as u64),
+            crate::text::group(MAX_SAMPLES as u64)
+        )));
+    }
+    let sum_n: u128 = cfg.ns.iter().map(|&n| n as u128).sum();
+    let products = sum_n * cfg.samples as u128 * cfg.dists.len() as u128;
+    if products > MAX_PRODUCTS {
+        return Err(FxpError::Invalid(format!(
+            "samples × ΣN × distributions = {} × {} × {} = {} products is more than the bound of {} \
+             (about a minute of work): lower --n or --samples",
+            crate::text::group(cfg.samples as u64),
+            crate::text::group(sum_n as i128),
+            cfg.dists.len(),
+            crate::text::sci(products as f64, 3),
+            crate::text::sci(MAX_PRODUCTS as f64, 1),
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the Monte-Carlo experiment; rows ordered by distribution, N, B_y. Deterministic for a
 /// given config, whatever the thread count (one random stream per (distribution, N)).
 pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
@@ -171,6 +203,7 @@ pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
     for &b in &cfg.bits {
         crate::error::check_bits(b as i64)?;
     }
+    check_work(cfg)?;
     let units: Vec<(usize, InputDist, usize)> = cfg
         .dists
         .iter()

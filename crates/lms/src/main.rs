@@ -2,6 +2,7 @@
 //! precision analysis, LMS and delayed-LMS ensembles, and the architectures as data-flow graphs.
 use clap::{Parser, Subcommand};
 use fxp_core::cli::{print_json, run};
+use fxp_core::outln;
 use lms::precision::PrecisionConfig;
 use lms::problems::{self, Settings};
 use serde_json::json;
@@ -89,26 +90,40 @@ fn main() {
                     return out(json!(r));
                 }
                 let f = &r.fit;
-                println!(
+                outln!(
                     "AR(3) model: a = {:?}, sigma_v^2 = {}, pole radius {:.4}",
-                    f.model.a, f.model.sigma_v2, f.pole_radius
+                    f.model.a,
+                    f.model.sigma_v2,
+                    f.pole_radius
                 );
-                println!("selection: {}", f.selection);
-                println!(
+                outln!("selection: {}", f.selection);
+                outln!(
                     "{:<12} {:>10} {:>10} {:>10}",
-                    "", "target", "model", "measured"
+                    "",
+                    "target",
+                    "model",
+                    "measured"
                 );
-                println!(
+                outln!(
                     "{:<12} {:>10.4} {:>10.4} {:>10.4}",
-                    "sigma_x^2", f.target.sigma_x2, f.model_sigma_x2, r.measured.sigma_x2
+                    "sigma_x^2",
+                    f.target.sigma_x2,
+                    f.model_sigma_x2,
+                    r.measured.sigma_x2
                 );
-                println!(
+                outln!(
                     "{:<12} {:>10.4} {:>10.4} {:>10.4}",
-                    "sigma_e^2", f.target.sigma_e2, f.model_sigma_e2, r.measured.mmse
+                    "sigma_e^2",
+                    f.target.sigma_e2,
+                    f.model_sigma_e2,
+                    r.measured.mmse
                 );
-                println!(
+                outln!(
                     "{:<12} {:>10.4} {:>10.4} {:>10.4}",
-                    "|w*|^2", f.target.w_norm2, f.model_w_norm2, r.measured.w_norm2
+                    "|w*|^2",
+                    f.target.w_norm2,
+                    f.model_w_norm2,
+                    r.measured.w_norm2
                 );
             }
             Cmd::Wiener => {
@@ -117,13 +132,16 @@ fn main() {
                 if args.json {
                     return out(json!(w));
                 }
-                println!("r = {:?}", w.r);
-                println!("w* = {:?}", w.w);
-                println!(
+                outln!("r = {:?}", w.r);
+                outln!("w* = {:?}", w.w);
+                outln!(
                     "sigma_x^2 = {:.5}, MMSE = {:.5}, |w*|^2 = {:.5}, SNR = {:.3} dB",
-                    w.sigma_x2, w.mmse, w.w_norm2, w.snr_db
+                    w.sigma_x2,
+                    w.mmse,
+                    w.w_norm2,
+                    w.snr_db
                 );
-                println!("eigenvalues of R: {:?}", w.eigenvalues);
+                outln!("eigenvalues of R: {:?}", w.eigenvalues);
             }
             Cmd::Precision {
                 loss_db,
@@ -148,42 +166,48 @@ fn main() {
                     return out(v);
                 }
                 let m = &pr.model;
-                println!(
+                outln!(
                     "noise budget (10^(L/10)-1) sigma_e^2 = {:.6} (seed 0.008199)",
                     m.budget
                 );
-                println!(
+                outln!(
                     "ranges: r_x = {}, r_w = {}; noise = {:.5} Dx^2 + {:.5} Dw^2",
                     m.range_x,
                     m.range_w,
                     m.coef_x(),
                     m.coef_w()
                 );
-                println!("equal precision: B > {:.3} -> B = {} (seed: B > 3.24 -> 4 with r = 1; ours with r = 1: B > {:.3})", pr.bits_equal_real, pr.bits_analytic, pr.seed_ranges_bits_real);
-                println!(
+                outln!("equal precision: B > {:.3} -> B = {} (seed: B > 3.24 -> 4 with r = 1; ours with r = 1: B > {:.3})", pr.bits_equal_real, pr.bits_analytic, pr.seed_ranges_bits_real);
+                outln!(
                     "best pair (min Bx+Bw): Bx = {}, Bw = {}; cheapest: Bx = {}, Bw = {}",
                     pr.best_pair_analytic.bx,
                     pr.best_pair_analytic.bw,
                     pr.cheapest_pair_analytic.bx,
                     pr.cheapest_pair_analytic.bw
                 );
-                println!(
+                outln!(
                     "{:>3} {:>12} {:>12} {:>6}",
-                    "B", "loss dB", "model dB", "acc"
+                    "B",
+                    "loss dB",
+                    "model dB",
+                    "acc"
                 );
                 for q in &pr.equal_bits {
-                    println!(
+                    outln!(
                         "{:>3} {:>12.5} {:>12.5} {:>6}",
-                        q.bx, q.loss_db, q.predicted_loss_db, q.acc_bits
+                        q.bx,
+                        q.loss_db,
+                        q.predicted_loss_db,
+                        q.acc_bits
                     );
                 }
-                println!(
+                outln!(
                     "simulated minimum B = {:?}; best simulated pair {:?}",
                     pr.bits_simulated,
                     pr.best_pair_simulated.as_ref().map(|p| (p.bx, p.bw))
                 );
                 let c = &pr.fa_cost;
-                println!("FA at B = {}: printed {:.2}, seed convention {:.0}, seed formula {:.0}, (N-1)(2B-1) variant {:.0} (seed prints 62 at B = 4)", c.bits, c.printed, c.seed_convention, c.seed_formula, c.seed_printed_value_formula);
+                outln!("FA at B = {}: printed {:.2}, seed convention {:.0}, seed formula {:.0}, (N-1)(2B-1) variant {:.0} (seed prints 62 at B = 4)", c.bits, c.printed, c.seed_convention, c.seed_formula, c.seed_printed_value_formula);
             }
             Cmd::Lms { multiples } => {
                 let ms: Vec<f64> = fxp_core::cli::parse_list("--multiples", &multiples)?;
@@ -191,20 +215,20 @@ fn main() {
                 if args.json {
                     return out(json!(p));
                 }
-                println!(
+                outln!(
                     "mu_max = 2/(N sigma_x^2) = {:.4} (seed 1.28); mean bound 2/lambda_max = {:.4}; Gaussian mean-square bound {:.4}",
                     p.mu_max, p.mu_mean_bound, p.mu_mean_square_bound
                 );
-                println!("Wiener w* = {:?}, MMSE = {:.5}", p.wiener.w, p.wiener.mmse);
+                outln!("Wiener w* = {:?}, MMSE = {:.5}", p.wiener.w, p.wiener.mmse);
                 for r in &p.runs {
                     let c = &r.curves;
-                    println!(
+                    outln!(
                         "mu = {:.4} ({} mu_max): {:?}, final MSE {:.5} (Wiener {:.5}), M measured {:?}, theory {:.4} / {:?}, final w {:?}, diverged {}/{}",
                         r.mu, r.multiple, c.status, c.final_mse, c.final_wiener_mse, c.misadjustment, r.misadjustment_small_mu, r.misadjustment_independence, c.final_coef, c.diverged_realizations, c.config.realizations
                     );
                 }
                 let a = &p.arch;
-                println!(
+                outln!(
                     "critical path {} = {}; latency {}; throughput {}",
                     a.critical_path.symbolic,
                     a.critical_path.time,
@@ -218,24 +242,31 @@ fn main() {
                     return out(json!(p));
                 }
                 let c = &p.dlms;
-                println!(
+                outln!(
                     "DLMS M1 = {} mu = {}: {:?}, final w {:?} (w* {:?})",
-                    c.config.delay, c.config.mu, c.status, c.final_coef, p.wiener.w
+                    c.config.delay,
+                    c.config.mu,
+                    c.status,
+                    c.final_coef,
+                    p.wiener.w
                 );
                 for b in &p.bounds {
-                    println!("M1 = {:>2}: mean bound {:.4}, trace bound {:.4}, last stable {:?}, first diverged {:?}", b.delay, b.mean_bound, b.trace_bound, b.last_stable_mu, b.first_diverged_mu);
+                    outln!("M1 = {:>2}: mean bound {:.4}, trace bound {:.4}, last stable {:?}, first diverged {:?}", b.delay, b.mean_bound, b.trace_bound, b.last_stable_mu, b.first_diverged_mu);
                 }
-                println!(
+                outln!(
                     "mu_fail (M1 = {}) = {:?} (seed 0.1)",
-                    s.dlms_delay, p.mu_fail
+                    s.dlms_delay,
+                    p.mu_fail
                 );
                 for r in &p.ratios {
-                    println!(
+                    outln!(
                         "T_M/T_A = {:>4}: min M1 = {:?} (mu as a free shift: {:?})",
-                        r.t_m, r.min_m1, r.min_m1_mu_free
+                        r.t_m,
+                        r.min_m1,
+                        r.min_m1_mu_free
                     );
                 }
-                println!(
+                outln!(
                     "min M1 for T_cp = T_M at every T_M > T_A: {} (seed 6)",
                     p.min_m1
                 );
@@ -268,23 +299,23 @@ fn main() {
                         "dot_lms": g.to_dot(), "dot_dlms_retimed": rg.as_ref().map(|g| g.to_dot()),
                     }));
                 }
-                println!(
+                outln!(
                     "critical path {} = {} ({})",
                     cp.symbolic,
                     cp.time,
                     cp.nodes.join(" -> ")
                 );
-                println!(
+                outln!(
                     "latency {} = {}; throughput {}",
                     lat.symbolic,
                     lat.time,
                     cp.symbolic.throughput()
                 );
-                println!("min M1 for T_cp = T_M at T_M = {t_m}, T_A = {t_a}: {min_m1:?}");
+                outln!("min M1 for T_cp = T_M at T_M = {t_m}, T_A = {t_a}: {min_m1:?}");
                 if dot {
-                    println!("{}", g.to_dot());
+                    outln!("{}", g.to_dot());
                     if let Some(rg) = rg {
-                        println!("{}", rg.to_dot());
+                        outln!("{}", rg.to_dot());
                     }
                 }
             }

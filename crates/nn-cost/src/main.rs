@@ -6,6 +6,7 @@
 //! `nn-cost --net cifar-alexnet --offsets-dir ../shared/hw2-data --b-min 5 --json`.
 use clap::{ArgGroup, Parser, ValueEnum};
 use fxp_core::cli::{parse_list, print_json, run};
+use fxp_core::{out, outln};
 use nn_cost::costs::{from_lists, uniform};
 use nn_cost::{
     network_costs, precisions_from_offsets, read_offsets_dir, table, AccumulatorConvention,
@@ -83,7 +84,7 @@ fn main() {
             (None, None) => unreachable!("clap requires --net or --spec"),
         };
         if args.print_spec {
-            println!("{}", spec.to_json_string());
+            outln!("{}", spec.to_json_string());
             return Ok(());
         }
         let table = spec.analyze()?;
@@ -120,21 +121,21 @@ fn main() {
                 "costs": costs,
             }))?;
         } else {
-            print!(
+            out!(
                 "{}",
                 table::render(&table, costs.as_ref(), &args.convention.list())
             );
             if let Some(c) = &costs {
-                println!("precision: {source}");
-                println!("representational cost: {} bits", table::sci(c.rep_bits));
+                outln!("precision: {source}");
+                outln!("representational cost: {} bits", table::sci(c.rep_bits));
                 for conv in args.convention.list() {
-                    println!(
+                    outln!(
                         "computational cost ({}): {} FA",
                         conv.name(),
                         table::sci(c.comp_fa(conv))
                     );
                 }
-                println!(
+                outln!(
                     "(printed: accumulator B_A+B_W+log2 D−1 as in the homework's formula; \
                      seed: B_A+B_W+⌈log2 D⌉, which reproduces the seed's numbers)"
                 );

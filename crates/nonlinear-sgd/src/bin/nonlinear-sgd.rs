@@ -2,6 +2,7 @@
 //! y2 = ln(1 + (w3·(w1·x1 + w2·x2)²)²) predicting the angle of (x1, x2) on the unit circle.
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use fxp_core::cli::{parse_list, print_json, run};
+use fxp_core::outln;
 use nonlinear_sgd::minima::{self, MinimaConfig};
 use nonlinear_sgd::precision::{self, PrecisionConfig};
 use nonlinear_sgd::sgd::{self, Schedule, SgdConfig};
@@ -181,22 +182,27 @@ fn train(a: &TrainArgs) -> Result<(), String> {
         }
         return print_json(&v).map_err(|e| e.to_string());
     }
-    println!(
+    outln!(
         "SGD: {} epochs × {} samples, seed {}",
-        cfg.epochs, cfg.n_train, cfg.seed
+        cfg.epochs,
+        cfg.n_train,
+        cfg.seed
     );
-    println!("  initial weights   {}", fmt_w(&cfg.init));
-    println!("  final weights     {}", fmt_w(&r.final_weights));
-    println!("  train MSE         {:.6}", r.train_mse);
-    println!("  test MSE          {:.6}   (seed: 3.065)", r.test_mse);
-    println!(
+    outln!("  initial weights   {}", fmt_w(&cfg.init));
+    outln!("  final weights     {}", fmt_w(&r.final_weights));
+    outln!("  train MSE         {:.6}", r.train_mse);
+    outln!("  test MSE          {:.6}   (seed: 3.065)", r.test_mse);
+    outln!(
         "  C (quadrature)    {:.6}   (seed: 3.063; accuracy {:.1e})",
-        r.quadrature.c, r.quadrature_error
+        r.quadrature.c,
+        r.quadrature_error
     );
     let g = r.quadrature.grad;
-    println!(
+    outln!(
         "  ∇C                ({:.3e}, {:.3e}, {:.3e})",
-        g[0], g[1], g[2]
+        g[0],
+        g[1],
+        g[2]
     );
     Ok(())
 }
@@ -217,18 +223,20 @@ fn cost(a: &CostArgs) -> Result<(), String> {
         }))
         .map_err(|e| e.to_string());
     }
-    println!("weights      {}", fmt_w(&w));
-    println!("C            {:.10}", e.c);
-    println!(
+    outln!("weights      {}", fmt_w(&w));
+    outln!("C            {:.10}", e.c);
+    outln!(
         "∇C           ({:.6e}, {:.6e}, {:.6e})",
-        e.grad[0], e.grad[1], e.grad[2]
+        e.grad[0],
+        e.grad[1],
+        e.grad[2]
     );
-    println!("∂²C/∂w1²     {:.6}", e.hessian_w1);
-    println!(
+    outln!("∂²C/∂w1²     {:.6}", e.hessian_w1);
+    outln!(
         "Hessian      {:?}",
         e.hessian.map(|r| r.map(|x| (x * 1e6).round() / 1e6))
     );
-    println!(
+    outln!(
         "quadrature   {} panels × {} nodes, |Δ| vs doubled rule {:.1e}",
         quad.panels(),
         quad.order(),
@@ -249,7 +257,7 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
     if a.json {
         return print_json(&r).map_err(|e| e.to_string());
     }
-    println!(
+    outln!(
         "w = {}, C = {:.6}, ∂C/∂w1 = {:.6}, ∂²C/∂w1² = {:.6}, range of w1 = {}, budget {:.5}",
         fmt_w(&w),
         r.float.c,
@@ -258,7 +266,7 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
         r.range,
         r.budget_abs
     );
-    println!(
+    outln!(
         "{:>3} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
         "B",
         "q(w1)",
@@ -272,7 +280,7 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
         "2nd HΔ²/24"
     );
     for row in &r.rows {
-        println!(
+        outln!(
             "{:>3} {:>10.6} {:>10.6} {:>10.6} {:>10.4} {:>9.5} {:>10.3e} {:>10.3e} {:>10.3e} {:>10.3e}",
             row.bits,
             row.w1_quantized,
@@ -286,7 +294,7 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
             row.dc_second_order_noise
         );
     }
-    println!(
+    outln!(
         "minimum bits: first order {} (bound Δ/2: {}), second order {} (Δ²/12: {}), validated {}",
         opt_bits(r.bits_first_order),
         opt_bits(r.bits_first_order_bound),
@@ -308,7 +316,7 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
     if a.json {
         return print_json(&r).map_err(|e| e.to_string());
     }
-    println!(
+    outln!(
         "{} starts, {} converged, {} not converged; distinct stationary points of F(m), \
          m = sqrt|w3|·(w1, w2) up to sign:",
         cfg.starts,
@@ -316,7 +324,7 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
         r.not_converged
     );
     for m in &r.minima {
-        println!(
+        outln!(
             "  m = ({:+.6}, {:+.6})  C = {:.8}  {:?}  eig F = ({:.3e}, {:.3e})  {} starts; representative {}",
             m.invariant[0],
             m.invariant[1],
@@ -328,7 +336,7 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
             fmt_w(&m.weights)
         );
         for b in &m.branches {
-            println!(
+            outln!(
                 "      branch sign(w1,w2) {:+} sign(w3) {:+}: {:>4} starts, e.g. {}, |w3| in [{:.3}, {:.3}]",
                 b.sign_w1, b.sign_w3, b.count, fmt_w(&b.example), b.w3_abs_min, b.w3_abs_max
             );
@@ -339,9 +347,9 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
         .first()
         .map(|m| m.weights)
         .unwrap_or(Weights(nonlinear_sgd::SEED_WEIGHTS));
-    println!("symmetries at {}:", fmt_w(&w));
+    outln!("symmetries at {}:", fmt_w(&w));
     for im in minima::symmetry_images(&w) {
-        println!(
+        outln!(
             "  {:<32} {}  C = {:.15}",
             im.transform,
             fmt_w(&im.weights),
@@ -349,9 +357,11 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
         );
     }
     let cc = minima::convexity_check(&w);
-    println!(
+    outln!(
         "non-convex: C(w) = {:.6}, C(w3 flipped) = {:.6}, C(midpoint (w1, w2, 0)) = {:.6}",
-        cc.c, cc.c_flipped, cc.c_midpoint
+        cc.c,
+        cc.c_flipped,
+        cc.c_midpoint
     );
     Ok(())
 }
