@@ -21,7 +21,7 @@ pub struct Sources {
     pub model: Option<PathBuf>,
     /// A description file (`--spec`); default the built-in `cifar-alexnet`.
     pub spec: Option<PathBuf>,
-    /// Only the first N test images (`--limit`).
+    /// Only the first N test images (`--images`).
     pub limit: Option<usize>,
 }
 
@@ -85,6 +85,34 @@ impl Setup {
             RangeSource::Computed => {
                 let calib = CifarSet::load(&self.paths.calibration_batch())?;
                 Ranges::compute(&self.model, &calib, crate::eval::DEFAULT_BATCH)
+            }
+        }
+    }
+
+    /// The dynamic ranges from `source`; computed ranges use the first `calibration_images`
+    /// calibration images (all when `None`) and advance `progress` (its length is set here).
+    pub fn ranges_with(
+        &self,
+        source: RangeSource,
+        calibration_images: Option<usize>,
+        progress: Option<&indicatif::ProgressBar>,
+    ) -> Result<Ranges> {
+        match source {
+            RangeSource::Npy => self.ranges(source),
+            RangeSource::Computed => {
+                let mut calib = CifarSet::load(&self.paths.calibration_batch())?;
+                if let Some(n) = calibration_images {
+                    calib = calib.take(n);
+                }
+                if let Some(pb) = progress {
+                    pb.set_length(calib.len() as u64);
+                }
+                Ranges::compute_with_progress(
+                    &self.model,
+                    &calib,
+                    crate::eval::DEFAULT_BATCH,
+                    progress,
+                )
             }
         }
     }

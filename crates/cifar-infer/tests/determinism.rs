@@ -33,7 +33,7 @@ fn json_is_identical_across_runs_and_thread_counts() {
 fn bad_input_is_a_clear_error() {
     assert_rejected(BIN, &["eval", "--limit", "5", "--bits", "0"], &["0 bits"]);
     assert_rejected(BIN, &["eval", "--limit", "5", "--bits", "33"], &["33 bits"]);
-    assert_rejected(BIN, &["eval", "--limit", "0"], &["no images"]);
+    assert_rejected(BIN, &["eval", "--limit", "0"], &["--images", "at least 1"]);
     assert_rejected(
         BIN,
         &[

@@ -116,6 +116,15 @@ where
         .map_err(|e| format!("cannot read {t:?}: {e}"))
 }
 
+/// A clap value parser for a count that must be at least 1 (images, batch size, ...).
+pub fn count_item(s: &str) -> Result<usize, String> {
+    let n: usize = list_item(s)?;
+    if n == 0 {
+        return Err("give at least 1".into());
+    }
+    Ok(n)
+}
+
 /// A clap value parser for a precision in bits, one list item: an integer in 1..=32.
 pub fn bits_item(s: &str) -> Result<u32, String> {
     let b: i64 = list_item(s)?;
