@@ -3,6 +3,7 @@
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use fxp_core::cli::{parse_list, print_json, run};
 use fxp_core::outln;
+use fxp_core::text::{fixed, num};
 use nonlinear_sgd::minima::{self, MinimaConfig};
 use nonlinear_sgd::precision::{self, PrecisionConfig};
 use nonlinear_sgd::sgd::{self, Schedule, SgdConfig};
@@ -12,6 +13,11 @@ use serde_json::json;
 #[derive(Parser, Debug)]
 #[command(
     version,
+    after_help = "Examples:\n  \
+      nonlinear-sgd cost --weights 0.9547247,-0.8316406,0.7071791 --json\n  \
+      nonlinear-sgd train --seed 1\n  \
+      nonlinear-sgd precision --max-bits 8\n  \
+      nonlinear-sgd minima --starts 400 --seed 1",
     about = "Problem 4: gradients, expected cost by quadrature, SGD, precision of w1 and local minima \
              of the system y2 = ln(1 + (w3 (w1 x1 + w2 x2)^2)^2), target atan2(x2, x1)"
 )]
@@ -62,11 +68,11 @@ struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = SgdConfig::default().epochs)]
     epochs: usize,
-    /// Training samples.
-    #[arg(long, default_value_t = SgdConfig::default().n_train)]
+    /// Training samples (1..=10,000,000).
+    #[arg(long, default_value_t = SgdConfig::default().n_train, value_parser = samples_parser())]
     n_train: usize,
-    /// Test samples.
-    #[arg(long, default_value_t = SgdConfig::default().n_test)]
+    /// Test samples (1..=10,000,000).
+    #[arg(long, default_value_t = SgdConfig::default().n_test, value_parser = samples_parser())]
     n_test: usize,
     /// Initial step size μ0.
     #[arg(long, default_value_t = SgdConfig::default().schedule.mu0)]
@@ -95,7 +101,7 @@ struct TrainArgs {
 struct CostArgs {
     #[command(flatten)]
     weights: WeightsArg,
-    /// Quadrature panels over [−π, π].
+    /// Quadrature panels over [−π, π] (panels × order ≤ 1,048,576).
     #[arg(long, default_value_t = Quadrature::DEFAULT_PANELS)]
     panels: usize,
     /// Gauss–Legendre nodes per panel.
@@ -110,8 +116,8 @@ struct CostArgs {
 struct PrecisionArgs {
     #[command(flatten)]
     weights: WeightsArg,
-    /// Largest precision of the table (B = 1..=max).
-    #[arg(long, default_value_t = 12)]
+    /// Largest precision of the table (B = 1..=max, max ≤ 32).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=32))]
     max_bits: u32,
     /// Allowed relative increase of C.
     #[arg(long, default_value_t = 0.01)]
@@ -119,8 +125,9 @@ struct PrecisionArgs {
     /// Seed of the sampled test set (test-MSE column).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Size of the sampled test set (0 = skip).
-    #[arg(long, default_value_t = 10_000)]
+    /// Size of the sampled test set (0 = skip; at most 10,000,000).
+    #[arg(long, default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_SAMPLES))]
     n_test: usize,
     /// Print JSON on stdout.
     #[arg(long)]
@@ -129,8 +136,9 @@ struct PrecisionArgs {
 
 #[derive(ClapArgs, Debug)]
 struct MinimaArgs {
-    /// Number of random starts.
-    #[arg(long, default_value_t = 200)]
+    /// Number of random starts (1..=1,000,000).
+    #[arg(long, default_value_t = 200,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     starts: usize,
     /// Seed of the starts.
     #[arg(long, default_value_t = 1)]
@@ -143,8 +151,28 @@ struct MinimaArgs {
     json: bool,
 }
 
+/// Most samples of a training or test set (kept in memory).
+const MAX_SAMPLES: u64 = 10_000_000;
+
+fn samples_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_SAMPLES)
+}
+
 fn fmt_w(w: &Weights) -> String {
-    format!("({:+.7}, {:+.7}, {:+.7})", w.0[0], w.0[1], w.0[2])
+    let signed = |x: f64| {
+        let t = fixed(x, 7); // no "-0.0000000"
+        if t.starts_with('-') {
+            t
+        } else {
+            format!("+{t}")
+        }
+    };
+    format!(
+        "({}, {}, {})",
+        signed(w.0[0]),
+        signed(w.0[1]),
+        signed(w.0[2])
+    )
 }
 
 fn opt_bits(b: Option<u32>) -> String {
@@ -173,6 +201,7 @@ fn train(a: &TrainArgs) -> Result<(), String> {
         curve_points: a.curve_points,
     };
     let r = sgd::train(&cfg).map_err(|e| e.to_string())?;
+    r.quadrature.check_finite().map_err(|e| e.to_string())?;
     if a.json {
         let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
         if !a.curve {
@@ -211,6 +240,7 @@ fn cost(a: &CostArgs) -> Result<(), String> {
     let w = a.weights.parse()?;
     let quad = Quadrature::new(a.panels, a.order).map_err(|e| e.to_string())?;
     let e = quad.expectation(&w);
+    e.check_finite().map_err(|e| e.to_string())?;
     let err = quad.error_estimate(&w);
     if a.json {
         return print_json(&json!({
@@ -233,8 +263,12 @@ fn cost(a: &CostArgs) -> Result<(), String> {
     );
     outln!("∂²C/∂w1²     {:.6}", e.hessian_w1);
     outln!(
-        "Hessian      {:?}",
-        e.hessian.map(|r| r.map(|x| (x * 1e6).round() / 1e6))
+        "Hessian      ({})",
+        e.hessian
+            .iter()
+            .map(|r| format!("({})", fxp_core::text::num_list(r.iter().copied(), 6)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     outln!(
         "quadrature   {} panels × {} nodes, |Δ| vs doubled rule {:.1e}",
@@ -254,6 +288,7 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
         n_test: a.n_test,
     };
     let r = precision::study(&w, &cfg).map_err(|e| e.to_string())?;
+    r.float.check_finite().map_err(|e| e.to_string())?;
     if a.json {
         return print_json(&r).map_err(|e| e.to_string());
     }
@@ -281,17 +316,17 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
     );
     for row in &r.rows {
         outln!(
-            "{:>3} {:>10.6} {:>10.6} {:>10.6} {:>10.4} {:>9.5} {:>10.3e} {:>10.3e} {:>10.3e} {:>10.3e}",
+            "{:>3} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
             row.bits,
-            row.w1_quantized,
-            row.error,
-            row.c,
-            100.0 * row.rel_increase,
-            row.test_mse.unwrap_or(f64::NAN),
-            row.dc_first_order,
-            row.dc_first_order_bound,
-            row.dc_second_order,
-            row.dc_second_order_noise
+            fixed(row.w1_quantized, 6),
+            fixed(row.error, 6),
+            fixed(row.c, 6),
+            fixed(100.0 * row.rel_increase, 4),
+            row.test_mse.map_or("-".into(), |m| fixed(m, 5)),
+            num(row.dc_first_order, 4),
+            num(row.dc_first_order_bound, 4),
+            num(row.dc_second_order, 4),
+            num(row.dc_second_order_noise, 4)
         );
     }
     outln!(
@@ -325,13 +360,16 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
     );
     for m in &r.minima {
         outln!(
-            "  m = ({:+.6}, {:+.6})  C = {:.8}  {:?}  eig F = ({:.3e}, {:.3e})  {} starts; representative {}",
+            "  m = ({:+.6}, {:+.6})  C = {:.8}  {}  eig F = ({}, {})  {} starts; representative {}",
             m.invariant[0],
             m.invariant[1],
             m.c,
-            m.kind,
-            m.eigenvalues[0],
-            m.eigenvalues[1],
+            serde_json::to_value(m.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            num(m.eigenvalues[0], 4),
+            num(m.eigenvalues[1], 4),
             m.count,
             fmt_w(&m.weights)
         );
