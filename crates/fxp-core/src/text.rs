@@ -71,6 +71,16 @@ pub fn num(x: f64, sig: usize) -> String {
     }
 }
 
+/// [`num`] without trailing zeros after the decimal point: `0.001`, `50`, `2.5` (for values
+/// echoed back, such as a step size or a delay, rather than columns of a table).
+pub fn short(x: f64, sig: usize) -> String {
+    let s = num(x, sig);
+    if s.contains('e') || !s.contains('.') {
+        return s;
+    }
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A percentage with two decimals: `85.57 %`.
 pub fn percent(x: f64) -> String {
     format!("{} %", fixed(x, 2))
@@ -103,6 +113,21 @@ pub fn layer(index: usize, name: &str) -> String {
     } else {
         format!("layer {} ({name})", index + 1)
     }
+}
+
+/// The serialized name of a unit-like enum value (`Converged` → `converged` under
+/// `rename_all = "lowercase"`): a word for a person instead of the Rust debug form.
+pub fn label(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+/// A vector of reals as `(0.6729, -0.4201, 0.1452)` with `sig` significant digits.
+pub fn vector(items: impl IntoIterator<Item = f64>, sig: usize) -> String {
+    format!("({})", num_list(items, sig))
 }
 
 fn non_finite(x: f64) -> String {
@@ -149,6 +174,9 @@ mod tests {
         assert_eq!(num(1e6, 3), "1.00e6");
         assert_eq!(sci(1.3726e1, 4), "1.373e1");
         assert_eq!(sci(0.0, 4), "0");
+        assert_eq!(short(0.001, 4), "0.001");
+        assert_eq!(short(50.0, 4), "50");
+        assert_eq!(short(2.5e-7, 4), "2.500e-7");
     }
 
     #[test]
