@@ -122,6 +122,7 @@ fn main() {
         let mut ctx = Ctx::new(args.out.clone(), args.quick, args.data);
         ctx.fresh = args.fresh;
         let mut failed = Vec::new();
+        let mut written = Vec::new();
         for (name, title, runner) in selected {
             ctx.step(&format!("{name}: {title}"));
             match runner(&ctx) {
@@ -130,6 +131,7 @@ fn main() {
                         save_section(&ctx.out, s)?;
                     }
                     ctx.step(&format!("{name}: done"));
+                    written.push(*name);
                 }
                 Err(e) => {
                     eprintln!("error: {name}: {e}");
@@ -137,7 +139,17 @@ fn main() {
                 }
             }
         }
-        ctx.step(&format!("report: {}", ctx.out.join("REPORT.md").display()));
+        let report = ctx.out.join("REPORT.md");
+        if written.is_empty() {
+            // Nothing was written: do not point at a report that this run did not touch.
+            eprintln!("no section written; {} left as it was", report.display());
+        } else {
+            ctx.step(&format!(
+                "report: {} (sections {} updated)",
+                report.display(),
+                written.join(", ")
+            ));
+        }
         if failed.is_empty() {
             Ok(())
         } else {

@@ -324,6 +324,18 @@ fn mse_db_points(c: &Curves) -> Vec<(f64, f64)> {
 }
 
 fn coef_chart(title: &str, curves: &[(&str, &Curves)], w_opt: &[f64]) -> LineChart {
+    let all_diverged = curves.iter().any(|(_, c)| {
+        c.config.realizations > 0 && c.diverged_realizations == c.config.realizations
+    });
+    let title = if all_diverged {
+        let (_, c) = curves[0];
+        format!(
+            "{title}: all {}/{} runs diverged",
+            c.diverged_realizations, c.config.realizations
+        )
+    } else {
+        title.to_string()
+    };
     let mut chart = LineChart::new(title, "iteration n", "coefficient (ensemble mean)");
     for (label, c) in curves {
         for (k, ck) in c.coef.iter().enumerate() {
@@ -344,7 +356,20 @@ fn coef_chart(title: &str, curves: &[(&str, &Curves)], w_opt: &[f64]) -> LineCha
     for (k, w) in w_opt.iter().enumerate() {
         chart = chart.hline(*w, format!("Wiener w{} = {w:.3}", k + 1));
     }
-    chart
+    // Shown inside the figure when there is no ensemble mean to draw at all.
+    let diverged: Vec<String> = curves
+        .iter()
+        .map(|(_, c)| {
+            format!(
+                "{}/{} runs diverged",
+                c.diverged_realizations, c.config.realizations
+            )
+        })
+        .collect();
+    chart.empty_note(format!(
+        "{}: no surviving realization, no coefficients to draw",
+        diverged.join(", ")
+    ))
 }
 
 fn status_str(c: &Curves) -> String {

@@ -43,7 +43,8 @@ impl Ctx {
 
     /// A markdown image line for figure `name`.
     pub fn figure_link(&self, name: &str, caption: &str) -> String {
-        format!("![{caption}](figures/{name})\n\n*{caption}*\n")
+        // Blank lines around the image: an image right after a caption line renders inline.
+        format!("\n![{caption}](figures/{name})\n\n*{caption}*\n\n")
     }
 
     /// A progress line on stderr with the elapsed time.
