@@ -246,11 +246,11 @@ fn drawable_series(chart: &LineChart) -> Vec<Series> {
         if pts.is_empty() {
             continue;
         }
-        if let Some(same) = out
-            .iter_mut()
-            .find(|o| o.points == pts && o.style == s.style)
-        {
+        if let Some(same) = out.iter_mut().find(|o| o.points == pts) {
             same.label = format!("{} = {}", same.label, s.label);
+            if same.style == Style::Markers {
+                same.style = s.style;
+            }
             continue;
         }
         // A line through one point draws nothing: show the point.
@@ -697,10 +697,17 @@ mod tests {
     fn identical_series_share_one_legend_entry() {
         let p = pts(&[(1.0, 2.0), (2.0, 3.0)]);
         let chart = LineChart::new("t", "x", "y")
-            .series(Series::line_markers("provided npy", p.clone()))
-            .series(Series::line_markers("course estimator", p));
+            .series(Series::markers("provided npy", p.clone()))
+            .series(Series::line_markers("course estimator", p.clone()));
         let svg = line_chart_svg(&chart).unwrap();
         assert!(svg.contains("provided npy = course estimator"), "{svg}");
+        let merged = drawable_series(&chart);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].style, Style::LineMarkers);
+        // near-identical points stay two entries
+        let q = pts(&[(1.0, 2.0), (2.0, 3.1)]);
+        let chart = chart.series(Series::line("other", q));
+        assert_eq!(drawable_series(&chart).len(), 2);
     }
 
     #[test]
