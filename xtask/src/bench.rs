@@ -178,8 +178,11 @@ fn table(r: &Report) -> String {
         })
         .collect();
     let mut s = format!(
-        "{} test images, {} threads, integer kernel {:?}, batch {}\n\n",
-        r.images, r.threads, r.simd, r.batch
+        "{} test images, {} threads, integer kernel {}, batch {}\n\n",
+        fxp_core::text::group(r.images as u64),
+        r.threads,
+        fxp_core::text::label(&r.simd),
+        r.batch
     );
     s.push_str(&md_table(
         &[

@@ -453,7 +453,7 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
             })
             .collect();
         rows.push(vec![
-            format!("{:?}", m.kind),
+            fxp_core::text::label(&m.kind),
             format!("{:.6}", m.c),
             tuple_str(&m.invariant, 4),
             m.count.to_string(),

@@ -440,14 +440,17 @@ fn bench_cmd(a: BenchArgs) -> Result<(), InferError> {
             group(setup.test.len() as u64)
         );
     }
-    let r = bench::run(
+    let pb = progress(setup.test.len() as u64, "float", c.json);
+    let r = bench::run_with_progress(
         &setup.model,
         &setup.test,
         &ranges,
         &bits,
         c.batch,
         c.kernel.into(),
+        Some(&pb),
     )?;
+    pb.finish_and_clear();
     if c.json {
         print_json(&r).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
