@@ -45,7 +45,14 @@ const PROBLEMS: &[(&str, &str, Runner)] = &[
 ];
 
 #[derive(Parser, Debug)]
-#[command(about = "Run the fixed-point homework and write REPORT.md, results.json and figures")]
+#[command(
+    about = "Run the fixed-point homework and write REPORT.md, results.json and figures",
+    after_help = "Examples:\n  \
+      cargo xtask all\n  \
+      cargo xtask p3 --quick --out /tmp/hw\n  \
+      cargo xtask list\n  \
+      cargo xtask bench --images 2000 --bits 4,8 --no-p3"
+)]
 struct Args {
     /// `all`, one problem (`p1` … `p7`), `list`, or `bench` (performance of Problem 3 vs PyTorch).
     task: String,
@@ -81,6 +88,7 @@ struct Args {
 fn main() {
     fxp_core::cli::run(|| -> XResult<()> {
         let args = Args::parse();
+        cifar_infer::int8::check_kernel_env()?;
         if args.task == "list" {
             for (name, title, _) in PROBLEMS {
                 outln!("{name}  {title}");

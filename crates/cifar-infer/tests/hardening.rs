@@ -339,3 +339,8 @@ fn eval_bits_is_a_list_and_text_has_no_debug_formatting() {
 fn closed_or_full_stdout_in_text_mode() {
     assert_stdout_failures_handled(BIN, &["eval", "--images", "10"]);
 }
+
+#[test]
+fn every_help_has_examples() {
+    support::assert_help_has_examples(BIN, &["eval", "sweep", "bench", "profile"]);
+}

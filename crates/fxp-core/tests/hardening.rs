@@ -37,3 +37,8 @@ fn text_output_groups_digits_and_has_no_negative_zero() {
     assert!(text.contains("4,096"), "{text}");
     assert!(!text.contains("-0.00 "), "{text}");
 }
+
+#[test]
+fn every_help_has_examples() {
+    support::assert_help_has_examples(BIN, &[]);
+}

@@ -37,11 +37,16 @@ struct Args {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// The AR(3) generator fitted to the seed's statistics: target vs model vs measured.
+    #[command(after_help = "Examples:\n  lms series\n  lms series --seed 2 --json")]
     Series,
     /// The Wiener predictor of the generated series: R, w*, MMSE, SNR.
+    #[command(after_help = "Examples:\n  lms wiener\n  lms wiener --quick --json")]
     Wiener,
     /// Problem 5: noise budget, analytic and bit-true minimum precision, FA cost.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  lms precision\n  lms precision --loss-db 0.2 --max-bits 10 --json"
+    )]
     Precision {
         /// Allowed SNR loss in dB.
         #[arg(long, default_value_t = 0.1)]
@@ -58,7 +63,10 @@ enum Cmd {
         max_bits: u32,
     },
     /// Problem 6: LMS ensembles at multiples of μ_max, misadjustment, architecture.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  lms lms\n  lms lms --multiples 0.5,0.01 --quick --json"
+    )]
     Lms {
         /// Multiples of μ_max, comma-separated.
         #[arg(long, value_delimiter = ',', value_parser = list_item::<f64>,
@@ -66,9 +74,13 @@ enum Cmd {
         multiples: Vec<f64>,
     },
     /// Problem 7: delayed LMS, the μ sweep / stability map, minimum M1 by retiming.
+    #[command(after_help = "Examples:\n  lms dlms\n  lms dlms --quick --json")]
     Dlms,
     /// Architectures: critical path, latency, throughput, retiming; DOT text.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  lms arch --t-m 3 --t-a 2\n  lms arch --dot | dot -Tsvg > arch.svg"
+    )]
     Arch {
         /// Multiplier delay T_M.
         #[arg(long, default_value_t = 3.0)]

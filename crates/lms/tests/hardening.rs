@@ -72,3 +72,11 @@ fn max_bits_is_the_flag_and_bits_max_an_alias() {
 fn closed_or_full_stdout_in_text_mode() {
     assert_stdout_failures_handled(BIN, &["arch"]);
 }
+
+#[test]
+fn every_help_has_examples() {
+    support::assert_help_has_examples(
+        BIN,
+        &["series", "wiener", "precision", "lms", "dlms", "arch"],
+    );
+}

@@ -136,3 +136,8 @@ fn text_output_groups_digits() {
 fn closed_or_full_stdout_in_text_mode() {
     assert_stdout_failures_handled(BIN, &["--net", "resnet18", "--bits", "10"]);
 }
+
+#[test]
+fn every_help_has_examples() {
+    support::assert_help_has_examples(BIN, &[]);
+}

@@ -66,3 +66,8 @@ fn text_output_has_no_debug_formatting() {
 fn closed_or_full_stdout_in_text_mode() {
     assert_stdout_failures_handled(BIN, &["cost"]);
 }
+
+#[test]
+fn every_help_has_examples() {
+    support::assert_help_has_examples(BIN, &["train", "cost", "precision", "minima"]);
+}

@@ -107,3 +107,18 @@ pub fn assert_stdout_failures_handled(bin: &str, args: &[&str]) {
         );
     }
 }
+
+/// Asserts that `bin [sub] --help` ends with examples for the top level and every subcommand.
+pub fn assert_help_has_examples(bin: &str, subcommands: &[&str]) {
+    let mut cmds: Vec<Vec<&str>> = vec![vec![]];
+    cmds.extend(subcommands.iter().map(|s| vec![*s]));
+    for mut args in cmds {
+        args.push("--help");
+        let out = stdout(bin, &args, 1);
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("Examples:"),
+            "{args:?}: no examples in\n{text}"
+        );
+    }
+}

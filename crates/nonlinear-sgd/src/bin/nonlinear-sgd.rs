@@ -29,16 +29,28 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Seeded SGD (part 3): final weights, train/test MSE, C by quadrature, convergence curve.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd train --seed 1\n  nonlinear-sgd train --epochs 2 --mu0 0.05 --init 0.5,-0.5,0.5 --json --curve"
+    )]
     Train(TrainArgs),
     /// C, ∇C and ∂²C/∂w1² (and the full Hessian) by quadrature at given weights.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd cost\n  nonlinear-sgd cost --weights 0.9547247,-0.8316406,0.7071791 --panels 128 --json"
+    )]
     Cost(CostArgs),
     /// Bits of w1 (parts 4–5): first-/second-order models against C with w1 quantized.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd precision --max-bits 8\n  nonlinear-sgd precision --weights 0.9547247,-0.8316406,0.7071791 --budget 0.01 --json"
+    )]
     Precision(PrecisionArgs),
     /// Local minima (part 6): seeded multi-start search, clustered and sorted by C.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd minima --starts 400 --seed 1\n  nonlinear-sgd minima --starts 50 --box-half-width 1 --json"
+    )]
     Minima(MinimaArgs),
 }
 
