@@ -44,7 +44,7 @@ impl Ctx {
     /// A markdown image line for figure `name`.
     pub fn figure_link(&self, name: &str, caption: &str) -> String {
         // Blank lines around the image: an image right after a caption line renders inline.
-        format!("\n![{caption}](figures/{name})\n\n*{caption}*\n\n")
+        format!("\n\n![{caption}](figures/{name})\n\n*{caption}*\n\n")
     }
 
     /// A progress line on stderr with the elapsed time.
@@ -247,6 +247,26 @@ where
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    /// Markdown renders an image right after a text line inline: every image has a blank
+    /// line before it and its caption a blank line after it.
+    #[test]
+    fn figures_are_separate_paragraphs() {
+        let ctx = Ctx::new(PathBuf::from("/tmp/unused"), false, None);
+        let mut md = String::from("Some text.");
+        md.push_str(&ctx.figure_link("a.svg", "first"));
+        md.push_str(&ctx.figure_link("b.svg", "second"));
+        md.push_str("More text.\n");
+        let lines: Vec<&str> = md.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.starts_with("![") {
+                assert_eq!(lines[i - 1], "", "{md}");
+            }
+            if l.starts_with('*') && l.ends_with('*') {
+                assert_eq!(lines[i + 1], "", "{md}");
+            }
+        }
+    }
 
     #[test]
     fn cache_reuses_only_identical_inputs() {
