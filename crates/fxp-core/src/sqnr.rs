@@ -162,6 +162,13 @@ pub const MAX_SAMPLES: usize = 10_000_000;
 /// about a minute on two cores; the default experiment draws 2.2e8.
 pub const MAX_PRODUCTS: u128 = 4_000_000_000;
 
+/// Products x_j·w_j drawn by the experiment: samples × ΣN × distributions (saturating).
+pub fn products(cfg: &SqnrConfig) -> u64 {
+    let sum_n: u128 = cfg.ns.iter().map(|&n| n as u128).sum();
+    let p = sum_n * cfg.samples as u128 * cfg.dists.len() as u128;
+    u64::try_from(p).unwrap_or(u64::MAX)
+}
+
 /// Refuses an experiment too large to finish in reasonable time or memory, before any work.
 fn check_work(cfg: &SqnrConfig) -> Result<()> {
     if cfg.samples > MAX_SAMPLES {
@@ -190,6 +197,15 @@ fn check_work(cfg: &SqnrConfig) -> Result<()> {
 /// Runs the Monte-Carlo experiment; rows ordered by distribution, N, B_y. Deterministic for a
 /// given config, whatever the thread count (one random stream per (distribution, N)).
 pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
+    run_with_progress(cfg, &|_| {})
+}
+
+/// [`run`] that reports the products drawn (samples × N of each finished (distribution, N)
+/// unit) to `progress`; the total is [`products`] of the config.
+pub fn run_with_progress(
+    cfg: &SqnrConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<SqnrRow>> {
     if cfg.ns.is_empty() || cfg.bits.is_empty() || cfg.dists.is_empty() || cfg.samples < 2 {
         return Err(FxpError::Invalid(
             "SQNR experiment needs at least one N, one B_y, one distribution and 2 samples".into(),
@@ -226,6 +242,7 @@ pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
                         .sum()
                 })
                 .collect();
+            progress((cfg.samples as u64).saturating_mul(n as u64));
             let p_y = ys.iter().map(|y| y * y).sum::<f64>() / ys.len() as f64;
             let y_m = n as f64 * dist.peak() * dist.peak();
             let zeta = dist.zeta();

@@ -64,7 +64,9 @@ fn main() {
             samples: args.samples,
             seed: args.seed,
         };
-        let rows = sqnr::run(&cfg).map_err(|e| e.to_string())?;
+        let pb = fxp_core::cli::progress(sqnr::products(&cfg), "products drawn", args.json);
+        let rows = sqnr::run_with_progress(&cfg, &|k| pb.inc(k)).map_err(|e| e.to_string())?;
+        pb.finish_and_clear();
         if args.json {
             print_json(&serde_json::json!({ "config": cfg, "rows": rows }))
                 .map_err(|e| e.to_string())?;
