@@ -234,16 +234,14 @@ fn train(a: &TrainArgs) -> Result<(), String> {
     outln!("  train MSE         {:.6}", r.train_mse);
     outln!("  test MSE          {:.6}   (seed: 3.065)", r.test_mse);
     outln!(
-        "  C (quadrature)    {:.6}   (seed: 3.063; accuracy {:.1e})",
+        "  C (quadrature)    {:.6}   (seed: 3.063; accuracy {})",
         r.quadrature.c,
-        r.quadrature_error
+        fxp_core::text::sci(r.quadrature_error, 2)
     );
     let g = r.quadrature.grad;
     outln!(
-        "  ∇C                ({:.3e}, {:.3e}, {:.3e})",
-        g[0],
-        g[1],
-        g[2]
+        "  ∇C                {}",
+        fxp_core::text::vector(g.iter().copied(), 4)
     );
     Ok(())
 }
@@ -268,10 +266,8 @@ fn cost(a: &CostArgs) -> Result<(), String> {
     outln!("weights      {}", fmt_w(&w));
     outln!("C            {:.10}", e.c);
     outln!(
-        "∇C           ({:.6e}, {:.6e}, {:.6e})",
-        e.grad[0],
-        e.grad[1],
-        e.grad[2]
+        "∇C           {}",
+        fxp_core::text::vector(e.grad.iter().copied(), 7)
     );
     outln!("∂²C/∂w1²     {:.6}", e.hessian_w1);
     outln!(
@@ -283,10 +279,10 @@ fn cost(a: &CostArgs) -> Result<(), String> {
             .join(", ")
     );
     outln!(
-        "quadrature   {} panels × {} nodes, |Δ| vs doubled rule {:.1e}",
-        quad.panels(),
+        "quadrature   {} panels × {} nodes, |Δ| vs doubled rule {}",
+        fxp_core::text::group(quad.panels() as u64),
         quad.order(),
-        err
+        fxp_core::text::sci(err, 2)
     );
     Ok(())
 }
