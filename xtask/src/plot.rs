@@ -437,7 +437,7 @@ where
         .y_label_area_size(80)
         .build_cartesian_2d(xr, yr)?;
     let (xs, ys) = (ch.x_range(), ch.y_range());
-    let (x_sci, y_sci) = (sci_axis(&xs), sci_axis(&ys));
+    let (x_sci, y_sci) = (sci_axis(&xs, c.log_x), sci_axis(&ys, c.log_y));
     ch.configure_mesh()
         .x_desc(&c.x_label)
         .y_desc(&c.y_label)
@@ -545,11 +545,17 @@ fn draw_legend<'a, CT: CoordTranslate>(
     Ok(())
 }
 
-/// Whether an axis labels its ticks in scientific notation: when its largest magnitude is
-/// ≥ 1e5 or below 1e-2 (one format per axis, never "1.0e5" beside "10000").
-fn sci_axis(r: &std::ops::Range<f64>) -> bool {
+/// Whether an axis labels its ticks in scientific notation (one format per axis, never
+/// "1.0e5" beside "10000"): when its largest magnitude is ≥ 1e5, or its ticks need more than
+/// three decimals (a linear span below 1e-2, a log axis reaching below 1e-3).
+fn sci_axis(r: &std::ops::Range<f64>, log: bool) -> bool {
     let m = r.start.abs().max(r.end.abs());
-    m >= 1e5 || (m > 0.0 && m < 1e-2)
+    let fine = if log {
+        r.start.min(r.end) < 1e-3
+    } else {
+        (r.end - r.start).abs() < 1e-2
+    };
+    m >= 1e5 || (m > 0.0 && fine)
 }
 
 /// Axis tick label in the axis's format: plain (`0.25`, `10000`) or scientific with a trimmed
@@ -582,6 +588,14 @@ pub fn bar_chart(path: &Path, chart: &BarChart) -> XResult<()> {
         chart.log_y,
     );
     let y0 = if chart.log_y { lo } else { lo.min(0.0) };
+    // Headroom for the legend (upper right) above the tallest bar: the box covers no bar.
+    let rows = chart.groups.len() as f64;
+    let f = ((rows * 19.0 + 14.0 + 36.0) / PLOT_H).min(0.6);
+    let hi = if chart.log_y {
+        y0 * (hi / y0).powf(1.0 / (1.0 - f))
+    } else {
+        y0 + (hi - y0) / (1.0 - f)
+    };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -615,7 +629,7 @@ where
         .x_label_area_size(60)
         .y_label_area_size(80)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), yr)?;
-    let y_sci = sci_axis(&ch.y_range());
+    let y_sci = sci_axis(&ch.y_range(), c.log_y);
     ch.configure_mesh()
         .disable_x_mesh()
         .x_labels(n)
@@ -734,8 +748,13 @@ mod tests {
 
     #[test]
     fn one_tick_format_per_axis() {
-        assert!(sci_axis(&(0.0..2e5)));
-        assert!(!sci_axis(&(0.0..5e4)));
+        assert!(sci_axis(&(0.0..2e5), false));
+        assert!(!sci_axis(&(0.0..5e4), false));
+        assert!(!sci_axis(&(0.001..1000.0), true));
+        // a log axis down to 1e-7: every tick in scientific notation, none printed as "0"
+        assert!(sci_axis(&(1e-7..30.0), true));
+        assert!(!sci_axis(&(81.5..83.9), false));
+        assert!(sci_axis(&(0.001..0.005), false));
         assert_eq!(tick(1e4, true), "1e4");
         assert_eq!(tick(1e5, true), "1e5");
         assert_eq!(tick(2.5e5, true), "2.5e5");

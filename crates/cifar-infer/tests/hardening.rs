@@ -344,3 +344,26 @@ fn closed_or_full_stdout_in_text_mode() {
 fn every_help_has_examples() {
     support::assert_help_has_examples(BIN, &["eval", "sweep", "bench", "profile"]);
 }
+
+#[test]
+fn sweep_text_has_no_debug_formatting() {
+    let data = cifar_infer::resolve_data_dir(None).expect("the homework data folder");
+    let data = data.to_str().unwrap().to_string();
+    for extra in [vec![], vec!["--offsets", data.as_str()]] {
+        let mut args = vec![
+            "sweep",
+            "--images",
+            "16",
+            "--min-bits",
+            "3",
+            "--max-bits",
+            "4",
+        ];
+        args.extend(extra.iter().copied());
+        let text = String::from_utf8(support::stdout(BIN, &args, 1)).unwrap();
+        for bad in ["[", "Some(", "None", "-0.00 "] {
+            assert!(!text.contains(bad), "{args:?}: {bad:?} in\n{text}");
+        }
+        assert!(text.contains(" %"), "{text}");
+    }
+}
