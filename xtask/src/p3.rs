@@ -57,8 +57,13 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
          GEMMs), so the accuracies below are those of exact fixed-point arithmetic.\n\n",
         p3.setup.test.len(),
         if ctx.quick { " (quick run: not the report's numbers)" } else { "" },
-        fxp_core::text::num_list(p3.ranges.weight.iter().copied(), 4),
-        fxp_core::text::num_list(p3.ranges.activation.iter().copied(), 4),
+        fxp_core::text::list(p3.ranges.weight.iter().map(|&r| fxp_core::text::short(r, 4))),
+        fxp_core::text::list(
+            p3.ranges
+                .activation
+                .iter()
+                .map(|&r| fxp_core::text::short(r, 4))
+        ),
     ));
     let mut json = Map::new();
     let uniform = section_uniform(ctx, &p3, &mut md, &mut json)?;
