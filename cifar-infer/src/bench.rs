@@ -61,11 +61,34 @@ pub fn run(
     batch: usize,
     policy: PathPolicy,
 ) -> Result<BenchReport> {
+    run_with_progress(model, data, ranges, bits, batch, policy, None)
+}
+
+/// [`run`] that shows its progress on `progress`: one pass over the images per
+/// configuration (the bar is reset, its message names the configuration).
+#[allow(clippy::too_many_arguments)]
+pub fn run_with_progress(
+    model: &Model,
+    data: &CifarSet,
+    ranges: &Ranges,
+    bits: &[u32],
+    batch: usize,
+    policy: PathPolicy,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<BenchReport> {
+    let start = |msg: String| {
+        if let Some(pb) = progress {
+            pb.reset();
+            pb.set_length(data.len() as u64);
+            pb.set_message(msg);
+        }
+    };
     let warm = data.take(batch.min(data.len()));
     let mut rows = Vec::new();
     evaluate(model, &FloatKernel, &warm, batch, None)?;
+    start("float".into());
     let t = Instant::now();
-    let r = evaluate(model, &FloatKernel, data, batch, None)?;
+    let r = evaluate(model, &FloatKernel, data, batch, progress)?;
     let s = t.elapsed().as_secs_f64();
     rows.push(BenchRow {
         config: "float".into(),
@@ -83,8 +106,9 @@ pub fn run(
         let q = QuantizedModel::new(model, ranges, &p, policy)?;
         let prepare_s = t.elapsed().as_secs_f64();
         evaluate(model, &q, &warm, batch, None)?;
+        start(format!("B = {b}"));
         let t = Instant::now();
-        let r = evaluate(model, &q, data, batch, None)?;
+        let r = evaluate(model, &q, data, batch, progress)?;
         let s = t.elapsed().as_secs_f64();
         rows.push(BenchRow {
             config: format!("B={b}"),

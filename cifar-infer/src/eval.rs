@@ -1,5 +1,5 @@
 //! Accuracy of a network (float or quantized) over a labelled image set.
-use crate::data::CifarSet;
+use crate::data::{CifarSet, CLASSES};
 use crate::error::{InferError, Result};
 use crate::model::{LayerKernel, Model};
 use crate::ops::argmax_rows;
@@ -9,6 +9,41 @@ use serde::{Deserialize, Serialize};
 
 /// Images per forward batch (batches run concurrently, about one per core).
 pub const DEFAULT_BATCH: usize = 50;
+
+/// Refuses to score a network whose number of outputs is not the number of classes of the
+/// labels (a 5-output network on CIFAR-10 would print a meaningless accuracy).
+pub fn check_classes(model: &Model, data: &CifarSet) -> Result<()> {
+    if model.classes != CLASSES {
+        return Err(InferError::Invalid(format!(
+            "the network {} has {} outputs but the images are labelled with {CLASSES} classes \
+             (CIFAR-10): its accuracy would mean nothing; use a network with {CLASSES} outputs",
+            model.name, model.classes
+        )));
+    }
+    if let Some(&l) = data.labels.iter().max() {
+        if l as usize >= model.classes {
+            return Err(InferError::Invalid(format!(
+                "label {l} has no output in the network {} ({} outputs)",
+                model.name, model.classes
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses NaN or infinite logits (`start`: index of the batch's first image), which would
+/// otherwise be classified as class 0 or at random and reported as an accuracy.
+pub fn check_logits(logits: &[f32], classes: usize, start: usize) -> Result<()> {
+    if let Some(i) = logits.iter().position(|v| !v.is_finite()) {
+        return Err(InferError::Invalid(format!(
+            "the logits of image {} are not finite ({}): the network's parameters or \
+             precisions give NaN or infinity (check e.g. batch-norm running variances)",
+            start + i / classes.max(1) + 1,
+            logits[i]
+        )));
+    }
+    Ok(())
+}
 
 /// Top-1 accuracy and the predictions behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +85,12 @@ pub fn evaluate_until(
     if data.is_empty() {
         return Err(InferError::Invalid("no images to evaluate".into()));
     }
-    let batch = batch.max(1);
+    if batch == 0 {
+        return Err(InferError::Invalid(
+            "the batch size must be at least 1".into(),
+        ));
+    }
+    check_classes(model, data)?;
     let mut predictions = Vec::with_capacity(data.len());
     let mut correct = 0;
     let starts: Vec<usize> = (0..data.len()).step_by(batch).collect();
@@ -68,9 +108,10 @@ pub fn evaluate_until(
                 if let Some(pb) = progress {
                     pb.inc((end - start) as u64);
                 }
-                argmax_rows(&logits, model.classes)
+                check_logits(&logits, model.classes, start)?;
+                Ok(argmax_rows(&logits, model.classes))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         for (&start, classes) in group.iter().zip(classified) {
             for (i, c) in classes.into_iter().enumerate() {
                 correct += usize::from(c == data.labels[start + i] as usize);

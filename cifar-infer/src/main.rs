@@ -6,7 +6,9 @@ use cifar_infer::{
     FloatKernel, InferError, PathPolicy, QuantizedModel, RangeSource, Setup, Sources,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use fxp_core::cli::{parse_list, print_json, progress};
+use fxp_core::cli::{bits_item, count_item, print_json, progress};
+use fxp_core::outln;
+use fxp_core::text::{fixed, group, list, percent};
 use fxp_core::LayerPrecision;
 use serde_json::json;
 use std::path::PathBuf;
@@ -20,7 +22,18 @@ use cifar_infer::profile::{profile, Estimator};
 /// Data folder: --data DIR, else $FXP_HW_DATA, else the repository's bundled data/ (checked
 /// against data/SHA256SUMS before use).
 #[derive(Parser)]
-#[command(name = "cifar-infer", version)]
+#[command(
+    name = "cifar-infer",
+    version,
+    after_help = "Examples:\n  \
+      cifar-infer eval --images 1000\n  \
+      cifar-infer eval --bits 6,8 --json > eval.json\n  \
+      cifar-infer sweep --tolerance 1 --relative --bisect\n  \
+      cifar-infer profile --estimator course --out /tmp/offsets\n  \
+      cifar-infer sweep --offsets data --min-bits 3 --max-bits 8\n  \
+      cifar-infer bench --images 2000 --bits 4,8\n\n\
+      Each subcommand has its own examples: cifar-infer <command> --help."
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -29,12 +42,27 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Accuracy on the test images, in float or at given precisions.
+    #[command(after_help = "Examples:\n  \
+        cifar-infer eval --images 1000                  # float baseline\n  \
+        cifar-infer eval --bits 6,8 --json > eval.json  # one result per precision\n  \
+        cifar-infer eval --weight-bits 9,9,9,9,8,6,7,8 --act-bits 5,7,8,8,8,7,6,6\n  \
+        cifar-infer eval --bits 8 --ranges computed --calibration-images 1000")]
     Eval(EvalArgs),
     /// Problem 3.1: uniform precision sweep and the minimum precision within tolerance.
+    #[command(after_help = "Examples:\n  \
+        cifar-infer sweep --tolerance 1\n  \
+        cifar-infer sweep --tolerance 1 --relative --bisect --images 2000\n  \
+        cifar-infer sweep --offsets data --min-bits 3 --max-bits 8 --json")]
     Sweep(SweepArgs),
     /// Images per second of the float and quantized evaluations (use a release build).
+    #[command(after_help = "Examples:\n  \
+        cifar-infer bench --images 2000\n  \
+        cifar-infer bench --images 500 --bits 4,8 --kernel float-codes --json")]
     Bench(BenchArgs),
     /// Problem 3.2: dynamic ranges, noise gains and per-layer precision offsets (Sakr et al.).
+    #[command(after_help = "Examples:\n  \
+        cifar-infer profile --calibration-images 200\n  \
+        cifar-infer profile --estimator course --out /tmp/offsets --json > profile.json")]
     Profile(ProfileArgs),
 }
 
@@ -73,18 +101,21 @@ impl NetworkArgs {
 struct Common {
     #[command(flatten)]
     net: NetworkArgs,
-    /// Only the first N test images.
-    #[arg(long, value_name = "N")]
-    limit: Option<usize>,
+    /// Only the first N test images (default: all 10,000; bench: 1,000).
+    #[arg(long, value_name = "N", alias = "limit", value_parser = count_item)]
+    images: Option<usize>,
     /// Where the dynamic ranges come from.
     #[arg(long, value_enum, default_value_t = RangeSource::Npy)]
     ranges: RangeSource,
-    /// Images per forward batch.
-    #[arg(long, default_value_t = DEFAULT_BATCH)]
+    /// With --ranges computed: only the first N calibration images (default: all 10,000).
+    #[arg(long, value_name = "N", value_parser = count_item)]
+    calibration_images: Option<usize>,
+    /// Images per forward batch (≥ 1).
+    #[arg(long, default_value_t = DEFAULT_BATCH, value_parser = count_item)]
     batch: usize,
-    /// Kernel paths allowed (all exact; `auto` is the fastest).
-    #[arg(long, value_enum, default_value_t = PathArg::Auto)]
-    path: PathArg,
+    /// Integer-kernel paths allowed (all exact; `auto` is the fastest).
+    #[arg(long, value_enum, default_value_t = PathArg::Auto, alias = "path")]
+    kernel: PathArg,
     /// Print only JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -114,15 +145,17 @@ impl From<PathArg> for PathPolicy {
 struct EvalArgs {
     #[command(flatten)]
     common: Common,
-    /// Uniform precision B for every weight and activation (omit all precision flags for float).
-    #[arg(long, conflicts_with_all = ["weight_bits", "act_bits"])]
-    bits: Option<u32>,
+    /// Uniform precisions B (1..=32) for every weight and activation, comma-separated: one
+    /// evaluation each (omit all precision flags for float).
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["weight_bits", "act_bits"],
+          value_delimiter = ',', value_parser = bits_item)]
+    bits: Vec<u32>,
     /// Per-layer weight precisions, e.g. 8,8,7,7,7,6,6,8 (with --act-bits).
-    #[arg(long, value_name = "LIST", requires = "act_bits")]
-    weight_bits: Option<String>,
+    #[arg(long, value_name = "LIST", requires = "act_bits", value_delimiter = ',', value_parser = bits_item)]
+    weight_bits: Vec<u32>,
     /// Per-layer input-activation precisions (with --weight-bits).
-    #[arg(long, value_name = "LIST", requires = "weight_bits")]
-    act_bits: Option<String>,
+    #[arg(long, value_name = "LIST", requires = "weight_bits", value_delimiter = ',', value_parser = bits_item)]
+    act_bits: Vec<u32>,
 }
 
 #[derive(Args)]
@@ -130,13 +163,14 @@ struct SweepArgs {
     #[command(flatten)]
     common: Common,
     /// Smallest precision.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=32))]
     min_bits: u32,
     /// Largest precision.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=32))]
     max_bits: u32,
-    /// Tolerance below the float baseline: percentage points, or with --relative percent of it.
-    #[arg(long, default_value_t = 1.0)]
+    /// Tolerance below the float baseline, 0..=100: percentage points, or with --relative
+    /// percent of it.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     tolerance: f64,
     /// Read --tolerance as a percentage of the baseline accuracy (1 → 1 % of it).
     #[arg(long)]
@@ -155,13 +189,14 @@ struct SweepArgs {
 struct BenchArgs {
     #[command(flatten)]
     common: Common,
-    /// Test images per measurement.
-    #[arg(long, default_value_t = 1000)]
-    images: usize,
-    /// Uniform precisions to time.
-    #[arg(long, default_value = "4,6,8,12")]
-    bits: String,
+    /// Uniform precisions to time, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = bits_item,
+          default_values_t = [4u32, 6, 8, 12])]
+    bits: Vec<u32>,
 }
+
+/// Test images of `bench` when --images is not given.
+const BENCH_IMAGES: usize = 1000;
 
 fn load(c: &Common, limit: Option<usize>) -> Result<Setup, InferError> {
     Setup::load(&c.net.sources(limit))
@@ -170,6 +205,7 @@ fn load(c: &Common, limit: Option<usize>) -> Result<Setup, InferError> {
 fn main() {
     fxp_core::cli::run(|| -> Result<(), InferError> {
         let cli = Cli::parse();
+        cifar_infer::int8::check_kernel_env()?;
         match cli.cmd {
             Cmd::Eval(a) => eval(a),
             Cmd::Sweep(a) => sweep(a),
@@ -179,86 +215,128 @@ fn main() {
     });
 }
 
+/// The ranges of `c.ranges`, with a progress bar while they are computed.
+fn ranges_of(setup: &Setup, c: &Common) -> Result<cifar_infer::Ranges, InferError> {
+    let pb = progress(0, "calibration (ranges)", c.json);
+    let r = setup.ranges_with(c.ranges, c.calibration_images, Some(&pb));
+    pb.finish_and_clear();
+    r
+}
+
 fn eval(a: EvalArgs) -> Result<(), InferError> {
     let c = &a.common;
-    let setup = load(c, c.limit)?;
+    let setup = load(c, c.images)?;
     let layers = setup.model.num_weight_layers();
-    let precisions: Option<Vec<LayerPrecision>> = match (&a.bits, &a.weight_bits, &a.act_bits) {
-        (Some(b), _, _) => Some(vec![LayerPrecision { b_w: *b, b_a: *b }; layers]),
-        (None, Some(w), Some(x)) => {
-            let w: Vec<u32> = parse_list("--weight-bits", w).map_err(InferError::Invalid)?;
-            let x: Vec<u32> = parse_list("--act-bits", x).map_err(InferError::Invalid)?;
-            if w.len() != layers || x.len() != layers {
-                return Err(InferError::Invalid(format!(
-                    "--weight-bits has {} and --act-bits {} values; the network has {layers} conv/linear layers",
-                    w.len(),
-                    x.len()
-                )));
-            }
-            Some(
-                w.iter()
-                    .zip(&x)
-                    .map(|(&b_w, &b_a)| LayerPrecision { b_w, b_a })
-                    .collect(),
-            )
+    let settings: Vec<Option<Vec<LayerPrecision>>> = if !a.bits.is_empty() {
+        a.bits
+            .iter()
+            .map(|&b| Some(vec![LayerPrecision { b_w: b, b_a: b }; layers]))
+            .collect()
+    } else if !a.weight_bits.is_empty() {
+        let (w, x) = (&a.weight_bits, &a.act_bits);
+        if w.len() != layers || x.len() != layers {
+            return Err(InferError::Invalid(format!(
+                "--weight-bits has {} and --act-bits {} values; the network has {layers} conv/linear layers",
+                w.len(),
+                x.len()
+            )));
         }
-        _ => None,
-    };
-    let pb = progress(setup.test.len() as u64, "evaluating", c.json);
-    let t = Instant::now();
-    let (res, extra) = match &precisions {
-        None => (
-            evaluate(&setup.model, &FloatKernel, &setup.test, c.batch, Some(&pb))?,
-            json!({"mode": "float"}),
-        ),
-        Some(p) => {
-            let ranges = setup.ranges(c.ranges)?;
-            let q = QuantizedModel::new(&setup.model, &ranges, p, c.path.into())?;
-            let r = evaluate(&setup.model, &q, &setup.test, c.batch, Some(&pb))?;
-            let extra = json!({
-                "mode": "fixed-point",
-                "weight_bits": p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
-                "act_bits": p.iter().map(|x| x.b_a).collect::<Vec<_>>(),
-                "ranges_source": c.ranges,
-                "weight_ranges": ranges.weight,
-                "activation_ranges": ranges.activation,
-                "kernel_paths": q.paths(),
-            });
-            (r, extra)
-        }
-    };
-    pb.finish_and_clear();
-    let secs = t.elapsed().as_secs_f64();
-    if c.json {
-        // timings go to stderr: the JSON is the same on every run and thread count
-        eprintln!("evaluated {} images in {secs:.1} s", res.n);
-        let mut v = json!({
-            "network": setup.model.name,
-            "data": setup.data_dir(),
-            "layers": setup.model.weight_layer_names(),
-            "accuracy": res.accuracy,
-            "correct": res.correct,
-            "n": res.n,
-            "predictions": res.predictions,
-        });
-        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
-            o.extend(e.clone());
-        }
-        print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
+        vec![Some(
+            w.iter()
+                .zip(x)
+                .map(|(&b_w, &b_a)| LayerPrecision { b_w, b_a })
+                .collect(),
+        )]
     } else {
-        let mode = match &precisions {
-            None => "float".to_string(),
-            Some(p) => format!(
-                "fixed point, B_W = {:?}, B_A = {:?}, paths {}",
-                p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
-                p.iter().map(|x| x.b_a).collect::<Vec<_>>(),
-                extra["kernel_paths"]
+        vec![None]
+    };
+    let ranges = if settings.iter().any(Option::is_some) {
+        Some(ranges_of(&setup, c)?)
+    } else {
+        None
+    };
+    let mut runs = Vec::new();
+    for precisions in &settings {
+        let pb = progress(setup.test.len() as u64, "evaluating", c.json);
+        let t = Instant::now();
+        let (res, extra) = match (precisions, &ranges) {
+            (Some(p), Some(ranges)) => {
+                let q = QuantizedModel::new(&setup.model, ranges, p, c.kernel.into())?;
+                let r = evaluate(&setup.model, &q, &setup.test, c.batch, Some(&pb))?;
+                let extra = json!({
+                    "mode": "fixed-point",
+                    "weight_bits": p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
+                    "act_bits": p.iter().map(|x| x.b_a).collect::<Vec<_>>(),
+                    "ranges_source": c.ranges,
+                    "weight_ranges": ranges.weight,
+                    "activation_ranges": ranges.activation,
+                    "kernel_paths": q.paths(),
+                });
+                (r, extra)
+            }
+            _ => (
+                evaluate(&setup.model, &FloatKernel, &setup.test, c.batch, Some(&pb))?,
+                json!({"mode": "float"}),
             ),
         };
-        println!("{} ({mode})", setup.model.name);
-        println!(
-            "accuracy {:.2} % ({} / {} images) in {secs:.1} s",
-            res.accuracy, res.correct, res.n
+        pb.finish_and_clear();
+        runs.push((precisions, res, extra, t.elapsed().as_secs_f64()));
+    }
+    if c.json {
+        let objects: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|(_, res, extra, secs)| {
+                // timings go to stderr: the JSON is the same on every run and thread count
+                eprintln!("evaluated {} images in {secs:.1} s", res.n);
+                let mut v = json!({
+                    "network": setup.model.name,
+                    "data": setup.data_dir(),
+                    "layers": setup.model.weight_layer_names(),
+                    "accuracy": res.accuracy,
+                    "correct": res.correct,
+                    "n": res.n,
+                    "predictions": res.predictions,
+                });
+                if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+                    o.extend(e.clone());
+                }
+                v
+            })
+            .collect();
+        let out = match objects.as_slice() {
+            [one] => print_json(one),
+            all => print_json(&all),
+        };
+        out.map_err(|e| InferError::Invalid(e.to_string()))?;
+        return Ok(());
+    }
+    for (precisions, res, extra, secs) in &runs {
+        let mode = match precisions {
+            None => "float".to_string(),
+            Some(p) => {
+                let paths: Vec<String> = extra["kernel_paths"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "fixed point, B_W = {}; B_A = {}; kernels {}",
+                    list(p.iter().map(|x| x.b_w)),
+                    list(p.iter().map(|x| x.b_a)),
+                    list(paths)
+                )
+            }
+        };
+        outln!("{} ({mode})", setup.model.name);
+        outln!(
+            "accuracy {} ({} / {} images) in {} s",
+            percent(res.accuracy),
+            group(res.correct as u64),
+            group(res.n as u64),
+            fixed(*secs, 1)
         );
     }
     Ok(())
@@ -266,13 +344,20 @@ fn eval(a: EvalArgs) -> Result<(), InferError> {
 
 fn sweep(a: SweepArgs) -> Result<(), InferError> {
     let c = &a.common;
-    let setup = load(c, c.limit)?;
-    let ranges = setup.ranges(c.ranges)?;
     let tolerance = if a.relative {
         Tolerance::Relative(a.tolerance / 100.0)
     } else {
         Tolerance::Absolute(a.tolerance)
     };
+    tolerance.check()?; // before loading anything
+    if a.min_bits > a.max_bits {
+        return Err(InferError::Invalid(format!(
+            "--min-bits {} is above --max-bits {}",
+            a.min_bits, a.max_bits
+        )));
+    }
+    let setup = load(c, c.images)?;
+    let ranges = ranges_of(&setup, c)?;
     if let Some(dir) = &a.offsets {
         return offsets_sweep_cmd(&a, &setup, &ranges, dir, tolerance);
     }
@@ -286,7 +371,7 @@ fn sweep(a: SweepArgs) -> Result<(), InferError> {
             SweepMode::Full
         },
         batch: c.batch,
-        policy: c.path.into(),
+        policy: c.kernel.into(),
         quiet: c.json,
         log: false,
     };
@@ -310,76 +395,102 @@ fn sweep(a: SweepArgs) -> Result<(), InferError> {
         });
         print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
-        println!("{} on {} test images", setup.model.name, r.n);
-        println!(
-            "float baseline {:.2} % ({} correct); pass ≥ {:.2} %",
-            r.baseline, r.baseline_correct, r.threshold
+        outln!("{} on {} test images", setup.model.name, group(r.n as u64));
+        outln!(
+            "float baseline {} ({} correct); pass ≥ {}",
+            percent(r.baseline),
+            group(r.baseline_correct as u64),
+            percent(r.threshold)
         );
-        println!("{:>3}  {:>9}  {:>7}  within", "B", "accuracy", "correct");
+        outln!("{:>3}  {:>9}  {:>7}  within", "B", "accuracy", "correct");
         for p in &r.points {
-            println!(
-                "{:>3}  {:>8.2} %  {:>7}  {}",
+            outln!(
+                "{:>3}  {:>9}  {:>7}  {}",
                 p.bits,
-                p.accuracy,
-                p.correct,
+                percent(p.accuracy),
+                group(p.correct as u64),
                 if p.within { "yes" } else { "no" }
             );
         }
         if !r.stopped_early.is_empty() {
-            println!("stopped early (cannot pass): B = {:?}", r.stopped_early);
+            outln!(
+                "stopped early (cannot pass): B = {}",
+                list(&r.stopped_early)
+            );
         }
         match (r.min_bits, r.min_bits_accuracy) {
-            (Some(b), Some(acc)) => println!("minimum uniform precision: {b} bits ({acc:.2} %)"),
-            _ => println!(
+            (Some(b), Some(acc)) => {
+                outln!("minimum uniform precision: {b} bits ({})", percent(acc))
+            }
+            _ => outln!(
                 "no precision in {}..={} is within the tolerance",
-                a.min_bits, a.max_bits
+                a.min_bits,
+                a.max_bits
             ),
         }
-        println!("({secs:.1} s)");
+        outln!("({} s)", fixed(secs, 1));
     }
     Ok(())
 }
 
 fn bench_cmd(a: BenchArgs) -> Result<(), InferError> {
     let c = &a.common;
-    let setup = load(c, Some(c.limit.unwrap_or(a.images).min(a.images)))?;
-    let ranges = setup.ranges(c.ranges)?;
-    let bits: Vec<u32> = parse_list("--bits", &a.bits).map_err(InferError::Invalid)?;
+    let setup = load(c, Some(c.images.unwrap_or(BENCH_IMAGES)))?;
+    let ranges = ranges_of(&setup, c)?;
+    let bits = a.bits.clone();
     if !c.json {
         eprintln!(
-            "timing float and B = {bits:?} on {} images ...",
-            setup.test.len()
+            "timing float and B = {} on {} images ...",
+            list(&bits),
+            group(setup.test.len() as u64)
         );
     }
-    let r = bench::run(
+    let pb = progress(setup.test.len() as u64, "float", c.json);
+    let r = bench::run_with_progress(
         &setup.model,
         &setup.test,
         &ranges,
         &bits,
         c.batch,
-        c.path.into(),
+        c.kernel.into(),
+        Some(&pb),
     )?;
+    pb.finish_and_clear();
     if c.json {
         print_json(&r).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
-        println!(
-            "{} threads, integer kernel: {:?}, batch {}",
-            r.threads, r.simd, r.batch
+        outln!(
+            "{} threads, integer kernel: {}, batch {}",
+            r.threads,
+            serde_json::to_value(r.simd)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_else(|| "unknown".into()),
+            r.batch
         );
-        println!(
+        outln!(
             "{:>7}  {:>8}  {:>9}  {:>9}  {:>8}  paths",
-            "config", "images", "seconds", "images/s", "acc %"
+            "config",
+            "images",
+            "seconds",
+            "images/s",
+            "acc %"
         );
         for row in &r.rows {
-            let paths: Vec<String> = row.paths.iter().map(|p| format!("{p:?}")).collect();
-            println!(
-                "{:>7}  {:>8}  {:>9.2}  {:>9.1}  {:>8.2}  {}",
+            let paths: Vec<String> = row
+                .paths
+                .iter()
+                .filter_map(|p| serde_json::to_value(p).ok())
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
+            outln!(
+                "{:>7}  {:>8}  {:>9}  {:>9}  {:>8}  {}",
                 row.config,
-                row.images,
-                row.seconds,
-                row.images_per_s,
-                row.accuracy,
-                paths.join(",")
+                group(row.images as u64),
+                fixed(row.seconds, 2),
+                fixed(row.images_per_s, 1),
+                fixed(row.accuracy, 2),
+                list(paths)
             );
         }
     }
@@ -402,8 +513,8 @@ struct ProfileArgs {
     estimator: Estimator,
     /// Only the first N calibration images for the noise gains (the dynamic ranges always use
     /// the whole calibration set).
-    #[arg(long, value_name = "N")]
-    images: Option<usize>,
+    #[arg(long, value_name = "N", alias = "images", value_parser = count_item)]
+    calibration_images: Option<usize>,
     /// Write weight/activation_dynamic_range.npy and weight/activation_offsets.npy (float64,
     /// the homework's format) into DIR.
     #[arg(long, value_name = "DIR")]
@@ -414,8 +525,8 @@ struct ProfileArgs {
 }
 
 fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
-    if a.images == Some(0) {
-        return Err(InferError::Invalid("--images must be at least 1".into()));
+    if let Some(dir) = &a.out {
+        cifar_infer::profile::check_out_dir(dir)?; // before the long computation
     }
     let setup = Setup::load(&a.net.sources(Some(1)))?;
     let calib_path = match a.calibration {
@@ -424,12 +535,12 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
     };
     let calib = cifar_infer::CifarSet::load(&calib_path)?;
     let t = Instant::now();
-    if !a.json {
-        eprintln!("dynamic ranges over {} calibration images ...", calib.len());
-    }
-    let ranges = cifar_infer::Ranges::compute(&setup.model, &calib, DEFAULT_BATCH)?;
+    let pb = progress(calib.len() as u64, "dynamic ranges", a.json);
+    let ranges =
+        cifar_infer::Ranges::compute_with_progress(&setup.model, &calib, DEFAULT_BATCH, Some(&pb))?;
+    pb.finish_and_clear();
     let ranges_secs = t.elapsed().as_secs_f64();
-    let n = a.images.unwrap_or(calib.len()).min(calib.len());
+    let n = a.calibration_images.unwrap_or(calib.len()).min(calib.len());
     let pb = progress(
         n as u64,
         &format!("noise gains ({})", a.estimator.name()),
@@ -471,29 +582,39 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
     }
     let g = &p.gains;
     let o = &p.offsets;
-    println!(
+    outln!(
         "{}: {} estimator on {} images ({} unit(s) averaged, {} tie(s) skipped); ranges over {} images",
         setup.model.name,
         p.estimator.name(),
-        g.images,
-        g.units,
-        g.ties,
-        calib.len()
+        group(g.images as u64),
+        group(g.units as u64),
+        group(g.ties as u64),
+        group(calib.len() as u64)
     );
-    println!(
-        "{:<12} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
-        "layer", "r_W", "r_A", "E_W", "E_A", "W raw", "A raw", "W", "A"
+    outln!(
+        "{:>2} {:<12} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
+        "#",
+        "layer",
+        "r_W",
+        "r_A",
+        "E_W",
+        "E_A",
+        "W raw",
+        "A raw",
+        "W",
+        "A"
     );
     for l in 0..p.layers.len() {
-        println!(
-            "{:<12} {:>7} {:>5} {:>11.4e} {:>11.4e} {:>8.3} {:>8.3} {:>4} {:>4}",
+        outln!(
+            "{:>2} {:<12} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
+            l + 1,
             p.layers[l],
-            p.ranges.weight[l],
-            p.ranges.activation[l],
-            g.e_w[l],
-            g.e_a[l],
-            o.w_raw[l],
-            o.a_raw[l],
+            fxp_core::text::short(p.ranges.weight[l], 4),
+            fxp_core::text::short(p.ranges.activation[l], 4),
+            fxp_core::text::num(g.e_w[l], 4),
+            fxp_core::text::num(g.e_a[l], 4),
+            fixed(o.w_raw[l], 3),
+            fixed(o.a_raw[l], 3),
             o.w[l],
             o.a[l]
         );
@@ -504,13 +625,15 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
             Some(false) => "DIFFERENT from",
             None => "absent from",
         };
-        println!("{name}: {s} the data folder's file");
+        outln!("{name}: {s} the data folder's file");
     }
     if let Some(dir) = &a.out {
-        println!("wrote the four npy files to {}", dir.display());
+        outln!("wrote the four npy files to {}", dir.display());
     }
-    println!(
-        "ranges {ranges_secs:.1} s, noise gains {gains_secs:.1} s ({} threads)",
+    outln!(
+        "ranges {} s, noise gains {} s ({} threads)",
+        fixed(ranges_secs, 1),
+        fixed(gains_secs, 1),
         rayon::current_num_threads()
     );
     Ok(())
@@ -525,13 +648,13 @@ fn offsets_sweep_cmd(
     tolerance: Tolerance,
 ) -> Result<(), InferError> {
     let c = &a.common;
-    let (w_off, a_off) = nn_cost::costs::read_offsets_dir(dir)?;
+    let (w_off, a_off) = nn_cost::costs::read_offsets_for(dir, setup.model.num_weight_layers())?;
     let opt = OffsetSweepOptions {
         min_b: a.min_bits,
         max_b: a.max_bits,
         tolerance,
         batch: c.batch,
-        policy: c.path.into(),
+        policy: c.kernel.into(),
         quiet: c.json,
     };
     let t = Instant::now();
@@ -562,42 +685,52 @@ fn offsets_sweep_cmd(
         });
         print_json(&v).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
-        println!(
+        outln!(
             "{} on {} test images, offsets from {}",
             setup.model.name,
-            r.n,
+            group(r.n as u64),
             dir.display()
         );
-        println!("weight offsets {w_off:?}, activation offsets {a_off:?}");
-        println!(
-            "float baseline {:.2} % ({} correct); pass ≥ {:.2} %",
-            r.baseline, r.baseline_correct, r.threshold
+        outln!(
+            "weight offsets {}; activation offsets {}",
+            fxp_core::text::num_list(w_off.iter().copied(), 4),
+            fxp_core::text::num_list(a_off.iter().copied(), 4)
         );
-        println!(
+        outln!(
+            "float baseline {} ({} correct); pass ≥ {}",
+            percent(r.baseline),
+            group(r.baseline_correct as u64),
+            percent(r.threshold)
+        );
+        outln!(
             "{:>5}  {:>9}  {:>7}  within",
-            "B_min", "accuracy", "correct"
+            "B_min",
+            "accuracy",
+            "correct"
         );
         for p in &r.points {
-            println!(
-                "{:>5}  {:>8.2} %  {:>7}  {}",
+            outln!(
+                "{:>5}  {:>9}  {:>7}  {}",
                 p.bits,
-                p.accuracy,
-                p.correct,
+                percent(p.accuracy),
+                group(p.correct as u64),
                 if p.within { "yes" } else { "no" }
             );
         }
         match (r.min_bits, r.min_bits_accuracy, &at_min) {
-            (Some(b), Some(acc), Some(p)) => println!(
-                "minimum B_min: {b} ({acc:.2} %): B_W = {:?}, B_A = {:?}",
-                p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
-                p.iter().map(|x| x.b_a).collect::<Vec<_>>()
+            (Some(b), Some(acc), Some(p)) => outln!(
+                "minimum B_min: {b} ({}): B_W = {}; B_A = {}",
+                percent(acc),
+                list(p.iter().map(|x| x.b_w)),
+                list(p.iter().map(|x| x.b_a))
             ),
-            _ => println!(
+            _ => outln!(
                 "no B_min in {}..={} is within the tolerance",
-                a.min_bits, a.max_bits
+                a.min_bits,
+                a.max_bits
             ),
         }
-        println!("({secs:.1} s)");
+        outln!("({} s)", fixed(secs, 1));
     }
     Ok(())
 }

@@ -317,6 +317,8 @@ impl Model {
                             Shape::Map(c, h, w) => (c, h * w),
                             Shape::Vec(f) => (f, 1),
                         };
+                        let var = get(name, "running_var")?;
+                        check_batch_norm(name, &var, *eps)?;
                         Op::BatchNorm(BatchNormLayer {
                             name: name.clone(),
                             channels,
@@ -324,7 +326,7 @@ impl Model {
                             gamma: get(name, "weight")?,
                             beta: get(name, "bias")?,
                             mean: get(name, "running_mean")?,
-                            var: get(name, "running_var")?,
+                            var,
                             eps: *eps,
                         })
                     }
@@ -531,4 +533,26 @@ impl Model {
             logits: a,
         }
     }
+}
+
+/// Checks the statistics of a batch-norm layer: the running variances must be ≥ 0 and ε ≥ 0
+/// finite with var + ε > 0, else the layer divides by the square root of a negative number or
+/// zero and every logit after it is NaN or infinite.
+fn check_batch_norm(name: &str, var: &[f32], eps: f64) -> Result<()> {
+    if !(eps.is_finite() && eps >= 0.0) {
+        return Err(InferError::Invalid(format!(
+            "batch-norm layer {name}: eps {eps} must be finite and ≥ 0"
+        )));
+    }
+    if let Some((i, v)) = var
+        .iter()
+        .enumerate()
+        .find(|(_, &v)| !(v >= 0.0 && (v as f64 + eps) > 0.0))
+    {
+        return Err(InferError::Invalid(format!(
+            "batch-norm layer {name}: {name}.running_var[{i}] = {v} (with eps {eps}): \
+             a variance must be ≥ 0 and var + eps > 0"
+        )));
+    }
+    Ok(())
 }

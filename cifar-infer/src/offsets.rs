@@ -111,6 +111,7 @@ fn check_inputs(
     a_offsets: &[f64],
     layers: usize,
 ) -> Result<()> {
+    opt.tolerance.check()?;
     if opt.min_b < 1 || opt.min_b > opt.max_b {
         return Err(InferError::Invalid(format!(
             "B_min range {}..={} is empty",

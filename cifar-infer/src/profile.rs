@@ -957,6 +957,7 @@ impl Profile {
     /// # Errors
     /// An I/O error.
     pub fn write_npy(&self, dir: &std::path::Path) -> Result<()> {
+        check_out_dir(dir)?;
         for (name, bytes) in self.npy_files() {
             fxp_core::io::atomic_write(&dir.join(name), &bytes)?;
         }
@@ -990,4 +991,17 @@ pub fn profile(
         gains,
         offsets,
     })
+}
+
+/// Checks that `dir` can be the output folder of the npy files: absent (it is created) or a
+/// folder; an existing file is refused in words (instead of "File exists (os error 17)").
+pub fn check_out_dir(dir: &std::path::Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(InferError::Invalid(format!(
+            "--out {}: this is a file, not a folder; give a folder (created if absent) for the \
+             four npy files",
+            dir.display()
+        )));
+    }
+    Ok(())
 }

@@ -65,19 +65,36 @@ impl Ranges {
     /// Ranges computed the course's way: 2^⌈log2 max|·|⌉ of each layer's weights, and of each
     /// layer's input over the float forward pass of the calibration images.
     pub fn compute(model: &Model, calibration: &CifarSet, batch: usize) -> Result<Self> {
+        Self::compute_with_progress(model, calibration, batch, None)
+    }
+
+    /// [`Ranges::compute`] that advances `progress` by the calibration images done.
+    pub fn compute_with_progress(
+        model: &Model,
+        calibration: &CifarSet,
+        batch: usize,
+        progress: Option<&indicatif::ProgressBar>,
+    ) -> Result<Self> {
         if calibration.is_empty() {
             return Err(InferError::Invalid("the calibration set is empty".into()));
         }
         let mut weight = Vec::new();
+        let names = model.weight_layer_names();
         for (_, op) in model.weight_layers() {
             let w = match op {
                 Op::Conv(c) => &c.weight,
                 Op::Linear(l) => &l.weight,
                 _ => continue,
             };
-            weight.push(fxp_core::stats::dynamic_range_pow2(
-                w.iter().map(|&v| v as f64),
-            )?);
+            let l = weight.len();
+            let r =
+                fxp_core::stats::dynamic_range_pow2(w.iter().map(|&v| v as f64)).map_err(|e| {
+                    InferError::Invalid(format!(
+                        "{}: cannot compute the weight range: {e} (are all its weights zero?)",
+                        fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
+                    ))
+                })?;
+            weight.push(r);
         }
         let layers = weight.len();
         let batch = batch.max(1);
@@ -89,6 +106,9 @@ impl Ranges {
                 let end = (start + batch).min(calibration.len());
                 let x = model.input_of(calibration.slice(start, end));
                 let trace = model.forward_traced(&x, end - start);
+                if let Some(pb) = progress {
+                    pb.inc((end - start) as u64);
+                }
                 trace
                     .layer_inputs
                     .iter()
@@ -101,8 +121,17 @@ impl Ranges {
             );
         let activation = max
             .iter()
-            .map(|&m| fxp_core::stats::pow2_ceil(m as f64))
-            .collect::<Result<Vec<_>, _>>()?;
+            .enumerate()
+            .map(|(l, &m)| {
+                fxp_core::stats::pow2_ceil(m as f64).map_err(|e| {
+                    InferError::Invalid(format!(
+                        "{}: cannot compute the input range over the calibration images: {e} \
+                         (is its input zero on every image?)",
+                        fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self { weight, activation })
     }
 
@@ -120,7 +149,8 @@ impl Ranges {
                 .find(|(_, r)| !(r.is_finite() && **r > 0.0))
             {
                 return Err(InferError::Invalid(format!(
-                    "{what} range of layer {l} is {r}: it must be finite and > 0"
+                    "{what} range of layer {} is {r}: it must be finite and > 0",
+                    l + 1
                 )));
             }
         }

@@ -24,7 +24,7 @@ pub struct Sources {
     /// A CIFAR-10 folder (`--cifar`): official `cifar-10-batches-bin/` or `cifar-10-batches-py/`;
     /// default `<data>/cifar10`.
     pub cifar: Option<PathBuf>,
-    /// Only the first N test images (`--limit`).
+    /// Only the first N test images (`--images`).
     pub limit: Option<usize>,
 }
 
@@ -98,6 +98,34 @@ impl Setup {
     /// The calibration images (`data_batch_1` of the CIFAR-10 folder).
     pub fn calibration(&self) -> Result<CifarSet> {
         CifarSet::load(&self.paths.calibration_batch()?)
+    }
+
+    /// The dynamic ranges from `source`; computed ranges use the first `calibration_images`
+    /// calibration images (all when `None`) and advance `progress` (its length is set here).
+    pub fn ranges_with(
+        &self,
+        source: RangeSource,
+        calibration_images: Option<usize>,
+        progress: Option<&indicatif::ProgressBar>,
+    ) -> Result<Ranges> {
+        match source {
+            RangeSource::Npy => self.ranges(source),
+            RangeSource::Computed => {
+                let mut calib = self.calibration()?;
+                if let Some(n) = calibration_images {
+                    calib = calib.take(n);
+                }
+                if let Some(pb) = progress {
+                    pb.set_length(calib.len() as u64);
+                }
+                Ranges::compute_with_progress(
+                    &self.model,
+                    &calib,
+                    crate::eval::DEFAULT_BATCH,
+                    progress,
+                )
+            }
+        }
     }
 
     /// The data folder.

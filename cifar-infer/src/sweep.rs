@@ -27,6 +27,21 @@ impl Default for Tolerance {
 }
 
 impl Tolerance {
+    /// Checks the tolerance: a finite number ≥ 0, and at most 100 (percentage points, or
+    /// fraction 1 of the baseline with `Relative`): NaN, −5 or 150 % are refused.
+    pub fn check(&self) -> Result<()> {
+        let (v, max, what) = match *self {
+            Tolerance::Absolute(p) => (p, 100.0, "percentage points"),
+            Tolerance::Relative(f) => (f * 100.0, 100.0, "percent of the baseline (--relative)"),
+        };
+        if !v.is_finite() || !(0.0..=max).contains(&v) {
+            return Err(InferError::Invalid(format!(
+                "--tolerance {v}: give a number from 0 to {max} ({what})"
+            )));
+        }
+        Ok(())
+    }
+
     /// The allowed drop in percentage points for a baseline accuracy (percent).
     pub fn points(&self, baseline: f64) -> f64 {
         match *self {
@@ -202,6 +217,7 @@ pub fn uniform_sweep(
     ranges: &Ranges,
     opt: &SweepOptions,
 ) -> Result<SweepResult> {
+    opt.tolerance.check()?;
     if opt.min_bits < 1 || opt.min_bits > opt.max_bits || opt.max_bits > 32 {
         return Err(InferError::Invalid(format!(
             "precision range {}..={} must satisfy 1 ≤ min ≤ max ≤ 32",

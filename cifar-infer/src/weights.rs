@@ -43,7 +43,7 @@ pub fn parse_safetensors(
 ) -> Result<Weights> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| InferError::Safetensors {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason: describe_safetensors_error(&e, bytes.len()),
     })?;
     let mut problems = Vec::new();
     let mut views = Vec::new();
@@ -122,5 +122,45 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
             .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect(),
         _ => unreachable!("dtype checked by the caller"),
+    }
+}
+
+/// A safetensors parse error in words (the crate's own messages are variant names such as
+/// `MetadataIncompleteBuffer`).
+pub fn describe_safetensors_error(e: &safetensors::SafeTensorError, file_len: usize) -> String {
+    use safetensors::SafeTensorError as E;
+    match e {
+        E::HeaderTooSmall => format!(
+            "the file is too short ({file_len} bytes) to hold a safetensors header: truncated or \
+             not a safetensors file"
+        ),
+        E::InvalidHeaderLength => format!(
+            "the header length in the first 8 bytes is larger than the file ({file_len} bytes): \
+             the file is truncated or not a safetensors file"
+        ),
+        E::HeaderTooLarge => "the header length in the first 8 bytes is implausibly large: \
+             not a safetensors file"
+            .into(),
+        E::InvalidHeader | E::InvalidHeaderStart => {
+            "the header is not UTF-8 JSON starting with '{': not a safetensors file".into()
+        }
+        E::InvalidHeaderDeserialization | E::JsonError(_) => {
+            format!("the JSON header cannot be read ({e})")
+        }
+        E::MetadataIncompleteBuffer => format!(
+            "the file ends before the tensor data its header describes ({file_len} bytes): \
+             the file is truncated (an interrupted copy or download?)"
+        ),
+        E::InvalidOffset(name) => format!(
+            "tensor {name} has data offsets that do not fit the data section: the file is \
+             corrupt or truncated"
+        ),
+        E::TensorInvalidInfo | E::InvalidTensorView(..) => {
+            format!("a tensor's dtype, shape and byte size disagree ({e}): the file is corrupt")
+        }
+        E::ValidationOverflow => {
+            "a tensor's size overflows while checking the header: the file is corrupt".into()
+        }
+        other => other.to_string(),
     }
 }

@@ -8,8 +8,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_cifar-infer");
 
 #[test]
 fn json_is_identical_across_runs_and_thread_counts() {
-    let float = assert_deterministic(BIN, &["eval", "--limit", "24", "--batch", "7", "--json"]);
-    let fixed = assert_deterministic(BIN, &["eval", "--limit", "24", "--bits", "5", "--json"]);
+    let float = assert_deterministic(BIN, &["eval", "--images", "24", "--batch", "7", "--json"]);
+    let fixed = assert_deterministic(BIN, &["eval", "--images", "24", "--bits", "5", "--json"]);
     assert_ne!(
         float, fixed,
         "quantization changed nothing: the test would not see a change"
@@ -18,7 +18,7 @@ fn json_is_identical_across_runs_and_thread_counts() {
         BIN,
         &[
             "sweep",
-            "--limit",
+            "--images",
             "24",
             "--min-bits",
             "3",
@@ -31,14 +31,18 @@ fn json_is_identical_across_runs_and_thread_counts() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    assert_rejected(BIN, &["eval", "--limit", "5", "--bits", "0"], &["0 bits"]);
-    assert_rejected(BIN, &["eval", "--limit", "5", "--bits", "33"], &["33 bits"]);
-    assert_rejected(BIN, &["eval", "--limit", "0"], &["no images"]);
+    assert_rejected(BIN, &["eval", "--images", "5", "--bits", "0"], &["0 bits"]);
+    assert_rejected(
+        BIN,
+        &["eval", "--images", "5", "--bits", "33"],
+        &["33 bits"],
+    );
+    assert_rejected(BIN, &["eval", "--images", "0"], &["--images", "at least 1"]);
     assert_rejected(
         BIN,
         &[
             "eval",
-            "--limit",
+            "--images",
             "5",
             "--model",
             "/nonexistent/model.safetensors",
@@ -49,7 +53,7 @@ fn bad_input_is_a_clear_error() {
         BIN,
         &[
             "eval",
-            "--limit",
+            "--images",
             "5",
             "--weight-bits",
             "8,8",

@@ -272,8 +272,8 @@ fn bad_dynamic_ranges_are_rejected() {
     let good = [1.0, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.25];
     std::fs::write(paths.weight_ranges(), npy_f64_bytes(&good)).unwrap();
     for (bad, want) in [
-        (-16.0, "layer 2 is -16"),
-        (0.0, "layer 2 is 0"),
+        (-16.0, "layer 3 is -16"),
+        (0.0, "layer 3 is 0"),
         (f64::NAN, "not finite"),
     ] {
         let mut a = [1.0, 8.0, 16.0, 8.0, 8.0, 4.0, 4.0, 8.0];
@@ -302,10 +302,10 @@ fn bad_offsets_are_rejected() {
     assert!(precisions_at(5, &w, &a, 8).is_ok());
     w[3] = 40.0;
     let e = precisions_at(5, &w, &a, 8).unwrap_err().to_string();
-    assert!(e.contains("layer 3") && e.contains("out of range"), "{e}");
+    assert!(e.contains("layer 4") && e.contains("out of range"), "{e}");
     w[3] = -9.0;
     let e = precisions_at(5, &w, &a, 8).unwrap_err().to_string();
-    assert!(e.contains("layer 3"), "{e}");
+    assert!(e.contains("layer 4"), "{e}");
     w[3] = 1.5;
     assert!(precisions_at(5, &w, &a, 8).is_err());
     assert!(precisions_at(5, &w[..7], &a, 8).is_err());

@@ -4,7 +4,7 @@
 //! fixed-point formats with integer mantissas ([`fixed`]), signal statistics ([`stats`]),
 //! the representational/computational cost model ([`cost`]), seeded random streams ([`rng`]),
 //! crash-safe output ([`io`]), JSON rounding for snapshots ([`json`]), small dense linear
-//! algebra ([`linalg`]), CLI helpers ([`cli`])
+//! algebra ([`linalg`]), CLI helpers ([`cli`]), text formatting for people ([`text`])
 //! and Problem 1, the SQNR of a dot product under output quantization ([`sqnr`]).
 pub mod cli;
 pub mod compare;
@@ -19,6 +19,7 @@ pub mod quant;
 pub mod rng;
 pub mod sqnr;
 pub mod stats;
+pub mod text;
 
 pub use cost::{AccumulatorConvention, LayerCounts, LayerPrecision};
 pub use error::{FxpError, Result};

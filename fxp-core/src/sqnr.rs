@@ -180,9 +180,57 @@ pub struct SqnrRow {
     pub model_valid: bool,
 }
 
+/// Largest number of samples per (distribution, N): the samples are kept in memory (8 bytes each).
+pub const MAX_SAMPLES: usize = 10_000_000;
+
+/// Largest number of products x_j·w_j drawn by one experiment (samples × ΣN × distributions),
+/// about a minute on two cores; the default experiment draws 2.2e8.
+pub const MAX_PRODUCTS: u128 = 4_000_000_000;
+
+/// Products x_j·w_j drawn by the experiment: samples × ΣN × distributions (saturating).
+pub fn products(cfg: &SqnrConfig) -> u64 {
+    let sum_n: u128 = cfg.ns.iter().map(|&n| n as u128).sum();
+    let p = sum_n * cfg.samples as u128 * cfg.dists.len() as u128;
+    u64::try_from(p).unwrap_or(u64::MAX)
+}
+
+/// Refuses an experiment too large to finish in reasonable time or memory, before any work.
+fn check_work(cfg: &SqnrConfig) -> Result<()> {
+    if cfg.samples > MAX_SAMPLES {
+        return Err(FxpError::Invalid(format!(
+            "{} samples per (distribution, N) is more than the {} this experiment keeps in memory",
+            crate::text::group(cfg.samples as u64),
+            crate::text::group(MAX_SAMPLES as u64)
+        )));
+    }
+    let sum_n: u128 = cfg.ns.iter().map(|&n| n as u128).sum();
+    let products = sum_n * cfg.samples as u128 * cfg.dists.len() as u128;
+    if products > MAX_PRODUCTS {
+        return Err(FxpError::Invalid(format!(
+            "samples × ΣN × distributions = {} × {} × {} = {} products is more than the bound of {} \
+             (about a minute of work): lower --n or --samples",
+            crate::text::group(cfg.samples as u64),
+            crate::text::group(sum_n as i128),
+            cfg.dists.len(),
+            crate::text::sci(products as f64, 3),
+            crate::text::sci(MAX_PRODUCTS as f64, 1),
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the Monte-Carlo experiment; rows ordered by distribution, N, B_y. Deterministic for a
 /// given config, whatever the thread count (one random stream per (distribution, N)).
 pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
+    run_with_progress(cfg, &|_| {})
+}
+
+/// [`run`] that reports the products drawn (samples × N of each finished (distribution, N)
+/// unit) to `progress`; the total is [`products`] of the config.
+pub fn run_with_progress(
+    cfg: &SqnrConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<SqnrRow>> {
     if cfg.ns.is_empty() || cfg.bits.is_empty() || cfg.dists.is_empty() || cfg.samples < 2 {
         return Err(FxpError::Invalid(
             "SQNR experiment needs at least one N, one B_y, one distribution and 2 samples".into(),
@@ -196,6 +244,7 @@ pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
     for &b in &cfg.bits {
         crate::error::check_bits(b as i64)?;
     }
+    check_work(cfg)?;
     let units: Vec<(usize, InputDist, usize)> = cfg
         .dists
         .iter()
@@ -218,6 +267,7 @@ pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
                         .sum()
                 })
                 .collect();
+            progress((cfg.samples as u64).saturating_mul(n as u64));
             let p_y = ys.iter().map(|y| y * y).sum::<f64>() / ys.len() as f64;
             let y_m = n as f64 * dist.peak() * dist.peak();
             let zeta = dist.zeta();

@@ -1,7 +1,9 @@
 //! `lms` — Problems 5, 6 and 7: the fitted time series, the Wiener predictor, the fixed-point
 //! precision analysis, LMS and delayed-LMS ensembles, and the architectures as data-flow graphs.
 use clap::{Parser, Subcommand};
-use fxp_core::cli::{print_json, run};
+use fxp_core::cli::{list_item, print_json, run};
+use fxp_core::outln;
+use fxp_core::text::{fixed, label, num, opt, short, vector};
 use lms::precision::PrecisionConfig;
 use lms::problems::{self, Settings};
 use serde_json::json;
@@ -10,6 +12,12 @@ use serde_json::json;
 #[command(
     version,
     allow_negative_numbers = true,
+    after_help = "Examples:\n  \
+      lms series\n  \
+      lms precision --loss-db 0.1 --max-bits 10\n  \
+      lms lms --multiples 0.5,0.01 --quick\n  \
+      lms dlms --json > dlms.json\n  \
+      lms arch --dot | dot -Tsvg > arch.svg",
     about = "Problems 5–7: fixed-point 3-tap predictor, LMS, delayed LMS, DFG retiming"
 )]
 struct Args {
@@ -29,11 +37,16 @@ struct Args {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// The AR(3) generator fitted to the seed's statistics: target vs model vs measured.
+    #[command(after_help = "Examples:\n  lms series\n  lms series --seed 2 --json")]
     Series,
     /// The Wiener predictor of the generated series: R, w*, MMSE, SNR.
+    #[command(after_help = "Examples:\n  lms wiener\n  lms wiener --quick --json")]
     Wiener,
     /// Problem 5: noise budget, analytic and bit-true minimum precision, FA cost.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  lms precision\n  lms precision --loss-db 0.2 --max-bits 10 --json"
+    )]
     Precision {
         /// Allowed SNR loss in dB.
         #[arg(long, default_value_t = 0.1)]
@@ -44,21 +57,30 @@ enum Cmd {
         /// Coefficient range r_w (power of two); default: 2^ceil(log2 max|w*|).
         #[arg(long)]
         range_w: Option<f64>,
-        /// Largest precision simulated.
-        #[arg(long, default_value_t = 12)]
-        bits_max: u32,
+        /// Largest precision simulated (1..=32).
+        #[arg(long, default_value_t = 12, alias = "bits-max",
+              value_parser = clap::value_parser!(u32).range(1..=32))]
+        max_bits: u32,
     },
     /// Problem 6: LMS ensembles at multiples of μ_max, misadjustment, architecture.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  lms lms\n  lms lms --multiples 0.5,0.01 --quick --json"
+    )]
     Lms {
         /// Multiples of μ_max, comma-separated.
-        #[arg(long, default_value = "0.5,0.01,50")]
-        multiples: String,
+        #[arg(long, value_delimiter = ',', value_parser = list_item::<f64>,
+              default_values_t = [0.5, 0.01, 50.0])]
+        multiples: Vec<f64>,
     },
     /// Problem 7: delayed LMS, the μ sweep / stability map, minimum M1 by retiming.
+    #[command(after_help = "Examples:\n  lms dlms\n  lms dlms --quick --json")]
     Dlms,
     /// Architectures: critical path, latency, throughput, retiming; DOT text.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  lms arch --t-m 3 --t-a 2\n  lms arch --dot | dot -Tsvg > arch.svg"
+    )]
     Arch {
         /// Multiplier delay T_M.
         #[arg(long, default_value_t = 3.0)]
@@ -66,7 +88,7 @@ enum Cmd {
         /// Adder delay T_A.
         #[arg(long, default_value_t = 2.0)]
         t_a: f64,
-        /// Print the DOT text of both architectures.
+        /// Print only the DOT text of both architectures (pipe it into `dot`).
         #[arg(long)]
         dot: bool,
     },
@@ -89,26 +111,40 @@ fn main() {
                     return out(json!(r));
                 }
                 let f = &r.fit;
-                println!(
-                    "AR(3) model: a = {:?}, sigma_v^2 = {}, pole radius {:.4}",
-                    f.model.a, f.model.sigma_v2, f.pole_radius
+                outln!(
+                    "AR(3) model: a = {}, sigma_v^2 = {}, pole radius {}",
+                    vector(f.model.a.iter().copied(), 4),
+                    num(f.model.sigma_v2, 4),
+                    fixed(f.pole_radius, 4)
                 );
-                println!("selection: {}", f.selection);
-                println!(
+                outln!("selection: {}", f.selection);
+                outln!(
                     "{:<12} {:>10} {:>10} {:>10}",
-                    "", "target", "model", "measured"
+                    "",
+                    "target",
+                    "model",
+                    "measured"
                 );
-                println!(
+                outln!(
                     "{:<12} {:>10.4} {:>10.4} {:>10.4}",
-                    "sigma_x^2", f.target.sigma_x2, f.model_sigma_x2, r.measured.sigma_x2
+                    "sigma_x^2",
+                    f.target.sigma_x2,
+                    f.model_sigma_x2,
+                    r.measured.sigma_x2
                 );
-                println!(
+                outln!(
                     "{:<12} {:>10.4} {:>10.4} {:>10.4}",
-                    "sigma_e^2", f.target.sigma_e2, f.model_sigma_e2, r.measured.mmse
+                    "sigma_e^2",
+                    f.target.sigma_e2,
+                    f.model_sigma_e2,
+                    r.measured.mmse
                 );
-                println!(
+                outln!(
                     "{:<12} {:>10.4} {:>10.4} {:>10.4}",
-                    "|w*|^2", f.target.w_norm2, f.model_w_norm2, r.measured.w_norm2
+                    "|w*|^2",
+                    f.target.w_norm2,
+                    f.model_w_norm2,
+                    r.measured.w_norm2
                 );
             }
             Cmd::Wiener => {
@@ -117,25 +153,31 @@ fn main() {
                 if args.json {
                     return out(json!(w));
                 }
-                println!("r = {:?}", w.r);
-                println!("w* = {:?}", w.w);
-                println!(
+                outln!("r = {}", vector(w.r.iter().copied(), 4));
+                outln!("w* = {}", vector(w.w.iter().copied(), 4));
+                outln!(
                     "sigma_x^2 = {:.5}, MMSE = {:.5}, |w*|^2 = {:.5}, SNR = {:.3} dB",
-                    w.sigma_x2, w.mmse, w.w_norm2, w.snr_db
+                    w.sigma_x2,
+                    w.mmse,
+                    w.w_norm2,
+                    w.snr_db
                 );
-                println!("eigenvalues of R: {:?}", w.eigenvalues);
+                outln!(
+                    "eigenvalues of R: {}",
+                    vector(w.eigenvalues.iter().copied(), 4)
+                );
             }
             Cmd::Precision {
                 loss_db,
                 range_x,
                 range_w,
-                bits_max,
+                max_bits,
             } => {
                 s.precision = PrecisionConfig {
                     loss_db,
                     range_x,
                     range_w,
-                    bits_max,
+                    bits_max: max_bits,
                     ..PrecisionConfig::default()
                 };
                 let p = problems::p5(&s).map_err(e)?;
@@ -148,63 +190,89 @@ fn main() {
                     return out(v);
                 }
                 let (m, seed) = (&pr.model, &p.seed_values);
-                println!(
+                outln!(
                     "noise budget (10^(L/10)-1) sigma_e^2 = {:.6} (seed {})",
-                    m.budget, seed.noise_budget
+                    m.budget,
+                    seed.noise_budget
                 );
-                println!(
+                outln!(
                     "ranges: r_x = {}, r_w = {}; noise = {:.5} Dx^2 + {:.5} Dw^2",
                     m.range_x,
                     m.range_w,
                     m.coef_x(),
                     m.coef_w()
                 );
-                println!("equal precision: B > {:.3} -> B = {} (seed: B > {} -> {} with r = 1; ours with r = 1: B > {:.3})", pr.bits_equal_real, pr.bits_analytic, seed.bits_real, seed.bits, pr.seed_ranges_bits_real);
-                println!(
+                outln!("equal precision: B > {:.3} -> B = {} (seed: B > {} -> {} with r = 1; ours with r = 1: B > {:.3})", pr.bits_equal_real, pr.bits_analytic, seed.bits_real, seed.bits, pr.seed_ranges_bits_real);
+                outln!(
                     "best pair (min Bx+Bw): Bx = {}, Bw = {}; cheapest: Bx = {}, Bw = {}",
                     pr.best_pair_analytic.bx,
                     pr.best_pair_analytic.bw,
                     pr.cheapest_pair_analytic.bx,
                     pr.cheapest_pair_analytic.bw
                 );
-                println!(
+                outln!(
                     "{:>3} {:>12} {:>12} {:>6}",
-                    "B", "loss dB", "model dB", "acc"
+                    "B",
+                    "loss dB",
+                    "model dB",
+                    "acc"
                 );
                 for q in &pr.equal_bits {
-                    println!(
-                        "{:>3} {:>12.5} {:>12.5} {:>6}",
-                        q.bx, q.loss_db, q.predicted_loss_db, q.acc_bits
+                    outln!(
+                        "{:>3} {:>12} {:>12} {:>6}",
+                        q.bx,
+                        fixed(q.loss_db, 5),
+                        fixed(q.predicted_loss_db, 5),
+                        q.acc_bits
                     );
                 }
-                println!(
-                    "simulated minimum B = {:?}; best simulated pair {:?}",
-                    pr.bits_simulated,
-                    pr.best_pair_simulated.as_ref().map(|p| (p.bx, p.bw))
+                outln!(
+                    "simulated minimum B = {}; best simulated pair {}",
+                    opt(pr.bits_simulated, "none up to --max-bits"),
+                    opt(
+                        pr.best_pair_simulated
+                            .as_ref()
+                            .map(|p| format!("Bx = {}, Bw = {}", p.bx, p.bw)),
+                        "none"
+                    )
                 );
                 let c = &pr.fa_cost;
-                println!("FA at B = {}: printed {:.2}, seed convention {:.0}, seed formula {:.0}, (N-1)(2B-1) variant {:.0} (seed prints {} at B = {})", c.bits, c.printed, c.seed_convention, c.seed_formula, c.seed_printed_value_formula, seed.fa_cost, seed.bits);
+                outln!("FA at B = {}: printed {:.2}, seed convention {:.0}, seed formula {:.0}, (N-1)(2B-1) variant {:.0} (seed prints {} at B = {})", c.bits, c.printed, c.seed_convention, c.seed_formula, c.seed_printed_value_formula, seed.fa_cost, seed.bits);
             }
             Cmd::Lms { multiples } => {
-                s.lms_multiples = fxp_core::cli::parse_list("--multiples", &multiples)?;
+                s.lms_multiples = multiples;
                 let p = problems::p6(&s).map_err(e)?;
                 if args.json {
                     return out(json!(p));
                 }
-                println!(
+                outln!(
                     "mu_max = 2/(N sigma_x^2) = {:.4} (seed {}); mean bound 2/lambda_max = {:.4}; Gaussian mean-square bound {:.4}",
                     p.mu_max, p.seed_values.mu_max, p.mu_mean_bound, p.mu_mean_square_bound
                 );
-                println!("Wiener w* = {:?}, MMSE = {:.5}", p.wiener.w, p.wiener.mmse);
+                outln!(
+                    "Wiener w* = {}, MMSE = {}",
+                    vector(p.wiener.w.iter().copied(), 4),
+                    fixed(p.wiener.mmse, 5)
+                );
                 for r in &p.runs {
                     let c = &r.curves;
-                    println!(
-                        "mu = {:.4} ({} mu_max): {:?}, final MSE {:.5} (Wiener {:.5}), M measured {:?}, theory {:.4} / {:?}, final w {:?}, diverged {}/{}",
-                        r.mu, r.multiple, c.status, c.final_mse, c.final_wiener_mse, c.misadjustment, r.misadjustment_small_mu, r.misadjustment_independence, c.final_coef, c.diverged_realizations, c.config.realizations
+                    outln!(
+                        "mu = {} ({} mu_max): {}, final MSE {} (Wiener {}), M measured {}, theory {} / {}, final w {}, diverged {}/{}",
+                        fixed(r.mu, 4),
+                        short(r.multiple, 4),
+                        label(&c.status),
+                        num(c.final_mse, 6),
+                        fixed(c.final_wiener_mse, 5),
+                        opt(c.misadjustment.map(|m| num(m, 4)), "none (diverged)"),
+                        num(r.misadjustment_small_mu, 4),
+                        opt(r.misadjustment_independence.map(|m| num(m, 4)), "none (unstable)"),
+                        opt(c.final_coef.as_ref().map(|w| vector(w.iter().copied(), 4)), "none (diverged)"),
+                        c.diverged_realizations,
+                        c.config.realizations
                     );
                 }
                 let a = &p.arch;
-                println!(
+                outln!(
                     "critical path {} = {}; latency {}; throughput {}",
                     a.critical_path.symbolic,
                     a.critical_path.time,
@@ -218,26 +286,45 @@ fn main() {
                     return out(json!(p));
                 }
                 let c = &p.dlms;
-                println!(
-                    "DLMS M1 = {} mu = {}: {:?}, final w {:?} (w* {:?})",
-                    c.config.delay, c.config.mu, c.status, c.final_coef, p.wiener.w
+                outln!(
+                    "DLMS M1 = {} mu = {}: {}, final w {} (w* {})",
+                    c.config.delay,
+                    short(c.config.mu, 4),
+                    label(&c.status),
+                    opt(
+                        c.final_coef.as_ref().map(|w| vector(w.iter().copied(), 4)),
+                        "none (diverged)"
+                    ),
+                    vector(p.wiener.w.iter().copied(), 4)
                 );
                 for b in &p.bounds {
-                    println!("M1 = {:>2}: mean bound {:.4}, trace bound {:.4}, last stable {:?}, first diverged {:?}", b.delay, b.mean_bound, b.trace_bound, b.last_stable_mu, b.first_diverged_mu);
-                }
-                println!(
-                    "mu_fail (M1 = {}) = {:?} (seed {})",
-                    s.dlms_delay, p.mu_fail, p.seed_values.mu_fail
-                );
-                for r in &p.ratios {
-                    println!(
-                        "T_M/T_A = {:>4}: min M1 = {:?} (mu as a free shift: {:?})",
-                        r.t_m, r.min_m1, r.min_m1_mu_free
+                    outln!(
+                        "M1 = {:>2}: mean bound {}, trace bound {}, last stable mu {}, first diverged mu {}",
+                        b.delay,
+                        fixed(b.mean_bound, 4),
+                        fixed(b.trace_bound, 4),
+                        opt(b.last_stable_mu.map(|m| num(m, 4)), "none"),
+                        opt(b.first_diverged_mu.map(|m| num(m, 4)), "none")
                     );
                 }
-                println!(
+                outln!(
+                    "mu_fail (M1 = {}) = {} (seed {})",
+                    s.dlms_delay,
+                    opt(p.mu_fail.map(|m| num(m, 4)), "none"),
+                    p.seed_values.mu_fail
+                );
+                for r in &p.ratios {
+                    outln!(
+                        "T_M/T_A = {:>4}: min M1 = {} (mu as a free shift: {})",
+                        short(r.t_m, 3),
+                        opt(r.min_m1, "none"),
+                        opt(r.min_m1_mu_free, "none")
+                    );
+                }
+                outln!(
                     "min M1 for T_cp = T_M at every T_M > T_A: {} (seed {})",
-                    p.min_m1, p.seed_values.min_m1
+                    p.min_m1,
+                    p.seed_values.min_m1
                 );
             }
             Cmd::Arch { t_m, t_a, dot } => {
@@ -268,24 +355,34 @@ fn main() {
                         "dot_lms": g.to_dot(), "dot_dlms_retimed": rg.as_ref().map(|g| g.to_dot()),
                     }));
                 }
-                println!(
+                if dot {
+                    // DOT only, so that the output can be piped into `dot`.
+                    outln!("{}", g.to_dot());
+                    if let Some(rg) = rg {
+                        outln!("{}", rg.to_dot());
+                    }
+                    return Ok(());
+                }
+                outln!(
                     "critical path {} = {} ({})",
                     cp.symbolic,
-                    cp.time,
+                    short(cp.time, 4),
                     cp.nodes.join(" -> ")
                 );
-                println!(
+                outln!(
                     "latency {} = {}; throughput {}",
                     lat.symbolic,
                     lat.time,
                     cp.symbolic.throughput()
                 );
-                println!("min M1 for T_cp = T_M at T_M = {t_m}, T_A = {t_a}: {min_m1:?}");
-                if dot {
-                    println!("{}", g.to_dot());
-                    if let Some(rg) = rg {
-                        println!("{}", rg.to_dot());
-                    }
+                outln!(
+                    "min M1 for T_cp = T_M at T_M = {}, T_A = {}: {}",
+                    short(t_m, 4),
+                    short(t_a, 4),
+                    fxp_core::text::opt(min_m1, "none up to 40")
+                );
+                if rg.is_some() {
+                    outln!("(--dot prints both architectures as DOT)");
                 }
             }
         }

@@ -50,7 +50,7 @@ fn bad_input_is_a_clear_error() {
     );
     assert_rejected(
         BIN,
-        &["--quick", "precision", "--bits-max", "0"],
-        &["bit range"],
+        &["--quick", "precision", "--max-bits", "0"],
+        &["--max-bits", "not in 1..=32"],
     );
 }

@@ -116,8 +116,11 @@ impl Shape {
             Shape::Flat(n) => vec![n],
         }
     }
-    fn elements(self) -> u64 {
-        self.dims().iter().map(|&d| d as u64).product()
+    /// Number of elements, or `None` when it does not fit in 64 bits.
+    fn elements(self) -> Option<u64> {
+        self.dims()
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
     }
     fn describe(self) -> String {
         let d: Vec<String> = self.dims().iter().map(ToString::to_string).collect();
@@ -127,8 +130,31 @@ impl Shape {
 
 /// Output size of a sliding window, or `None` when the window does not fit.
 fn window_out(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    let padded = size + 2 * padding;
+    let padded = padding.checked_mul(2)?.checked_add(size)?;
     (padded >= kernel).then(|| (padded - kernel) / stride + 1)
+}
+
+/// `a · b`, or an error naming the layer and the count that does not fit in 64 bits.
+fn mul_u64(layer: &str, what: &str, a: u64, b: u64) -> Result<u64> {
+    a.checked_mul(b).ok_or_else(|| CostError::Layer {
+        layer: layer.to_string(),
+        message: format!(
+            "{what} = {} × {} does not fit in 64 bits: the layer is too large to count",
+            fxp_core::text::group(a),
+            fxp_core::text::group(b)
+        ),
+    })
+}
+
+/// The sum of `values`, or an error saying which network total does not fit in 64 bits.
+fn sum_u64(what: &str, values: impl IntoIterator<Item = u64>) -> Result<u64> {
+    values
+        .into_iter()
+        .try_fold(0u64, |acc, v| acc.checked_add(v))
+        .ok_or_else(|| CostError::Network {
+            field: "layers".into(),
+            message: format!("the total {what} of the network does not fit in 64 bits"),
+        })
 }
 
 /// Path prefix of the top-level layers in error messages.
@@ -154,10 +180,15 @@ impl Walker {
     }
 
     fn layer(&mut self, layer: &LayerSpec, path: &str, shape: Shape) -> Result<Shape> {
+        let label = layer_label(path, layer);
         let err = |field: &str, message: String| CostError::Field {
-            layer: layer_label(path, layer),
+            layer: label.clone(),
             field: field.into(),
             message,
+        };
+        let too_large = |what: &str| CostError::Layer {
+            layer: label.clone(),
+            message: format!("{what} does not fit in 64 bits: the layer is too large to count"),
         };
         let need_map = |field: &str| match shape {
             Shape::Map(c, h, w) => Ok((c, h, w)),
@@ -185,24 +216,27 @@ impl Walker {
                             "kernel",
                             format!(
                                 "kernel {kernel} is larger than the padded input {} (input {}, padding {padding})",
-                                size + 2 * padding,
+                                size.saturating_add(padding.saturating_mul(2)),
                                 shape.describe()
                             ),
                         )
                     })
                 };
                 let out = Shape::Map(*out_channels, fit(h)?, fit(w)?);
-                let d = (c * kernel * kernel) as u64;
+                let kk = mul_u64(&label, "kernel size k·k", *kernel as u64, *kernel as u64)?;
+                let d = mul_u64(&label, "dot-product length D = C_in·k·k", c as u64, kk)?;
                 let o = *out_channels as u64;
+                let weights = mul_u64(&label, "weights D·C_out", d, o)?;
                 self.push(
+                    &label,
                     name,
                     "conv",
                     shape,
                     out,
-                    d * o,
+                    weights,
                     if *bias { o } else { 0 },
                     d,
-                );
+                )?;
                 out
             }
             LayerSpec::Linear {
@@ -222,15 +256,17 @@ impl Walker {
                 let out = Shape::Flat(*out_features);
                 let o = *out_features as u64;
                 let d = inp as u64;
+                let weights = mul_u64(&label, "weights in_features·out_features", d, o)?;
                 self.push(
+                    &label,
                     name,
                     "linear",
                     shape,
                     out,
-                    d * o,
+                    weights,
                     if *bias { o } else { 0 },
                     d,
-                );
+                )?;
                 out
             }
             LayerSpec::BatchNorm { .. } => {
@@ -238,7 +274,10 @@ impl Walker {
                     Shape::Map(c, _, _) => c,
                     Shape::Flat(n) => n,
                 };
-                self.batch_norm_params += 2 * channels as u64;
+                self.batch_norm_params = (channels as u64)
+                    .checked_mul(2)
+                    .and_then(|p| self.batch_norm_params.checked_add(p))
+                    .ok_or_else(|| too_large("batch-norm parameter count"))?;
                 shape
             }
             LayerSpec::MaxPool {
@@ -259,7 +298,7 @@ impl Walker {
                             "kernel",
                             format!(
                                 "pooling window {kernel} is larger than the padded input {} (input {})",
-                                size + 2 * padding,
+                                size.saturating_add(padding.saturating_mul(2)),
                                 shape.describe()
                             ),
                         )
@@ -271,7 +310,12 @@ impl Walker {
                 let (c, _, _) = need_map("type")?;
                 Shape::Map(c, *output, *output)
             }
-            LayerSpec::Flatten => Shape::Flat(shape.elements() as usize),
+            LayerSpec::Flatten => Shape::Flat(
+                shape
+                    .elements()
+                    .and_then(|e| usize::try_from(e).ok())
+                    .ok_or_else(|| too_large("the flattened size"))?,
+            ),
             LayerSpec::Relu | LayerSpec::Dropout => shape,
             LayerSpec::Residual { body, shortcut } => {
                 let b = self.walk(body, &format!("{path}.body"), shape)?;
@@ -294,6 +338,7 @@ impl Walker {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
+        label: &str,
         name: &str,
         kind: &str,
         inp: Shape,
@@ -301,8 +346,21 @@ impl Walker {
         weights: u64,
         biases: u64,
         d: u64,
-    ) {
-        let n = out.elements();
+    ) -> Result<()> {
+        let too_large = |what: &str| CostError::Layer {
+            layer: label.to_string(),
+            message: format!("{what} does not fit in 64 bits: the layer is too large to count"),
+        };
+        let n = out
+            .elements()
+            .ok_or_else(|| too_large("the output size N"))?;
+        let r_a = inp
+            .elements()
+            .ok_or_else(|| too_large("the input size R_A"))?;
+        let macs = mul_u64(label, "MACs N·D", n, d)?;
+        weights
+            .checked_add(biases)
+            .ok_or_else(|| too_large("R_W = weights + biases"))?;
         self.rows.push(LayerRow {
             name: name.to_string(),
             kind: kind.to_string(),
@@ -310,11 +368,12 @@ impl Walker {
             out_shape: out.dims(),
             weights,
             biases,
-            r_a: inp.elements(),
+            r_a,
             n,
             d,
-            macs: n * d,
+            macs,
         });
+        Ok(())
     }
 }
 
@@ -337,6 +396,15 @@ impl NetworkSpec {
             layer_inputs: Vec::new(),
         };
         let out = walker.walk(&self.layers, TOP, Shape::Map(c, h, w))?;
+        // The totals of the table (parameters, activations, MACs) must fit as well.
+        let rows = &walker.rows;
+        let params = sum_u64("parameter count", rows.iter().map(|r| r.weights + r.biases))?;
+        sum_u64("parameter count", [params, walker.batch_norm_params])?;
+        sum_u64("activation count", rows.iter().map(|r| r.r_a))?;
+        sum_u64("MAC count", rows.iter().map(|r| r.macs))?;
+        sum_u64("weight count", rows.iter().map(|r| r.weights))?;
+        sum_u64("bias count", rows.iter().map(|r| r.biases))?;
+        sum_u64("output count", rows.iter().map(|r| r.n))?;
         if walker.rows.is_empty() {
             return Err(CostError::Network {
                 field: "layers".into(),

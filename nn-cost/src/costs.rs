@@ -22,7 +22,8 @@ pub const ACTIVATION_OFFSETS_FILE: &str = "activation_offsets.npy";
 fn check_bits(what: &str, layer: usize, bits: i64) -> Result<u32> {
     fxp_core::error::check_bits(bits).map_err(|_| {
         CostError::Precision(format!(
-            "layer {layer}: {what} precision {bits} is out of range: use 1 to 32 bits"
+            "layer {}: {what} precision {bits} is out of range: use 1 to 32 bits",
+            layer + 1
         ))
     })
 }
@@ -75,10 +76,22 @@ pub fn precisions_from_offsets(
     let bits = |what: &str, l: usize, off: f64| -> Result<u32> {
         if !off.is_finite() || off.fract() != 0.0 {
             return Err(CostError::Precision(format!(
-                "layer {l}: {what} offset {off} is not an integer"
+                "layer {}: {what} offset {off} is not an integer",
+                l + 1
             )));
         }
-        check_bits(what, l, b_min as i64 + off as i64)
+        // Far outside 1..=32 already: refuse before any integer conversion (which would
+        // saturate and wrap).
+        if off.abs() > 1e6 {
+            return Err(CostError::Precision(format!(
+                "layer {}: {what} offset {off} gives a precision outside 1 to 32 bits",
+                l + 1
+            )));
+        }
+        let b = (b_min as i64).checked_add(off as i64).ok_or_else(|| {
+            CostError::Precision(format!("layer {}: {what} offset {off} overflows", l + 1))
+        })?;
+        check_bits(what, l, b)
     };
     w_offsets
         .iter()
@@ -94,19 +107,35 @@ pub fn precisions_from_offsets(
 }
 
 /// Reads `weight_offsets.npy` and `activation_offsets.npy` from `dir` (1-D arrays, see
-/// [`crate::npy::read_f64_vec`]); the two must have the same length.
+/// [`crate::npy::read_f64_vec`]); the two must have the same length. When the number of
+/// layers is known, [`read_offsets_for`] says which file is wrong.
 pub fn read_offsets_dir(dir: impl AsRef<Path>) -> Result<(Vec<f64>, Vec<f64>), CostError> {
     let dir = dir.as_ref();
-    let w_path = dir.join(WEIGHT_OFFSETS_FILE);
-    let w = read_f64_vec(&w_path, None)?;
-    let a =
-        read_f64_vec(&dir.join(ACTIVATION_OFFSETS_FILE), Some(w.len())).map_err(|e| match e {
-            CostError::Npy { path, message } => CostError::Npy {
-                path,
-                message: format!("{message} (to match {})", w_path.display()),
-            },
-            other => other,
-        })?;
+    let w = read_f64_vec(&dir.join(WEIGHT_OFFSETS_FILE), None)?;
+    let a = read_f64_vec(&dir.join(ACTIVATION_OFFSETS_FILE), None)?;
+    if w.len() != a.len() {
+        return Err(CostError::Npy {
+            path: dir.to_path_buf(),
+            message: format!(
+                "{WEIGHT_OFFSETS_FILE} has {} values but {ACTIVATION_OFFSETS_FILE} has {}: \
+                 both need one value per conv/linear layer",
+                w.len(),
+                a.len()
+            ),
+        });
+    }
+    Ok((w, a))
+}
+
+/// [`read_offsets_dir`] for a network of `layers` conv/linear layers: a file with another
+/// number of values is named in the error (expected `layers` values).
+pub fn read_offsets_for(
+    dir: impl AsRef<Path>,
+    layers: usize,
+) -> Result<(Vec<f64>, Vec<f64>), CostError> {
+    let dir = dir.as_ref();
+    let w = read_f64_vec(&dir.join(WEIGHT_OFFSETS_FILE), Some(layers))?;
+    let a = read_f64_vec(&dir.join(ACTIVATION_OFFSETS_FILE), Some(layers))?;
     Ok((w, a))
 }
 
@@ -175,12 +204,12 @@ pub fn network_costs(table: &NetworkTable, precisions: &[LayerPrecision]) -> Res
             table.layer_names().join(", ")
         )));
     }
-    for (row, p) in table.rows.iter().zip(precisions) {
+    for (l, (row, p)) in table.rows.iter().zip(precisions).enumerate() {
         for (what, b) in [("weight", p.b_w), ("activation", p.b_a)] {
             if !(1..=32).contains(&b) {
                 return Err(CostError::Precision(format!(
-                    "layer {}: {what} precision {b} is out of range: use 1 to 32 bits",
-                    row.name
+                    "{}: {what} precision {b} is out of range: use 1 to 32 bits",
+                    fxp_core::text::layer(l, &row.name)
                 )));
             }
         }

@@ -17,7 +17,10 @@ pub mod spec;
 pub mod table;
 
 pub use analyze::{LayerRow, NetworkTable};
-pub use costs::{network_costs, precisions_from_offsets, read_offsets_dir, CostReport, LayerCost};
+pub use costs::{
+    network_costs, precisions_from_offsets, read_offsets_dir, read_offsets_for, CostReport,
+    LayerCost,
+};
 pub use error::{CostError, Result};
 pub use fxp_core::{AccumulatorConvention, LayerCounts, LayerPrecision};
 pub use spec::{LayerSpec, NetworkSpec, Preprocess};

@@ -3,13 +3,14 @@
 //! Examples:
 //! `nn-cost --net resnet18 --bits 10`,
 //! `nn-cost --spec my-net.json --weight-bits 8,8,6 --act-bits 8,7,7 --convention seed`,
-//! `nn-cost --net cifar-alexnet --offsets-dir data --b-min 5 --json`.
+//! `nn-cost --net cifar-alexnet --offsets data --b-min 5 --json`.
 use clap::{ArgGroup, Parser, ValueEnum};
-use fxp_core::cli::{parse_list, print_json, run};
+use fxp_core::cli::{bits_item, print_json, run};
+use fxp_core::{out, outln};
 use nn_cost::costs::{from_lists, uniform};
 use nn_cost::{
-    network_costs, precisions_from_offsets, read_offsets_dir, table, AccumulatorConvention,
-    NetworkSpec,
+    network_costs, precisions_from_offsets, read_offsets_for, table, AccumulatorConvention,
+    CostError, CostReport, NetworkSpec,
 };
 use serde_json::json;
 use std::path::PathBuf;
@@ -38,9 +39,19 @@ impl Convention {
 /// Per-layer complexity (weights, biases, R_A, N, D, MACs of every conv/linear layer) of a
 /// network, and its fixed-point costs: representational (bits) and computational (full adders).
 #[derive(Debug, Parser)]
-#[command(name = "nn-cost", version, allow_negative_numbers = true)]
+#[command(
+    name = "nn-cost",
+    version,
+    allow_negative_numbers = true,
+    after_help = "Examples:\n  \
+      nn-cost --net resnet18 --bits 10\n  \
+      nn-cost --net vgg11 --bits 6,8,10 --convention seed\n  \
+      nn-cost --spec my.json --weight-bits 8,8,6 --act-bits 8,7,7\n  \
+      nn-cost --net cifar-alexnet --offsets data --b-min 5 --json\n  \
+      nn-cost --net vgg11 --print-spec"
+)]
 #[command(group(ArgGroup::new("network").required(true).args(["net", "spec"])))]
-#[command(group(ArgGroup::new("precision").args(["bits", "weight_bits", "offsets_dir"])))]
+#[command(group(ArgGroup::new("precision").args(["bits", "weight_bits", "offsets"])))]
 struct Args {
     /// Built-in network: resnet18, vgg11 (ImageNet 224×224) or cifar-alexnet (course CIFAR-10).
     #[arg(long)]
@@ -48,20 +59,21 @@ struct Args {
     /// Network description file (JSON; see the `nn_cost::spec` docs or `--print-spec`).
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
-    /// Uniform precision (bits) of all weights and activations.
-    #[arg(long)]
-    bits: Option<u32>,
+    /// Uniform precisions (bits, 1..=32) of all weights and activations, comma-separated: one
+    /// table per precision.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = bits_item)]
+    bits: Vec<u32>,
     /// Per-layer weight precisions, comma-separated (one per conv/linear layer).
-    #[arg(long, value_name = "LIST", requires = "act_bits")]
-    weight_bits: Option<String>,
+    #[arg(long, value_name = "LIST", requires = "act_bits", value_delimiter = ',', value_parser = bits_item)]
+    weight_bits: Vec<u32>,
     /// Per-layer activation precisions, comma-separated (one per conv/linear layer).
-    #[arg(long, value_name = "LIST", requires = "weight_bits")]
-    act_bits: Option<String>,
-    /// Directory with weight_offsets.npy and activation_offsets.npy: B_l = B_min + offset_l.
-    #[arg(long, value_name = "DIR", requires = "b_min")]
-    offsets_dir: Option<PathBuf>,
-    /// Base precision B_min for --offsets-dir.
-    #[arg(long, requires = "offsets_dir")]
+    #[arg(long, value_name = "LIST", requires = "weight_bits", value_delimiter = ',', value_parser = bits_item)]
+    act_bits: Vec<u32>,
+    /// Folder with weight_offsets.npy and activation_offsets.npy: B_l = B_min + offset_l.
+    #[arg(long, value_name = "DIR", requires = "b_min", alias = "offsets-dir")]
+    offsets: Option<PathBuf>,
+    /// Base precision B_min for --offsets.
+    #[arg(long, requires = "offsets", value_parser = clap::value_parser!(u32).range(1..=32))]
     b_min: Option<u32>,
     /// Accumulator convention of the computational cost in the text table (JSON carries both).
     #[arg(long, value_enum, default_value = "both")]
@@ -74,6 +86,24 @@ struct Args {
     json: bool,
 }
 
+/// One precision setting to price: its description and the per-layer precisions.
+type Setting = (String, Option<Vec<fxp_core::LayerPrecision>>);
+
+/// Refuses a cost that is not a finite number (it would print as `inf`).
+fn check_finite_costs(c: &CostReport) -> Result<(), CostError> {
+    for (l, layer) in c.layers.iter().enumerate() {
+        for v in [layer.rep_bits, layer.comp_fa_printed, layer.comp_fa_seed] {
+            if !v.is_finite() {
+                return Err(CostError::Precision(format!(
+                    "{}: the cost is not a finite number",
+                    fxp_core::text::layer(l, &layer.name)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     run(|| -> Result<(), Box<dyn std::error::Error>> {
         let args = Args::parse();
@@ -83,58 +113,82 @@ fn main() {
             (None, None) => unreachable!("clap requires --net or --spec"),
         };
         if args.print_spec {
-            println!("{}", spec.to_json_string());
+            outln!("{}", spec.to_json_string());
             return Ok(());
         }
         let table = spec.analyze()?;
         let layers = table.rows.len();
-        let (source, precisions) = if let Some(b) = args.bits {
-            (format!("uniform {b} bits"), Some(uniform(b, layers)?))
-        } else if let (Some(w), Some(a)) = (&args.weight_bits, &args.act_bits) {
-            let w = parse_list::<u32>("--weight-bits", w)?;
-            let a = parse_list::<u32>("--act-bits", a)?;
-            ("per-layer lists".to_string(), Some(from_lists(&w, &a)?))
-        } else if let (Some(dir), Some(b_min)) = (&args.offsets_dir, args.b_min) {
-            let (w, a) = read_offsets_dir(dir)?;
-            (
+        let settings: Vec<Setting> = if !args.bits.is_empty() {
+            args.bits
+                .iter()
+                .map(|&b| Ok((format!("uniform {b} bits"), Some(uniform(b, layers)?))))
+                .collect::<nn_cost::Result<_>>()?
+        } else if !args.weight_bits.is_empty() {
+            vec![(
+                "per-layer lists".to_string(),
+                Some(from_lists(&args.weight_bits, &args.act_bits)?),
+            )]
+        } else if let (Some(dir), Some(b_min)) = (&args.offsets, args.b_min) {
+            let (w, a) = read_offsets_for(dir, layers)?;
+            vec![(
                 format!("B_min {b_min} + offsets from {}", dir.display()),
                 Some(precisions_from_offsets(b_min, &w, &a)?),
-            )
+            )]
         } else {
-            ("none".to_string(), None)
+            vec![("none".to_string(), None)]
         };
-        let costs = precisions
-            .as_deref()
-            .map(|p| network_costs(&table, p))
-            .transpose()?;
+        let mut reports = Vec::new();
+        for (source, precisions) in &settings {
+            let costs = precisions
+                .as_deref()
+                .map(|p| network_costs(&table, p))
+                .transpose()?;
+            if let Some(c) = &costs {
+                check_finite_costs(c)?;
+            }
+            reports.push((source, costs));
+        }
         if args.json {
-            print_json(&json!({
-                "network": table.name,
-                "params": table.total_params(),
-                "cost_params": table.cost_params(),
-                "batch_norm_params": table.batch_norm_params,
-                "activations": table.total_activations(),
-                "macs": table.total_macs(),
-                "precision": source,
-                "table": table,
-                "costs": costs,
-            }))?;
-        } else {
-            print!(
+            let one = |source: &String, costs: &Option<nn_cost::CostReport>| {
+                json!({
+                    "network": table.name,
+                    "params": table.total_params(),
+                    "cost_params": table.cost_params(),
+                    "batch_norm_params": table.batch_norm_params,
+                    "activations": table.total_activations(),
+                    "macs": table.total_macs(),
+                    "precision": source,
+                    "table": table,
+                    "costs": costs,
+                })
+            };
+            if let [(source, costs)] = reports.as_slice() {
+                print_json(&one(source, costs))?;
+            } else {
+                let all: Vec<_> = reports.iter().map(|(s, c)| one(s, c)).collect();
+                print_json(&all)?;
+            }
+            return Ok(());
+        }
+        for (i, (source, costs)) in reports.iter().enumerate() {
+            if i > 0 {
+                outln!();
+            }
+            out!(
                 "{}",
                 table::render(&table, costs.as_ref(), &args.convention.list())
             );
-            if let Some(c) = &costs {
-                println!("precision: {source}");
-                println!("representational cost: {} bits", table::sci(c.rep_bits));
+            if let Some(c) = costs {
+                outln!("precision: {source}");
+                outln!("representational cost: {} bits", table::sci(c.rep_bits));
                 for conv in args.convention.list() {
-                    println!(
+                    outln!(
                         "computational cost ({}): {} FA",
                         conv.name(),
                         table::sci(c.comp_fa(conv))
                     );
                 }
-                println!(
+                outln!(
                     "(printed: accumulator B_A+B_W+log2 D−1 as in the homework's formula; \
                      seed: B_A+B_W+⌈log2 D⌉, which reproduces the seed's numbers)"
                 );

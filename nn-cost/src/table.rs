@@ -1,6 +1,7 @@
 //! Plain-text rendering of a per-layer table (aligned columns, totals row).
 use crate::analyze::NetworkTable;
 use crate::costs::CostReport;
+use fxp_core::text::group;
 use fxp_core::AccumulatorConvention;
 
 /// Shape as `3×224×224` or `4096`.
@@ -14,7 +15,7 @@ pub fn shape_str(shape: &[usize]) -> String {
 
 /// A number in scientific notation with four significant digits (`1.386e8`).
 pub fn sci(x: f64) -> String {
-    format!("{x:.3e}")
+    fxp_core::text::sci(x, 4)
 }
 
 /// Renders `table` as aligned text; with `costs`, adds the precisions and per-layer costs under
@@ -42,12 +43,12 @@ pub fn render(
             r.kind.clone(),
             shape_str(&r.in_shape),
             shape_str(&r.out_shape),
-            r.weights.to_string(),
-            r.biases.to_string(),
-            r.r_a.to_string(),
-            r.n.to_string(),
-            r.d.to_string(),
-            r.macs.to_string(),
+            group(r.weights),
+            group(r.biases),
+            group(r.r_a),
+            group(r.n),
+            group(r.d),
+            group(r.macs),
         ];
         if let Some(c) = costs {
             let l = &c.layers[i];
@@ -56,7 +57,7 @@ pub fn render(
         }
         lines.push(line);
     }
-    let sum = |f: fn(&crate::LayerRow) -> u64| table.rows.iter().map(f).sum::<u64>().to_string();
+    let sum = |f: fn(&crate::LayerRow) -> u64| group(table.rows.iter().map(f).sum::<u64>());
     let mut total = vec![
         String::new(),
         "total".into(),
@@ -68,7 +69,7 @@ pub fn render(
         sum(|r| r.r_a),
         sum(|r| r.n),
         String::new(),
-        table.total_macs().to_string(),
+        group(table.total_macs()),
     ];
     if let Some(c) = costs {
         total.extend([String::new(), String::new(), sci(c.rep_bits)]);
@@ -118,10 +119,10 @@ pub fn render(
     out += "\n";
     out += &format!(
         "parameters: {} (conv/linear weights+biases {} + batch-norm {}); MACs: {}\n",
-        table.total_params(),
-        table.cost_params(),
-        table.batch_norm_params,
-        table.total_macs()
+        group(table.total_params()),
+        group(table.cost_params()),
+        group(table.batch_norm_params),
+        group(table.total_macs())
     );
     out
 }

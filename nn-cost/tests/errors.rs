@@ -132,15 +132,15 @@ fn bits_out_of_range() {
     assert!(uniform(0, 8).unwrap_err().to_string().contains("0 bits"));
     assert!(uniform(33, 8).is_err());
     let e = from_lists(&[8, 8, 40], &[8, 8, 8]).unwrap_err().to_string();
-    assert_mentions(&e, &["layer 2", "weight", "40"]);
+    assert_mentions(&e, &["layer 3", "weight", "40"]);
     let e = precisions_from_offsets(5, &[4.0, -5.0], &[0.0, 0.0])
         .unwrap_err()
         .to_string();
-    assert_mentions(&e, &["layer 1", "weight", "precision 0"]);
+    assert_mentions(&e, &["layer 2", "weight", "precision 0"]);
     let e = precisions_from_offsets(5, &[0.0, 0.0], &[0.0, 1.5])
         .unwrap_err()
         .to_string();
-    assert_mentions(&e, &["layer 1", "activation", "1.5", "not an integer"]);
+    assert_mentions(&e, &["layer 2", "activation", "1.5", "not an integer"]);
     let t = NetworkSpec::builtin("cifar-alexnet")
         .unwrap()
         .analyze()

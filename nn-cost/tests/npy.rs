@@ -121,6 +121,12 @@ fn offsets_dir_reads_both_files() {
     );
     let e = read_offsets_dir(d).unwrap_err().to_string();
     assert!(
+        e.contains("weight_offsets.npy has 2 values") && e.contains("activation_offsets.npy has 1"),
+        "{e}"
+    );
+    // Knowing the layer count, the file at fault is named alone.
+    let e = nn_cost::read_offsets_for(d, 2).unwrap_err().to_string();
+    assert!(
         e.contains("activation_offsets.npy") && e.contains("expected 2 values"),
         "{e}"
     );

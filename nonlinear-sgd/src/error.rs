@@ -29,6 +29,9 @@ pub enum Error {
         /// Iteration at which the weights became non-finite.
         iteration: usize,
     },
+    /// A result that is NaN or infinite (the weights are too large for f64 arithmetic).
+    #[error("the result is not finite ({0}): the weights are too large for the model to be evaluated in f64")]
+    NonFiniteResult(String),
     /// An error from the fixed-point core (quantizer, dynamic range).
     #[error(transparent)]
     Fxp(#[from] FxpError),

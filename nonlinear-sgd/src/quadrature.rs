@@ -68,6 +68,10 @@ pub fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
 }
 
 impl Quadrature {
+    /// Most nodes (panels × order) of a rule: the samples are precomputed (and the accuracy
+    /// check builds the rule with twice the panels), so the size is bounded before allocating.
+    pub const MAX_NODES: usize = 1 << 20;
+
     /// Default number of panels.
     pub const DEFAULT_PANELS: usize = 64;
     /// Default Gauss–Legendre order per panel.
@@ -75,11 +79,28 @@ impl Quadrature {
 
     /// A rule with `panels` equal panels over [−π, π], `order` nodes each (order 1..=64).
     pub fn new(panels: usize, order: usize) -> Result<Self> {
+        if panels
+            .checked_mul(order)
+            .is_none_or(|n| n > Self::MAX_NODES)
+        {
+            return Err(Error::Config(format!(
+                "{panels} panels × {order} nodes is more than {} nodes: use fewer panels \
+                 (the default {} × {} is accurate to ~1e-13)",
+                fxp_core::text::group(Self::MAX_NODES as u64),
+                Self::DEFAULT_PANELS,
+                Self::DEFAULT_ORDER
+            )));
+        }
         if panels == 0 || !(1..=64).contains(&order) {
             return Err(Error::Config(format!(
                 "quadrature needs ≥ 1 panel and 1..=64 nodes per panel (got {panels} × {order})"
             )));
         }
+        Ok(Self::build(panels, order))
+    }
+
+    /// The rule, without the checks of [`Quadrature::new`] (its callers have made them).
+    fn build(panels: usize, order: usize) -> Self {
         let gl = gauss_legendre(order);
         let h = 2.0 * PI / panels as f64;
         let mut nodes = Vec::with_capacity(panels * order);
@@ -90,11 +111,11 @@ impl Quadrature {
                 nodes.push((Sample::at_angle(theta), wt * 0.5 * h / (2.0 * PI)));
             }
         }
-        Ok(Self {
+        Self {
             panels,
             order,
             nodes,
-        })
+        }
     }
 
     /// Number of panels.
@@ -157,7 +178,8 @@ impl Quadrature {
     /// Largest absolute difference of C, ∇C and the Hessian between this rule and the rule
     /// with twice the panels: the stated accuracy of [`Quadrature::expectation`].
     pub fn error_estimate(&self, w: &Weights) -> f64 {
-        let fine = Quadrature::new(2 * self.panels, self.order).expect("valid doubled rule");
+        // At most 2 × MAX_NODES nodes: `self` passed the checks of `new`.
+        let fine = Quadrature::build(2 * self.panels, self.order);
         let (a, b) = (self.expectation(w), fine.expectation(w));
         let mut d = (a.c - b.c).abs();
         for p in 0..3 {
@@ -167,6 +189,24 @@ impl Quadrature {
             }
         }
         d
+    }
+}
+
+impl Expectation {
+    /// Errors when C, ∇C or the Hessian is NaN or infinite (weights so large that the model
+    /// overflows): such values are not results.
+    pub fn check_finite(&self) -> Result<()> {
+        let all = std::iter::once(self.c)
+            .chain(self.grad)
+            .chain(self.hessian.iter().flatten().copied())
+            .chain(std::iter::once(self.hessian_w1));
+        if all.into_iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteResult(format!(
+                "C = {}, ∇C = ({}, {}, {})",
+                self.c, self.grad[0], self.grad[1], self.grad[2]
+            )));
+        }
+        Ok(())
     }
 }
 

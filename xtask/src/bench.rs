@@ -11,6 +11,7 @@ use crate::report::{md_table, Ctx, XResult};
 use cifar_infer::bench::BenchReport;
 use cifar_infer::quantized::PathPolicy;
 use cifar_infer::{RangeSource, Setup, Sources};
+use fxp_core::out;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -124,7 +125,7 @@ pub fn run(ctx: &Ctx, opt: &BenchOptions) -> XResult<()> {
     if opt.json {
         fxp_core::cli::print_json(&report)?;
     } else {
-        print!("{}", table(&report));
+        out!("{}", table(&report));
     }
     Ok(())
 }
@@ -177,8 +178,11 @@ fn table(r: &Report) -> String {
         })
         .collect();
     let mut s = format!(
-        "{} test images, {} threads, integer kernel {:?}, batch {}\n\n",
-        r.images, r.threads, r.simd, r.batch
+        "{} test images, {} threads, integer kernel {}, batch {}\n\n",
+        fxp_core::text::group(r.images as u64),
+        r.threads,
+        fxp_core::text::label(&r.simd),
+        r.batch
     );
     s.push_str(&md_table(
         &[

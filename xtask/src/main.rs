@@ -3,6 +3,7 @@
 //! `cargo xtask all` runs every problem; `cargo xtask p1` … `p7` one of them. Output goes to
 //! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
 use clap::Parser;
+use fxp_core::outln;
 use std::path::PathBuf;
 use xtask::report::{save_section, Ctx, Section, XResult};
 use xtask::{bench, p1, p2, p3, p4, p5};
@@ -34,7 +35,14 @@ const PROBLEMS: &[(&str, &str, Runner)] = &[
 ];
 
 #[derive(Parser, Debug)]
-#[command(about = "Run the fixed-point homework and write REPORT.md, results.json and figures")]
+#[command(
+    about = "Run the fixed-point homework and write REPORT.md, results.json and figures",
+    after_help = "Examples:\n  \
+      cargo xtask all\n  \
+      cargo xtask p3 --quick --out /tmp/hw\n  \
+      cargo xtask list\n  \
+      cargo xtask bench --images 2000 --bits 4,8 --no-p3"
+)]
 struct Args {
     /// `all`, one problem (`p1` … `p7`), `list`, or `bench` (performance of Problem 3 vs PyTorch).
     task: String,
@@ -74,9 +82,10 @@ struct Args {
 fn main() {
     fxp_core::cli::run(|| -> XResult<()> {
         let args = Args::parse();
+        cifar_infer::int8::check_kernel_env()?;
         if args.task == "list" {
             for (name, title, _) in PROBLEMS {
-                println!("{name}  {title}");
+                outln!("{name}  {title}");
             }
             return Ok(());
         }
@@ -116,6 +125,7 @@ fn main() {
         ctx.fresh = args.fresh;
         ctx.cifar_dir = args.cifar;
         let mut failed = Vec::new();
+        let mut written = Vec::new();
         for (name, title, runner) in selected {
             ctx.step(&format!("{name}: {title}"));
             match runner(&ctx) {
@@ -124,6 +134,7 @@ fn main() {
                         save_section(&ctx.out, s)?;
                     }
                     ctx.step(&format!("{name}: done"));
+                    written.push(*name);
                 }
                 Err(e) => {
                     eprintln!("error: {name}: {e}");
@@ -131,7 +142,17 @@ fn main() {
                 }
             }
         }
-        ctx.step(&format!("report: {}", ctx.out.join("REPORT.md").display()));
+        let report = ctx.out.join("REPORT.md");
+        if written.is_empty() {
+            // Nothing was written: do not point at a report that this run did not touch.
+            eprintln!("no section written; {} left as it was", report.display());
+        } else {
+            ctx.step(&format!(
+                "report: {} (sections {} updated)",
+                report.display(),
+                written.join(", ")
+            ));
+        }
         if failed.is_empty() {
             Ok(())
         } else {

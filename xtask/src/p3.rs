@@ -74,15 +74,20 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
          `{}`{}. Fixed point: each conv/linear \
          layer's weights are quantized signed with B_W bits over r_W, its input with B_A bits over r_A \
          (signed for the image, unsigned after a ReLU), ranges from the course npy files \
-         (r_W = {:?}, r_A = {:?}), biases in float. Every quantized dot product is computed exactly \
+         (r_W = {}; r_A = {}), biases in float. Every quantized dot product is computed exactly \
          (integer codes; u8×i8 digits accumulated in i32 with AMX or AVX-512 VNNI, or exact f32/f64 \
          GEMMs), so the accuracies below are those of exact fixed-point arithmetic.\n\n",
         data_file(&p3.setup, &p3.setup.paths.model())?,
         p3.setup.test.len(),
         data_file(&p3.setup, &p3.setup.paths.test_batch()?)?,
         if ctx.quick { " (quick run: not the report's numbers)" } else { "" },
-        p3.ranges.weight,
-        p3.ranges.activation,
+        fxp_core::text::list(p3.ranges.weight.iter().map(|&r| fxp_core::text::short(r, 4))),
+        fxp_core::text::list(
+            p3.ranges
+                .activation
+                .iter()
+                .map(|&r| fxp_core::text::short(r, 4))
+        ),
     ));
     let mut json = Map::new();
     let uniform = section_uniform(ctx, &p3, &mut md, &mut json)?;
@@ -616,10 +621,15 @@ pub fn section_profile(
                     .map(|pr| (mean_weight_bits(model, &pr), p.accuracy))
             })
             .collect();
-        chart = chart.series(Series::line_markers(
-            format!("B_min + offsets ({label})"),
-            pts,
-        ));
+        // The provided npy files are the course estimator's on the full calibration set:
+        // markers only, so that a near-identical curve cannot hide them; identical points
+        // share one legend entry (plot::line_chart).
+        let name = format!("B_min + offsets ({label})");
+        chart = chart.series(if label.contains("provided") {
+            Series::markers(name, pts)
+        } else {
+            Series::line_markers(name, pts)
+        });
     }
     chart = chart.hline(uniform.baseline, "float baseline").band(
         uniform.threshold,

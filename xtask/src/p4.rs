@@ -246,11 +246,17 @@ fn sgd_figures_md(p: &Problem4, ctx: &Ctx) -> XResult<String> {
     )
     .log_x()
     .series(Series::line(
-        format!("train MSE ({} samples)", thousands(cfg.n_train)),
+        format!(
+            "train MSE ({} samples)",
+            fxp_core::text::group(cfg.n_train as u64)
+        ),
         curve_points(p, |c| c.train_mse),
     ))
     .series(Series::line(
-        format!("test MSE ({} samples)", thousands(cfg.n_test)),
+        format!(
+            "test MSE ({} samples)",
+            fxp_core::text::group(cfg.n_test as u64)
+        ),
         curve_points(p, |c| c.test_mse),
     ))
     .hline(
@@ -282,19 +288,6 @@ fn sgd_figures_md(p: &Problem4, ctx: &Ctx) -> XResult<String> {
     md.push_str(&ctx.figure_link("p4_weights.svg", "Problem 4: evolution of w1, w2, w3"));
     md.push('\n');
     Ok(md)
-}
-
-/// 50000 → "50,000".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Which precisions saturate at the top level (1 − Δ)·r below w1, where |δ| > Δ/2.
@@ -602,7 +595,7 @@ fn minima_md(p: &Problem4) -> String {
         .iter()
         .map(|m| {
             vec![
-                format!("{:?}", m.kind),
+                fxp_core::text::label(&m.kind),
                 format!("{:.6}", m.c),
                 tuple_str(&m.invariant, 4),
                 m.count.to_string(),
@@ -639,7 +632,5 @@ mod tests {
             seed_weights_str(&Weights(nonlinear_sgd::SEED_WEIGHTS)),
             "(0.9547247, −0.8316406, 0.7071791)"
         );
-        assert_eq!(thousands(50_000), "50,000");
-        assert_eq!(thousands(999), "999");
     }
 }

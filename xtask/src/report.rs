@@ -46,7 +46,8 @@ impl Ctx {
 
     /// A markdown image line for figure `name`.
     pub fn figure_link(&self, name: &str, caption: &str) -> String {
-        format!("![{caption}](figures/{name})\n\n*{caption}*\n")
+        // Blank lines around the image: an image right after a caption line renders inline.
+        format!("\n\n![{caption}](figures/{name})\n\n*{caption}*\n\n")
     }
 
     /// A progress line on stderr with the elapsed time.
@@ -157,7 +158,10 @@ pub fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// A tuple of numbers with `digits` decimals: `(0.1234, -0.5678)`.
 pub fn tuple_str(v: &[f64], digits: usize) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x:.digits$}")).collect();
+    let parts: Vec<String> = v
+        .iter()
+        .map(|&x| fxp_core::text::fixed(x, digits))
+        .collect();
     format!("({})", parts.join(", "))
 }
 
@@ -249,6 +253,26 @@ where
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    /// Markdown renders an image right after a text line inline: every image has a blank
+    /// line before it and its caption a blank line after it.
+    #[test]
+    fn figures_are_separate_paragraphs() {
+        let ctx = Ctx::new(PathBuf::from("/tmp/unused"), false, None);
+        let mut md = String::from("Some text.");
+        md.push_str(&ctx.figure_link("a.svg", "first"));
+        md.push_str(&ctx.figure_link("b.svg", "second"));
+        md.push_str("More text.\n");
+        let lines: Vec<&str> = md.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.starts_with("![") {
+                assert_eq!(lines[i - 1], "", "{md}");
+            }
+            if l.starts_with('*') && l.ends_with('*') {
+                assert_eq!(lines[i + 1], "", "{md}");
+            }
+        }
+    }
 
     #[test]
     fn cache_reuses_only_identical_inputs() {

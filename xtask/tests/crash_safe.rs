@@ -60,3 +60,24 @@ fn unknown_task_is_an_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown task") && err.contains("p1"), "{err}");
 }
+
+/// A problem that fails writes nothing and does not log a report path (issue 19: a failed
+/// `xtask p3` logged "report: …/REPORT.md" though nothing was written).
+#[test]
+fn failed_problem_does_not_claim_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = xtask(dir.path(), "p3")
+        .arg("--data")
+        .arg(dir.path().join("no-such-data"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("error: p3") && err.contains("failed: p3"),
+        "{err}"
+    );
+    assert!(!err.contains("report: "), "{err}");
+    assert!(err.contains("no section written"), "{err}");
+    assert!(!dir.path().join("REPORT.md").exists());
+}

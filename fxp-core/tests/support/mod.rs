@@ -66,3 +66,59 @@ pub fn assert_rejected(bin: &str, args: &[&str], needles: &[&str]) {
     }
     assert!(out.stdout.is_empty(), "{args:?}: printed on stdout");
 }
+
+/// Asserts how `bin args` (text mode) treats a stdout it cannot write: a closed pipe
+/// (`… | head`) ends it quietly with status 0, a full disk (`> /dev/full`) is
+/// `error: cannot write to stdout: …` with status 1; never a panic.
+pub fn assert_stdout_failures_handled(bin: &str, args: &[&str]) {
+    use std::process::Stdio;
+    // Closed pipe: the read end is dropped right after the spawn, before the child writes.
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{args:?} | (closed): {err}");
+    assert_eq!(out.status.code(), Some(0), "{args:?} | (closed): {err}");
+    assert!(!err.contains("error"), "{args:?} | (closed): {err}");
+    // Full disk.
+    if std::path::Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = Command::new(bin)
+            .args(args)
+            .env("RAYON_NUM_THREADS", "1")
+            .stdout(full)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?} > /dev/full: {err}");
+        assert_eq!(out.status.code(), Some(1), "{args:?} > /dev/full: {err}");
+        assert!(
+            err.contains("error: cannot write to stdout") && err.contains("No space left"),
+            "{args:?} > /dev/full: {err}"
+        );
+    }
+}
+
+/// Asserts that `bin [sub] --help` ends with examples for the top level and every subcommand.
+pub fn assert_help_has_examples(bin: &str, subcommands: &[&str]) {
+    let mut cmds: Vec<Vec<&str>> = vec![vec![]];
+    cmds.extend(subcommands.iter().map(|s| vec![*s]));
+    for mut args in cmds {
+        args.push("--help");
+        let out = stdout(bin, &args, 1);
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("Examples:"),
+            "{args:?}: no examples in\n{text}"
+        );
+    }
+}

@@ -2,6 +2,8 @@
 //! y2 = ln(1 + (w3·(w1·x1 + w2·x2)²)²) predicting the angle of (x1, x2) on the unit circle.
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use fxp_core::cli::{parse_list, print_json, run};
+use fxp_core::outln;
+use fxp_core::text::{fixed, num};
 use nonlinear_sgd::minima::{self, MinimaConfig};
 use nonlinear_sgd::precision::{self, PrecisionConfig};
 use nonlinear_sgd::problem::seed;
@@ -12,6 +14,11 @@ use serde_json::json;
 #[derive(Parser, Debug)]
 #[command(
     version,
+    after_help = "Examples:\n  \
+      nonlinear-sgd cost --weights 0.9547247,-0.8316406,0.7071791 --json\n  \
+      nonlinear-sgd train --seed 1\n  \
+      nonlinear-sgd precision --max-bits 8\n  \
+      nonlinear-sgd minima --starts 400 --seed 1",
     about = "Problem 4: gradients, expected cost by quadrature, SGD, precision of w1 and local minima \
              of the system y2 = ln(1 + (w3 (w1 x1 + w2 x2)^2)^2), target atan2(x2, x1)"
 )]
@@ -23,16 +30,28 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Seeded SGD (part 3): final weights, train/test MSE, C by quadrature, convergence curve.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd train --seed 1\n  nonlinear-sgd train --epochs 2 --mu0 0.05 --init 0.5,-0.5,0.5 --json --curve"
+    )]
     Train(TrainArgs),
     /// C, ∇C and ∂²C/∂w1² (and the full Hessian) by quadrature at given weights.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd cost\n  nonlinear-sgd cost --weights 0.9547247,-0.8316406,0.7071791 --panels 128 --json"
+    )]
     Cost(CostArgs),
     /// Bits of w1 (parts 4–5): first-/second-order models against C with w1 quantized.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd precision --max-bits 8\n  nonlinear-sgd precision --weights 0.9547247,-0.8316406,0.7071791 --budget 0.01 --json"
+    )]
     Precision(PrecisionArgs),
     /// Local minima (part 6): seeded multi-start search, clustered and sorted by C.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  nonlinear-sgd minima --starts 400 --seed 1\n  nonlinear-sgd minima --starts 50 --box-half-width 1 --json"
+    )]
     Minima(MinimaArgs),
 }
 
@@ -62,11 +81,11 @@ struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = SgdConfig::default().epochs)]
     epochs: usize,
-    /// Training samples.
-    #[arg(long, default_value_t = SgdConfig::default().n_train)]
+    /// Training samples (1..=10,000,000).
+    #[arg(long, default_value_t = SgdConfig::default().n_train, value_parser = samples_parser())]
     n_train: usize,
-    /// Test samples.
-    #[arg(long, default_value_t = SgdConfig::default().n_test)]
+    /// Test samples (1..=10,000,000).
+    #[arg(long, default_value_t = SgdConfig::default().n_test, value_parser = samples_parser())]
     n_test: usize,
     /// Initial step size μ0.
     #[arg(long, default_value_t = SgdConfig::default().schedule.mu0)]
@@ -95,7 +114,7 @@ struct TrainArgs {
 struct CostArgs {
     #[command(flatten)]
     weights: WeightsArg,
-    /// Quadrature panels over [−π, π].
+    /// Quadrature panels over [−π, π] (panels × order ≤ 1,048,576).
     #[arg(long, default_value_t = Quadrature::DEFAULT_PANELS)]
     panels: usize,
     /// Gauss–Legendre nodes per panel.
@@ -110,8 +129,8 @@ struct CostArgs {
 struct PrecisionArgs {
     #[command(flatten)]
     weights: WeightsArg,
-    /// Largest precision of the table (B = 1..=max).
-    #[arg(long, default_value_t = 12)]
+    /// Largest precision of the table (B = 1..=max, max ≤ 32).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=32))]
     max_bits: u32,
     /// Allowed relative increase of C.
     #[arg(long, default_value_t = 0.01)]
@@ -119,8 +138,9 @@ struct PrecisionArgs {
     /// Seed of the sampled test set (test-MSE column).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Size of the sampled test set (0 = skip).
-    #[arg(long, default_value_t = 10_000)]
+    /// Size of the sampled test set (0 = skip; at most 10,000,000).
+    #[arg(long, default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_SAMPLES))]
     n_test: usize,
     /// Print JSON on stdout.
     #[arg(long)]
@@ -129,8 +149,9 @@ struct PrecisionArgs {
 
 #[derive(ClapArgs, Debug)]
 struct MinimaArgs {
-    /// Number of random starts.
-    #[arg(long, default_value_t = 200)]
+    /// Number of random starts (1..=1,000,000).
+    #[arg(long, default_value_t = 200,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     starts: usize,
     /// Seed of the starts.
     #[arg(long, default_value_t = 1)]
@@ -143,8 +164,28 @@ struct MinimaArgs {
     json: bool,
 }
 
+/// Most samples of a training or test set (kept in memory).
+const MAX_SAMPLES: u64 = 10_000_000;
+
+fn samples_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_SAMPLES)
+}
+
 fn fmt_w(w: &Weights) -> String {
-    format!("({:+.7}, {:+.7}, {:+.7})", w.0[0], w.0[1], w.0[2])
+    let signed = |x: f64| {
+        let t = fixed(x, 7); // no "-0.0000000"
+        if t.starts_with('-') {
+            t
+        } else {
+            format!("+{t}")
+        }
+    };
+    format!(
+        "({}, {}, {})",
+        signed(w.0[0]),
+        signed(w.0[1]),
+        signed(w.0[2])
+    )
 }
 
 fn opt_bits(b: Option<u32>) -> String {
@@ -173,6 +214,7 @@ fn train(a: &TrainArgs) -> Result<(), String> {
         curve_points: a.curve_points,
     };
     let r = sgd::train(&cfg).map_err(|e| e.to_string())?;
+    r.quadrature.check_finite().map_err(|e| e.to_string())?;
     if a.json {
         let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
         if !a.curve {
@@ -182,28 +224,30 @@ fn train(a: &TrainArgs) -> Result<(), String> {
         }
         return print_json(&v).map_err(|e| e.to_string());
     }
-    println!(
+    outln!(
         "SGD: {} epochs × {} samples, seed {}",
-        cfg.epochs, cfg.n_train, cfg.seed
+        cfg.epochs,
+        cfg.n_train,
+        cfg.seed
     );
-    println!("  initial weights   {}", fmt_w(&cfg.init));
-    println!("  final weights     {}", fmt_w(&r.final_weights));
-    println!("  train MSE         {:.6}", r.train_mse);
-    println!(
+    outln!("  initial weights   {}", fmt_w(&cfg.init));
+    outln!("  final weights     {}", fmt_w(&r.final_weights));
+    outln!("  train MSE         {:.6}", r.train_mse);
+    outln!(
         "  test MSE          {:.6}   (seed: {})",
         r.test_mse,
         seed::TEST_MSE
     );
-    println!(
-        "  C (quadrature)    {:.6}   (seed: {}; accuracy {:.1e})",
+    outln!(
+        "  C (quadrature)    {:.6}   (seed: {}; accuracy {})",
         r.quadrature.c,
         seed::C,
-        r.quadrature_error
+        fxp_core::text::sci(r.quadrature_error, 2)
     );
     let g = r.quadrature.grad;
-    println!(
-        "  ∇C                ({:.3e}, {:.3e}, {:.3e})",
-        g[0], g[1], g[2]
+    outln!(
+        "  ∇C                {}",
+        fxp_core::text::vector(g.iter().copied(), 4)
     );
     Ok(())
 }
@@ -212,6 +256,7 @@ fn cost(a: &CostArgs) -> Result<(), String> {
     let w = a.weights.parse()?;
     let quad = Quadrature::new(a.panels, a.order).map_err(|e| e.to_string())?;
     let e = quad.expectation(&w);
+    e.check_finite().map_err(|e| e.to_string())?;
     let err = quad.error_estimate(&w);
     if a.json {
         return print_json(&json!({
@@ -224,22 +269,26 @@ fn cost(a: &CostArgs) -> Result<(), String> {
         }))
         .map_err(|e| e.to_string());
     }
-    println!("weights      {}", fmt_w(&w));
-    println!("C            {:.10}", e.c);
-    println!(
-        "∇C           ({:.6e}, {:.6e}, {:.6e})",
-        e.grad[0], e.grad[1], e.grad[2]
+    outln!("weights      {}", fmt_w(&w));
+    outln!("C            {:.10}", e.c);
+    outln!(
+        "∇C           {}",
+        fxp_core::text::vector(e.grad.iter().copied(), 7)
     );
-    println!("∂²C/∂w1²     {:.6}", e.hessian_w1);
-    println!(
-        "Hessian      {:?}",
-        e.hessian.map(|r| r.map(|x| (x * 1e6).round() / 1e6))
+    outln!("∂²C/∂w1²     {:.6}", e.hessian_w1);
+    outln!(
+        "Hessian      ({})",
+        e.hessian
+            .iter()
+            .map(|r| format!("({})", fxp_core::text::num_list(r.iter().copied(), 6)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    println!(
-        "quadrature   {} panels × {} nodes, |Δ| vs doubled rule {:.1e}",
-        quad.panels(),
+    outln!(
+        "quadrature   {} panels × {} nodes, |Δ| vs doubled rule {}",
+        fxp_core::text::group(quad.panels() as u64),
         quad.order(),
-        err
+        fxp_core::text::sci(err, 2)
     );
     Ok(())
 }
@@ -253,10 +302,11 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
         n_test: a.n_test,
     };
     let r = precision::study(&w, &cfg).map_err(|e| e.to_string())?;
+    r.float.check_finite().map_err(|e| e.to_string())?;
     if a.json {
         return print_json(&r).map_err(|e| e.to_string());
     }
-    println!(
+    outln!(
         "w = {}, C = {:.6}, ∂C/∂w1 = {:.6}, ∂²C/∂w1² = {:.6}, range of w1 = {}, budget {:.5}",
         fmt_w(&w),
         r.float.c,
@@ -265,7 +315,7 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
         r.range,
         r.budget_abs
     );
-    println!(
+    outln!(
         "{:>3} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
         "B",
         "q(w1)",
@@ -279,21 +329,21 @@ fn precision(a: &PrecisionArgs) -> Result<(), String> {
         "2nd HΔ²/24"
     );
     for row in &r.rows {
-        println!(
-            "{:>3} {:>10.6} {:>10.6} {:>10.6} {:>10.4} {:>9.5} {:>10.3e} {:>10.3e} {:>10.3e} {:>10.3e}",
+        outln!(
+            "{:>3} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
             row.bits,
-            row.w1_quantized,
-            row.error,
-            row.c,
-            100.0 * row.rel_increase,
-            row.test_mse.unwrap_or(f64::NAN),
-            row.dc_first_order,
-            row.dc_first_order_bound,
-            row.dc_second_order,
-            row.dc_second_order_noise
+            fixed(row.w1_quantized, 6),
+            fixed(row.error, 6),
+            fixed(row.c, 6),
+            fixed(100.0 * row.rel_increase, 4),
+            row.test_mse.map_or("-".into(), |m| fixed(m, 5)),
+            num(row.dc_first_order, 4),
+            num(row.dc_first_order_bound, 4),
+            num(row.dc_second_order, 4),
+            num(row.dc_second_order_noise, 4)
         );
     }
-    println!(
+    outln!(
         "minimum bits: first order {} (bound Δ/2: {}), second order {} (Δ²/12: {}), validated {}",
         opt_bits(r.bits_first_order),
         opt_bits(r.bits_first_order_bound),
@@ -315,7 +365,7 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
     if a.json {
         return print_json(&r).map_err(|e| e.to_string());
     }
-    println!(
+    outln!(
         "{} starts, {} converged, {} not converged; distinct stationary points of F(m), \
          m = sqrt|w3|·(w1, w2) up to sign:",
         cfg.starts,
@@ -323,19 +373,22 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
         r.not_converged
     );
     for m in &r.minima {
-        println!(
-            "  m = ({:+.6}, {:+.6})  C = {:.8}  {:?}  eig F = ({:.3e}, {:.3e})  {} starts; representative {}",
+        outln!(
+            "  m = ({:+.6}, {:+.6})  C = {:.8}  {}  eig F = ({}, {})  {} starts; representative {}",
             m.invariant[0],
             m.invariant[1],
             m.c,
-            m.kind,
-            m.eigenvalues[0],
-            m.eigenvalues[1],
+            serde_json::to_value(m.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            num(m.eigenvalues[0], 4),
+            num(m.eigenvalues[1], 4),
             m.count,
             fmt_w(&m.weights)
         );
         for b in &m.branches {
-            println!(
+            outln!(
                 "      branch sign(w1,w2) {:+} sign(w3) {:+}: {:>4} starts, e.g. {}, |w3| in [{:.3}, {:.3}]",
                 b.sign_w1, b.sign_w3, b.count, fmt_w(&b.example), b.w3_abs_min, b.w3_abs_max
             );
@@ -346,9 +399,9 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
         .first()
         .map(|m| m.weights)
         .unwrap_or(Weights(nonlinear_sgd::SEED_WEIGHTS));
-    println!("symmetries at {}:", fmt_w(&w));
+    outln!("symmetries at {}:", fmt_w(&w));
     for im in minima::symmetry_images(&w) {
-        println!(
+        outln!(
             "  {:<32} {}  C = {:.15}",
             im.transform,
             fmt_w(&im.weights),
@@ -356,9 +409,11 @@ fn minima_cmd(a: &MinimaArgs) -> Result<(), String> {
         );
     }
     let cc = minima::convexity_check(&w);
-    println!(
+    outln!(
         "non-convex: C(w) = {:.6}, C(w3 flipped) = {:.6}, C(midpoint (w1, w2, 0)) = {:.6}",
-        cc.c, cc.c_flipped, cc.c_midpoint
+        cc.c,
+        cc.c_flipped,
+        cc.c_midpoint
     );
     Ok(())
 }

@@ -13,7 +13,18 @@ pub fn mse_db_points(c: &Curves) -> Vec<(f64, f64)> {
 }
 
 /// One line per coefficient of each labelled run, the Wiener values as reference lines.
+/// When every realization of a run diverged there is no ensemble mean to draw: the title and
+/// the plot area say so instead of showing empty axes.
 pub fn coef_chart(title: &str, curves: &[(&str, &Curves)], w_opt: &[f64]) -> LineChart {
+    let diverged =
+        |c: &Curves| c.config.realizations > 0 && c.diverged_realizations == c.config.realizations;
+    let title = match curves.iter().find(|(_, c)| diverged(c)) {
+        Some((_, c)) => format!(
+            "{title}: all {}/{} runs diverged",
+            c.diverged_realizations, c.config.realizations
+        ),
+        None => title.to_string(),
+    };
     let mut chart = LineChart::new(title, "iteration n", "coefficient (ensemble mean)");
     for (label, c) in curves {
         for (k, ck) in c.coef.iter().enumerate() {
@@ -34,7 +45,19 @@ pub fn coef_chart(title: &str, curves: &[(&str, &Curves)], w_opt: &[f64]) -> Lin
     for (k, w) in w_opt.iter().enumerate() {
         chart = chart.hline(*w, format!("Wiener w{} = {w:.3}", k + 1));
     }
-    chart
+    let counts: Vec<String> = curves
+        .iter()
+        .map(|(_, c)| {
+            format!(
+                "{}/{} runs diverged",
+                c.diverged_realizations, c.config.realizations
+            )
+        })
+        .collect();
+    chart.empty_note(format!(
+        "{}: no surviving realization, no coefficients to draw",
+        counts.join(", ")
+    ))
 }
 
 /// "converged", or "**diverged** (n/m realizations blew up, first at n = k)".

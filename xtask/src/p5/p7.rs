@@ -120,7 +120,7 @@ fn p7_sweep_intro(p: &P7) -> String {
     let s = &p.settings;
     format!(
         "\n### Sweep of μ and the stability map (7.2)\n\n\
-         μ from 10⁻³ to 10^0.5, {} points per decade; for each M₁ ∈ {:?}, {} realizations × {} samples; final MSE = \
+         μ from 10⁻³ to 10^0.5, {} points per decade; for each M₁ ∈ {{{}}}, {} realizations × {} samples; final MSE = \
          mean over the last quarter. A point is *diverged* when a realization blew up or the final MSE exceeds \
          10 σ_x². Bounds: for each eigenvalue λ of R the mean weight error of DLMS obeys \
          v_{{n+1}} = v_n − μλ v_{{n−M₁}}, whose characteristic polynomial z^{{M₁+1}} − z^{{M₁}} + μλ has all roots inside \
@@ -128,7 +128,10 @@ fn p7_sweep_intro(p: &P7) -> String {
          numerically in the crate's tests). This gives the **mean bound** 2 sin(π/(2(2M₁+1)))/λ_max; replacing λ_max by \
          tr(R) gives the **trace bound**, which equals the seed's μ_max = 2/(N σ_x²) at M₁ = 0. Mean convergence is \
          necessary, not sufficient: the mean-square limit is lower.\n\n",
-        s.sweep_per_decade, s.sweep_delays, s.sweep_realizations, s.sweep_len
+        s.sweep_per_decade,
+        fxp_core::text::list(&s.sweep_delays),
+        s.sweep_realizations,
+        s.sweep_len
     )
 }
 
