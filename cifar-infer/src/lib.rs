@@ -10,7 +10,8 @@
 //! * [`quantized`]: exact fixed-point inference (integer codes, exact f32/f64 GEMMs) and
 //!   [`int8`], the u8×i8→i32 integer kernel (AVX-512 VNNI, portable fallback);
 //! * [`eval`]: accuracy over a data set; [`sweep`]: Problem 3.1, the uniform-precision sweep;
-//!   [`bench`]: throughput measurements.
+//!   [`bench`]: throughput measurements;
+//! * [`problem3`]: the whole of Problem 3 as one result ([`problem3::run`]).
 pub mod backprop;
 pub mod bench;
 pub mod data;
@@ -22,6 +23,7 @@ pub mod mismatch;
 pub mod model;
 pub mod offsets;
 pub mod ops;
+pub mod problem3;
 pub mod profile;
 pub mod quantized;
 pub mod setup;
