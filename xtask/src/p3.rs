@@ -158,8 +158,31 @@ fn uniform_part(p: &Problem3, ctx: &Ctx) -> XResult<String> {
         p.n,
         u.seconds
     ));
+    md.push_str(&tolerance_reading(p));
     md.push_str(&uniform_figures(p, ctx)?);
     Ok(md)
+}
+
+/// How "within 1 %" is read, and whether the other reading changes the minima.
+fn tolerance_reading(p: &Problem3) -> String {
+    let t = &p.tolerance_reading;
+    let none = |b: Option<u32>| b.map_or("none".into(), |b| b.to_string());
+    format!(
+        "The homework's \"within 1 %\" is read as {} percentage point below the float accuracy \
+         (threshold {}). Read as {} % of the float accuracy (threshold {}), the minimum uniform B \
+         is {} and the minimum B_min with the provided offsets {}: {}.\n\n",
+        fxp_core::text::short(t.percentage_points, 3),
+        pct(t.threshold_points),
+        fxp_core::text::short(100.0 * t.relative_fraction, 3),
+        pct(t.threshold_relative),
+        none(t.uniform_min_bits_relative),
+        none(t.provided_min_b_min_relative),
+        if t.same_minima {
+            "the same minima"
+        } else {
+            "different minima from the percentage-point reading"
+        }
+    )
 }
 
 fn uniform_summary_table(p: &Problem3) -> String {
@@ -308,6 +331,10 @@ fn profiler_part(p: &Problem3) -> String {
         course.images,
         timing(course.seconds, course.from_cache)
     ));
+    md.push_str(
+        "*Unrounded* offsets are ½·log2(E·r²/m) before rounding; the offsets are those values \
+         rounded to the nearest integer.\n\n",
+    );
     md.push_str(&offsets_table(p));
     md.push_str("\nNoise gains (before the normalisation by r²):\n\n");
     md.push_str(&gains_table(p));
@@ -345,11 +372,11 @@ fn offsets_table(p: &Problem3) -> String {
             "layer",
             "r_W",
             "r_A",
-            "course: raw W / A",
-            "data README raw W / A",
+            "course: unrounded W / A",
+            "data README: unrounded W / A",
             "course: offsets W / A",
             "provided npy W / A",
-            "per-image: raw W / A",
+            "per-image: unrounded W / A",
             "per-image: offsets W / A",
         ],
         &rows,
@@ -472,6 +499,8 @@ fn b_min_minima_table(p: &Problem3) -> String {
                 bits(|x| x.b_a),
                 s.mean_weight_bits_at_minimum
                     .map_or("–".into(), |m| format!("{m:.2}")),
+                s.plain_mean_b_w_at_minimum
+                    .map_or("–".into(), |m| format!("{m:.2}")),
             ]
         })
         .collect();
@@ -483,6 +512,7 @@ fn b_min_minima_table(p: &Problem3) -> String {
         "–".into(),
         "–".into(),
         "–".into(),
+        "–".into(),
     ]);
     md_table(
         &[
@@ -491,7 +521,8 @@ fn b_min_minima_table(p: &Problem3) -> String {
             "accuracy",
             "B_W",
             "B_A",
-            "mean weight bits",
+            "mean B_W, weighted by parameter count",
+            "plain mean of the listed B_W",
         ],
         &rows,
     )
@@ -627,7 +658,45 @@ fn costs_part(p: &Problem3) -> String {
         &rows,
     ));
     md.push_str(&costs_conclusion(p));
+    md.push_str(&seed_offsets_note(c));
     md
+}
+
+/// Whether the seed's offsets are the provided ones, from the costs: the architecture check
+/// (the seed's uniform costs) and the provided offsets at the seed's B_min.
+fn seed_offsets_note(c: &cifar_infer::problem3::Costs) -> String {
+    let (u, o) = (&c.seed_uniform_check, &c.seed_offsets_check);
+    let architecture = if u.agrees {
+        format!(
+            "This architecture reproduces the seed's uniform cost ({} bits at its uniform B, {})",
+            sci(u.ours),
+            u.verdict()
+        )
+    } else {
+        format!(
+            "This architecture does not reproduce the seed's uniform cost ({} against {} bits, {})",
+            sci(u.ours),
+            sci(u.reference),
+            u.verdict()
+        )
+    };
+    let offsets = format!(
+        "the provided offsets at the seed's B_min give {} bits against the seed's {} ({})",
+        sci(o.ours),
+        sci(o.reference),
+        o.verdict()
+    );
+    let conclusion = match (u.agrees, o.agrees) {
+        (true, false) => {
+            "so the seed's offsets (made for its own trained network) differ from the provided \
+             ones (made for this network)"
+        }
+        (true, true) => "so the seed used offsets with the same costs as the provided ones",
+        (false, _) => "so the cost model, not only the offsets, differs from the seed's",
+    };
+    format!(
+        "\nAre the seed's offsets the provided ones? {architecture}; {offsets}: {conclusion}.\n"
+    )
 }
 
 fn costs_conclusion(p: &Problem3) -> String {

@@ -97,6 +97,28 @@ pub struct Problem3 {
     /// Our results against the seed's: accuracies and minima of another training run
     /// (comparison values only), and the cost model at the seed's uniform B (must agree).
     pub seed_comparisons: Vec<Comparison>,
+    /// "Within 1 %" read as percentage points (the report's reading) against 1 % of the float
+    /// baseline: the minima under both readings.
+    pub tolerance_reading: ToleranceReading,
+}
+
+/// The homework's "within 1 %" under its two readings.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToleranceReading {
+    /// The reading the report uses: percentage points below the float accuracy.
+    pub percentage_points: f64,
+    /// The pass threshold of that reading, percent.
+    pub threshold_points: f64,
+    /// The other reading: this fraction of the float accuracy (0.01 for 1 %).
+    pub relative_fraction: f64,
+    /// The pass threshold of the relative reading, percent.
+    pub threshold_relative: f64,
+    /// Minimum uniform B under the relative reading.
+    pub uniform_min_bits_relative: Option<u32>,
+    /// Minimum B_min of the provided offsets under the relative reading.
+    pub provided_min_b_min_relative: Option<u32>,
+    /// Both readings give the same two minima.
+    pub same_minima: bool,
 }
 
 /// The data files of a run, relative to the workspace for the bundled data.
@@ -276,6 +298,8 @@ pub struct BMinSweep {
     pub at_minimum: Option<Vec<LayerPrecision>>,
     /// Average bits per weight at the minimum.
     pub mean_weight_bits_at_minimum: Option<f64>,
+    /// The plain mean of the per-layer B_W at the minimum (each layer counted once).
+    pub plain_mean_b_w_at_minimum: Option<f64>,
 }
 
 /// Problem 3.2: B_min sweeps of every offset source.
@@ -341,6 +365,13 @@ pub struct Costs {
     /// Costs of the seed's uniform minimum on our architecture (a check of the cost model: the
     /// architecture is the seed's, so these must equal its printed uniform costs).
     pub at_seed_uniform_bits: Cost,
+    /// Costs of the seed's B_min with the provided offsets: the architecture reproduces the
+    /// seed's uniform costs, so a difference from its offsets costs is a difference of offsets.
+    pub at_seed_b_min_provided: Cost,
+    /// [`Self::at_seed_b_min_provided`]'s bits against the seed's offsets bits.
+    pub seed_offsets_check: Comparison,
+    /// [`Self::at_seed_uniform_bits`]' bits against the seed's uniform bits.
+    pub seed_uniform_check: Comparison,
     /// The offsets minimum stores fewer bits than the uniform one.
     pub offsets_lower_rep: bool,
     /// The offsets minimum needs more full adders (seed convention) than the uniform one.
