@@ -72,6 +72,24 @@ mod problem1 {
         }
         insta::assert_snapshot!("p1_markdown", section.markdown);
     }
+
+    #[test]
+    fn the_gaussian_peak_is_taken_not_raised() {
+        let (_dir, ctx) = quick_ctx();
+        let p = sqnr::problem1(&SqnrConfig::quick()).unwrap();
+        let gauss = p
+            .zetas
+            .iter()
+            .find(|z| z.dist == "gaussian-clipped")
+            .unwrap();
+        assert_eq!(gauss.clipped_fraction, sqnr::normal_two_sided_tail(4.0));
+        let md = xtask::p1::render(&p, &ctx).unwrap().markdown;
+        assert!(!md.contains("raises ζ"));
+        assert!(md.contains(&format!(
+            "taking the peak at x_m = 4σ (the fraction {:.1e} of the samples beyond it is clipped)",
+            gauss.clipped_fraction
+        )));
+    }
 }
 
 mod problem2 {
