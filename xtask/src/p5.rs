@@ -442,13 +442,24 @@ fn p5_cost_answer(p: &P5) -> String {
     format!(
         "\n**Answer.** Ours: B = B_x = B_w = {}, **{:.0} FA** in fxp-core's `{}` convention \
          N·B² + (N−1)(2B + ⌈log2 N⌉), the convention that reproduces the seed's costs of Problems 2 \
-         and 3; {}. The seed's: B = {}, {} FA as printed (its own formula gives {}; our convention \
-         gives {:.0} at B = {}). The `printed` convention's fractional counts come from log2 N = \
+         and 3; {}. With unequal precisions the noise model's cheapest pair, {}, costs {:.0} FA{}. \
+         The seed's: B = {}, {} FA as printed (its own formula gives {}; our convention gives {:.0} at \
+         B = {}). The `printed` convention's fractional counts come from log2 N = \
          {:.3} not being an integer at N = {}; it is listed for comparison only.\n",
         a.bits,
         a.full_adders,
         a.convention,
         width,
+        pair_str(&p.precision.cheapest_pair_analytic),
+        p.precision.cheapest_pair_analytic.fa_seed_convention,
+        p.precision
+            .best_pair_simulated
+            .as_ref()
+            .map_or(String::new(), |q| format!(
+                " (the bit-true simulation's best pair, {}, {:.0} FA)",
+                pair_str(q),
+                q.fa_seed_convention
+            )),
         seed.bits,
         seed.fa_cost,
         p.checks.seed_cost.formula_vs_printed.ours,
