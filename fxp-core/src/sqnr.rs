@@ -53,6 +53,14 @@ impl InputDist {
         }
     }
 
+    /// Fraction of samples beyond the peak that the peak clips (0 for the uniform inputs).
+    pub fn clipped_fraction(self) -> f64 {
+        match self {
+            InputDist::Uniform => 0.0,
+            InputDist::GaussianClipped => normal_two_sided_tail(GAUSS_CLIP),
+        }
+    }
+
     /// Standard deviation σ (for the clipped Gaussian, of the clipped variable, by quadrature).
     pub fn sigma(self) -> f64 {
         match self {
@@ -77,21 +85,32 @@ impl InputDist {
     }
 }
 
-/// E[clamp(Z, −c, c)²] for a standard normal Z (Simpson's rule on the density, 1e-12 accurate).
-pub fn clipped_normal_variance(c: f64) -> f64 {
+/// ∫₀^c f by Simpson's rule (4000 intervals).
+fn simpson_0_to(c: f64, f: &dyn Fn(f64) -> f64) -> f64 {
     let n = 4000;
     let h = c / n as f64;
-    let pdf = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    let simpson = |f: &dyn Fn(f64) -> f64| {
-        let mut s = f(0.0) + f(c);
-        for i in 1..n {
-            s += f(i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
-        }
-        s * h / 3.0
-    };
-    let inner = 2.0 * simpson(&|x| x * x * pdf(x));
-    let tail = 1.0 - 2.0 * simpson(&pdf);
-    inner + c * c * tail
+    let mut s = f(0.0) + f(c);
+    for i in 1..n {
+        s += f(i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+    }
+    s * h / 3.0
+}
+
+/// The standard normal density.
+fn normal_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// P(|Z| > c) for a standard normal Z: the fraction of samples a clip at ±c changes
+/// (Simpson's rule on the density, 1e-12 accurate).
+pub fn normal_two_sided_tail(c: f64) -> f64 {
+    1.0 - 2.0 * simpson_0_to(c, &normal_pdf)
+}
+
+/// E[clamp(Z, −c, c)²] for a standard normal Z (Simpson's rule on the density, 1e-12 accurate).
+pub fn clipped_normal_variance(c: f64) -> f64 {
+    let inner = 2.0 * simpson_0_to(c, &|x| x * x * normal_pdf(x));
+    inner + c * c * normal_two_sided_tail(c)
 }
 
 /// The seed's dB per bit of output precision (comparison value; exactly 20 log10 2 ≈ 6.02).
@@ -311,6 +330,8 @@ pub struct DistZeta {
     pub zeta: f64,
     /// ζ in dB, 20 log10 ζ.
     pub zeta_db: f64,
+    /// Fraction of samples the peak x_m clips (0 for a bounded distribution).
+    pub clipped_fraction: f64,
 }
 
 impl DistZeta {
@@ -322,6 +343,7 @@ impl DistZeta {
             sigma: dist.sigma(),
             zeta: dist.zeta(),
             zeta_db: db_amplitude(dist.zeta()),
+            clipped_fraction: dist.clipped_fraction(),
         }
     }
 }

@@ -105,6 +105,15 @@ fn clipped_gaussian_sigma() {
     assert!(v < 1.0 && v > 0.9997, "{v}");
 }
 
+#[test]
+fn clipped_fraction_of_the_gaussian_peak() {
+    // P(|Z| > 4) = erfc(4/√2) = 6.334248e-5
+    let t = sqnr::normal_two_sided_tail(4.0);
+    assert!((t - 6.334248e-5).abs() < 1e-10, "{t}");
+    assert_eq!(InputDist::Uniform.clipped_fraction(), 0.0);
+    assert_eq!(InputDist::GaussianClipped.clipped_fraction(), t);
+}
+
 fn small_config() -> SqnrConfig {
     SqnrConfig {
         ns: vec![1, 16, 256],

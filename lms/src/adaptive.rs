@@ -154,52 +154,165 @@ impl Sums {
     }
 }
 
+/// One (D)LMS realization stepping through its series: the update applied at sample t uses the
+/// error and regressor of M₁ samples earlier.
+struct Adapter<'a> {
+    x: &'a [f64],
+    w: Vec<f64>,
+    pending: VecDeque<(f64, usize)>,
+    mu: f64,
+    delay: usize,
+    cap: f64,
+}
+
+impl<'a> Adapter<'a> {
+    fn new(x: &'a [f64], cfg: &AdaptConfig, cap: f64) -> Self {
+        Self {
+            x,
+            w: vec![0.0; cfg.taps],
+            pending: VecDeque::with_capacity(cfg.delay + 1),
+            mu: cfg.mu,
+            delay: cfg.delay,
+            cap,
+        }
+    }
+
+    /// Prediction of x[t] with the weights `w`.
+    fn dot(&self, w: &[f64], t: usize) -> f64 {
+        w.iter()
+            .enumerate()
+            .map(|(k, wk)| wk * self.x[t - 1 - k])
+            .sum::<f64>()
+    }
+
+    /// Predicts x[t], then applies the (delayed) update; the error, or `None` when e² is not
+    /// finite or exceeds the cap (the realization blew up; no update is applied).
+    fn step(&mut self, t: usize) -> Option<f64> {
+        let e = self.x[t] - self.dot(&self.w, t);
+        if !e.is_finite() || e * e > self.cap {
+            return None;
+        }
+        self.pending.push_back((e, t));
+        if self.pending.len() > self.delay {
+            if let Some((ed, td)) = self.pending.pop_front() {
+                for (k, wk) in self.w.iter_mut().enumerate() {
+                    *wk += self.mu * ed * self.x[td - 1 - k];
+                }
+            }
+        }
+        Some(e)
+    }
+}
+
 /// Runs one (D)LMS realization on the series `x` and adds it to block sums.
 fn run_one(x: &[f64], wref: &[f64], cfg: &AdaptConfig, cap: f64, blocks: usize) -> Sums {
     let n = cfg.taps;
     let mut s = Sums::zero(blocks, n);
-    let mut w = vec![0.0; n];
-    let mut pending: VecDeque<(f64, usize)> = VecDeque::with_capacity(cfg.delay + 1);
-    let dot = |w: &[f64], t: usize| {
-        w.iter()
-            .enumerate()
-            .map(|(k, wk)| wk * x[t - 1 - k])
-            .sum::<f64>()
-    };
+    let mut lms = Adapter::new(x, cfg, cap);
     let mut dead = false;
     for i in 0..cfg.len {
         let t = n + i;
         let b = (i / cfg.record_every).min(blocks - 1);
-        let ew = x[t] - dot(wref, t);
+        let ew = x[t] - lms.dot(wref, t);
         s.we2[b] += ew * ew;
         if dead {
             s.e2[b] += cap;
             continue;
         }
-        let e = x[t] - dot(&w, t);
-        if !e.is_finite() || e * e > cap {
+        let Some(e) = lms.step(t) else {
             dead = true;
             s.diverged = 1;
             s.first = Some(i);
             s.e2[b] += cap;
             continue;
-        }
+        };
         s.e2[b] += e * e;
-        // the update applied now uses the error and regressor of M1 samples ago
-        pending.push_back((e, t));
-        if pending.len() > cfg.delay {
-            if let Some((ed, td)) = pending.pop_front() {
-                for (k, wk) in w.iter_mut().enumerate() {
-                    *wk += cfg.mu * ed * x[td - 1 - k];
-                }
-            }
-        }
         s.alive[b] += 1.0;
-        for (k, wk) in w.iter().enumerate() {
+        for (k, wk) in lms.w.iter().enumerate() {
             s.coef[k][b] += wk;
         }
     }
     s
+}
+
+/// The realizations of an ensemble, generated exactly as [`ensemble`] generates them.
+fn realization(model: &ArModel, cfg: &AdaptConfig, r: u64) -> Vec<f64> {
+    let mut rng = stream(cfg.seed, 1 + r);
+    model.generate(cfg.len + cfg.taps, 500, &mut rng)
+}
+
+/// How an ensemble blows up, sample by sample: what a diverging run does before every
+/// realization has reached the cap (where [`Curves`] has nothing left to average).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DivergenceTrace {
+    /// Sample index n (from 0) of each entry.
+    pub steps: Vec<usize>,
+    /// Geometric mean of e_n² over the realizations still alive at n.
+    pub e2_geo_mean: Vec<f64>,
+    /// Geometric mean of ‖w_n‖² (after the update at n) over the same realizations.
+    pub w_norm2_geo_mean: Vec<f64>,
+    /// Realizations still alive at n.
+    pub alive: Vec<usize>,
+    /// Sample at which the last realization blew up (`None` if some survived the whole run).
+    pub last_blow_up: Option<usize>,
+    /// Median over the realizations of the sample at which they blew up (`None` if fewer than
+    /// half blew up).
+    pub median_blow_up: Option<usize>,
+}
+
+/// The per-sample [`DivergenceTrace`] of the ensemble of `cfg` on realizations of `model` (the
+/// same realizations as [`ensemble`]), until every realization has blown up or the run ends.
+pub fn divergence_trace(model: &ArModel, cfg: &AdaptConfig) -> Result<DivergenceTrace> {
+    cfg.check()?;
+    let cap = cfg.cap_factor * model.autocorrelation(0)?[0];
+    let series: Vec<Vec<f64>> = (0..cfg.realizations as u64)
+        .map(|r| realization(model, cfg, r))
+        .collect();
+    let mut runs: Vec<Option<Adapter>> = series
+        .iter()
+        .map(|x| Some(Adapter::new(x, cfg, cap)))
+        .collect();
+    let mut blow_ups = vec![];
+    let mut trace = DivergenceTrace {
+        steps: vec![],
+        e2_geo_mean: vec![],
+        w_norm2_geo_mean: vec![],
+        alive: vec![],
+        last_blow_up: None,
+        median_blow_up: None,
+    };
+    for i in 0..cfg.len {
+        let t = cfg.taps + i;
+        let (mut log_e2, mut log_w2, mut alive) = (0.0, 0.0, 0usize);
+        for slot in runs.iter_mut() {
+            let Some(lms) = slot else { continue };
+            match lms.step(t) {
+                Some(e) => {
+                    alive += 1;
+                    log_e2 += (e * e).max(f64::MIN_POSITIVE).ln();
+                    let w2: f64 = lms.w.iter().map(|w| w * w).sum();
+                    log_w2 += w2.max(f64::MIN_POSITIVE).ln();
+                }
+                None => {
+                    blow_ups.push(i);
+                    *slot = None;
+                }
+            }
+        }
+        if alive == 0 {
+            trace.last_blow_up = Some(i);
+            break;
+        }
+        trace.steps.push(i);
+        trace.alive.push(alive);
+        trace.e2_geo_mean.push((log_e2 / alive as f64).exp());
+        trace.w_norm2_geo_mean.push((log_w2 / alive as f64).exp());
+    }
+    if 2 * blow_ups.len() >= cfg.realizations {
+        // blow_ups is in time order: its middle entry over all realizations is the median
+        trace.median_blow_up = blow_ups.get(cfg.realizations / 2).copied();
+    }
+    Ok(trace)
 }
 
 /// Ensemble-averaged (D)LMS learning curves on realizations of `model`; `wref` is the reference
@@ -221,8 +334,7 @@ pub fn ensemble(model: &ArModel, wref: &[f64], cfg: &AdaptConfig) -> Result<Curv
         .par_chunks(8)
         .map(|chunk| {
             chunk.iter().fold(Sums::zero(blocks, cfg.taps), |acc, &r| {
-                let mut rng = stream(cfg.seed, 1 + r);
-                let x = model.generate(cfg.len + cfg.taps, 500, &mut rng);
+                let x = realization(model, cfg, r);
                 acc.add(&run_one(&x, wref, cfg, cap, blocks))
             })
         })
@@ -350,6 +462,26 @@ pub fn dlms_root_bound(delay: usize) -> f64 {
     2.0 * (std::f64::consts::PI / (2.0 * (2 * delay + 1) as f64)).sin()
 }
 
+/// The real root z > 1 of z^(M₁+1) − z^(M₁) − a (a > 0): the growth factor per sample of the
+/// mean weight error along an eigenvector of R when the update has the wrong sign,
+/// v_{n+1} = v_n + a·v_{n−M₁} with a = 2μλ (the update w ← w + μ∇(e²) as the seed prints it).
+/// Every a > 0 gives such a root: the printed sign diverges at every step size.
+pub fn wrong_sign_growth(delay: usize, a: f64) -> Result<f64> {
+    check_positive("mu lambda", a)?;
+    let f = |z: f64| z.powi(delay as i32) * (z - 1.0) - a;
+    // f(1) = −a < 0 and f increases for z ≥ 1; f(1 + a) ≥ 0
+    let (mut lo, mut hi) = (1.0, 1.0 + a);
+    for _ in 0..200 {
+        let m = 0.5 * (lo + hi);
+        if f(m) < 0.0 {
+            lo = m;
+        } else {
+            hi = m;
+        }
+    }
+    Ok(0.5 * (lo + hi))
+}
+
 /// DLMS mean-convergence bound μ < 2 sin(π/(2(2M₁+1)))/λ_max.
 pub fn dlms_mean_bound(delay: usize, lambda_max: f64) -> f64 {
     dlms_root_bound(delay) / lambda_max
@@ -451,5 +583,19 @@ mod tests {
             assert!(poly(1.02 * b) > 1.0, "m={m}");
         }
         assert!((dlms_root_bound(0) - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn wrong_sign_grows_at_every_step() {
+        // M1 = 0: v_{n+1} = (1 + a) v_n
+        assert!((wrong_sign_growth(0, 0.01).unwrap() - 1.01).abs() < 1e-12);
+        for m in [1usize, 5, 10] {
+            let z = wrong_sign_growth(m, 0.002).unwrap();
+            let residual = z.powi(m as i32 + 1) - z.powi(m as i32) - 0.002;
+            assert!(z > 1.0 && residual.abs() < 1e-12, "m={m}: z={z}");
+            // a delay slows the growth but cannot stop it
+            assert!(z < 1.002);
+        }
+        assert!(wrong_sign_growth(1, 0.0).is_err());
     }
 }

@@ -197,6 +197,33 @@ pub struct CriticalPath {
     pub nodes: Vec<String>,
 }
 
+/// The critical path over a range of timings: `path` is the longest zero-delay path for
+/// `from_ratio` ≤ T_M/T_A ≤ `to_ratio` (`None`: no upper end).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PathRegime {
+    /// The critical path in this range.
+    pub path: PathTime,
+    /// Lower end of T_M/T_A.
+    pub from_ratio: f64,
+    /// Upper end of T_M/T_A, `None` when unbounded.
+    pub to_ratio: Option<f64>,
+}
+
+/// The path times of `paths` that no other one exceeds in both counts (duplicates removed).
+fn non_dominated(paths: impl Iterator<Item = PathTime>) -> Vec<PathTime> {
+    let all: Vec<PathTime> = paths.collect();
+    let mut out: Vec<PathTime> = vec![];
+    for p in &all {
+        let dominated = all
+            .iter()
+            .any(|q| q != p && q.muls >= p.muls && q.adds >= p.adds);
+        if !dominated && !out.contains(p) {
+            out.push(*p);
+        }
+    }
+    out
+}
+
 /// The result of a feasibility test of a clock period.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Retiming {
@@ -253,8 +280,9 @@ impl Dfg {
         Ok(())
     }
 
-    /// Longest zero-delay path ending at each node: (time, symbolic, predecessor).
-    fn longest_zero_delay(&self, t: &Timing) -> Result<Vec<(f64, PathTime, Option<usize>)>> {
+    /// The nodes in a topological order of the zero-delay edges (an error when they form a
+    /// cycle: the graph is not computable).
+    fn zero_delay_order(&self) -> Result<Vec<usize>> {
         self.check()?;
         let n = self.nodes.len();
         let mut indeg = vec![0usize; n];
@@ -278,6 +306,12 @@ impl Dfg {
                 "a cycle without delays (the graph is not computable)".into(),
             ));
         }
+        Ok(order)
+    }
+
+    /// Longest zero-delay path ending at each node: (time, symbolic, predecessor).
+    fn longest_zero_delay(&self, t: &Timing) -> Result<Vec<(f64, PathTime, Option<usize>)>> {
+        let order = self.zero_delay_order()?;
         let mut best: Vec<(f64, PathTime, Option<usize>)> = self
             .nodes
             .iter()
@@ -317,6 +351,69 @@ impl Dfg {
             .max_by(|&a, &b| best[a].0.total_cmp(&best[b].0))
             .ok_or_else(|| LmsError::Graph("empty graph".into()))?;
         Ok(self.path_to(&best, end))
+    }
+
+    /// The zero-delay path times m·T_M + a·T_A that no other zero-delay path exceeds in both
+    /// counts (the candidates for the critical path at some timing), by fewest multipliers.
+    pub fn path_time_frontier(&self) -> Result<Vec<PathTime>> {
+        let order = self.zero_delay_order()?;
+        let mut ending: Vec<Vec<PathTime>> = self
+            .nodes
+            .iter()
+            .map(|v| vec![PathTime::default().with(v.kind)])
+            .collect();
+        for &u in &order {
+            for e in self.edges.iter().filter(|e| e.delays == 0 && e.from == u) {
+                let k = self.nodes[e.to].kind;
+                let extended: Vec<PathTime> = ending[u].iter().map(|p| p.with(k)).collect();
+                ending[e.to] = non_dominated(ending[e.to].iter().chain(&extended).copied());
+            }
+        }
+        let mut frontier = non_dominated(ending.into_iter().flatten());
+        frontier.sort_by_key(|p| (p.muls, p.adds));
+        Ok(frontier)
+    }
+
+    /// Which zero-delay path is critical for each ratio ρ = T_M/T_A > 0: the upper envelope of
+    /// the lines ρ·m + a of [`Dfg::path_time_frontier`], in increasing ρ.
+    pub fn critical_path_regimes(&self) -> Result<Vec<PathRegime>> {
+        let frontier = self.path_time_frontier()?;
+        // as ρ → 0 the path with the most adders (then multipliers) is the longest
+        let Some(mut current) = frontier.iter().copied().max_by_key(|p| (p.adds, p.muls)) else {
+            return Ok(vec![]);
+        };
+        let mut from = 0.0;
+        let mut regimes = vec![];
+        loop {
+            // the first line with more multipliers to overtake the current one
+            let next = frontier
+                .iter()
+                .filter(|p| p.muls > current.muls)
+                .map(|p| {
+                    let cross = (current.adds as f64 - p.adds as f64)
+                        / (p.muls as f64 - current.muls as f64);
+                    (cross.max(from), *p)
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(b.1.muls.cmp(&a.1.muls)));
+            match next {
+                Some((cross, p)) => {
+                    regimes.push(PathRegime {
+                        path: current,
+                        from_ratio: from,
+                        to_ratio: Some(cross),
+                    });
+                    (current, from) = (p, cross);
+                }
+                None => {
+                    regimes.push(PathRegime {
+                        path: current,
+                        from_ratio: from,
+                        to_ratio: None,
+                    });
+                    return Ok(regimes);
+                }
+            }
+        }
     }
 
     /// Latency: the longest zero-delay path ending at the output node `output`.
@@ -715,6 +812,42 @@ mod tests {
         for bad in ["\"3T_X\"", "\"xT_M\"", "\"\"", "\"T_M + \""] {
             assert!(serde_json::from_str::<PathTime>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn critical_path_regimes_follow_the_timing() {
+        let path = |muls, adds| PathTime { muls, adds };
+        let dlms = lms_architecture(ArchOptions {
+            taps: 3,
+            delay: 6,
+            count_mu: true,
+        })
+        .unwrap();
+        assert_eq!(
+            dlms.path_time_frontier().unwrap(),
+            vec![path(1, 3), path(2, 1)]
+        );
+        let regimes = dlms.critical_path_regimes().unwrap();
+        assert_eq!(regimes.len(), 2);
+        assert_eq!(
+            (regimes[0].path, regimes[0].to_ratio),
+            (path(1, 3), Some(2.0))
+        );
+        assert_eq!((regimes[1].path, regimes[1].to_ratio), (path(2, 1), None));
+        // each regime agrees with the numeric critical path inside it
+        for (t_m, expected) in [(1.5, path(1, 3)), (3.0, path(2, 1))] {
+            let cp = dlms.critical_path(&Timing::new(t_m, 1.0).unwrap()).unwrap();
+            assert_eq!(cp.symbolic, expected, "T_M = {t_m}");
+        }
+        let lms = lms_architecture(ArchOptions {
+            taps: 3,
+            delay: 0,
+            count_mu: true,
+        })
+        .unwrap();
+        let one = lms.critical_path_regimes().unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!((one[0].path, one[0].to_ratio), (path(3, 4), None));
     }
 
     #[test]

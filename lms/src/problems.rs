@@ -2,7 +2,7 @@
 //! one entry point per problem ([`p5`], [`p6`], [`p7`], each taking only [`Settings`]) whose result
 //! carries every number the report shows.
 //! The seed's values are carried alongside as [`SeedValues`], named as such.
-use crate::dfg::{self, ArchOptions, CriticalPath, Timing};
+use crate::dfg::{self, ArchOptions, CriticalPath, PathRegime, Timing};
 use crate::error::{check_nonzero, LmsError, Result};
 use crate::precision::PrecisionConfig;
 use crate::series::{fit_ar3, Ar3Fit, SeriesTarget};
@@ -14,10 +14,14 @@ mod p5;
 mod p6;
 mod p7;
 
-pub use p5::{p5, P5Checks, SeedCostCheck, P5, SEED_ARITHMETIC};
-pub use p6::{p6, LmsRun, MISADJUSTMENT_TOLERANCE, MU_MAX_TOLERANCE, P6};
+pub use p5::{p5, CostAnswer, P5Checks, SeedCostCheck, P5, SEED_ARITHMETIC};
+pub use p6::{
+    p6, BiasScaling, LmsRun, StepStability, BIAS_SCALING_TOLERANCE, MISADJUSTMENT_TOLERANCE,
+    MU_MAX_TOLERANCE, P6,
+};
 pub use p7::{
-    min_m1_table, p7, BoundRow, P7Checks, RatioRow, MU_FAIL_TOLERANCE, P7, RATIOS, SAME_TRAJECTORY,
+    min_m1_table, p7, BoundRow, P7Checks, PrintedSign, RatioRow, SmallStepMisadjustment,
+    MU_FAIL_TOLERANCE, P7, RATIOS, SAME_TRAJECTORY,
 };
 
 /// The seed's numbers for Problems 5–7 (comparison values only).
@@ -204,6 +208,68 @@ pub fn series(s: &Settings) -> Result<(SeriesReport, Vec<f64>)> {
     ))
 }
 
+/// The reference of Problems 6 and 7: the exact Wiener predictor of the fitted AR(3) model
+/// (w* = a, MMSE = σ_v², R from the model's autocorrelation). The LMS ensembles run on fresh
+/// realizations of that model, so this is the optimum they converge to; Problem 5's estimate
+/// from its single series differs from it by sampling error.
+pub fn reference(fit: &Ar3Fit, taps: usize) -> Result<Wiener> {
+    Wiener::from_autocorrelation(&fit.model.autocorrelation(taps)?, taps)
+}
+
+/// Problem 5's estimate of the predictor from its single series, beside the reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeriesEstimate {
+    /// Coefficients estimated from the Problem 5 series.
+    pub w: Vec<f64>,
+    /// Its MMSE estimate.
+    pub mmse: f64,
+    /// Largest |estimate − reference| over the coefficients.
+    pub max_abs_gap: f64,
+}
+
+impl SeriesEstimate {
+    fn new(measured: &Wiener, reference: &Wiener) -> Self {
+        Self {
+            w: measured.w.clone(),
+            mmse: measured.mmse,
+            max_abs_gap: measured
+                .w
+                .iter()
+                .zip(&reference.w)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max),
+        }
+    }
+}
+
+/// The μ grid of the stability map: 10⁻³ to 10^0.5, `per_decade` points per decade.
+fn sweep_mus(per_decade: usize) -> Result<Vec<f64>> {
+    let decades = 3.5;
+    let n = (decades * per_decade as f64).round() as usize + 1;
+    crate::adaptive::log_space(1e-3, 10f64.powf(0.5), n)
+}
+
+/// The stability map of `s` for the update delays `delays`: its μ grid and its points (the
+/// same realizations for every μ and M₁, so a row does not depend on which others are swept).
+fn stability_map(
+    s: &Settings,
+    model: &crate::series::ArModel,
+    wref: &[f64],
+    delays: &[usize],
+) -> Result<(Vec<f64>, Vec<crate::adaptive::SweepPoint>)> {
+    let mus = sweep_mus(s.sweep_per_decade)?;
+    let sweep = crate::adaptive::stability_sweep(
+        model,
+        wref,
+        &mus,
+        delays,
+        s.sweep_len,
+        s.sweep_realizations,
+        s.seed,
+    )?;
+    Ok((mus, sweep))
+}
+
 /// Critical path, latency and throughput of one architecture, with its drawings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchReport {
@@ -215,6 +281,8 @@ pub struct ArchReport {
     pub timing: Timing,
     /// Critical path.
     pub critical_path: CriticalPath,
+    /// The critical path for every ratio T_M/T_A (from the graph, not only at `timing`).
+    pub critical_path_regimes: Vec<PathRegime>,
     /// Latency (longest zero-delay path into ŷ).
     pub latency: CriticalPath,
     /// Throughput, symbolic.
@@ -237,6 +305,7 @@ fn arch_report(g: &dfg::Dfg, options: ArchOptions, t: Timing) -> Result<ArchRepo
         timing: t,
         throughput: critical_path.symbolic.throughput(),
         throughput_value: 1.0 / critical_path.time,
+        critical_path_regimes: g.critical_path_regimes()?,
         dot: g.to_dot(),
         svg: g.to_svg(&critical_path.nodes),
         critical_path,

@@ -74,6 +74,29 @@ pub struct PrecisionRow {
     pub dc_second_order_noise: f64,
 }
 
+/// The precision that decides the validated bits of w1, against the clamping of the top level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DecidingCase {
+    /// The validated bits B.
+    pub bits: u32,
+    /// The float w1.
+    pub w1: f64,
+    /// The top level (1 − 2^(1−B))·r at B.
+    pub top_level: f64,
+    /// δ = q(w1) − w1 at B.
+    pub error: f64,
+    /// Δ/2 at B.
+    pub half_step: f64,
+    /// The top level lies below w1 (w1 is clamped).
+    pub clamped: bool,
+    /// |δ| > Δ/2: the a-priori models (bound Δ/2, noise Δ²/12) underestimate the error.
+    pub beyond_half_step: bool,
+    /// ΔC/C at B.
+    pub rel_increase: f64,
+    /// ΔC/C at B − 1 (None at B = 1).
+    pub rel_increase_one_less: Option<f64>,
+}
+
 /// The precision study at some weights.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PrecisionReport {
@@ -112,6 +135,44 @@ impl PrecisionReport {
             .filter(|r| r.error.abs() > 0.5 * r.step + 1e-15)
             .map(|r| r.bits)
             .collect()
+    }
+
+    /// The precisions whose top level (1 − 2^(1−B))·r lies below w1: w1 is clamped to the top
+    /// level there (|δ| may still be below Δ/2, see [`Self::saturated_bits`]; a negative w1 is
+    /// never clamped, the bottom level being −r).
+    pub fn clamped_bits(&self) -> Vec<u32> {
+        self.rows
+            .iter()
+            .filter(|r| self.top_level(r) < self.weights.w1())
+            .map(|r| r.bits)
+            .collect()
+    }
+
+    /// The top level (1 − 2^(1−B))·r = r − Δ of a row.
+    pub fn top_level(&self, row: &PrecisionRow) -> f64 {
+        self.range - row.step
+    }
+
+    /// The row that decides the validated bits: the smallest B that meets the budget (with
+    /// every larger B), described against the clamping of the top level.
+    pub fn deciding_case(&self) -> Option<DecidingCase> {
+        let bits = self.bits_validated?;
+        let row = self.row(bits)?;
+        let w1 = self.weights.w1();
+        Some(DecidingCase {
+            bits,
+            w1,
+            top_level: self.top_level(row),
+            error: row.error,
+            half_step: row.step / 2.0,
+            clamped: self.clamped_bits().contains(&bits),
+            beyond_half_step: self.saturated_bits().contains(&bits),
+            rel_increase: row.rel_increase,
+            rel_increase_one_less: bits
+                .checked_sub(1)
+                .and_then(|b| self.row(b))
+                .map(|r| r.rel_increase),
+        })
     }
 
     /// The row of the table at `bits`.

@@ -7,7 +7,7 @@
 use crate::error::Result;
 use crate::minima::{self, ConvexityCheck, Kind, MinimaConfig, MinimaReport, SymmetryImage};
 use crate::model::{self, Weights};
-use crate::precision::{self, PrecisionConfig, PrecisionReport, PrecisionRow};
+use crate::precision::{self, DecidingCase, PrecisionConfig, PrecisionReport, PrecisionRow};
 use crate::quadrature::Quadrature;
 use crate::sgd::{self, CurvePoint, SgdConfig, SgdResult};
 use crate::SEED_WEIGHTS;
@@ -283,6 +283,8 @@ struct PrecisionLayout<'a> {
     bits_second_order_noise: Option<u32>,
     bits_validated: Option<u32>,
     saturated_bits: Vec<u32>,
+    clamped_bits: Vec<u32>,
+    deciding_case: Option<DecidingCase>,
     rows: &'a [PrecisionRow],
 }
 
@@ -303,6 +305,8 @@ impl<'a> PrecisionLayout<'a> {
             bits_second_order_noise: r.bits_second_order_noise,
             bits_validated: r.bits_validated,
             saturated_bits: r.saturated_bits(),
+            clamped_bits: r.clamped_bits(),
+            deciding_case: r.deciding_case(),
             rows: &r.rows,
         }
     }

@@ -56,3 +56,21 @@ fn precision_table_at_the_seed_weights() {
     let v = serde_json::to_value(&r).unwrap();
     insta::assert_json_snapshot!("precision_seed_weights", round_json(&v, 6));
 }
+
+#[test]
+fn the_validated_bits_at_the_seed_weights_are_decided_by_a_clamped_case() {
+    let r = precision::study(&Weights(SEED_WEIGHTS), &PrecisionConfig::default()).unwrap();
+    // top levels 0, 0.5, 0.75, 0.875, 0.9375 lie below w1 = 0.9547; 0.96875 (B = 6) does not
+    assert_eq!(r.clamped_bits(), vec![1, 2, 3, 4, 5]);
+    // |δ| > Δ/2 up to B = 4 (δ = −0.0797 > 0.0625); at B = 5, |δ| = 0.0172 < 0.03125
+    assert_eq!(r.saturated_bits(), vec![1, 2, 3, 4]);
+    let d = r.deciding_case().unwrap();
+    assert_eq!((d.bits, d.top_level, d.half_step), (4, 0.875, 0.0625));
+    assert!(d.clamped && d.beyond_half_step);
+    assert!((d.error + 0.0797247).abs() < 1e-7, "δ = {}", d.error);
+    assert!(d.rel_increase < 0.01 && d.rel_increase_one_less.unwrap() > 0.01);
+    // a negative w1 is never clamped: its bottom level is −r
+    let mirrored = Weights([-SEED_WEIGHTS[0], SEED_WEIGHTS[1], SEED_WEIGHTS[2]]);
+    let m = precision::study(&mirrored, &PrecisionConfig::default()).unwrap();
+    assert!(m.clamped_bits().is_empty());
+}

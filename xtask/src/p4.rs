@@ -62,8 +62,16 @@ fn intro_md(p: &Problem4) -> String {
          **Gradients (parts 1–2).** With e = y − y2: ∂e²/∂w1 = −8e·ỹ2w3ỹ1x1/(1+ỹ2²), \
          ∂e²/∂w2 = −8e·ỹ2w3ỹ1x2/(1+ỹ2²), ∂e²/∂w3 = −4e·ỹ2y1/(1+ỹ2²) — the seed's expressions, \
          confirmed against central finite differences (crate tests, 200 random points, also the \
-         closed-form Hessian). By LOTUS with Θ uniform on [−π, π), x = (cos Θ, sin Θ), y = Θ: \
-         ∂C/∂w1 = (−4/π)∫(y − y2)ỹ2w3ỹ1x1/(1+ỹ2²)dθ, i.e. the seed's eq. (8) is right.\n\n\
+         closed-form Hessian). By LOTUS with Θ uniform on [−π, π), x = (cos Θ, sin Θ), y = Θ and \
+         E[f(Θ)] = (1/2π)∫f(θ)dθ over [−π, π]:\n\n\
+         * ∂C/∂w1 = E[−8e·ỹ2w3ỹ1x1/(1+ỹ2²)] = (−4/π)∫(y − y2)ỹ2w3ỹ1x1/(1+ỹ2²)dθ (the seed's eq. (8)),\n\
+         * ∂C/∂w2 = E[−8e·ỹ2w3ỹ1x2/(1+ỹ2²)] = (−4/π)∫(y − y2)ỹ2w3ỹ1x2/(1+ỹ2²)dθ (eq. (9)),\n\
+         * ∂C/∂w3 = E[−4e·ỹ2y1/(1+ỹ2²)] = (−2/π)∫(y − y2)ỹ2y1/(1+ỹ2²)dθ (eq. (10)),\n\n\
+         with ỹ1 = w1 cos θ + w2 sin θ, y1 = ỹ1², ỹ2 = w3y1 and y = θ: the seed's eqs. (8)–(10) are \
+         right, and the quadrature below evaluates exactly these integrals. **Where the seed \
+         slips:** its chain rule for ∂C/∂w1 ends with the factor ∂y1/∂w̃1, where ∂ỹ1/∂w1 = x1 is \
+         meant, and repeats that factor unchanged for ∂C/∂w2, where ∂ỹ1/∂w2 = x2 is meant; its \
+         expressions after the chain rule (with x1 and x2) are right.\n\n\
          **Quadrature.** C, ∇C and the full 3×3 Hessian are integrals over θ ∈ [−π, π], computed by \
          composite Gauss–Legendre (64 panels × 16 nodes). The integrand is analytic inside the \
          interval; its only jump (the wrap of atan2) is at the end points, so the rule converges \
@@ -290,20 +298,86 @@ fn sgd_figures_md(p: &Problem4, ctx: &Ctx) -> XResult<String> {
     Ok(md)
 }
 
-/// Which precisions saturate at the top level (1 − Δ)·r below w1, where |δ| > Δ/2.
-fn saturation_note(r: &PrecisionReport) -> String {
-    let sat: Vec<String> = r.saturated_bits().iter().map(u32::to_string).collect();
-    if sat.is_empty() {
-        "At our weights no precision saturates (|δ| ≤ Δ/2 throughout).".into()
+/// A list of precisions in words: "1, 2, 3" or "none".
+fn bits_list(bits: &[u32]) -> String {
+    if bits.is_empty() {
+        "none".into()
     } else {
-        format!(
-            "At B = {} (our weights) the top level (1 − 2^(1−B))·r lies below |w1| = {:.4}: w1 \
-             saturates and |δ| > Δ/2, so the a-priori models (bound Δ/2, noise Δ²/12) \
-             underestimate the error there.",
-            sat.join(", "),
-            r.weights.0[0].abs()
-        )
+        fxp_core::text::list(bits)
     }
+}
+
+/// Where w1 is clamped to the top level, and where the clamp makes |δ| exceed Δ/2, at our
+/// weights and at the seed's.
+fn saturation_note(p: &Problem4) -> String {
+    let at = |r: &PrecisionReport, whose: &str| {
+        format!(
+            "at B = {} at {whose} weights (w1 = {:.4}; |δ| > Δ/2 at B = {})",
+            bits_list(&r.clamped_bits()),
+            r.weights.w1(),
+            bits_list(&r.saturated_bits())
+        )
+    };
+    format!(
+        "The top level (1 − 2^(1−B))·r lies below w1, so that w1 is clamped to it, {} and {}. \
+         Where the clamp makes |δ| exceed Δ/2 the a-priori models (bound Δ/2, noise Δ²/12) \
+         underestimate the error.",
+        at(&p.precision, "our"),
+        at(&p.precision_seed_weights, "the seed's")
+    )
+}
+
+/// The case that decides the validated bits at some weights, in words.
+fn deciding_case_sentence(r: &PrecisionReport, whose: &str) -> String {
+    let Some(d) = r.deciding_case() else {
+        return format!("At {whose} weights no precision up to 12 bits meets the budget.");
+    };
+    let budget = 100.0 * r.config.budget;
+    let clamp = match (d.clamped, d.beyond_half_step) {
+        (true, true) => format!(
+            "w1 = {:.4} is clamped to the top level {} and |δ| = {:.4} exceeds Δ/2 = {}: the \
+             a-priori models underestimate the error of exactly the case that decides",
+            d.w1,
+            d.top_level,
+            d.error.abs(),
+            d.half_step
+        ),
+        (true, false) => format!(
+            "w1 = {:.4} is clamped to the top level {}, but |δ| = {:.4} stays within Δ/2 = {}",
+            d.w1,
+            d.top_level,
+            d.error.abs(),
+            d.half_step
+        ),
+        _ => format!(
+            "w1 = {:.4} is not clamped (|δ| = {:.4} ≤ Δ/2 = {})",
+            d.w1,
+            d.error.abs(),
+            d.half_step
+        ),
+    };
+    let within = |x: f64| {
+        if x <= r.config.budget {
+            "within"
+        } else {
+            "beyond"
+        }
+    };
+    let one_less = d.rel_increase_one_less.map_or(String::new(), |x| {
+        format!(
+            " and {:+.2} % at B = {} ({} it)",
+            100.0 * x,
+            d.bits - 1,
+            within(x)
+        )
+    });
+    format!(
+        "At {whose} weights the validated minimum is B = {}: {clamp}. ΔC/C = {:+.2} % there \
+         ({} the {budget} % budget){one_less}.",
+        d.bits,
+        100.0 * d.rel_increase,
+        within(d.rel_increase)
+    )
 }
 
 fn precision_intro_md(p: &Problem4) -> String {
@@ -320,11 +394,14 @@ fn precision_intro_md(p: &Problem4) -> String {
          * second order: ΔC ≈ ∂C/∂w1·δ + ½·∂²C/∂w1²·δ²; also a priori with the noise model \
          E[δ²] = Δ²/12, ΔC ≈ ∂²C/∂w1²·Δ²/24.\n\n\
          {}\n\n\
+         **The deciding case.** {} {}\n\n\
          At our weights: C = {:.5}, ∂C/∂w1 = {:.5}, ∂²C/∂w1² = {:.4}, budget {:.5}.\n\n",
         prec.range,
         100.0 * prec.config.budget,
         p.seed_values.test_mse,
-        saturation_note(prec),
+        saturation_note(p),
+        deciding_case_sentence(&p.precision_seed_weights, "the seed's"),
+        deciding_case_sentence(prec, "our"),
         prec.float.c,
         prec.float.grad[0],
         prec.float.hessian_w1,
@@ -438,6 +515,21 @@ fn second_order_verdict(r: &PrecisionReport) -> String {
     }
 }
 
+/// The a-priori Δ²/12 model's bits at the seed's weights against the validated bits.
+fn noise_model_verdict(r: &PrecisionReport) -> String {
+    match (r.bits_second_order_noise, r.bits_validated) {
+        (Some(a), Some(b)) if a < b => format!(
+            "gives {a} bits against {b} validated at the seed's weights: it misses the clamping \
+             of the top level and is optimistic"
+        ),
+        (Some(a), Some(b)) if a > b => {
+            format!("gives {a} bits against {b} validated at the seed's weights: conservative")
+        }
+        (Some(a), Some(_)) => format!("gives the validated {a} bits at the seed's weights"),
+        _ => "does not reach the budget within 12 bits at the seed's weights".into(),
+    }
+}
+
 /// The seed's validation at its bits, judged by the comparisons.
 fn seed_validation_sentence(p: &Problem4) -> String {
     let cmp = &p.seed_comparisons;
@@ -466,8 +558,7 @@ fn seed_errors_md(p: &Problem4) -> String {
          from B = {} on — at 1 bit w1 is quantized to 0 and C rises by {:.1} % — so \"B = {}\" does \
          not follow from the model it states. Near a minimum the gradient vanishes and the increase \
          is quadratic: the second-order model with the actual error {} at the seed's weights and \
-         {} at ours. {} The a-priori Δ²/12 model \
-         misses the saturation of the top level and is optimistic. Note also that the bits of w1 \
+         {} at ours. {} The a-priori Δ²/12 model {}. Note also that the bits of w1 \
          depend on the point of the minimum curve (s·w1, s·w2, w3/s²), not only on the function \
          (our w1 = {:.4}, the seed's {:.4}).\n\n",
         p.seed_values.grad_w1,
@@ -478,6 +569,7 @@ fn seed_errors_md(p: &Problem4) -> String {
         second_order_verdict(at_seed),
         second_order_verdict(&p.precision),
         seed_validation_sentence(p),
+        noise_model_verdict(at_seed),
         p.sgd.final_weights.0[0],
         p.at_seed_weights.weights.0[0],
     )

@@ -63,6 +63,7 @@ pub fn render_p5(p: &P5, ctx: &Ctx) -> XResult<Section> {
     md.push_str(&p5_loss_figure(p, ctx)?);
     md.push_str(&p5_cost_table(p));
     md.push_str(&p5_cost_note(p));
+    md.push_str(&p5_cost_answer(p));
     Ok(Section {
         id: "p5".into(),
         markdown: md,
@@ -175,8 +176,8 @@ fn p5_budget(p: &P5) -> String {
          σ_qy² = ‖w‖²Δ_x²/12 + N E[x²]Δ_w²/12 = {:.5}·Δ_x² + {:.5}·Δ_w² (seed: {}·Δ_x² + {}·Δ_w²), \
          with the course's signed quantizer steps Δ = 2^(1−B)·r and power-of-two dynamic ranges r_x = 2^⌈log2 max|x|⌉ \
          = **{}**, r_w = 2^⌈log2 max|w*|⌉ = **{}**. The seed's B > {} corresponds to r_x = r_w = 1 (with our \
-         statistics and r = 1: B > {:.3}); a Gaussian series with σ_x ≈ {:.2} exceeds 1 constantly, so our input range \
-         is {} and the input needs {} more bits.\n\n",
+         statistics and r = 1: B > {:.3}); our Gaussian series (σ_x ≈ {:.2}) has |x| > 1 in {:.1} % of its samples \
+         (max |x| = {:.2}), so our input range is r_x = {} and the input needs {} more bits.\n\n",
         pr.config.loss_db,
         pr.config.loss_db / 10.0,
         nm.budget,
@@ -192,6 +193,8 @@ fn p5_budget(p: &P5) -> String {
         seed.bits_real,
         pr.seed_ranges_bits_real,
         c.seed_sigma_x,
+        100.0 * c.fraction_above_one,
+        c.max_abs_x,
         nm.range_x,
         count_word(c.extra_input_bits)
     )
@@ -413,5 +416,56 @@ fn p5_cost_note(p: &P5) -> String {
         formula.reference,
         narrow,
         formula.ours
+    )
+}
+
+/// The report's answer for the cost, with its convention, beside the seed's.
+fn p5_cost_answer(p: &P5) -> String {
+    let (a, seed, fa) = (
+        &p.checks.cost_answer,
+        &p.seed_values,
+        &p.checks.fa_cost_at_seed_bits,
+    );
+    let width = match &a.adder_width_vs_bit_true {
+        Some(c) if c.agrees => format!(
+            "its adder width 2B + ⌈log2 N⌉ = {} bits is the width of the exact accumulator of the \
+             bit-true simulation at B = {}",
+            c.ours, a.bits
+        ),
+        Some(c) => format!(
+            "its adder width 2B + ⌈log2 N⌉ = {} bits differs from the {}-bit exact accumulator of \
+             the bit-true simulation at B = {}",
+            c.ours, c.reference, a.bits
+        ),
+        None => "the bit-true simulation does not cover this B".into(),
+    };
+    format!(
+        "\n**Answer.** Ours: B = B_x = B_w = {}, **{:.0} FA** in fxp-core's `{}` convention \
+         N·B² + (N−1)(2B + ⌈log2 N⌉), the convention that reproduces the seed's costs of Problems 2 \
+         and 3; {}. With unequal precisions the noise model's cheapest pair, {}, costs {:.0} FA{}. \
+         The seed's: B = {}, {} FA as printed (its own formula gives {}; our convention gives {:.0} at \
+         B = {}). The `printed` convention's fractional counts come from log2 N = \
+         {:.3} not being an integer at N = {}; it is listed for comparison only.\n",
+        a.bits,
+        a.full_adders,
+        a.convention,
+        width,
+        pair_str(&p.precision.cheapest_pair_analytic),
+        p.precision.cheapest_pair_analytic.fa_seed_convention,
+        p.precision
+            .best_pair_simulated
+            .as_ref()
+            .map_or(String::new(), |q| format!(
+                " (the bit-true simulation's best pair, {}, {:.0} FA)",
+                pair_str(q),
+                q.fa_seed_convention
+            )),
+        seed.bits,
+        seed.fa_cost,
+        p.checks.seed_cost.formula_vs_printed.ours,
+        fa.seed_convention,
+        fa.bits,
+        (p.settings.taps as f64).log2(),
+        p.settings.taps
     )
 }

@@ -72,6 +72,24 @@ mod problem1 {
         }
         insta::assert_snapshot!("p1_markdown", section.markdown);
     }
+
+    #[test]
+    fn the_gaussian_peak_is_taken_not_raised() {
+        let (_dir, ctx) = quick_ctx();
+        let p = sqnr::problem1(&SqnrConfig::quick()).unwrap();
+        let gauss = p
+            .zetas
+            .iter()
+            .find(|z| z.dist == "gaussian-clipped")
+            .unwrap();
+        assert_eq!(gauss.clipped_fraction, sqnr::normal_two_sided_tail(4.0));
+        let md = xtask::p1::render(&p, &ctx).unwrap().markdown;
+        assert!(!md.contains("raises ζ"));
+        assert!(md.contains(&format!(
+            "taking the peak at x_m = 4σ (the fraction {:.1e} of the samples beyond it is clipped)",
+            gauss.clipped_fraction
+        )));
+    }
 }
 
 mod problem2 {
@@ -190,5 +208,33 @@ mod problem4 {
             .markdown
             .contains("| C (quadrature) | 3.06292 | 3.063 | agrees (within 0.0005) |"));
         insta::assert_snapshot!("p4_markdown", section.markdown);
+    }
+
+    /// The saturating precisions are computed, and the case that decides the seed's 4 bits is
+    /// discussed with its numbers.
+    #[test]
+    fn deciding_case_and_integrals_are_stated() {
+        let (_dir, ctx) = quick_ctx();
+        let p = quick();
+        let md = xtask::p4::render(&p, &ctx).unwrap().markdown;
+        let at_seed = &p.precision_seed_weights;
+        let d = at_seed.deciding_case().unwrap();
+        assert_eq!(d.bits, seed::BITS);
+        assert!(d.clamped && d.beyond_half_step);
+        assert!(md.contains(&format!(
+            "at B = {} at the seed's weights",
+            fxp_core::text::list(at_seed.clamped_bits())
+        )));
+        assert!(md.contains(&format!(
+            "is clamped to the top level {} and |δ| = {:.4} exceeds Δ/2 = {}",
+            d.top_level,
+            d.error.abs(),
+            d.half_step
+        )));
+        assert!(!md.contains("At B = 1, 2, 3 (our weights)"));
+        // eqs. (9) and (10) as integrals, and the seed's chain-rule slip
+        assert!(md.contains("(−4/π)∫(y − y2)ỹ2w3ỹ1x2/(1+ỹ2²)dθ (eq. (9))"));
+        assert!(md.contains("(−2/π)∫(y − y2)ỹ2y1/(1+ỹ2²)dθ (eq. (10))"));
+        assert!(md.contains("repeats that factor unchanged for ∂C/∂w2"));
     }
 }

@@ -3,6 +3,7 @@ use super::{series, SeedValues, SeriesReport, Settings};
 use crate::error::Result;
 use crate::precision::{self, FaCost, PrecisionReport};
 use fxp_core::compare::{Comparison, Tolerance};
+use fxp_core::cost::AccumulatorConvention;
 use fxp_core::stats::db_power;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,49 @@ pub struct P5Checks {
     pub fa_cost_at_seed_bits: FaCost,
     /// The seed's cost formula, term by term, at the seed's precision.
     pub seed_cost: SeedCostCheck,
+    /// Fraction of the series' samples with |x| > 1 (outside the seed's range r_x = 1).
+    pub fraction_above_one: f64,
+    /// max |x| of the series (what sets r_x).
+    pub max_abs_x: f64,
+    /// The report's answer for the cost, with its convention.
+    pub cost_answer: CostAnswer,
+}
+
+/// The report's answer for the cost of Problem 5: the seed convention of fxp-core (the one that
+/// reproduces the seed's costs of Problems 2 and 3) at the minimum equal precision, each of the
+/// N − 1 adders as wide as the accumulator the bit-true simulation needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CostAnswer {
+    /// The precision B = B_x = B_w (the analytic minimum).
+    pub bits: u32,
+    /// Full adders: N B² + (N−1)(2B + ⌈log2 N⌉).
+    pub full_adders: f64,
+    /// The convention's name in fxp-core.
+    pub convention: String,
+    /// Adder width of the convention, 2B + ⌈log2 N⌉, against the width of the exact accumulator
+    /// of the bit-true simulation at B.
+    pub adder_width_vs_bit_true: Option<Comparison>,
+}
+
+impl CostAnswer {
+    fn new(taps: usize, pr: &PrecisionReport) -> Self {
+        let bits = pr.bits_analytic;
+        let conv = AccumulatorConvention::Seed;
+        let width = conv.accumulator_bits(taps as u64, bits, bits);
+        Self {
+            bits,
+            full_adders: pr.fa_cost.seed_convention,
+            convention: conv.name().to_string(),
+            adder_width_vs_bit_true: pr.equal_bits.iter().find(|q| q.bx == bits).map(|q| {
+                Comparison::new(
+                    "adder width vs bit-true accumulator width",
+                    width,
+                    f64::from(q.acc_bits),
+                    Tolerance::Absolute(0.0),
+                )
+            }),
+        }
+    }
 }
 
 /// The seed's cost formula N B² + (N−1)(2B + 1) at its B, term by term, against its printed value.
@@ -95,7 +139,13 @@ impl SeedCostCheck {
 }
 
 impl P5Checks {
-    fn new(s: &Settings, series: &SeriesReport, pr: &PrecisionReport, seed: &SeedValues) -> Self {
+    fn new(
+        s: &Settings,
+        series: &SeriesReport,
+        x: &[f64],
+        pr: &PrecisionReport,
+        seed: &SeedValues,
+    ) -> Self {
         let fit = &series.fit;
         let budget = precision::noise_budget(seed.sigma_e2, s.precision.loss_db);
         Self {
@@ -125,6 +175,10 @@ impl P5Checks {
                 .collect(),
             fa_cost_at_seed_bits: FaCost::new(s.taps, seed.bits),
             seed_cost: SeedCostCheck::new(s.taps, seed),
+            fraction_above_one: x.iter().filter(|v| v.abs() > 1.0).count() as f64
+                / x.len().max(1) as f64,
+            max_abs_x: x.iter().map(|v| v.abs()).fold(0.0, f64::max),
+            cost_answer: CostAnswer::new(s.taps, pr),
         }
     }
 }
@@ -136,7 +190,7 @@ pub fn p5(s: &Settings) -> Result<P5> {
     let seed_values = SeedValues::seed();
     Ok(P5 {
         settings: s.clone(),
-        checks: P5Checks::new(s, &series, &precision, &seed_values),
+        checks: P5Checks::new(s, &series, &x, &precision, &seed_values),
         series,
         precision,
         seed_values,

@@ -1,5 +1,9 @@
 //! Problem 7: delayed LMS, the stability map, the minimum M₁ and the retimed architecture.
-use super::{arch_report, reference_timing, series, ArchReport, SeedValues, Settings};
+use super::p6::MISADJUSTMENT_TOLERANCE;
+use super::{
+    arch_report, reference, reference_timing, series, stability_map, ArchReport, SeedValues,
+    SeriesEstimate, Settings,
+};
 use crate::adaptive::{self, AdaptConfig, Curves, Status, SweepPoint};
 use crate::dfg::{self, ArchOptions, Timing};
 use crate::error::{LmsError, Result};
@@ -40,8 +44,15 @@ pub struct RatioRow {
 pub struct P7 {
     /// The sizes used.
     pub settings: Settings,
-    /// The Wiener predictor (reference).
+    /// The reference: the exact Wiener predictor of the fitted model (see
+    /// [`super::reference`]).
     pub wiener: Wiener,
+    /// Problem 5's estimate from its single series, beside the reference.
+    pub series_estimate: SeriesEstimate,
+    /// The M₁ run and LMS at the same μ against the misadjustment theory.
+    pub misadjustment: SmallStepMisadjustment,
+    /// The update as the seed prints it, w ← w + μ∇(e²), at the M₁ run's μ and delay.
+    pub printed_sign: PrintedSign,
     /// DLMS at M₁ = 5, μ = 0.001.
     pub dlms: Curves,
     /// LMS at the same μ for comparison.
@@ -69,6 +80,61 @@ pub struct P7 {
     /// The seed's values.
     #[serde(rename = "seed")]
     pub seed_values: SeedValues,
+}
+
+/// The misadjustment of the M₁ run and of LMS at the same small μ, measured against the reference
+/// on the same samples, beside the theory μ tr(R)/2.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmallStepMisadjustment {
+    /// μ tr(R)/2 (at this small step the delay does not change it to first order).
+    pub theory: f64,
+    /// DLMS: measured against the theory (None if it diverged).
+    pub dlms: Option<Comparison>,
+    /// LMS at the same μ: measured against the theory (None if it diverged).
+    pub lms: Option<Comparison>,
+    /// Time constant of the slowest mode of the mean weights, 1/(μ λ_min), in samples.
+    pub slowest_time_constant: f64,
+    /// First sample of the averaged tail of the run.
+    pub tail_start: usize,
+}
+
+impl SmallStepMisadjustment {
+    fn new(dlms: &Curves, lms: &Curves, w: &Wiener) -> Self {
+        let cfg = &dlms.config;
+        let theory = adaptive::misadjustment_small_mu(cfg.mu, w.trace());
+        let compare = |name: &str, c: &Curves| {
+            c.misadjustment.map(|m| {
+                Comparison::new(
+                    format!("misadjustment of {name} vs μ tr(R)/2"),
+                    m,
+                    theory,
+                    MISADJUSTMENT_TOLERANCE,
+                )
+            })
+        };
+        let lambda_min = w.eigenvalues.last().copied().unwrap_or(f64::NAN);
+        Self {
+            theory,
+            dlms: compare("DLMS", dlms),
+            lms: compare("LMS", lms),
+            slowest_time_constant: 1.0 / (cfg.mu * lambda_min),
+            tail_start: ((1.0 - cfg.tail) * cfg.len as f64).round() as usize,
+        }
+    }
+}
+
+/// What the update w ← w + μ∇(e²) (the sign the seed prints) would do: along the largest
+/// eigenvalue the mean weight error grows by `growth_per_sample` every sample.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrintedSign {
+    /// μ.
+    pub mu: f64,
+    /// M₁.
+    pub delay: usize,
+    /// Root z > 1 of z^(M₁+1) − z^(M₁) − 2μλ_max.
+    pub growth_per_sample: f64,
+    /// log10 of the growth over the run, len·log10 z.
+    pub log10_growth_over_run: f64,
 }
 
 /// Largest difference of the final mean coefficients under which DLMS and LMS at the same small
@@ -150,7 +216,7 @@ pub fn min_m1_table(taps: usize) -> Result<(usize, Vec<RatioRow>)> {
 }
 
 /// Bounds and the measured boundary of the stability map, per swept M₁.
-fn bound_rows(sweep: &[SweepPoint], delays: &[usize], w: &Wiener) -> Vec<BoundRow> {
+pub(super) fn bound_rows(sweep: &[SweepPoint], delays: &[usize], w: &Wiener) -> Vec<BoundRow> {
     delays
         .iter()
         .map(|&d| {
@@ -204,18 +270,11 @@ fn retimed_architectures(taps: usize, delay: usize) -> Result<Retimed> {
     Ok((arch_report(&g, opt, t)?, retimed_arch, retiming))
 }
 
-/// The μ grid of the sweep: 10⁻³ to 10^0.5, `per_decade` points per decade.
-fn sweep_mus(per_decade: usize) -> Result<Vec<f64>> {
-    let decades = 3.5;
-    let n = (decades * per_decade as f64).round() as usize + 1;
-    adaptive::log_space(1e-3, 10f64.powf(0.5), n)
-}
-
 /// Runs Problem 7: DLMS at (`s.dlms_delay`, `s.dlms_mu`), the stability map, the minimum M₁ and
 /// the retimed architecture.
 pub fn p7(s: &Settings) -> Result<P7> {
     let (sr, _) = series(s)?;
-    let w = sr.measured.clone();
+    let w = reference(&sr.fit, s.taps)?;
     let model = &sr.fit.model;
     let cfg = AdaptConfig::new(
         s.dlms_mu,
@@ -226,16 +285,7 @@ pub fn p7(s: &Settings) -> Result<P7> {
     );
     let dlms = adaptive::ensemble(model, &w.w, &cfg)?;
     let lms_same_mu = adaptive::ensemble(model, &w.w, &AdaptConfig { delay: 0, ..cfg })?;
-    let mus = sweep_mus(s.sweep_per_decade)?;
-    let sweep = adaptive::stability_sweep(
-        model,
-        &w.w,
-        &mus,
-        &s.sweep_delays,
-        s.sweep_len,
-        s.sweep_realizations,
-        s.seed,
-    )?;
+    let (mus, sweep) = stability_map(s, model, &w.w, &s.sweep_delays)?;
     let bounds = bound_rows(&sweep, &s.sweep_delays, &w);
     let mu_fail = adaptive::mu_fail(&sweep, s.dlms_delay);
     let (min_m1, ratios) = min_m1_table(s.taps)?;
@@ -255,8 +305,17 @@ pub fn p7(s: &Settings) -> Result<P7> {
             Tolerance::Absolute(0.0),
         ),
     };
+    let growth = adaptive::wrong_sign_growth(s.dlms_delay, 2.0 * s.dlms_mu * w.eigenvalues[0])?;
     Ok(P7 {
         settings: s.clone(),
+        series_estimate: SeriesEstimate::new(&sr.measured, &w),
+        misadjustment: SmallStepMisadjustment::new(&dlms, &lms_same_mu, &w),
+        printed_sign: PrintedSign {
+            mu: s.dlms_mu,
+            delay: s.dlms_delay,
+            growth_per_sample: growth,
+            log10_growth_over_run: s.dlms_len as f64 * growth.log10(),
+        },
         retiming,
         wiener: w,
         dlms,

@@ -4,7 +4,7 @@ use super::vec_str;
 use crate::plot::{line_chart, write_text, Legend, LineChart, Series};
 use crate::report::{md_table, opt_str, Ctx, Section, XResult};
 use lms::adaptive::{Curves, Status};
-use lms::dfg::PathTime;
+use lms::dfg::{PathRegime, PathTime};
 use lms::problems::P7;
 
 /// The Problem 7 section: markdown, the coefficient, stability-map and architecture figures, and
@@ -31,12 +31,25 @@ pub fn render_p7(p: &P7, ctx: &Ctx) -> XResult<Section> {
 }
 
 fn p7_intro(p: &P7) -> String {
-    let s = &p.settings;
+    let (s, g) = (&p.settings, &p.printed_sign);
     format!(
         "Delayed LMS (DLMS): w_n = w_{{n−1}} + μ e_{{n−M₁}} x_{{n−M₁}}, the error computed with the weights available \
-         M₁ samples earlier (same conventions and ensembles as Problem 6; M₁ = 0 is LMS).\n\n\
+         M₁ samples earlier (same conventions, reference and ensembles as Problem 6; M₁ = 0 is LMS).\n\n\
+         **Where the seed slips.** It writes the update as w_n ← w_{{n−1}} + μ∇_w(e²_{{n−M₁}}). Since \
+         ∇_w e² = −2e x, that is gradient *ascent*, w_n = w_{{n−1}} − 2μ e_{{n−M₁}} x_{{n−M₁}}: along the largest \
+         eigenvalue λ_max = {:.4} of R the mean weight error then obeys v_{{n+1}} = v_n + 2μλ v_{{n−M₁}}, whose \
+         root z = {:.6} > 1 (of z^{{M₁+1}} − z^{{M₁}} − 2μλ_max, at μ = {}, M₁ = {}) makes it grow by 10^{:.1} over the \
+         {}-sample run — it diverges at every μ > 0. The update the seed evidently means, and runs (its μ \
+         values assume it), is the descent w_n = w_{{n−1}} − (μ/2)∇_w(e²_{{n−M₁}}) used here.\n\n\
          ### M₁ = {} at μ = {} (7.1)\n\n",
-        s.dlms_delay, s.dlms_mu
+        p.wiener.eigenvalues[0],
+        g.growth_per_sample,
+        g.mu,
+        g.delay,
+        g.log10_growth_over_run,
+        s.dlms_len,
+        s.dlms_delay,
+        s.dlms_mu
     )
 }
 
@@ -51,20 +64,71 @@ fn p7_dlms_table(p: &P7) -> String {
             status_str(c),
             final_coef_str(c),
             format!("{:.5}", c.final_mse),
+            format!("{:.5}", c.final_wiener_mse),
+            opt_str(c.misadjustment, 5),
         ]
     };
     md_table(
-        &["", "outcome", "final mean w", "final MSE"],
+        &[
+            "",
+            "outcome",
+            "final mean w",
+            "final MSE",
+            "reference MSE (same samples)",
+            "M measured",
+        ],
         &[
             row(format!("DLMS M₁ = {}", p.settings.dlms_delay), &p.dlms),
             row("LMS, same μ".into(), &p.lms_same_mu),
             vec![
-                "Wiener".into(),
+                "reference w* (exact)".into(),
                 "—".into(),
                 vec_str(&p.wiener.w),
                 format!("{:.5}", p.wiener.mmse),
+                "—".into(),
+                format!("{:.5} (μ tr(R)/2)", p.misadjustment.theory),
             ],
         ],
+    )
+}
+
+/// The measured misadjustment of the M₁ run and of LMS against μ tr(R)/2, with the slowest
+/// mode's time constant when they differ.
+fn misadjustment_note(p: &P7) -> String {
+    let m = &p.misadjustment;
+    let part = |name: &str, c: &Option<fxp_core::compare::Comparison>| {
+        c.as_ref().map(|c| {
+            format!(
+                "{name} {:.5} against μ tr(R)/2 = {:.5}, {}",
+                c.ours,
+                c.reference,
+                c.verdict()
+            )
+        })
+    };
+    let parts: Vec<String> = [part("DLMS", &m.dlms), part("LMS", &m.lms)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    let all_agree = [&m.dlms, &m.lms]
+        .iter()
+        .all(|c| c.as_ref().is_none_or(|c| c.agrees));
+    let transient = if all_agree {
+        String::new()
+    } else {
+        format!(
+            " The excess is the slowest mode of the mean weights still decaying: its time constant \
+             1/(μλ_min) = {:.0} samples is not small against the {} samples before the averaged \
+             tail.",
+            m.slowest_time_constant, m.tail_start
+        )
+    };
+    format!(
+        " Misadjustment on the same samples: {}.{transient}",
+        parts.join("; ")
     )
 }
 
@@ -89,10 +153,11 @@ fn dlms_outcome(p: &P7) -> String {
 fn p7_dlms_note(p: &P7) -> String {
     let s = &p.settings;
     format!(
-        "\n{} realizations × {} samples. {} (the delay matters when μλ is not small).\n\n",
+        "\n{} realizations × {} samples. {} (the delay matters when μλ is not small).{}\n\n",
         s.dlms_realizations,
         s.dlms_len,
-        dlms_outcome(p)
+        dlms_outcome(p),
+        misadjustment_note(p)
     )
 }
 
@@ -223,7 +288,7 @@ fn stability_chart(p: &P7) -> LineChart {
         }
     }
     chart
-        .hline(p.wiener.mmse, "Wiener MMSE")
+        .hline(p.wiener.mmse, "reference MMSE σ_v²")
         .hline(10.0 * p.wiener.sigma_x2, "divergence threshold 10σ_x²")
 }
 
@@ -298,6 +363,31 @@ fn p7_retiming(p: &P7) -> String {
     )
 }
 
+/// The critical path of a graph over the timings, e.g. "T_M + 3T_A for T_M ≤ 2T_A and 2T_M + T_A
+/// for T_M ≥ 2T_A".
+fn regimes_str(regimes: &[PathRegime]) -> String {
+    let ratio = |r: f64| {
+        let digits = format!("{r:.3}");
+        match digits.trim_end_matches('0').trim_end_matches('.') {
+            "1" => "T_A".to_string(),
+            n => format!("{n}T_A"),
+        }
+    };
+    let parts: Vec<String> = regimes
+        .iter()
+        .map(|g| {
+            let range = match (g.from_ratio > 0.0, g.to_ratio) {
+                (false, None) => "for every T_M, T_A".to_string(),
+                (false, Some(b)) => format!("for T_M ≤ {}", ratio(b)),
+                (true, None) => format!("for T_M ≥ {}", ratio(g.from_ratio)),
+                (true, Some(b)) => format!("for {} ≤ T_M ≤ {}", ratio(g.from_ratio), ratio(b)),
+            };
+            format!("{} {range}", g.path)
+        })
+        .collect();
+    parts.join(" and ")
+}
+
 /// "one multiplier" when the retimed critical path is T_M, else the path itself.
 fn retimed_path_words(p: &P7) -> String {
     let path = p.retimed_arch.critical_path.symbolic;
@@ -316,8 +406,14 @@ fn p7_arch_figures(p: &P7, ctx: &Ctx) -> XResult<String> {
     let mut md = ctx.figure_link(
         "p7_dlms_arch.svg",
         &format!(
-            "Problem 7: DLMS graph with M₁ = {} before retiming (critical path {})",
-            p.min_m1, p.dlms_arch.critical_path.symbolic
+            "Problem 7: DLMS graph with M₁ = {} before retiming (critical path in red: {} = {} at the \
+             drawn T_M = {}, T_A = {}; from the graph, {})",
+            p.min_m1,
+            p.dlms_arch.critical_path.symbolic,
+            p.dlms_arch.critical_path.time,
+            p.dlms_arch.timing.t_m,
+            p.dlms_arch.timing.t_a,
+            regimes_str(&p.dlms_arch.critical_path_regimes)
         ),
     );
     md.push_str(&ctx.figure_link(
