@@ -1,8 +1,10 @@
-//! Dense matrix products behind one small trait, so that the kernels of [`crate::ops`] run
-//! in f32 (float inference, exact integer codes of small precisions) or f64 (exact integer
-//! codes of larger precisions). Backed by the `gemm` crate (AVX-512 kernels where the CPU has
-//! them, else AVX2/FMA or SSE, detected at run time), always single-threaded
-//! ([`gemm::Parallelism::None`]): the callers parallelise over images or blocks themselves.
+//! The one dense GEMM front end of the crate: `C = A·B + β·C` on [`Mat`] views (row-major or
+//! transposed, no copy), in f32 (float inference, the profiler, exact integer codes of small
+//! precisions) or f64 (exact integer codes of larger precisions). Backed by the `gemm` crate
+//! (AVX-512 kernels where the CPU has them, else AVX2/FMA or SSE, detected at run time), always
+//! single-threaded ([`::gemm::Parallelism::None`]): the callers parallelise over images or blocks
+//! themselves. The float and exact-float layers of [`crate::ops`] and the backward kernels of
+//! [`crate::backprop`] all go through [`gemm`].
 //!
 //! Determinism: for given shapes, strides and CPU, the order of the floating-point operations is
 //! fixed, so a result does not depend on the number of threads as long as the callers split the
@@ -10,31 +12,99 @@
 //! sizes, so an element of C can round differently when the SAME dot product is part of a
 //! differently shaped product; exact integer-code products (the quantized paths) are unaffected.
 
-/// A scalar type with a GEMM: C = A·B (C overwritten), all matrices given by their strides.
-pub trait GemmScalar: Copy + Default + Send + Sync + PartialEq + std::fmt::Debug + 'static {
+/// A scalar type of the GEMM front end: f32 or f64.
+pub trait GemmScalar:
+    Copy + Default + Send + Sync + PartialEq + std::fmt::Debug + std::ops::Mul<Output = Self> + 'static
+{
     /// Zero.
     const ZERO: Self;
-    /// C (m×n, row stride `rsc`, column stride 1) = A (m×k, row-major, contiguous) · B (k×n with
-    /// row stride `rsb` and column stride `csb`).
-    ///
-    /// # Panics
-    /// If a slice is too short for the given sizes and strides (a programming error).
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        b: &[Self],
-        rsb: usize,
-        csb: usize,
-        c: &mut [Self],
-        rsc: usize,
-    );
+    /// One.
+    const ONE: Self;
     /// Converts to f64 (exact for f32 and f64).
     fn to_f64(self) -> f64;
     /// Converts an integer code (exact while |k| < 2^24 for f32, 2^53 for f64).
     fn from_i64(k: i64) -> Self;
+}
+
+/// A row-major or transposed view of a matrix stored contiguously in a slice.
+#[derive(Debug, Clone, Copy)]
+pub struct Mat<'a, T = f32> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// The `rows×cols` matrix stored row-major in `data`.
+    ///
+    /// # Panics
+    /// If `data.len() != rows·cols` (a programming error).
+    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "Mat: {} values for {rows}×{cols}",
+            data.len()
+        );
+        Mat {
+            data,
+            rows,
+            cols,
+            transposed: false,
+        }
+    }
+    /// The transpose (no copy).
+    pub fn t(self) -> Self {
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+    /// Row and column strides in elements.
+    fn strides(&self) -> (isize, isize) {
+        // Stored row length: `cols` of the stored (untransposed) matrix.
+        if self.transposed {
+            (1, self.rows as isize)
+        } else {
+            (self.cols as isize, 1)
+        }
+    }
+}
+
+/// `C (m×n, row-major) = A · B + beta · C` with `A: m×k`, `B: k×n` (either possibly
+/// transposed); with `beta = 0` C is overwritten (not read). Single-threaded; `T` is f32 or f64.
+///
+/// # Panics
+/// If the shapes do not agree (a programming error).
+pub fn gemm<T: GemmScalar>(a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [T]) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: inner dimensions {k} and {}", b.rows);
+    assert_eq!(c.len(), m * n, "gemm: C has {} values for {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.iter_mut().for_each(|v| *v = *v * beta);
+        return;
+    }
+    let (rsa, csa) = a.strides();
+    let (rsb, csb) = b.strides();
+    // SAFETY: every matrix is a complete contiguous slice of its stated shape (checked in
+    // `Mat::new` and above), the strides address exactly its elements, and C is a distinct
+    // `&mut`.
+    unsafe {
+        raw_gemm(
+            (m, k, n),
+            (a.data.as_ptr(), rsa, csa),
+            (b.data.as_ptr(), rsb, csb),
+            (c.as_mut_ptr(), n as isize, 1),
+            (beta != T::ZERO).then_some(beta),
+            T::ONE,
+        );
+    }
 }
 
 /// `C = A·B` (`beta_c = None`) or `C = beta_c·C + A·B`, every matrix given by its row and column
@@ -43,7 +113,7 @@ pub trait GemmScalar: Copy + Default + Send + Sync + PartialEq + std::fmt::Debug
 /// # Safety
 /// Every element addressed by the sizes and strides must lie inside the allocation behind its
 /// pointer, and C must not overlap A or B.
-pub(crate) unsafe fn raw_gemm<T: Copy + 'static>(
+unsafe fn raw_gemm<T: Copy + 'static>(
     (m, k, n): (usize, usize, usize),
     a: (*const T, isize, isize),
     b: (*const T, isize, isize),
@@ -56,7 +126,7 @@ pub(crate) unsafe fn raw_gemm<T: Copy + 'static>(
     let (c, rsc, csc) = c;
     // `gemm` computes dst = alpha·dst + beta·lhs·rhs (dst read only when `read_dst`), with the
     // column stride before the row stride.
-    gemm::gemm(
+    ::gemm::gemm(
         m,
         n,
         k,
@@ -75,63 +145,16 @@ pub(crate) unsafe fn raw_gemm<T: Copy + 'static>(
         false,
         false,
         false,
-        gemm::Parallelism::None,
+        ::gemm::Parallelism::None,
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check(
-    m: usize,
-    k: usize,
-    n: usize,
-    la: usize,
-    lb: usize,
-    rsb: usize,
-    csb: usize,
-    lc: usize,
-    rsc: usize,
-) {
-    assert!(la >= m * k, "gemm: A too short");
-    if k > 0 && n > 0 {
-        assert!(lb > (k - 1) * rsb + (n - 1) * csb, "gemm: B too short");
-    }
-    if m > 0 && n > 0 {
-        assert!(lc > (m - 1) * rsc + (n - 1), "gemm: C too short");
-    }
-}
-
-/// The same [`GemmScalar`] impl for f32 and f64 (both backed by [`raw_gemm`]).
+/// The same [`GemmScalar`] impl for f32 and f64.
 macro_rules! impl_gemm_scalar {
     ($t:ty) => {
         impl GemmScalar for $t {
             const ZERO: Self = 0.0;
-            fn gemm(
-                m: usize,
-                k: usize,
-                n: usize,
-                a: &[$t],
-                b: &[$t],
-                rsb: usize,
-                csb: usize,
-                c: &mut [$t],
-                rsc: usize,
-            ) {
-                check(m, k, n, a.len(), b.len(), rsb, csb, c.len(), rsc);
-                if m == 0 || n == 0 {
-                    return;
-                }
-                // SAFETY: the bounds of every matrix were checked above; C is a distinct `&mut`.
-                unsafe {
-                    raw_gemm(
-                        (m, k, n),
-                        (a.as_ptr(), k as isize, 1),
-                        (b.as_ptr(), rsb as isize, csb as isize),
-                        (c.as_mut_ptr(), rsc as isize, 1),
-                        None,
-                        1.0,
-                    )
-                }
-            }
+            const ONE: Self = 1.0;
             fn to_f64(self) -> f64 {
                 f64::from(self)
             }

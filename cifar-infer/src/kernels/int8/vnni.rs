@@ -38,6 +38,8 @@ pub(super) unsafe fn gemm(
 
 /// Positions `p0..n` of row block `b` (the AMX kernel's leftovers use it too).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+// Allowed: the operands of a micro-kernel called per row block in the hot loop (also by the
+// AMX kernel); as plain scalars and slices they stay in registers, like those of `dot_rows`.
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn positions(
     a: &[u8],
