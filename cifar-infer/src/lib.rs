@@ -16,7 +16,7 @@
 //!   differentiable network, the estimators and offsets — and its uses: the offsets sweep and the
 //!   mismatch bound;
 //! * [`eval`]: accuracy over a data set; [`sweep`]: Problem 3.1, the uniform-precision sweep;
-//!   [`bench`]: throughput measurements; [`setup`]: the network, data and ranges of a run;
+//!   [`bench`](mod@bench): throughput measurements; [`setup`]: the network, data and ranges of a run;
 //!   [`error`]: the error type.
 //!
 //! The flat module paths of the earlier layout stay available as re-exports (`cifar_infer::int8`,

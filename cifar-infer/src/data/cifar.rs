@@ -182,7 +182,7 @@ pub struct CifarSlice<'a> {
 }
 
 /// Converts pixel bytes into the network input, NCHW f32, with PyTorch's `ToTensor` then
-/// `Normalize` arithmetic in f32: x = (p / scale − mean[c]) / std[c]; `input` is the
+/// `Normalize` arithmetic in f32: x = (p / scale − mean\[c\]) / std\[c\]; `input` is the
 /// (channels, height, width) of one image. Without preprocessing the bytes are passed as is.
 pub fn preprocess(pixels: &[u8], input: [usize; 3], pre: Option<&Preprocess>) -> Vec<f32> {
     let plane = (input[1] * input[2]).max(1);

@@ -4,7 +4,7 @@
 //! (AVX-512 kernels where the CPU has them, else AVX2/FMA or SSE, detected at run time), always
 //! single-threaded ([`::gemm::Parallelism::None`]): the callers parallelise over images or blocks
 //! themselves. The float and exact-float layers of [`crate::ops`] and the backward kernels of
-//! [`crate::backprop`] all go through [`gemm`].
+//! [`crate::backprop`] all go through [`gemm`](fn@gemm).
 //!
 //! Determinism: for given shapes, strides and CPU, the order of the floating-point operations is
 //! fixed, so a result does not depend on the number of threads as long as the callers split the
@@ -12,9 +12,12 @@
 //! sizes, so an element of C can round differently when the SAME dot product is part of a
 //! differently shaped product; exact integer-code products (the quantized paths) are unaffected.
 
+use std::fmt::Debug;
+use std::ops::Mul;
+
 /// A scalar type of the GEMM front end: f32 or f64.
 pub trait GemmScalar:
-    Copy + Default + Send + Sync + PartialEq + std::fmt::Debug + std::ops::Mul<Output = Self> + 'static
+    Copy + Default + Send + Sync + PartialEq + Debug + Mul<Output = Self> + 'static
 {
     /// Zero.
     const ZERO: Self;

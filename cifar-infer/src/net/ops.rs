@@ -403,7 +403,7 @@ pub fn adaptive_avg_pool2d(
 }
 
 /// Batch normalisation in inference form, in place on an NCHW buffer with `hw` elements per
-/// plane: y = (x − mean[c]) / √(var[c] + eps) · γ[c] + β[c].
+/// plane: y = (x − mean\[c\]) / √(var\[c\] + eps) · γ\[c\] + β\[c\].
 // Allowed: the parameters of PyTorch's functional batch norm in its order; bundling them in
 // `model::BatchNormLayer` would make these kernels depend on the model's layer types.
 #[allow(clippy::too_many_arguments)]

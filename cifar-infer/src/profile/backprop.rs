@@ -7,8 +7,8 @@
 //! after the other (`seeds × len`). Geometry and `im2col` are those of the forward kernels in
 //! [`crate::ops`]; the tape a backward step needs (layer input or its patch matrix, ReLU mask,
 //! pooling argmax) comes from [`crate::ops`] or from [`maxpool_forward`] here. GEMMs go through
-//! [`crate::gemm`], the crate's one GEMM front end ([`gemm`] on [`Mat`] views, re-exported here;
-//! single-threaded, deterministic for given shapes).
+//! [`crate::gemm`], the crate's one GEMM front end ([`gemm`](fn@gemm) on [`Mat`] views,
+//! re-exported here; single-threaded, deterministic for given shapes).
 pub use crate::gemm::{gemm, Mat};
 use crate::ops::{im2col, inside, ConvGeom, PoolGeom};
 

@@ -301,7 +301,7 @@ pub fn conv2d_on(
 
 /// A quantized convolution end to end: float activations quantized by `act`, exact integer sums,
 /// then [`Dequantize`] (bias per output channel). Equal, bit for bit, to [`conv2d`] on
-/// [`activation_codes_u16`] followed by `de`, in one pass per image.
+/// [`activation_codes_u16`](super::activation_codes_u16) followed by `de`, in one pass per image.
 pub fn conv2d_dequantized(
     x: &[f32],
     act: &Quantizer,
