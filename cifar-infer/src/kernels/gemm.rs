@@ -170,3 +170,88 @@ macro_rules! impl_gemm_scalar {
 
 impl_gemm_scalar!(f32);
 impl_gemm_scalar!(f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// C = A·B + beta·C by definition, A m×k and B k×n row-major.
+    fn naive<T: GemmScalar + std::ops::Add<Output = T>>(
+        a: &[T],
+        b: &[T],
+        (m, k, n): (usize, usize, usize),
+        beta: T,
+        c: &[T],
+    ) -> Vec<T> {
+        let mut out = vec![T::ZERO; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = c[i * n + j] * beta;
+                for l in 0..k {
+                    s = s + a[i * k + l] * b[l * n + j];
+                }
+                out[i * n + j] = s;
+            }
+        }
+        out
+    }
+
+    /// Transposes an r×c row-major matrix.
+    fn transpose<T: Copy>(x: &[T], r: usize, c: usize) -> Vec<T> {
+        (0..c * r).map(|i| x[(i % r) * c + i / r]).collect()
+    }
+
+    /// Small integers keep every product exact, so any summation order gives the same value.
+    fn ints<T: GemmScalar>(len: usize, seed: i64) -> Vec<T> {
+        (0..len as i64)
+            .map(|i| T::from_i64((i * 7 + seed) % 11 - 5))
+            .collect()
+    }
+
+    fn check<T: GemmScalar + std::ops::Add<Output = T>>() {
+        let (m, k, n) = (5, 7, 3);
+        let (a, b, c0) = (
+            ints::<T>(m * k, 1),
+            ints::<T>(k * n, 4),
+            ints::<T>(m * n, 2),
+        );
+        let (at, bt) = (transpose(&a, m, k), transpose(&b, k, n));
+        for beta in [T::ZERO, T::from_i64(3)] {
+            let want = naive(&a, &b, (m, k, n), beta, &c0);
+            let views = [
+                (Mat::new(&a, m, k), Mat::new(&b, k, n)),
+                (Mat::new(&at, k, m).t(), Mat::new(&b, k, n)),
+                (Mat::new(&a, m, k), Mat::new(&bt, n, k).t()),
+                (Mat::new(&at, k, m).t(), Mat::new(&bt, n, k).t()),
+            ];
+            for (va, vb) in views {
+                let mut c = c0.clone();
+                gemm(va, vb, beta, &mut c);
+                assert_eq!(c, want, "beta = {beta:?}");
+            }
+        }
+        // An empty inner dimension leaves beta·C.
+        let mut c = c0.clone();
+        gemm(
+            Mat::new(&[], m, 0),
+            Mat::new(&[], 0, n),
+            T::from_i64(2),
+            &mut c,
+        );
+        let twice: Vec<T> = c0.iter().map(|&v| v * T::from_i64(2)).collect();
+        assert_eq!(c, twice);
+    }
+
+    #[test]
+    fn gemm_equals_the_definition_for_every_view_and_beta() {
+        check::<f32>();
+        check::<f64>();
+    }
+
+    #[test]
+    #[should_panic(expected = "inner dimensions")]
+    fn gemm_refuses_shapes_that_do_not_agree() {
+        let x = [1.0f32; 6];
+        gemm(Mat::new(&x, 2, 3), Mat::new(&x, 2, 3), 0.0, &mut [0.0; 9]);
+    }
+}
