@@ -66,6 +66,8 @@ pub fn run(
 
 /// [`run`] that shows its progress on `progress`: one pass over the images per
 /// configuration (the bar is reset, its message names the configuration).
+// Allowed: independent inputs of one measurement, each chosen by the caller (network, data,
+// ranges, precisions, batch, path policy, progress); a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn run_with_progress(
     model: &Model,

@@ -1,34 +1,45 @@
 //! # cifar-infer
 //!
 //! Float and exact fixed-point inference of a sequential CIFAR-10 network described in the
-//! nn-cost format (Problem 3 of the homework):
-//! * [`data`]: the data folder, CIFAR-10 binary batches, input preprocessing;
-//! * [`weights`]: safetensors parameters checked against the description;
-//! * [`ops`]: forward kernels over NCHW f32 buffers (im2col + GEMM convolution, linear, ReLU,
-//!   pooling, batch norm) on top of [`gemm`];
-//! * [`model`]: the network built from its description, with `forward` and `forward_traced`;
-//! * [`quantized`]: exact fixed-point inference (integer codes, exact f32/f64 GEMMs) and
-//!   [`int8`], the u8×i8→i32 integer kernel (AVX-512 VNNI, portable fallback);
+//! nn-cost format (Problem 3 of the homework). The source is laid out in folders, one per part:
+//! * [`data`] (`data/`): the data folder and its manifest, the CIFAR-10 loaders and input
+//!   preprocessing, and [`data::weights`], safetensors parameters checked against the description;
+//! * [`net`] (`net/`): the float network — [`net::model`], the network built from its description
+//!   (`forward`, `forward_traced`), and [`net::ops`], its forward kernels over NCHW f32 buffers;
+//! * [`kernels`] (`kernels/`): [`kernels::gemm`], the one f32/f64 GEMM front end (used by the
+//!   float and exact-float layers and by the profiler), and [`kernels::int8`], the exact
+//!   u8×i8→i32 integer path (CPU detection and kernel values, packing, im2row, the portable,
+//!   AVX-512 VNNI and AMX micro-kernels, the layer drivers);
+//! * [`quant`] (`quant/`): exact fixed-point inference, [`quant::quantized`] (the quantized model,
+//!   the dynamic ranges);
+//! * [`profile`] (`profile/`): the noise-gain precision profiler — backward kernels, the
+//!   differentiable network, the estimators and offsets — and its uses: the offsets sweep and the
+//!   mismatch bound;
 //! * [`eval`]: accuracy over a data set; [`sweep`]: Problem 3.1, the uniform-precision sweep;
-//!   [`bench`]: throughput measurements;
+//!   [`bench`](mod@bench): throughput measurements; [`setup`]: the network, data and ranges of a run;
+//!   [`error`]: the error type;
 //! * [`problem3`]: the whole of Problem 3 as one result ([`problem3::run`]).
-pub mod backprop;
+//!
+//! The flat module paths of the earlier layout stay available as re-exports (`cifar_infer::int8`,
+//! `cifar_infer::model`, `cifar_infer::quantized`, `cifar_infer::offsets`, …), so code written
+//! against them keeps compiling.
 pub mod bench;
 pub mod data;
 pub mod error;
 pub mod eval;
-pub mod gemm;
-pub mod int8;
-pub mod mismatch;
-pub mod model;
-pub mod offsets;
-pub mod ops;
+pub mod kernels;
+pub mod net;
 pub mod problem3;
 pub mod profile;
-pub mod quantized;
+pub mod quant;
 pub mod setup;
 pub mod sweep;
-pub mod weights;
+
+pub use data::weights;
+pub use kernels::{gemm, int8};
+pub use net::{model, ops};
+pub use profile::{backprop, mismatch, offset_sweep as offsets};
+pub use quant::quantized;
 
 pub use data::{resolve_data_dir, CifarSet, DataPaths};
 pub use error::{InferError, Result};

@@ -6,7 +6,7 @@
 //! linear layers are generic over [`GemmScalar`] (f32 or f64) and run in parallel with rayon
 //! (convolutions over images, linear layers over blocks of output features). Results do not
 //! depend on the number of threads.
-use crate::gemm::GemmScalar;
+use crate::gemm::{gemm, GemmScalar, Mat};
 use rayon::prelude::*;
 
 /// Geometry of a 2-D convolution on one image: square kernel, equal stride and zero padding on
@@ -128,7 +128,12 @@ pub fn conv2d_nobias<T: GemmScalar>(x: &[T], n: usize, g: &ConvGeom, weight: &[T
             || vec![T::ZERO; g.d() * hw],
             |cols, (y, xi)| {
                 im2col(xi, g, cols);
-                T::gemm(g.out_c, g.d(), hw, weight, cols, hw, 1, y, hw);
+                gemm(
+                    Mat::new(weight, g.out_c, g.d()),
+                    Mat::new(cols, g.d(), hw),
+                    T::ZERO,
+                    y,
+                );
             },
         );
     out
@@ -220,16 +225,11 @@ pub fn linear_nobias<T: GemmScalar>(
         .for_each(|(bi, yb)| {
             let r0 = bi * rows;
             let m = yb.len() / n;
-            T::gemm(
-                m,
-                in_f,
-                n,
-                &weight[r0 * in_f..(r0 + m) * in_f],
-                x,
-                1,
-                in_f,
+            gemm(
+                Mat::new(&weight[r0 * in_f..(r0 + m) * in_f], m, in_f),
+                Mat::new(x, n, in_f).t(),
+                T::ZERO,
                 yb,
-                n,
             );
         });
     let mut y = vec![T::ZERO; n * out_f];
@@ -403,7 +403,9 @@ pub fn adaptive_avg_pool2d(
 }
 
 /// Batch normalisation in inference form, in place on an NCHW buffer with `hw` elements per
-/// plane: y = (x − mean[c]) / √(var[c] + eps) · γ[c] + β[c].
+/// plane: y = (x − mean\[c\]) / √(var\[c\] + eps) · γ\[c\] + β\[c\].
+// Allowed: the parameters of PyTorch's functional batch norm in its order; bundling them in
+// `model::BatchNormLayer` would make these kernels depend on the model's layer types.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_inplace(
     x: &mut [f32],

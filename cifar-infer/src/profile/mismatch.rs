@@ -75,6 +75,8 @@ pub struct MismatchPoint {
 ///
 /// # Errors
 /// Evaluation errors or bad precisions.
+// Allowed: independent inputs of one sweep, each chosen by the caller (network, data, ranges,
+// gains, precisions, batch, path policy, progress); a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn mismatch_sweep(
     model: &Model,

@@ -7,87 +7,10 @@
 //! after the other (`seeds × len`). Geometry and `im2col` are those of the forward kernels in
 //! [`crate::ops`]; the tape a backward step needs (layer input or its patch matrix, ReLU mask,
 //! pooling argmax) comes from [`crate::ops`] or from [`maxpool_forward`] here. GEMMs go through
-//! [`crate::gemm`] (the `gemm` crate, single-threaded, deterministic for given shapes).
+//! [`crate::gemm`], the crate's one GEMM front end ([`gemm`](fn@gemm) on [`Mat`] views,
+//! re-exported here; single-threaded, deterministic for given shapes).
+pub use crate::gemm::{gemm, Mat};
 use crate::ops::{im2col, inside, ConvGeom, PoolGeom};
-
-/// A row-major or transposed view of a matrix stored contiguously in a slice.
-#[derive(Debug, Clone, Copy)]
-pub struct Mat<'a> {
-    data: &'a [f32],
-    rows: usize,
-    cols: usize,
-    transposed: bool,
-}
-
-impl<'a> Mat<'a> {
-    /// The `rows×cols` matrix stored row-major in `data`.
-    ///
-    /// # Panics
-    /// If `data.len() != rows·cols` (a programming error).
-    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        assert_eq!(
-            data.len(),
-            rows * cols,
-            "Mat: {} values for {rows}×{cols}",
-            data.len()
-        );
-        Mat {
-            data,
-            rows,
-            cols,
-            transposed: false,
-        }
-    }
-    /// The transpose (no copy).
-    pub fn t(self) -> Self {
-        Mat {
-            rows: self.cols,
-            cols: self.rows,
-            transposed: !self.transposed,
-            ..self
-        }
-    }
-    fn strides(&self) -> (isize, isize) {
-        // Stored row length: `cols` of the stored (untransposed) matrix.
-        if self.transposed {
-            (1, self.rows as isize)
-        } else {
-            (self.cols as isize, 1)
-        }
-    }
-}
-
-/// `C (m×n, row-major) = A · B + beta · C` with `A: m×k`, `B: k×n` (either possibly transposed).
-///
-/// # Panics
-/// If the shapes do not agree (a programming error).
-pub fn gemm(a: Mat<'_>, b: Mat<'_>, beta: f32, c: &mut [f32]) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(b.rows, k, "gemm: inner dimensions {k} and {}", b.rows);
-    assert_eq!(c.len(), m * n, "gemm: C has {} values for {m}×{n}", c.len());
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        c.iter_mut().for_each(|v| *v *= beta);
-        return;
-    }
-    let (rsa, csa) = a.strides();
-    let (rsb, csb) = b.strides();
-    // SAFETY: every matrix is a complete contiguous slice of its stated shape (checked in
-    // `Mat::new` and above), the strides address exactly its elements, and C is a distinct
-    // `&mut`.
-    unsafe {
-        crate::gemm::raw_gemm(
-            (m, k, n),
-            (a.data.as_ptr(), rsa, csa),
-            (b.data.as_ptr(), rsb, csb),
-            (c.as_mut_ptr(), n as isize, 1),
-            (beta != 0.0).then_some(beta),
-            1.0,
-        );
-    }
-}
 
 /// Output positions per channel (`P = OH·OW`) of a convolution.
 pub fn positions(g: &ConvGeom) -> usize {

@@ -1,0 +1,99 @@
+//! im2row: one image of codes unfolded into rows of patches, padded to the packed length.
+use crate::net::ops::ConvGeom;
+
+/// Unfolds one image of codes into rows of patches: row p (an output position) holds the
+/// D = C·k·k inputs of that position in (c, i, j) order, then zeros up to `kp`. Positions in the
+/// zero padding of the image hold `pad` (the code of the value 0).
+pub fn im2row<T: Copy + Default>(x: &[T], g: &ConvGeom, kp: usize, pad: T, rows: &mut [T]) {
+    // A fixed kernel width lets the compiler copy each patch line with plain moves.
+    match g.k {
+        1 => im2row_k::<T, 1>(x, g, kp, pad, rows),
+        3 => im2row_k::<T, 3>(x, g, kp, pad, rows),
+        5 => im2row_k::<T, 5>(x, g, kp, pad, rows),
+        _ => im2row_any(x, g, kp, pad, rows),
+    }
+}
+
+fn im2row_k<T: Copy + Default, const K: usize>(
+    x: &[T],
+    g: &ConvGeom,
+    kp: usize,
+    pad: T,
+    rows: &mut [T],
+) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    assert!(g.k == K && rows.len() >= oh * ow * kp && x.len() >= g.in_len());
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut rows[(oy * ow + ox) * kp..][..kp];
+            let x0 = (ox * g.stride) as isize - g.pad as isize;
+            let inside_x = x0 >= 0 && x0 as usize + K <= g.in_w;
+            let (patch, rest) = row.split_at_mut(g.in_c * K * K);
+            for (ci, plane) in patch.chunks_exact_mut(K * K).enumerate() {
+                for (i, dst) in plane.chunks_exact_mut(K).enumerate() {
+                    let dst: &mut [T; K] = dst.try_into().expect("K values");
+                    let y = (oy * g.stride + i) as isize - g.pad as isize;
+                    if y < 0 || y >= g.in_h as isize {
+                        *dst = [pad; K];
+                        continue;
+                    }
+                    let line = &x[(ci * g.in_h + y as usize) * g.in_w..][..g.in_w];
+                    if inside_x {
+                        *dst = line[x0 as usize..x0 as usize + K]
+                            .try_into()
+                            .expect("K values");
+                    } else {
+                        for (j, d) in dst.iter_mut().enumerate() {
+                            let xx = x0 + j as isize;
+                            *d = if xx < 0 || xx >= g.in_w as isize {
+                                pad
+                            } else {
+                                line[xx as usize]
+                            };
+                        }
+                    }
+                }
+            }
+            rest.fill(T::default());
+        }
+    }
+}
+
+fn im2row_any<T: Copy + Default>(x: &[T], g: &ConvGeom, kp: usize, pad: T, rows: &mut [T]) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    assert!(rows.len() >= oh * ow * kp && x.len() >= g.in_len());
+    let k = g.k;
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut rows[(oy * ow + ox) * kp..][..kp];
+            let x0 = (ox * g.stride) as isize - g.pad as isize;
+            let inside_x = x0 >= 0 && x0 as usize + k <= g.in_w;
+            let mut t = 0;
+            for c in 0..g.in_c {
+                for i in 0..k {
+                    let y = (oy * g.stride + i) as isize - g.pad as isize;
+                    let dst = &mut row[t..t + k];
+                    t += k;
+                    if y < 0 || y >= g.in_h as isize {
+                        dst.fill(pad);
+                        continue;
+                    }
+                    let line = &x[(c * g.in_h + y as usize) * g.in_w..][..g.in_w];
+                    if inside_x {
+                        dst.copy_from_slice(&line[x0 as usize..x0 as usize + k]);
+                    } else {
+                        for (j, d) in dst.iter_mut().enumerate() {
+                            let xx = x0 + j as isize;
+                            *d = if xx < 0 || xx >= g.in_w as isize {
+                                pad
+                            } else {
+                                line[xx as usize]
+                            };
+                        }
+                    }
+                }
+            }
+            row[t..].fill(T::default());
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! The layer drivers: the exact integer sums of a convolution or linear layer (digits split,
+//! one micro-kernel call per digit pair, offset correction), optionally dequantized in the
+//! same pass.
+use super::cpu::IntKernel;
+#[cfg(target_arch = "x86_64")]
+use super::cpu::SimdLevel;
+use super::im2row::im2row;
+use super::pack::PackedWeights;
+use super::portable::Kernel;
+use super::NR;
+use crate::net::ops::ConvGeom;
+use fxp_core::Quantizer;
+use rayon::prelude::*;
+
+/// Reusable buffers of [`dot_rows`].
+#[derive(Default)]
+struct Scratch {
+    acc: Vec<i32>,
+    total: Vec<i64>,
+    digit: Vec<u8>,
+}
+
+/// Activation rows for [`dot_rows`]: single u8 digits, or u16 codes split into digits there.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+}
+
+/// Where [`dot_rows`] writes S(p, r): `out[p·ld + r − col0]`, or transposed `out[(r − col0)·ld + p]`.
+#[derive(Clone, Copy)]
+struct OutLayout {
+    ld: usize,
+    col0: usize,
+    transposed: bool,
+}
+
+/// Exact sums of one batch of activation rows: `codes` is n rows of `kp` offset codes;
+/// computes S(p, r) = Σ_k k_a·k_w (offset removed) for the rows of blocks `b0..b1` and writes
+/// `emit(S, r)` at the place `lay` gives.
+///
+/// With an AVX-512 level the digit splitting, the digit-sum accumulation and the epilogue are
+/// compiled for AVX-512 (F/BW/DQ/VL, checked by
+/// [`detected_level`](super::cpu::detected_level)), which vectorises the multi-digit bookkeeping.
+// Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
+// in the performance work); kept separate, they stay in registers.
+#[allow(clippy::too_many_arguments)]
+fn dot_rows<T: Copy>(
+    codes: Rows<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    kernel: IntKernel,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    sc: &mut Scratch,
+    emit: impl Fn(i64, usize) -> T,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if kernel.level() >= SimdLevel::Avx512Vnni {
+        // SAFETY: an `IntKernel` above `Portable` exists only where `detected_level` found
+        // AVX-512 F/BW/DQ/VL (and VNNI) on this CPU.
+        unsafe { dot_rows_avx512(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit) };
+        return;
+    }
+    dot_rows_body(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit);
+}
+
+/// [`dot_rows_body`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+// Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
+// in the performance work); kept separate, they stay in registers.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_rows_avx512<T: Copy>(
+    codes: Rows<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    kernel: Kernel,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    sc: &mut Scratch,
+    emit: impl Fn(i64, usize) -> T,
+) {
+    dot_rows_body(codes, n, pw, kernel, b0, b1, out, lay, sc, emit);
+}
+
+#[inline(always)]
+// Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
+// in the performance work); kept separate, they stay in registers.
+#[allow(clippy::too_many_arguments)]
+fn dot_rows_body<T: Copy>(
+    codes: Rows<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    kernel: Kernel,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    sc: &mut Scratch,
+    emit: impl Fn(i64, usize) -> T,
+) {
+    let kp = pw.kp;
+    let len = (b1 - b0) * n * NR;
+    sc.acc.resize(len, 0);
+    let single = pw.act_digits == 1 && pw.digits.len() == 1;
+    if !single {
+        sc.total.clear();
+        sc.total.resize(len, 0);
+    }
+    for ai in 0..pw.act_digits {
+        let digit: &[u8] = match codes {
+            Rows::U8(d) => d,
+            Rows::U16(c) => {
+                sc.digit.resize(n * kp, 0);
+                for (d, v) in sc.digit.iter_mut().zip(c) {
+                    *d = (v >> (8 * ai)) as u8;
+                }
+                &sc.digit
+            }
+        };
+        for (wj, w) in pw.digits.iter().enumerate() {
+            kernel(digit, n, kp, w, b0, b1, &mut sc.acc);
+            if !single {
+                let shift = 8 * (ai + wj);
+                for (t, &s) in sc.total.iter_mut().zip(&sc.acc) {
+                    *t += (s as i64) << shift;
+                }
+            }
+        }
+    }
+    if single {
+        let acc = &sc.acc;
+        write_sums(|i| acc[i] as i64, n, pw, b0, b1, out, lay, &emit);
+    } else {
+        let total = &sc.total;
+        write_sums(|i| total[i], n, pw, b0, b1, out, lay, &emit);
+    }
+}
+
+/// Writes `emit(S − correction, r)` for the kernel output `sum(i)` (layout c[b][p][o]) of row
+/// blocks `b0..b1` where `lay` says.
+// Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
+// in the performance work); kept separate, they stay in registers.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn write_sums<T: Copy>(
+    sum: impl Fn(usize) -> i64,
+    n: usize,
+    pw: &PackedWeights,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    emit: &impl Fn(i64, usize) -> T,
+) {
+    /// Positions per pass of the transposed write: their 64-row lines stay in L1 for every row.
+    const PC: usize = 32;
+    for b in b0..b1 {
+        let rmax = (pw.rows - b * NR).min(NR);
+        let base = (b - b0) * n * NR;
+        if lay.transposed {
+            for p0 in (0..n).step_by(PC) {
+                let p1 = (p0 + PC).min(n);
+                for o in 0..rmax {
+                    let r = b * NR + o;
+                    let corr = pw.correction[r];
+                    let dst = &mut out[(r - lay.col0) * lay.ld + p0..][..p1 - p0];
+                    for (p, d) in (p0..p1).zip(dst) {
+                        *d = emit(sum(base + p * NR + o) - corr, r);
+                    }
+                }
+            }
+        } else {
+            for p in 0..n {
+                let dst = &mut out[p * lay.ld + b * NR - lay.col0..][..rmax];
+                for (o, d) in dst.iter_mut().enumerate() {
+                    let r = b * NR + o;
+                    *d = emit(sum(base + p * NR + o) - pw.correction[r], r);
+                }
+            }
+        }
+    }
+}
+
+/// The activations of an integer layer: offset codes already made, or float values quantized on
+/// the fly by the layer's activation quantizer (one pass less over memory).
+#[derive(Clone, Copy)]
+pub enum Activations<'a> {
+    /// Offset codes k_a + o, as [`activation_codes_u16`](super::activation_codes_u16) makes them.
+    Codes(&'a [u16]),
+    /// Float activations and their quantizer.
+    Float(&'a [f32], &'a Quantizer),
+}
+
+impl Activations<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Activations::Codes(c) => c.len(),
+            Activations::Float(x, _) => x.len(),
+        }
+    }
+
+    /// Offset codes of values `start..start + dst.len()` into `dst` (u8 for single-digit codes,
+    /// u16 otherwise; the quantizer's range keeps the codes within the type).
+    fn fill<T: Code>(&self, start: usize, dst: &mut [T], offset: i64) {
+        match self {
+            Activations::Codes(c) => {
+                for (d, &v) in dst.iter_mut().zip(&c[start..]) {
+                    *d = T::from_code(v as i32);
+                }
+            }
+            Activations::Float(x, q) => {
+                let x = &x[start..start + dst.len()];
+                match q.f32_leveler() {
+                    Some(lv) => {
+                        let o = offset as i32;
+                        for (d, &v) in dst.iter_mut().zip(x) {
+                            *d = T::from_code(lv.level(v) + o);
+                        }
+                    }
+                    None => {
+                        for (d, &v) in dst.iter_mut().zip(x) {
+                            *d = T::from_code((q.level(v as f64) + offset) as i32);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An activation code digit type: u8 (B_A ≤ 8) or u16 (B_A ≤ 16).
+trait Code: Copy + Default + Send + Sync {
+    /// The code `v` (already within the type's range).
+    fn from_code(v: i32) -> Self;
+}
+
+impl Code for u8 {
+    #[inline]
+    fn from_code(v: i32) -> Self {
+        v as u8
+    }
+}
+
+impl Code for u16 {
+    #[inline]
+    fn from_code(v: i32) -> Self {
+        v as u16
+    }
+}
+
+/// y = (S·scale + bias) rounded once to f32, with S the exact integer sum: the dequantizing
+/// output of a layer.
+#[derive(Clone, Copy)]
+pub struct Dequantize<'a> {
+    /// Δ_A·Δ_W.
+    pub scale: f64,
+    /// Per-row bias (float), if any.
+    pub bias: Option<&'a [f32]>,
+}
+
+impl Dequantize<'_> {
+    #[inline]
+    fn apply(&self, s: i64, row: usize) -> f32 {
+        let b = self.bias.map_or(0.0, |b| b[row] as f64);
+        (s as f64 * self.scale + b) as f32
+    }
+}
+
+/// Exact integer sums Σ k_a·k_w of a convolution on a batch of offset codes (images in
+/// parallel): n × O × OH × OW, NCHW.
+pub fn conv2d(codes: &[u16], n: usize, g: &ConvGeom, pw: &PackedWeights) -> Vec<i64> {
+    conv2d_on(IntKernel::best(), codes, n, g, pw)
+}
+
+/// [`conv2d`] with a given kernel (one of [`IntKernel::available`]).
+pub fn conv2d_on(
+    kernel: IntKernel,
+    codes: &[u16],
+    n: usize,
+    g: &ConvGeom,
+    pw: &PackedWeights,
+) -> Vec<i64> {
+    let mut out = vec![0i64; n * g.out_len()];
+    conv2d_into(
+        Activations::Codes(codes),
+        n,
+        g,
+        pw,
+        kernel,
+        &mut out,
+        |s, _| s,
+    );
+    out
+}
+
+/// A quantized convolution end to end: float activations quantized by `act`, exact integer sums,
+/// then [`Dequantize`] (bias per output channel). Equal, bit for bit, to [`conv2d`] on
+/// [`activation_codes_u16`](super::activation_codes_u16) followed by `de`, in one pass per image.
+pub fn conv2d_dequantized(
+    x: &[f32],
+    act: &Quantizer,
+    n: usize,
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    de: Dequantize<'_>,
+) -> Vec<f32> {
+    let mut out = vec![0f32; n * g.out_len()];
+    let src = Activations::Float(x, act);
+    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, |s, r| {
+        de.apply(s, r)
+    });
+    out
+}
+
+fn conv2d_into<T: Copy + Send>(
+    src: Activations<'_>,
+    n: usize,
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    kernel: IntKernel,
+    out: &mut [T],
+    emit: impl Fn(i64, usize) -> T + Sync,
+) {
+    assert_eq!(src.len(), n * g.in_len());
+    assert_eq!(out.len(), n * g.out_len());
+    assert_eq!((pw.rows, pw.d), (g.out_c, g.d()));
+    let hw = g.out_h() * g.out_w();
+    let lay = OutLayout {
+        ld: hw,
+        col0: 0,
+        transposed: true,
+    };
+    let blocks = pw.rows_pad / NR;
+    let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
+    let emit = &emit;
+    if pw.act_digits == 1 {
+        out.par_chunks_mut(out_len).enumerate().for_each_init(
+            || (vec![0u8; in_len], vec![0u8; hw * pw.kp], Scratch::default()),
+            |(x8, rows, sc), (i, y)| {
+                src.fill(i * in_len, x8, pw.offset);
+                im2row(x8, g, pw.kp, pw.offset as u8, rows);
+                dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
+            },
+        );
+    } else {
+        out.par_chunks_mut(out_len).enumerate().for_each_init(
+            || {
+                (
+                    vec![0u16; in_len],
+                    vec![0u16; hw * pw.kp],
+                    Scratch::default(),
+                )
+            },
+            |(x16, rows, sc), (i, y)| {
+                src.fill(i * in_len, x16, pw.offset);
+                im2row(x16, g, pw.kp, pw.offset as u16, rows);
+                dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
+            },
+        );
+    }
+}
+
+/// Exact integer sums of a linear layer on n rows of offset codes: n × out (blocks of 64 output
+/// features in parallel).
+pub fn linear(codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
+    linear_on(IntKernel::best(), codes, n, pw)
+}
+
+/// [`linear`] with a given kernel (one of [`IntKernel::available`]).
+pub fn linear_on(kernel: IntKernel, codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
+    let mut out = vec![0i64; n * pw.rows];
+    linear_into(Activations::Codes(codes), n, pw, kernel, &mut out, |s, _| s);
+    out
+}
+
+/// A quantized linear layer end to end (see [`conv2d_dequantized`]; bias per output feature).
+pub fn linear_dequantized(
+    x: &[f32],
+    act: &Quantizer,
+    n: usize,
+    pw: &PackedWeights,
+    de: Dequantize<'_>,
+) -> Vec<f32> {
+    let mut out = vec![0f32; n * pw.rows];
+    let src = Activations::Float(x, act);
+    linear_into(src, n, pw, IntKernel::best(), &mut out, |s, r| {
+        de.apply(s, r)
+    });
+    out
+}
+
+fn linear_into<T: Copy + Send + Default>(
+    src: Activations<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    kernel: IntKernel,
+    out: &mut [T],
+    emit: impl Fn(i64, usize) -> T + Sync,
+) {
+    assert_eq!(src.len(), n * pw.d);
+    assert_eq!(out.len(), n * pw.rows);
+    // The rows of codes, padded to kp, made once for every block of output features.
+    let (mut a8, mut a16) = (Vec::new(), Vec::new());
+    if pw.act_digits == 1 {
+        a8 = vec![0u8; n * pw.kp];
+        padded_rows(src, pw, &mut a8);
+    } else {
+        a16 = vec![0u16; n * pw.kp];
+        padded_rows(src, pw, &mut a16);
+    }
+    let rows = if pw.act_digits == 1 {
+        Rows::U8(&a8)
+    } else {
+        Rows::U16(&a16)
+    };
+    let blocks = pw.rows_pad / NR;
+    let emit = &emit;
+    let parts: Vec<(usize, Vec<T>)> = (0..blocks)
+        .into_par_iter()
+        .map_init(Scratch::default, |sc, b| {
+            let cols = (pw.rows - b * NR).min(NR);
+            let mut s = vec![T::default(); n * cols];
+            let lay = OutLayout {
+                ld: cols,
+                col0: b * NR,
+                transposed: false,
+            };
+            dot_rows(rows, n, pw, kernel, b, b + 1, &mut s, lay, sc, emit);
+            (b, s)
+        })
+        .collect();
+    for (b, s) in parts {
+        let cols = (pw.rows - b * NR).min(NR);
+        for p in 0..n {
+            out[p * pw.rows + b * NR..][..cols].copy_from_slice(&s[p * cols..(p + 1) * cols]);
+        }
+    }
+}
+
+/// Row i of `a` (kp values) = the offset codes of activation row i (d values), then zeros.
+fn padded_rows<T: Code>(src: Activations<'_>, pw: &PackedWeights, a: &mut [T]) {
+    a.par_chunks_mut(pw.kp)
+        .enumerate()
+        .for_each(|(i, row)| src.fill(i * pw.d, &mut row[..pw.d], pw.offset));
+}

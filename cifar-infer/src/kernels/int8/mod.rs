@@ -1,0 +1,60 @@
+//! Integer kernel path: u8 × i8 products accumulated in i32, for B_A ≤ 16 and B_W ≤ 16.
+//!
+//! **Codes.** Unsigned activation codes k_a ∈ [0, 2^B_A − 1] are used as they are; signed ones
+//! (the image) are offset by o = 2^(B_A−1) into [0, 2^B_A − 1], and the offset is removed exactly
+//! at the end: Σ k_a·k_w = Σ (k_a + o)·k_w − o·Σ k_w. Weight codes lie in [−2^(B_W−1), 2^(B_W−1) − 1].
+//!
+//! **Digits.** For B ≤ 8 a code is a single u8 (activation) or i8 (weight) digit. For 8 < B ≤ 16
+//! it is split into base-256 digits: activations k = 256·hi + lo with hi, lo ∈ [0, 255];
+//! weights in balanced form k = Σ_j 256^j·w_j with w_j ∈ [−128, 127] (two digits up to 15 bits,
+//! three at 16 bits). Then Σ k_a·k_w = Σ_{i,j} 256^(i+j) · S_ij with S_ij = Σ a_i·w_j, one u8×i8
+//! dot product per digit pair (1 to 6 of them).
+//!
+//! **Exactness.** |a_i·w_j| ≤ 255·128, so a dot product of D ≤ 65,536 terms stays below 2^31 and
+//! every S_ij is exact in i32; the digit sums are combined in i64 (|S| < 2^56). The results are
+//! the exact integer dot products, identical for every kernel.
+//!
+//! **Kernels.** Weights are packed once per precision in the VNNI layout (blocks of 64 output
+//! rows × groups of 4 inputs, inputs padded to a multiple of 64). Three kernels read it, chosen
+//! at run time ([`simd_level`]):
+//! - **AMX** (`tdpbusd`: 16 × 16 × 64 multiply-accumulates per instruction) on CPUs with AMX-INT8
+//!   whose kernel grants the tile state: 2 × 2 tiles of 16 positions × 16 rows, K in steps of 64;
+//!   positions left over (fewer than 16) go to the VNNI kernel;
+//! - **AVX-512 VNNI** (`vpdpbusd`: 64 multiply-accumulates per instruction): a 4 × 64
+//!   register-blocked micro-kernel;
+//! - a portable scalar loop.
+//!
+//! The environment variable `FXP_HW_INT_KERNEL` (`amx`, `vnni` or `portable`) caps the choice,
+//! for benchmarks; all three give the same exact sums.
+//!
+//! The parts: CPU detection and the kernel values ([`IntKernel`]), the packing of weight codes
+//! ([`PackedWeights`]), [`im2row`], the micro-kernels (portable, `vnni`, `amx`: exact sums of
+//! code rows against one packed panel) and the layer drivers ([`conv2d`], [`linear`] and their
+//! dequantizing forms) that split the digits, call a micro-kernel and write the exact sums.
+#![allow(clippy::incompatible_msrv)]
+#[cfg(target_arch = "x86_64")]
+mod amx;
+mod cpu;
+mod im2row;
+mod layers;
+mod pack;
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod vnni;
+
+pub use cpu::{applies, check_kernel_env, simd_level, IntKernel, SimdLevel};
+pub use im2row::im2row;
+pub use layers::{
+    conv2d, conv2d_dequantized, conv2d_on, linear, linear_dequantized, linear_on, Activations,
+    Dequantize,
+};
+pub use pack::{activation_codes_u16, PackedWeights};
+
+/// Output rows per packed block (4 AVX-512 registers of 16 i32 lanes).
+const NR: usize = 64;
+/// Positions per micro-kernel call.
+const MR: usize = 4;
+/// Inputs are padded to a multiple of this (the bytes of one AMX tile row).
+const KP_ALIGN: usize = 64;
+/// Largest precision of the integer path.
+pub const MAX_BITS: u32 = 16;

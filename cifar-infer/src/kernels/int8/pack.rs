@@ -1,0 +1,128 @@
+//! Codes and packing: offset activation codes, and weight codes split into balanced base-256
+//! digits and packed in the VNNI layout ([`PackedWeights`], once per precision).
+use super::{KP_ALIGN, MAX_BITS, NR};
+use crate::error::{InferError, Result};
+use fxp_core::{Quantizer, Signedness};
+use rayon::prelude::*;
+
+fn act_offset(act: &Quantizer) -> i64 {
+    match act.signedness() {
+        Signedness::Signed => -act.min_level(),
+        Signedness::Unsigned => 0,
+    }
+}
+
+/// Base-256 digits of an unsigned activation code of `bits` bits.
+fn act_digits_of(bits: u32) -> usize {
+    bits.div_ceil(8) as usize
+}
+
+/// Balanced base-256 digits (each in [−128, 127]) of a signed code of `bits` bits: one up to 8
+/// bits, two up to 15 bits, three for 16 bits (2^15 − 1 = 256·128 − 1 needs a third digit).
+fn weight_digits_of(bits: u32) -> usize {
+    match bits {
+        0..=8 => 1,
+        9..=15 => 2,
+        _ => 3,
+    }
+}
+
+/// Offset activation codes k_a + o (in [0, 2^B_A − 1]) of a buffer.
+pub fn activation_codes_u16(act: &Quantizer, x: &[f32]) -> Vec<u16> {
+    let o = act_offset(act);
+    let mut out = vec![0u16; x.len()];
+    out.par_chunks_mut(8192)
+        .zip(x.par_chunks(8192))
+        .for_each(|(c, x)| {
+            for (c, &v) in c.iter_mut().zip(x) {
+                *c = (act.level(v as f64) + o) as u16;
+            }
+        });
+    out
+}
+
+/// Weight codes of a layer packed for the kernel (once per precision).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedWeights {
+    /// Output rows (channels or features).
+    pub rows: usize,
+    /// Dot-product length D.
+    pub d: usize,
+    /// D padded to a multiple of 64 (one AMX tile row; 16 VNNI groups).
+    pub kp: usize,
+    /// Rows padded to a multiple of 64.
+    pub rows_pad: usize,
+    /// Offset o of the activation codes (2^(B_A−1) for signed activations, else 0).
+    pub offset: i64,
+    /// Number of activation digits (1 or 2).
+    pub act_digits: usize,
+    /// One packed i8 matrix per weight digit, least significant first.
+    pub(super) digits: Vec<Vec<i8>>,
+    /// o·Σ_j k_w of each row.
+    pub(super) correction: Vec<i64>,
+}
+
+impl PackedWeights {
+    /// Packs `codes` (rows × d, row-major, signed weight codes) for activations quantized by `act`.
+    pub fn new(
+        codes: &[i64],
+        rows: usize,
+        d: usize,
+        act: &Quantizer,
+        weight: &Quantizer,
+    ) -> Result<Self> {
+        if codes.len() != rows * d {
+            return Err(InferError::Invalid("integer pack: code count".into()));
+        }
+        if act.bits() > MAX_BITS || weight.bits() > MAX_BITS || d > 1 << 16 {
+            return Err(InferError::Invalid(format!(
+                "integer path needs B_A, B_W ≤ 16 and D ≤ 65536 (B_A = {}, B_W = {}, D = {d})",
+                act.bits(),
+                weight.bits()
+            )));
+        }
+        let kp = d.div_ceil(KP_ALIGN) * KP_ALIGN;
+        let rows_pad = rows.div_ceil(NR) * NR;
+        let wd = weight_digits_of(weight.bits());
+        let mut digits = vec![vec![0i8; rows_pad * kp]; wd];
+        for r in 0..rows {
+            for k in 0..d {
+                let c = codes[r * d + k];
+                // Balanced base-256 digits: c = Σ_j 256^j·d_j with d_j ∈ [−128, 127].
+                let idx = packed_index(r, k, kp);
+                let mut rest = c;
+                for digit in digits.iter_mut() {
+                    let lo = (rest + 128).rem_euclid(256) - 128;
+                    digit[idx] = lo as i8;
+                    rest = (rest - lo) / 256;
+                }
+                if rest != 0 {
+                    return Err(InferError::Invalid(format!(
+                        "weight code {c} does not fit {} bits",
+                        weight.bits()
+                    )));
+                }
+            }
+        }
+        let o = act_offset(act);
+        let correction = (0..rows)
+            .map(|r| o * codes[r * d..(r + 1) * d].iter().sum::<i64>())
+            .collect();
+        Ok(Self {
+            rows,
+            d,
+            kp,
+            rows_pad,
+            offset: o,
+            act_digits: act_digits_of(act.bits()),
+            digits,
+            correction,
+        })
+    }
+}
+
+/// Position of weight (row r, input k) in the VNNI layout: blocks of 64 rows, then groups of 4
+/// inputs, then the 64 rows × 4 bytes of the group.
+fn packed_index(r: usize, k: usize, kp: usize) -> usize {
+    (r / NR) * NR * kp + (k / 4) * NR * 4 + (r % NR) * 4 + k % 4
+}

@@ -1,0 +1,95 @@
+//! The AVX-512 VNNI micro-kernel (`vpdpbusd`: 64 multiply-accumulates per instruction): a 4 × 64
+//! register-blocked kernel over one packed panel.
+use super::cpu::{detected_level, SimdLevel};
+use super::portable::check_kernel_args;
+use super::{MR, NR};
+use std::arch::x86_64::*;
+
+/// The VNNI micro-kernel behind the [`Kernel`](super::portable::Kernel) contract.
+pub(super) fn gemm_vnni(
+    a: &[u8],
+    n: usize,
+    kp: usize,
+    w: &[i8],
+    b0: usize,
+    b1: usize,
+    c: &mut [i32],
+) {
+    assert!(detected_level() >= SimdLevel::Avx512Vnni);
+    check_kernel_args(a, n, kp, w, b0, b1, c);
+    // SAFETY: the CPU features were detected and the bounds checked above.
+    unsafe { gemm(a, n, kp, w, b0, b1, c) };
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(super) unsafe fn gemm(
+    a: &[u8],
+    n: usize,
+    kp: usize,
+    w: &[i8],
+    b0: usize,
+    b1: usize,
+    c: &mut [i32],
+) {
+    for b in b0..b1 {
+        positions(a, n, 0, kp, w, b, b0, c);
+    }
+}
+
+/// Positions `p0..n` of row block `b` (the AMX kernel's leftovers use it too).
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+// Allowed: the operands of a micro-kernel called per row block in the hot loop (also by the
+// AMX kernel); as plain scalars and slices they stay in registers, like those of `dot_rows`.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn positions(
+    a: &[u8],
+    n: usize,
+    p0: usize,
+    kp: usize,
+    w: &[i8],
+    b: usize,
+    b0: usize,
+    c: &mut [i32],
+) {
+    let panel = w.as_ptr().add(b * NR * kp);
+    let mut p = p0;
+    while p < n {
+        let out = c.as_mut_ptr().add(((b - b0) * n + p) * NR);
+        let ap = a.as_ptr().add(p * kp);
+        match n - p {
+            1 => block::<1>(ap, kp, panel, out),
+            2 => block::<2>(ap, kp, panel, out),
+            3 => block::<3>(ap, kp, panel, out),
+            _ => block::<MR>(ap, kp, panel, out),
+        }
+        p += MR;
+    }
+}
+
+/// M positions × 64 rows: per group of 4 inputs, 4 weight loads, M broadcasts, 4·M vpdpbusd.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn block<const M: usize>(a: *const u8, kp: usize, panel: *const i8, out: *mut i32) {
+    let mut acc = [[_mm512_setzero_si512(); 4]; M];
+    let mut k = 0;
+    while k < kp {
+        let wp = panel.add(k * NR);
+        let w0 = _mm512_loadu_si512(wp as *const _);
+        let w1 = _mm512_loadu_si512(wp.add(64) as *const _);
+        let w2 = _mm512_loadu_si512(wp.add(128) as *const _);
+        let w3 = _mm512_loadu_si512(wp.add(192) as *const _);
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = _mm512_set1_epi32((a.add(i * kp + k) as *const i32).read_unaligned());
+            row[0] = _mm512_dpbusd_epi32(row[0], av, w0);
+            row[1] = _mm512_dpbusd_epi32(row[1], av, w1);
+            row[2] = _mm512_dpbusd_epi32(row[2], av, w2);
+            row[3] = _mm512_dpbusd_epi32(row[3], av, w3);
+        }
+        k += 4;
+    }
+    for (i, row) in acc.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            _mm512_storeu_si512(out.add(i * NR + j * 16) as *mut _, *v);
+        }
+    }
+}

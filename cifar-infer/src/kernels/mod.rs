@@ -1,0 +1,7 @@
+//! The compute kernels of inference and of the profiler:
+//! * [`gemm`]: the one dense GEMM front end (f32 or f64, [`gemm::Mat`] views, backed by the
+//!   `gemm` crate), used by the float/exact-float layers and by the profiler's backward pass;
+//! * [`int8`]: the exact u8×i8→i32 integer path, in parts: CPU detection and kernel values,
+//!   weight packing, im2row, the portable / AVX-512 VNNI / AMX micro-kernels, the layer drivers.
+pub mod gemm;
+pub mod int8;
