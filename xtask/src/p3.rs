@@ -114,11 +114,16 @@ pub fn section_uniform(
     ctx.step("p3: float baseline and uniform sweep B = 2..16");
     let opt = SweepOptions {
         tolerance: Tolerance::Absolute(1.0),
-        log: true,
         ..Default::default()
     };
     let t = Instant::now();
-    let r: SweepResult = uniform_sweep(&p3.setup.model, &p3.setup.test, &p3.ranges, &opt)?;
+    let r: SweepResult = uniform_sweep(
+        &p3.setup.model,
+        &p3.setup.test,
+        &p3.ranges,
+        &opt,
+        &fxp_cli::Bar::new(false).with_notes(true),
+    )?;
     let secs = t.elapsed().as_secs_f64();
     let tol = opt.tolerance.points(r.baseline);
     ctx.step(&format!("p3: sweep done in {secs:.0} s"));
@@ -299,16 +304,9 @@ fn run_profiler(
             "profiler: {} estimator on {images} calibration images",
             est.name()
         ));
-        let pb = fxp_core::cli::progress(
-            images as u64,
-            &format!("noise gains ({})", est.name()),
-            false,
-        );
+        let bar = fxp_cli::Bar::new(false);
         let p =
-            cifar_infer::profile::profile(&setup.model, calib, ranges, est, Some(images), &|k| {
-                pb.inc(k)
-            })?;
-        pb.finish_and_clear();
+            cifar_infer::profile::profile(&setup.model, calib, ranges, est, Some(images), &bar)?;
         Ok(p)
     })
 }
@@ -522,7 +520,16 @@ pub fn section_profile(
         ctx.step(&format!("offsets sweep: {label}"));
         // The float baseline of the uniform sweep (same network and images) is reused.
         let base = sweep.baseline_eval();
-        let r = offsets_sweep_against(model, &setup.test, &ranges, &w, &a, &opt, base)?;
+        let r = offsets_sweep_against(
+            model,
+            &setup.test,
+            &ranges,
+            &w,
+            &a,
+            &opt,
+            base,
+            &fxp_cli::Bar::new(false),
+        )?;
         sweeps.push((label.to_string(), w, a, r));
     }
     md.push_str(&format!(
