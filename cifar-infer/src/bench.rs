@@ -61,11 +61,19 @@ pub fn run(
     batch: usize,
     policy: PathPolicy,
 ) -> Result<BenchReport> {
-    run_with_progress(model, data, ranges, bits, batch, policy, None)
+    run_with_progress(
+        model,
+        data,
+        ranges,
+        bits,
+        batch,
+        policy,
+        &fxp_core::progress::Silent,
+    )
 }
 
-/// [`run`] that shows its progress on `progress`: one pass over the images per
-/// configuration (the bar is reset, its message names the configuration).
+/// [`run`] that reports to `progress`: one phase per configuration (named after it), a pass
+/// over the images.
 // Allowed: independent inputs of one measurement, each chosen by the caller (network, data,
 // ranges, precisions, batch, path policy, progress); a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
@@ -76,22 +84,18 @@ pub fn run_with_progress(
     bits: &[u32],
     batch: usize,
     policy: PathPolicy,
-    progress: Option<&indicatif::ProgressBar>,
+    progress: &dyn fxp_core::progress::Progress,
 ) -> Result<BenchReport> {
-    let start = |msg: String| {
-        if let Some(pb) = progress {
-            pb.reset();
-            pb.set_length(data.len() as u64);
-            pb.set_message(msg);
-        }
-    };
+    let silent = &fxp_core::progress::Silent;
+    let start = |msg: String| progress.begin(&msg, data.len() as u64);
     let warm = data.take(batch.min(data.len()));
     let mut rows = Vec::new();
-    evaluate(model, &FloatKernel, &warm, batch, None)?;
+    evaluate(model, &FloatKernel, &warm, batch, silent)?;
     start("float".into());
     let t = Instant::now();
     let r = evaluate(model, &FloatKernel, data, batch, progress)?;
     let s = t.elapsed().as_secs_f64();
+    progress.end();
     rows.push(BenchRow {
         config: "float".into(),
         bits: None,
@@ -107,11 +111,12 @@ pub fn run_with_progress(
         let p = vec![LayerPrecision { b_w: b, b_a: b }; model.num_weight_layers()];
         let q = QuantizedModel::new(model, ranges, &p, policy)?;
         let prepare_s = t.elapsed().as_secs_f64();
-        evaluate(model, &q, &warm, batch, None)?;
+        evaluate(model, &q, &warm, batch, silent)?;
         start(format!("B = {b}"));
         let t = Instant::now();
         let r = evaluate(model, &q, data, batch, progress)?;
         let s = t.elapsed().as_secs_f64();
+        progress.end();
         rows.push(BenchRow {
             config: format!("B={b}"),
             bits: Some(b),

@@ -3,7 +3,7 @@ use crate::data::{CifarSet, CLASSES};
 use crate::error::{InferError, Result};
 use crate::model::{LayerKernel, Model};
 use crate::ops::argmax_rows;
-use indicatif::ProgressBar;
+use fxp_core::progress::Progress;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -59,14 +59,15 @@ pub struct EvalResult {
 }
 
 /// Classifies every image of `data` (batches of `batch`) with `kernel` computing the conv/linear
-/// layers; `progress` advances by the images done. Predictions are the argmax of the logits
+/// layers; `progress` advances by the images done (the caller begins and ends the phase).
+/// Predictions are the argmax of the logits
 /// (first maximum on ties).
 pub fn evaluate(
     model: &Model,
     kernel: &impl LayerKernel,
     data: &CifarSet,
     batch: usize,
-    progress: Option<&ProgressBar>,
+    progress: &dyn Progress,
 ) -> Result<EvalResult> {
     evaluate_until(model, kernel, data, batch, progress, 0)?
         .ok_or_else(|| InferError::Invalid("evaluation stopped early".into()))
@@ -79,7 +80,7 @@ pub fn evaluate_until(
     kernel: &impl LayerKernel,
     data: &CifarSet,
     batch: usize,
-    progress: Option<&ProgressBar>,
+    progress: &dyn Progress,
     min_correct: usize,
 ) -> Result<Option<EvalResult>> {
     if data.is_empty() {
@@ -105,9 +106,7 @@ pub fn evaluate_until(
                 let end = (start + batch).min(data.len());
                 let x = model.input_of(data.slice(start, end));
                 let logits = model.forward_with(kernel, &x, end - start);
-                if let Some(pb) = progress {
-                    pb.inc((end - start) as u64);
-                }
+                progress.advance((end - start) as u64);
                 check_logits(&logits, model.classes, start)?;
                 Ok(argmax_rows(&logits, model.classes))
             })

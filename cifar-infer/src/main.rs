@@ -5,9 +5,10 @@ use cifar_infer::sweep::{uniform_sweep, SweepMode, SweepOptions, Tolerance};
 use cifar_infer::{
     FloatKernel, InferError, PathPolicy, QuantizedModel, RangeSource, Setup, Sources,
 };
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use fxp_core::cli::{bits_item, count_item, print_json, progress};
-use fxp_core::outln;
+use fxp_cli::clap::{self, Args, Parser, Subcommand, ValueEnum};
+use fxp_cli::outln;
+use fxp_cli::{bits_item, count_item, print_json, Bar};
+use fxp_core::progress::Progress;
 use fxp_core::text::{fixed, group, list, percent};
 use fxp_core::LayerPrecision;
 use serde_json::json;
@@ -105,8 +106,8 @@ struct Common {
     #[arg(long, value_name = "N", alias = "limit", value_parser = count_item)]
     images: Option<usize>,
     /// Where the dynamic ranges come from.
-    #[arg(long, value_enum, default_value_t = RangeSource::Npy)]
-    ranges: RangeSource,
+    #[arg(long, value_enum, default_value_t = RangesArg::Npy)]
+    ranges: RangesArg,
     /// With --ranges computed: only the first N calibration images (default: all 10,000).
     #[arg(long, value_name = "N", value_parser = count_item)]
     calibration_images: Option<usize>,
@@ -119,6 +120,43 @@ struct Common {
     /// Print only JSON on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// `--ranges`: clap's names for [`RangeSource`] (the library type knows nothing of clap).
+#[derive(Clone, Copy, ValueEnum)]
+enum RangesArg {
+    /// The course npy files of the data folder.
+    Npy,
+    /// Computed from the weights and the calibration batch (`data_batch_1.bin`).
+    Computed,
+}
+
+impl From<RangesArg> for RangeSource {
+    fn from(r: RangesArg) -> Self {
+        match r {
+            RangesArg::Npy => RangeSource::Npy,
+            RangesArg::Computed => RangeSource::Computed,
+        }
+    }
+}
+
+/// `--estimator`: clap's names for [`Estimator`].
+#[derive(Clone, Copy, ValueEnum)]
+enum EstimatorArg {
+    /// The paper's definition: ŷ and the logit differences per image, averaged over images.
+    PerImage,
+    /// The course script: logits summed over batches of 500 images (file order) before the
+    /// argmax and the differences, averaged over batches.
+    Course,
+}
+
+impl From<EstimatorArg> for Estimator {
+    fn from(e: EstimatorArg) -> Self {
+        match e {
+            EstimatorArg::PerImage => Estimator::PerImage,
+            EstimatorArg::Course => Estimator::Course,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -203,7 +241,7 @@ fn load(c: &Common, limit: Option<usize>) -> Result<Setup, InferError> {
 }
 
 fn main() {
-    fxp_core::cli::run(|| -> Result<(), InferError> {
+    fxp_cli::run(|| -> Result<(), InferError> {
         let cli = Cli::parse();
         cifar_infer::int8::check_kernel_env()?;
         match cli.cmd {
@@ -217,10 +255,7 @@ fn main() {
 
 /// The ranges of `c.ranges`, with a progress bar while they are computed.
 fn ranges_of(setup: &Setup, c: &Common) -> Result<cifar_infer::Ranges, InferError> {
-    let pb = progress(0, "calibration (ranges)", c.json);
-    let r = setup.ranges_with(c.ranges, c.calibration_images, Some(&pb));
-    pb.finish_and_clear();
-    r
+    setup.ranges_with(c.ranges.into(), c.calibration_images, &Bar::new(c.json))
 }
 
 fn eval(a: EvalArgs) -> Result<(), InferError> {
@@ -257,17 +292,18 @@ fn eval(a: EvalArgs) -> Result<(), InferError> {
     };
     let mut runs = Vec::new();
     for precisions in &settings {
-        let pb = progress(setup.test.len() as u64, "evaluating", c.json);
+        let pb = Bar::new(c.json);
+        pb.begin("evaluating", setup.test.len() as u64);
         let t = Instant::now();
         let (res, extra) = match (precisions, &ranges) {
             (Some(p), Some(ranges)) => {
                 let q = QuantizedModel::new(&setup.model, ranges, p, c.kernel.into())?;
-                let r = evaluate(&setup.model, &q, &setup.test, c.batch, Some(&pb))?;
+                let r = evaluate(&setup.model, &q, &setup.test, c.batch, &pb)?;
                 let extra = json!({
                     "mode": "fixed-point",
                     "weight_bits": p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
                     "act_bits": p.iter().map(|x| x.b_a).collect::<Vec<_>>(),
-                    "ranges_source": c.ranges,
+                    "ranges_source": RangeSource::from(c.ranges),
                     "weight_ranges": ranges.weight,
                     "activation_ranges": ranges.activation,
                     "kernel_paths": q.paths(),
@@ -275,11 +311,11 @@ fn eval(a: EvalArgs) -> Result<(), InferError> {
                 (r, extra)
             }
             _ => (
-                evaluate(&setup.model, &FloatKernel, &setup.test, c.batch, Some(&pb))?,
+                evaluate(&setup.model, &FloatKernel, &setup.test, c.batch, &pb)?,
                 json!({"mode": "float"}),
             ),
         };
-        pb.finish_and_clear();
+        pb.end();
         runs.push((precisions, res, extra, t.elapsed().as_secs_f64()));
     }
     if c.json {
@@ -372,11 +408,9 @@ fn sweep(a: SweepArgs) -> Result<(), InferError> {
         },
         batch: c.batch,
         policy: c.kernel.into(),
-        quiet: c.json,
-        log: false,
     };
     let t = Instant::now();
-    let r = uniform_sweep(&setup.model, &setup.test, &ranges, &opt)?;
+    let r = uniform_sweep(&setup.model, &setup.test, &ranges, &opt, &Bar::new(c.json))?;
     let secs = t.elapsed().as_secs_f64();
     if c.json {
         eprintln!("sweep done in {secs:.1} s");
@@ -445,7 +479,6 @@ fn bench_cmd(a: BenchArgs) -> Result<(), InferError> {
             group(setup.test.len() as u64)
         );
     }
-    let pb = progress(setup.test.len() as u64, "float", c.json);
     let r = bench::run_with_progress(
         &setup.model,
         &setup.test,
@@ -453,9 +486,8 @@ fn bench_cmd(a: BenchArgs) -> Result<(), InferError> {
         &bits,
         c.batch,
         c.kernel.into(),
-        Some(&pb),
+        &Bar::new(c.json),
     )?;
-    pb.finish_and_clear();
     if c.json {
         print_json(&r).map_err(|e| InferError::Invalid(e.to_string()))?;
     } else {
@@ -509,8 +541,8 @@ struct ProfileArgs {
     calibration: Option<PathBuf>,
     /// Noise-gain estimator: the paper's per-image definition, or the course script's
     /// (logits summed over batches of 500 images).
-    #[arg(long, value_enum, default_value_t = Estimator::PerImage)]
-    estimator: Estimator,
+    #[arg(long, value_enum, default_value_t = EstimatorArg::PerImage)]
+    estimator: EstimatorArg,
     /// Only the first N calibration images for the noise gains (the dynamic ranges always use
     /// the whole calibration set).
     #[arg(long, value_name = "N", alias = "images", value_parser = count_item)]
@@ -535,22 +567,22 @@ fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
     };
     let calib = cifar_infer::CifarSet::load(&calib_path)?;
     let t = Instant::now();
-    let pb = progress(calib.len() as u64, "dynamic ranges", a.json);
+    let pb = Bar::new(a.json);
+    pb.begin("dynamic ranges", calib.len() as u64);
     let ranges =
-        cifar_infer::Ranges::compute_with_progress(&setup.model, &calib, DEFAULT_BATCH, Some(&pb))?;
-    pb.finish_and_clear();
+        cifar_infer::Ranges::compute_with_progress(&setup.model, &calib, DEFAULT_BATCH, &pb)?;
+    pb.end();
     let ranges_secs = t.elapsed().as_secs_f64();
     let n = a.calibration_images.unwrap_or(calib.len()).min(calib.len());
-    let pb = progress(
-        n as u64,
-        &format!("noise gains ({})", a.estimator.name()),
-        a.json,
-    );
     let t = Instant::now();
-    let p = profile(&setup.model, &calib, &ranges, a.estimator, Some(n), &|k| {
-        pb.inc(k)
-    })?;
-    pb.finish_and_clear();
+    let p = profile(
+        &setup.model,
+        &calib,
+        &ranges,
+        a.estimator.into(),
+        Some(n),
+        &pb,
+    )?;
     let gains_secs = t.elapsed().as_secs_f64();
     if let Some(dir) = &a.out {
         p.write_npy(dir)?;
@@ -655,10 +687,18 @@ fn offsets_sweep_cmd(
         tolerance,
         batch: c.batch,
         policy: c.kernel.into(),
-        quiet: c.json,
     };
     let t = Instant::now();
-    let r = offsets_sweep(&setup.model, &setup.test, ranges, &w_off, &a_off, &opt)?;
+    let bar = Bar::new(c.json);
+    let r = offsets_sweep(
+        &setup.model,
+        &setup.test,
+        ranges,
+        &w_off,
+        &a_off,
+        &opt,
+        &bar,
+    )?;
     let secs = t.elapsed().as_secs_f64();
     let layers = setup.model.num_weight_layers();
     let at_min = match r.min_bits {

@@ -29,7 +29,7 @@ pub struct Sources {
 }
 
 /// Where the dynamic ranges come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RangeSource {
     /// The course npy files of the data folder.
@@ -101,12 +101,13 @@ impl Setup {
     }
 
     /// The dynamic ranges from `source`; computed ranges use the first `calibration_images`
-    /// calibration images (all when `None`) and advance `progress` (its length is set here).
+    /// calibration images (all when `None`) and report to `progress` as one phase,
+    /// "calibration (ranges)".
     pub fn ranges_with(
         &self,
         source: RangeSource,
         calibration_images: Option<usize>,
-        progress: Option<&indicatif::ProgressBar>,
+        progress: &dyn fxp_core::progress::Progress,
     ) -> Result<Ranges> {
         match source {
             RangeSource::Npy => self.ranges(source),
@@ -115,15 +116,15 @@ impl Setup {
                 if let Some(n) = calibration_images {
                     calib = calib.take(n);
                 }
-                if let Some(pb) = progress {
-                    pb.set_length(calib.len() as u64);
-                }
-                Ranges::compute_with_progress(
+                progress.begin("calibration (ranges)", calib.len() as u64);
+                let r = Ranges::compute_with_progress(
                     &self.model,
                     &calib,
                     crate::eval::DEFAULT_BATCH,
                     progress,
-                )
+                );
+                progress.end();
+                r
             }
         }
     }

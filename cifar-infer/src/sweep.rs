@@ -5,8 +5,8 @@ use crate::error::{InferError, Result};
 use crate::eval::{evaluate, evaluate_until, EvalResult};
 use crate::model::{FloatKernel, Model};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
+use fxp_core::progress::Progress;
 use fxp_core::LayerPrecision;
-use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -80,10 +80,6 @@ pub struct SweepOptions {
     pub batch: usize,
     /// Kernel paths allowed.
     pub policy: PathPolicy,
-    /// Hide the progress bars.
-    pub quiet: bool,
-    /// Print one line per evaluated precision on stderr (for logs, where bars are hidden).
-    pub log: bool,
 }
 
 impl Default for SweepOptions {
@@ -95,8 +91,6 @@ impl Default for SweepOptions {
             mode: SweepMode::Full,
             batch: crate::eval::DEFAULT_BATCH,
             policy: PathPolicy::Auto,
-            quiet: false,
-            log: false,
         }
     }
 }
@@ -196,7 +190,7 @@ pub fn eval_uniform(
     bits: u32,
     batch: usize,
     policy: PathPolicy,
-    progress: Option<&ProgressBar>,
+    progress: &dyn Progress,
 ) -> Result<EvalResult> {
     let p = vec![
         LayerPrecision {
@@ -210,12 +204,14 @@ pub fn eval_uniform(
 }
 
 /// Problem 3.1: the float baseline, then uniform precisions B = `min_bits..=max_bits` (all, or by
-/// bisection), and the smallest B whose accuracy is ≥ baseline − tolerance.
+/// bisection), and the smallest B whose accuracy is ≥ baseline − tolerance. Reports to
+/// `progress` one phase per evaluation and one note per evaluated precision (with its time).
 pub fn uniform_sweep(
     model: &Model,
     data: &CifarSet,
     ranges: &Ranges,
     opt: &SweepOptions,
+    progress: &dyn Progress,
 ) -> Result<SweepResult> {
     opt.tolerance.check()?;
     if opt.min_bits < 1 || opt.min_bits > opt.max_bits || opt.max_bits > 32 {
@@ -225,20 +221,17 @@ pub fn uniform_sweep(
         )));
     }
     let n = data.len() as u64;
-    let bar = |msg: &str| fxp_core::cli::progress(n, msg, opt.quiet);
-    let pb = bar("float baseline");
+    progress.begin("float baseline", n);
     let t = std::time::Instant::now();
-    let base = evaluate(model, &FloatKernel, data, opt.batch, Some(&pb))?;
-    pb.finish_and_clear();
-    if opt.log {
-        eprintln!(
-            "  float: {:.2} % ({} / {}) in {:.1} s",
-            base.accuracy,
-            base.correct,
-            base.n,
-            t.elapsed().as_secs_f64()
-        );
-    }
+    let base = evaluate(model, &FloatKernel, data, opt.batch, progress)?;
+    progress.end();
+    progress.note(&format!(
+        "  float: {:.2} % ({} / {}) in {:.1} s",
+        base.accuracy,
+        base.correct,
+        base.n,
+        t.elapsed().as_secs_f64()
+    ));
     let threshold = base.accuracy - opt.tolerance.points(base.accuracy);
     let mut points: BTreeMap<u32, SweepPoint> = BTreeMap::new();
     // Smallest correct count that passes: 100·c/n ≥ threshold.
@@ -252,32 +245,28 @@ pub fn uniform_sweep(
         if let Some(p) = points.get(&b) {
             return Ok(p.within);
         }
-        let pb = bar(&format!("B = {b}"));
+        progress.begin(&format!("B = {b}"), n);
         let t = std::time::Instant::now();
         let prec = vec![LayerPrecision { b_w: b, b_a: b }; model.num_weight_layers()];
         let q = QuantizedModel::new(model, ranges, &prec, opt.policy)?;
         let stop_below = if early { min_correct } else { 0 };
-        let r = evaluate_until(model, &q, data, opt.batch, Some(&pb), stop_below)?;
-        pb.finish_and_clear();
+        let r = evaluate_until(model, &q, data, opt.batch, progress, stop_below)?;
+        progress.end();
         let Some(r) = r else {
-            if opt.log {
-                eprintln!(
-                    "  B = {b:>2}: below the threshold, stopped early after {:.1} s",
-                    t.elapsed().as_secs_f64()
-                );
-            }
+            progress.note(&format!(
+                "  B = {b:>2}: below the threshold, stopped early after {:.1} s",
+                t.elapsed().as_secs_f64()
+            ));
             stopped_early.push(b);
             return Ok(false);
         };
-        if opt.log {
-            eprintln!(
-                "  B = {b:>2}: {:.2} % ({} / {}) in {:.1} s",
-                r.accuracy,
-                r.correct,
-                r.n,
-                t.elapsed().as_secs_f64()
-            );
-        }
+        progress.note(&format!(
+            "  B = {b:>2}: {:.2} % ({} / {}) in {:.1} s",
+            r.accuracy,
+            r.correct,
+            r.n,
+            t.elapsed().as_secs_f64()
+        ));
         let within = r.accuracy >= threshold;
         points.insert(
             b,

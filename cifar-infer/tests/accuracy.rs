@@ -26,10 +26,26 @@ fn float_and_quantized_accuracy_on_200_images() {
         vec![1.0, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.25],
         "data README r_W"
     );
-    let fl = evaluate(&s.model, &FloatKernel, &s.test, 100, None).unwrap();
+    let fl = evaluate(
+        &s.model,
+        &FloatKernel,
+        &s.test,
+        100,
+        &fxp_core::progress::Silent,
+    )
+    .unwrap();
     let mut q = serde_json::Map::new();
     for b in [4, 6, 8, 12] {
-        let r = eval_uniform(&s.model, &s.test, &ranges, b, 100, PathPolicy::Auto, None).unwrap();
+        let r = eval_uniform(
+            &s.model,
+            &s.test,
+            &ranges,
+            b,
+            100,
+            PathPolicy::Auto,
+            &fxp_core::progress::Silent,
+        )
+        .unwrap();
         q.insert(
             b.to_string(),
             json!({"accuracy": r.accuracy, "correct": r.correct}),
@@ -92,10 +108,16 @@ fn bisection_finds_the_full_scan_minimum() {
     let base = SweepOptions {
         min_bits: 3,
         max_bits: 8,
-        quiet: true,
         ..Default::default()
     };
-    let full = uniform_sweep(&s.model, &small, &ranges, &base).unwrap();
+    let full = uniform_sweep(
+        &s.model,
+        &small,
+        &ranges,
+        &base,
+        &fxp_core::progress::Silent,
+    )
+    .unwrap();
     let bis = uniform_sweep(
         &s.model,
         &small,
@@ -104,6 +126,7 @@ fn bisection_finds_the_full_scan_minimum() {
             mode: SweepMode::Bisect,
             ..base
         },
+        &fxp_core::progress::Silent,
     )
     .unwrap();
     assert_eq!(full.points.len(), 6);

@@ -1,6 +1,6 @@
 //! The data folder: the bundled data and its manifest check, the official CIFAR-10 folders
 //! (binary and Python releases, made small inside the tests), and the errors for each.
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use cifar_infer::data::{
     bundled_data_dir, resolve_data_dir, verify_manifest, CifarSet, DataOrigin, IMAGE_BYTES,

@@ -1,6 +1,6 @@
 //! The `cifar-infer` binary: its JSON output is identical across runs and thread counts
 //! (RAYON_NUM_THREADS 1 vs 2), and bad input is a clear error (issue 9). Needs the homework data.
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use support::{assert_deterministic, assert_rejected};
 

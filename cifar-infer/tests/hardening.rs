@@ -1,7 +1,7 @@
 //! Issue 19: bad inputs of the `cifar-infer` binary give `error: …` and a non-zero exit (never a
 //! panic, never a number that means nothing), and a closed or full stdout is handled. Small
 //! networks and corrupt files are made inside the tests; the images come from the homework data.
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;

@@ -408,7 +408,7 @@ fn per_image_estimator_matches_brute_force() {
     let n = net(&p);
     // 23 images: chunks of 10, 10 and 3.
     let x = images(23, 12, n.in_len());
-    let gains = noise_gains(&n, &x, Estimator::PerImage, &|_| {}).unwrap();
+    let gains = noise_gains(&n, &x, Estimator::PerImage, &fxp_core::progress::Silent).unwrap();
     let (mut ea, mut ew) = (vec![0.0; 4], vec![0.0; 4]);
     for (z, t, g) in explicit(&n, &x, argmax) {
         let others: Vec<usize> = (0..z.len()).filter(|&i| i != t).collect();
@@ -432,7 +432,7 @@ fn course_estimator_matches_brute_force() {
     // Two course batches: 500 images and 37.
     let total = COURSE_BATCH + 37;
     let x = images(total, 14, n.in_len());
-    let gains = noise_gains(&n, &x, Estimator::Course, &|_| {}).unwrap();
+    let gains = noise_gains(&n, &x, Estimator::Course, &fxp_core::progress::Silent).unwrap();
     let (mut ea, mut ew) = (vec![0.0; 4], vec![0.0; 4]);
     for batch in x.chunks(COURSE_BATCH * n.in_len()) {
         // ŷ and the differences from the batch-summed logits.
@@ -475,7 +475,7 @@ fn gains_do_not_depend_on_the_number_of_threads() {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| noise_gains(&n, &x, est, &|_| {}).unwrap())
+            pool.install(|| noise_gains(&n, &x, est, &fxp_core::progress::Silent).unwrap())
         };
         let (one, two) = (run(1), run(2));
         assert_eq!(one, two, "{est:?}: 1 thread vs 2 threads");
@@ -545,6 +545,12 @@ fn networks_the_profiler_cannot_handle_are_rejected() {
     )
     .is_err());
     let n = net(&p);
-    assert!(noise_gains(&n, &[], Estimator::Course, &|_| {}).is_err());
-    assert!(noise_gains(&n, &[0.0; 5], Estimator::PerImage, &|_| {}).is_err());
+    assert!(noise_gains(&n, &[], Estimator::Course, &fxp_core::progress::Silent).is_err());
+    assert!(noise_gains(
+        &n,
+        &[0.0; 5],
+        Estimator::PerImage,
+        &fxp_core::progress::Silent
+    )
+    .is_err());
 }

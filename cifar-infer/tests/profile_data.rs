@@ -68,7 +68,7 @@ fn course_estimator_on_a_slice() {
         &ranges,
         Estimator::Course,
         Some(40),
-        &|_| {},
+        &fxp_core::progress::Silent,
     )
     .unwrap();
     assert_eq!((p.gains.images, p.gains.units), (40, 1));
@@ -85,7 +85,7 @@ fn per_image_estimator_on_a_slice() {
         &ranges,
         Estimator::PerImage,
         Some(20),
-        &|_| {},
+        &fxp_core::progress::Silent,
     )
     .unwrap();
     assert_eq!((p.gains.images, p.gains.units), (20, 20));
@@ -111,7 +111,7 @@ fn written_npy_files_round_trip() {
         &ranges,
         Estimator::PerImage,
         Some(2),
-        &|_| {},
+        &fxp_core::progress::Silent,
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -180,10 +180,18 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
     let opt = OffsetSweepOptions {
         min_b: 2,
         max_b: 4,
-        quiet: true,
         ..Default::default()
     };
-    let r = offsets_sweep(&s.model, &data, &ranges, &w, &a, &opt).unwrap();
+    let r = offsets_sweep(
+        &s.model,
+        &data,
+        &ranges,
+        &w,
+        &a,
+        &opt,
+        &fxp_core::progress::Silent,
+    )
+    .unwrap();
     assert_eq!(
         r.points.iter().map(|p| p.bits).collect::<Vec<_>>(),
         vec![2, 3, 4]
@@ -193,8 +201,17 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
         r.points.iter().find(|p| p.within).map(|p| p.bits)
     );
     // Against the baseline of an earlier sweep: the same result, without the float pass.
-    let again =
-        offsets_sweep_against(&s.model, &data, &ranges, &w, &a, &opt, r.baseline_eval()).unwrap();
+    let again = offsets_sweep_against(
+        &s.model,
+        &data,
+        &ranges,
+        &w,
+        &a,
+        &opt,
+        r.baseline_eval(),
+        &fxp_core::progress::Silent,
+    )
+    .unwrap();
     assert_eq!(
         serde_json::to_string(&again).unwrap(),
         serde_json::to_string(&r).unwrap()
@@ -204,7 +221,17 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
         predictions: vec![0; 3],
         ..r.baseline_eval()
     };
-    let e = offsets_sweep_against(&s.model, &data, &ranges, &w, &a, &opt, short).unwrap_err();
+    let e = offsets_sweep_against(
+        &s.model,
+        &data,
+        &ranges,
+        &w,
+        &a,
+        &opt,
+        short,
+        &fxp_core::progress::Silent,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("float baseline of 3 images"), "{e}");
     // Offsets that leave 1..=32 bits anywhere in the B_min range are refused: below 1 bit at
     // the smallest B_min, or above 32 at the largest only (33 bits at B_min = 4).
@@ -213,8 +240,17 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
     let mut high = w.clone();
     high[0] = 29.0;
     for bad in [low, high] {
-        let e = offsets_sweep_against(&s.model, &data, &ranges, &bad, &a, &opt, r.baseline_eval())
-            .unwrap_err();
+        let e = offsets_sweep_against(
+            &s.model,
+            &data,
+            &ranges,
+            &bad,
+            &a,
+            &opt,
+            r.baseline_eval(),
+            &fxp_core::progress::Silent,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("bits"), "{e}");
     }
     let mm = mismatch_sweep(
@@ -225,7 +261,7 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
         &[4, 16],
         100,
         PathPolicy::Auto,
-        true,
+        &fxp_core::progress::Silent,
     )
     .unwrap();
     assert_eq!(mm.len(), 2);
@@ -240,9 +276,9 @@ fn mismatch_bound_follows_the_formula_and_the_sweeps_run() {
         &cifar_infer::sweep::SweepOptions {
             min_bits: 3,
             max_bits: 16,
-            quiet: true,
             ..Default::default()
         },
+        &fxp_core::progress::Silent,
     )
     .unwrap();
     let reused =

@@ -4,9 +4,11 @@
 //! fixed-point formats with integer mantissas ([`fixed`]), signal statistics ([`stats`]),
 //! the representational/computational cost model ([`cost`]), seeded random streams ([`rng`]),
 //! crash-safe output ([`io`]), JSON rounding for snapshots ([`json`]), small dense linear
-//! algebra ([`linalg`]), CLI helpers ([`cli`]), text formatting for people ([`text`])
-//! and Problem 1, the SQNR of a dot product under output quantization ([`sqnr`]).
-pub mod cli;
+//! algebra ([`linalg`]), progress reporting without UI ([`progress`]), text formatting for people
+//! ([`text`]) and Problem 1, the SQNR of a dot product under output quantization ([`sqnr`]).
+//!
+//! No UI: the binaries' helpers (clap, progress bars, stdout handling) are in `fxp-cli`
+//! (`fxp-core/cli`).
 pub mod compare;
 pub mod cost;
 pub mod error;

@@ -9,6 +9,9 @@ pub trait Progress: Sync {
     fn advance(&self, units: u64);
     /// The current phase is over.
     fn end(&self) {}
+    /// A line worth keeping in a log (e.g. one result of a sweep, with its time); a binary may
+    /// print it on stderr, the default drops it.
+    fn note(&self, _line: &str) {}
 }
 
 /// A progress that reports nothing.
@@ -41,6 +44,7 @@ mod tests {
         dynp.advance(3);
         dynp.advance(7);
         dynp.end();
+        dynp.note("no effect");
         Silent.advance(5);
         assert_eq!(done.load(Ordering::Relaxed), 10);
     }

@@ -12,6 +12,7 @@
 //! since y_m/σ_y = N x_m w_m/(√N σ_x σ_w) = √N·ζ_x·ζ_w. The seed rounds the constants to 6
 //! and 4.8. The Monte-Carlo measurement here draws seeded x and w, quantizes y and compares.
 use crate::error::{FxpError, Result};
+use crate::progress::Progress;
 use crate::quant::Quantizer;
 use crate::rng::stream;
 use crate::stats::{db_amplitude, db_power};
@@ -28,6 +29,21 @@ pub enum InputDist {
     Uniform,
     /// Standard normal clipped (clamped) to ±4σ: peak 4, ζ ≈ 4 (12.04 dB).
     GaussianClipped,
+}
+
+impl std::str::FromStr for InputDist {
+    type Err = FxpError;
+
+    /// `uniform`, `gaussian-clipped` (or `gaussian`).
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "uniform" => Ok(InputDist::Uniform),
+            "gaussian-clipped" | "gaussian" => Ok(InputDist::GaussianClipped),
+            other => Err(FxpError::Invalid(format!(
+                "unknown distribution {other:?} (use uniform, gaussian-clipped)"
+            ))),
+        }
+    }
 }
 
 /// Clip level of [`InputDist::GaussianClipped`] in standard deviations.
@@ -241,15 +257,12 @@ fn check_work(cfg: &SqnrConfig) -> Result<()> {
 /// Runs the Monte-Carlo experiment; rows ordered by distribution, N, B_y. Deterministic for a
 /// given config, whatever the thread count (one random stream per (distribution, N)).
 pub fn run(cfg: &SqnrConfig) -> Result<Vec<SqnrRow>> {
-    run_with_progress(cfg, &|_| {})
+    run_with_progress(cfg, &crate::progress::Silent)
 }
 
-/// [`run`] that reports the products drawn (samples × N of each finished (distribution, N)
-/// unit) to `progress`; the total is [`products`] of the config.
-pub fn run_with_progress(
-    cfg: &SqnrConfig,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<SqnrRow>> {
+/// [`run`] that reports its work to `progress`: one phase, "products drawn", of [`products`]
+/// units, advanced by samples × N as each (distribution, N) unit finishes.
+pub fn run_with_progress(cfg: &SqnrConfig, progress: &dyn Progress) -> Result<Vec<SqnrRow>> {
     if cfg.ns.is_empty() || cfg.bits.is_empty() || cfg.dists.is_empty() || cfg.samples < 2 {
         return Err(FxpError::Invalid(
             "SQNR experiment needs at least one N, one B_y, one distribution and 2 samples".into(),
@@ -275,6 +288,7 @@ pub fn run_with_progress(
                 .map(move |(ni, &n)| (di * 1000 + ni, d, n))
         })
         .collect();
+    progress.begin("products drawn", products(cfg));
     let blocks: Vec<Result<Vec<SqnrRow>>> = units
         .par_iter()
         .map(|&(unit, dist, n)| {
@@ -286,7 +300,7 @@ pub fn run_with_progress(
                         .sum()
                 })
                 .collect();
-            progress((cfg.samples as u64).saturating_mul(n as u64));
+            progress.advance((cfg.samples as u64).saturating_mul(n as u64));
             let p_y = ys.iter().map(|y| y * y).sum::<f64>() / ys.len() as f64;
             let y_m = n as f64 * dist.peak() * dist.peak();
             let zeta = dist.zeta();
@@ -311,6 +325,7 @@ pub fn run_with_progress(
                 .collect()
         })
         .collect();
+    progress.end();
     blocks
         .into_iter()
         .collect::<Result<Vec<_>>>()

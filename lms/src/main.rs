@@ -1,8 +1,8 @@
 //! `lms` — Problems 5, 6 and 7: the fitted time series, the Wiener predictor, the fixed-point
 //! precision analysis, LMS and delayed-LMS ensembles, and the architectures as data-flow graphs.
-use clap::{Parser, Subcommand};
-use fxp_core::cli::{list_item, print_json, run};
-use fxp_core::outln;
+use fxp_cli::clap::{self, Parser, Subcommand};
+use fxp_cli::outln;
+use fxp_cli::{list_item, print_json, run};
 use fxp_core::text::{fixed, label, num, opt, short, vector};
 use lms::precision::PrecisionConfig;
 use lms::problems::{self, Settings};

@@ -1,7 +1,7 @@
 //! The `lms` binary: the JSON output of every subcommand's quick configuration is identical
 //! across runs and thread counts and changes with the seed; bad input is a clear error naming
 //! the argument (issue 9).
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use support::{assert_deterministic, assert_rejected, stdout};
 

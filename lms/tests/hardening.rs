@@ -1,6 +1,6 @@
 //! Issue 19, through the `lms` binary: `arch --dot` prints DOT only, the text output carries
 //! no Rust debug formatting, renamed flags and list items, a closed or full stdout.
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use support::{assert_rejected, assert_stdout_failures_handled};
 

@@ -4,9 +4,9 @@
 //! `nn-cost --net resnet18 --bits 10`,
 //! `nn-cost --spec my-net.json --weight-bits 8,8,6 --act-bits 8,7,7 --convention seed`,
 //! `nn-cost --net cifar-alexnet --offsets data --b-min 5 --json`.
-use clap::{ArgGroup, Parser, ValueEnum};
-use fxp_core::cli::{bits_item, print_json, run};
-use fxp_core::{out, outln};
+use fxp_cli::clap::{self, ArgGroup, Parser, ValueEnum};
+use fxp_cli::{bits_item, print_json, run};
+use fxp_cli::{out, outln};
 use nn_cost::costs::{from_lists, uniform};
 use nn_cost::{
     network_costs, precisions_from_offsets, read_offsets_for, table, AccumulatorConvention,

@@ -1,6 +1,6 @@
 //! The `nn-cost` binary: its JSON output is identical across runs and thread counts, and bad
 //! input is a clear error naming the problem (issue 9). The cost model has no random work.
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use support::{assert_deterministic, assert_rejected};
 

@@ -1,6 +1,6 @@
 //! Issue 19: counts that do not fit in 64 bits, huge offsets, a short offsets file, empty list
 //! items and a closed or full stdout, through the `nn-cost` binary.
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use nn_cost::npy::f64_vec_bytes;
 use support::{assert_rejected, assert_stdout_failures_handled};

@@ -1,6 +1,6 @@
 //! The `nonlinear-sgd` binary: its JSON output is identical across runs and thread counts,
 //! changes with the seed where there is random work, and bad input is a clear error (issue 9).
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use support::{assert_deterministic, assert_rejected};
 

@@ -1,6 +1,6 @@
 //! Issue 19: sizes bounded before allocating, non-finite results refused, empty list items
 //! refused, a closed or full stdout handled, no debug formatting in the text output.
-#[path = "../../fxp-core/tests/support/mod.rs"]
+#[path = "../../fxp-core/cli/tests/support/mod.rs"]
 mod support;
 use support::{assert_rejected, assert_stdout_failures_handled};
 

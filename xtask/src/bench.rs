@@ -11,7 +11,7 @@ use crate::report::{md_table, Ctx, XResult};
 use cifar_infer::bench::BenchReport;
 use cifar_infer::quantized::PathPolicy;
 use cifar_infer::{RangeSource, Setup, Sources};
-use fxp_core::out;
+use fxp_cli::out;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -123,7 +123,7 @@ pub fn run(ctx: &Ctx, opt: &BenchOptions) -> XResult<()> {
     let report = compare(&ours, torch, p3_seconds);
     fxp_core::io::write_json(&ctx.out.join("bench.json"), &report)?;
     if opt.json {
-        fxp_core::cli::print_json(&report)?;
+        fxp_cli::print_json(&report)?;
     } else {
         out!("{}", table(&report));
     }

@@ -2,8 +2,8 @@
 //!
 //! `cargo xtask all` runs every problem; `cargo xtask p1` … `p7` one of them. Output goes to
 //! `target/homework/` (or `--out DIR`): REPORT.md, results.json, figures/*.svg.
-use clap::Parser;
-use fxp_core::outln;
+use fxp_cli::clap::{self, Parser};
+use fxp_cli::outln;
 use std::path::PathBuf;
 use xtask::report::{save_section, Ctx, Section, XResult};
 use xtask::{bench, p1, p2, p3, p4, p5};
@@ -80,7 +80,7 @@ struct Args {
 }
 
 fn main() {
-    fxp_core::cli::run(|| -> XResult<()> {
+    fxp_cli::run(|| -> XResult<()> {
         let args = Args::parse();
         cifar_infer::int8::check_kernel_env()?;
         if args.task == "list" {

@@ -7,13 +7,14 @@
 use crate::plot::{bar_chart, line_chart, BarChart, Legend, LineChart, Series};
 use crate::report::{cached, md_table, sci, Cached, Ctx, Section, XResult};
 use cifar_infer::problem3::{
-    BMinSweep, Hooks, OffsetSource, Problem3, Problem3Error, ProfilerRun, Progress, Settings, Timed,
+    BMinSweep, Hooks, OffsetSource, Problem3, Problem3Error, ProfilerRun, Settings, Timed,
 };
+use fxp_core::progress::Progress;
 use std::collections::BTreeSet;
 
 /// Runs Problem 3 and returns its section.
 pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
-    let problem = cifar_infer::problem3::run(&settings(ctx), &CtxHooks(ctx))?;
+    let problem = cifar_infer::problem3::run(&settings(ctx), &CtxHooks::new(ctx))?;
     Ok(vec![render(&problem, ctx)?])
 }
 
@@ -31,31 +32,30 @@ pub fn settings(ctx: &Ctx) -> Settings {
     }
 }
 
-/// The hooks of a report run: progress lines and bars on stderr, the cache in `<out>/cache`.
-pub struct CtxHooks<'a>(pub &'a Ctx);
-
-/// A progress bar cleared when the work is done.
-struct Bar(indicatif::ProgressBar);
-
-impl Progress for Bar {
-    fn advance(&self, units: u64) {
-        self.0.inc(units);
-    }
+/// The hooks of a report run: progress lines and bars on stderr (the sweeps' notes too), the
+/// cache in `<out>/cache`.
+pub struct CtxHooks<'a> {
+    ctx: &'a Ctx,
+    bar: fxp_cli::Bar,
 }
 
-impl Drop for Bar {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
+impl<'a> CtxHooks<'a> {
+    /// The hooks of a run writing into `ctx`.
+    pub fn new(ctx: &'a Ctx) -> Self {
+        Self {
+            ctx,
+            bar: fxp_cli::Bar::new(false).with_notes(true),
+        }
     }
 }
 
 impl Hooks for CtxHooks<'_> {
     fn step(&self, message: &str) {
-        self.0.step(message);
+        self.ctx.step(message);
     }
 
-    fn progress(&self, label: &str, total: u64) -> Box<dyn Progress + '_> {
-        Box::new(Bar(fxp_core::cli::progress(total, label, false)))
+    fn progress(&self) -> &dyn Progress {
+        &self.bar
     }
 
     fn cached<T, K>(
@@ -68,7 +68,7 @@ impl Hooks for CtxHooks<'_> {
         T: serde::Serialize + serde::de::DeserializeOwned,
         K: std::hash::Hash + ?Sized,
     {
-        let c = cached(self.0, name, key, || Ok(compute()?)).map_err(|e| {
+        let c = cached(self.ctx, name, key, || Ok(compute()?)).map_err(|e| {
             e.downcast::<Problem3Error>()
                 .map_or_else(Problem3Error::Hook, |e| *e)
         })?;

@@ -64,7 +64,7 @@ fn problem3_results_and_report_on_a_small_configuration() {
 fn the_cache_hook_stores_values_and_passes_errors_through() {
     let out = tempfile::tempdir().unwrap();
     let ctx = Ctx::new(out.path().to_path_buf(), true, None);
-    let hooks = CtxHooks(&ctx);
+    let hooks = CtxHooks::new(&ctx);
     let first = hooks
         .cached("t", &1u32, || Ok(vec![0.5f64, 1.0 / 3.0]))
         .unwrap();

@@ -17,6 +17,7 @@ pub use run::run;
 
 use crate::error::InferError;
 use crate::Sources;
+use fxp_core::progress::{Progress, Silent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::hash::Hash;
@@ -125,25 +126,15 @@ pub struct Timed<T> {
     pub from_cache: bool,
 }
 
-/// A progress counter of one piece of work.
-pub trait Progress: Sync {
-    /// `units` more units of the work are done.
-    fn advance(&self, units: u64);
-}
-
-impl Progress for () {
-    fn advance(&self, _units: u64) {}
-}
-
 /// What the caller plugs into [`run`]: progress reporting and a cache. Every method has a
 /// silent, uncached default ([`NoHooks`]).
 pub trait Hooks {
     /// A progress message.
     fn step(&self, _message: &str) {}
 
-    /// A counter for `total` units of work named `label`, dropped when the work is done.
-    fn progress(&self, _label: &str, _total: u64) -> Box<dyn Progress + '_> {
-        Box::new(())
+    /// Where the long passes (sweeps, estimators) report their progress.
+    fn progress(&self) -> &dyn Progress {
+        &Silent
     }
 
     /// `compute()`, or the value an earlier run stored under `name` and `key`; `key` covers

@@ -203,11 +203,10 @@ fn run_uniform(hooks: &impl Hooks, setup: &Setup, ranges: &Ranges) -> Result<(Sw
     hooks.step("p3: float baseline and uniform sweep B = 2..16");
     let opt = SweepOptions {
         tolerance: AccuracyDrop::Absolute(TOLERANCE_PP),
-        log: true,
         ..Default::default()
     };
     let started = Instant::now();
-    let sweep = uniform_sweep(&setup.model, &setup.test, ranges, &opt)?;
+    let sweep = uniform_sweep(&setup.model, &setup.test, ranges, &opt, hooks.progress())?;
     let seconds = started.elapsed().as_secs_f64();
     hooks.step(&format!("p3: sweep done in {seconds:.0} s"));
     Ok((sweep, seconds))
@@ -269,15 +268,13 @@ fn run_profiler(
             "profiler: {} estimator on {images} calibration images",
             est.name()
         ));
-        let bar = hooks.progress(&format!("noise gains ({})", est.name()), images as u64);
-        let advance = |k| bar.advance(k);
         Ok(crate::profile::profile(
             &setup.model,
             calib,
             ranges,
             est,
             Some(images),
-            &advance,
+            hooks.progress(),
         )?)
     })
 }
@@ -318,7 +315,16 @@ fn run_b_min_sweeps(
             None => {
                 hooks.step(&format!("offsets sweep: {}", set.source.label()));
                 let (model, test, base) = (&setup.model, &setup.test, uniform.baseline_eval());
-                offsets_sweep_against(model, test, ranges, &set.w, &set.a, &opt, base)?
+                offsets_sweep_against(
+                    model,
+                    test,
+                    ranges,
+                    &set.w,
+                    &set.a,
+                    &opt,
+                    base,
+                    hooks.progress(),
+                )?
             }
         };
         sweeps.push((set, r));

@@ -7,6 +7,7 @@ use crate::error::{InferError, Result};
 use crate::net::model::Model;
 use crate::net::ops::ConvGeom;
 use crate::quant::quantized::Ranges;
+use fxp_core::progress::Progress;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ pub const COURSE_CHUNK: usize = 20;
 pub const PER_IMAGE_CHUNK: usize = 10;
 
 /// The estimator of the noise gains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Estimator {
     /// The paper's definition: ŷ and the logit differences per image, averaged over images.
@@ -141,7 +142,8 @@ fn unit_gains(n: &SqNorms, z: &[f64], top: usize) -> UnitGains {
 }
 
 /// Noise gains over the first `images` images of `inputs` (preprocessed, `in_len` each, file
-/// order) with the given estimator. `progress` is called with the number of images finished.
+/// order) with the given estimator. `progress` advances by the images finished (the caller
+/// begins and ends the phase).
 ///
 /// # Errors
 /// No images or an input of the wrong length.
@@ -149,7 +151,7 @@ pub fn noise_gains(
     net: &DiffNet<'_>,
     inputs: &[f32],
     estimator: Estimator,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Result<Gains> {
     let n = check_inputs(net, inputs)?;
     match estimator {
@@ -175,12 +177,7 @@ fn check_inputs(net: &DiffNet<'_>, inputs: &[f32]) -> Result<usize> {
     Ok(n)
 }
 
-fn per_image_gains(
-    net: &DiffNet<'_>,
-    inputs: &[f32],
-    n: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Gains {
+fn per_image_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
     let per: Vec<Vec<UnitGains>> = inputs
         .par_chunks(PER_IMAGE_CHUNK * net.in_len)
         .map(|chunk| {
@@ -192,7 +189,7 @@ fn per_image_gains(
                 .collect();
             let tops: Vec<usize> = zs.iter().map(|z| argmax(z)).collect();
             let norms = per_image_sq_norms(net, &fwd, &tops);
-            progress(fwd.images as u64);
+            progress.advance(fwd.images as u64);
             norms
                 .iter()
                 .zip(&zs)
@@ -234,12 +231,7 @@ struct ChunkAcc {
     lin_input: Vec<Vec<f32>>,
 }
 
-fn course_chunk(
-    net: &DiffNet<'_>,
-    imgs: &[f32],
-    top: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> ChunkAcc {
+fn course_chunk(net: &DiffNet<'_>, imgs: &[f32], top: usize, progress: &dyn Progress) -> ChunkAcc {
     let layers = net.layers();
     let seeds = net.classes - 1;
     let fwd = forward(net, imgs);
@@ -288,7 +280,7 @@ fn course_chunk(
             }
         }
     });
-    progress(count as u64);
+    progress.advance(count as u64);
     let conv = (0..layers)
         .map(|l| {
             conv_geom[l].map(|geom| {
@@ -322,12 +314,7 @@ fn outer_sum_sq_norm(g: &[f32], out: usize, xx: &[f32], n: usize) -> f64 {
     dot64(&gg, xx)
 }
 
-fn course_gains(
-    net: &DiffNet<'_>,
-    inputs: &[f32],
-    n: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Gains {
+fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
     let layers = net.layers();
     let seeds = net.classes - 1;
     let in_len = net.in_len;
@@ -552,7 +539,8 @@ impl Profile {
 
 /// Runs the profiler: noise gains on the first `images` images of `calibration` (all when
 /// `None`) with `estimator`, normalised with `ranges` (usually [`Ranges::compute`] on the whole
-/// calibration set), and the offsets. `progress` receives the number of images finished.
+/// calibration set), and the offsets. Reports to `progress` one phase, "noise gains (<estimator>)",
+/// of the images used.
 ///
 /// # Errors
 /// A network the profiler cannot differentiate, no images, or a degenerate gain.
@@ -562,12 +550,15 @@ pub fn profile(
     ranges: &Ranges,
     estimator: Estimator,
     images: Option<usize>,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Result<Profile> {
     let net = DiffNet::from_model(model)?;
     let n = images.unwrap_or(calibration.len()).min(calibration.len());
     let x = model.input_of(calibration.slice(0, n));
-    let gains = noise_gains(&net, &x, estimator, progress)?;
+    progress.begin(&format!("noise gains ({})", estimator.name()), n as u64);
+    let gains = noise_gains(&net, &x, estimator, progress);
+    progress.end();
+    let gains = gains?;
     let offsets = offsets(&gains, ranges)?;
     Ok(Profile {
         estimator,

@@ -10,6 +10,7 @@ use crate::model::{FloatKernel, Model};
 use crate::profile::Gains;
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
 use crate::sweep::SweepResult;
+use fxp_core::progress::Progress;
 use fxp_core::{LayerPrecision, Quantizer};
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +72,8 @@ pub struct MismatchPoint {
 }
 
 /// For every uniform precision in `bits`: the disagreement rate between the fixed-point and the
-/// float predictions on `data`, and the bound from `gains`.
+/// float predictions on `data`, and the bound from `gains`. Reports to `progress` one phase
+/// per evaluation.
 ///
 /// # Errors
 /// Evaluation errors or bad precisions.
@@ -86,20 +88,20 @@ pub fn mismatch_sweep(
     bits: &[u32],
     batch: usize,
     policy: PathPolicy,
-    quiet: bool,
+    progress: &dyn Progress,
 ) -> Result<Vec<MismatchPoint>> {
     let n = data.len() as u64;
-    let pb = fxp_core::cli::progress(n, "float predictions", quiet);
-    let float = evaluate(model, &FloatKernel, data, batch, Some(&pb))?;
-    pb.finish_and_clear();
+    progress.begin("float predictions", n);
+    let float = evaluate(model, &FloatKernel, data, batch, progress)?;
+    progress.end();
     let layers = model.num_weight_layers();
     bits.iter()
         .map(|&b| {
             let p = vec![LayerPrecision { b_w: b, b_a: b }; layers];
             let q = QuantizedModel::new(model, ranges, &p, policy)?;
-            let pb = fxp_core::cli::progress(n, &format!("mismatch B = {b}"), quiet);
-            let r = evaluate(model, &q, data, batch, Some(&pb))?;
-            pb.finish_and_clear();
+            progress.begin(&format!("mismatch B = {b}"), n);
+            let r = evaluate(model, &q, data, batch, progress)?;
+            progress.end();
             point(
                 model,
                 ranges,

@@ -8,6 +8,7 @@ use crate::eval::{evaluate, EvalResult};
 use crate::model::{FloatKernel, Model, Op};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
 use crate::sweep::{SweepPoint, SweepResult, Tolerance};
+use fxp_core::progress::Progress;
 use fxp_core::LayerPrecision;
 
 /// Options of [`offsets_sweep`].
@@ -23,8 +24,6 @@ pub struct OffsetSweepOptions {
     pub batch: usize,
     /// Kernel paths allowed.
     pub policy: PathPolicy,
-    /// Hide the progress bars.
-    pub quiet: bool,
 }
 
 impl Default for OffsetSweepOptions {
@@ -35,7 +34,6 @@ impl Default for OffsetSweepOptions {
             tolerance: Tolerance::default(),
             batch: crate::eval::DEFAULT_BATCH,
             policy: PathPolicy::Auto,
-            quiet: false,
         }
     }
 }
@@ -85,6 +83,7 @@ pub fn mean_weight_bits(model: &Model, precisions: &[LayerPrecision]) -> f64 {
 
 /// Accuracy of the float network and at every `B_min` of the options' range with the given
 /// offsets; the minimum `B_min` is the smallest whose accuracy is ≥ baseline − tolerance.
+/// Reports to `progress` one phase per evaluation.
 ///
 /// # Errors
 /// An empty range, bad offsets, or an evaluation error.
@@ -95,12 +94,15 @@ pub fn offsets_sweep(
     w_offsets: &[f64],
     a_offsets: &[f64],
     opt: &OffsetSweepOptions,
+    progress: &dyn Progress,
 ) -> Result<SweepResult> {
     check_inputs(opt, w_offsets, a_offsets, model.num_weight_layers())?;
-    let pb = fxp_core::cli::progress(data.len() as u64, "float baseline", opt.quiet);
-    let base = evaluate(model, &FloatKernel, data, opt.batch, Some(&pb))?;
-    pb.finish_and_clear();
-    offsets_sweep_against(model, data, ranges, w_offsets, a_offsets, opt, base)
+    progress.begin("float baseline", data.len() as u64);
+    let base = evaluate(model, &FloatKernel, data, opt.batch, progress)?;
+    progress.end();
+    offsets_sweep_against(
+        model, data, ranges, w_offsets, a_offsets, opt, base, progress,
+    )
 }
 
 /// Refuses an empty B_min range, and offsets that give a precision outside 1..=32 anywhere in
@@ -129,6 +131,9 @@ fn check_inputs(
 ///
 /// # Errors
 /// As [`offsets_sweep`]; also when `base` is not of `data`'s size.
+// The sweep's inputs (network, images, ranges, two offset lists, options, baseline, progress)
+// are independent values; bundling them in a struct would only move the list.
+#[allow(clippy::too_many_arguments)]
 pub fn offsets_sweep_against(
     model: &Model,
     data: &CifarSet,
@@ -137,6 +142,7 @@ pub fn offsets_sweep_against(
     a_offsets: &[f64],
     opt: &OffsetSweepOptions,
     base: EvalResult,
+    progress: &dyn Progress,
 ) -> Result<SweepResult> {
     check_inputs(opt, w_offsets, a_offsets, model.num_weight_layers())?;
     if base.n != data.len() || base.predictions.len() != data.len() {
@@ -153,9 +159,9 @@ pub fn offsets_sweep_against(
     for b in opt.min_b..=opt.max_b {
         let p = precisions_at(b, w_offsets, a_offsets, layers)?;
         let q = QuantizedModel::new(model, ranges, &p, opt.policy)?;
-        let pb = fxp_core::cli::progress(n, &format!("B_min = {b}"), opt.quiet);
-        let r = evaluate(model, &q, data, opt.batch, Some(&pb))?;
-        pb.finish_and_clear();
+        progress.begin(&format!("B_min = {b}"), n);
+        let r = evaluate(model, &q, data, opt.batch, progress)?;
+        progress.end();
         points.push(SweepPoint {
             bits: b,
             accuracy: r.accuracy,

@@ -65,15 +65,16 @@ impl Ranges {
     /// Ranges computed the course's way: 2^⌈log2 max|·|⌉ of each layer's weights, and of each
     /// layer's input over the float forward pass of the calibration images.
     pub fn compute(model: &Model, calibration: &CifarSet, batch: usize) -> Result<Self> {
-        Self::compute_with_progress(model, calibration, batch, None)
+        Self::compute_with_progress(model, calibration, batch, &fxp_core::progress::Silent)
     }
 
-    /// [`Ranges::compute`] that advances `progress` by the calibration images done.
+    /// [`Ranges::compute`] that advances `progress` by the calibration images done (the caller
+    /// begins and ends the phase).
     pub fn compute_with_progress(
         model: &Model,
         calibration: &CifarSet,
         batch: usize,
-        progress: Option<&indicatif::ProgressBar>,
+        progress: &dyn fxp_core::progress::Progress,
     ) -> Result<Self> {
         if calibration.is_empty() {
             return Err(InferError::Invalid("the calibration set is empty".into()));
@@ -106,9 +107,7 @@ impl Ranges {
                 let end = (start + batch).min(calibration.len());
                 let x = model.input_of(calibration.slice(start, end));
                 let trace = model.forward_traced(&x, end - start);
-                if let Some(pb) = progress {
-                    pb.inc((end - start) as u64);
-                }
+                progress.advance((end - start) as u64);
                 trace
                     .layer_inputs
                     .iter()

@@ -1,8 +1,8 @@
 //! `nonlinear-sgd` — Problem 4: back-propagation through the non-linear system
 //! y2 = ln(1 + (w3·(w1·x1 + w2·x2)²)²) predicting the angle of (x1, x2) on the unit circle.
-use clap::{Args as ClapArgs, Parser, Subcommand};
-use fxp_core::cli::{parse_list, print_json, run};
-use fxp_core::outln;
+use fxp_cli::clap::{self, Args as ClapArgs, Parser, Subcommand};
+use fxp_cli::outln;
+use fxp_cli::{parse_list, print_json, run};
 use fxp_core::text::{fixed, num};
 use nonlinear_sgd::minima::{self, MinimaConfig};
 use nonlinear_sgd::precision::{self, PrecisionConfig};

@@ -1,9 +1,20 @@
-//! Helpers shared by every binary: error exit, text and JSON output on stdout (a closed pipe
-//! ends the process quietly, a full disk is an error), progress bars, list parsing.
+//! # fxp-cli
+//!
+//! What the binaries of fxp-hw (and xtask) share, kept out of the libraries, which never print
+//! or draw: error exit, text and JSON output on stdout (a closed pipe ends the process quietly,
+//! a full disk is an error), the progress bar ([`Bar`], the one implementation of
+//! [`fxp_core::progress::Progress`] that draws), and clap value parsers for list items.
+//! Re-exports [`clap`], so a library crate's optional binary needs only this crate.
+//!
+//! Also home of Problem 1's `sqnr` binary (`cargo run --release -p fxp-cli --bin sqnr`).
+use fxp_core::progress::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::fmt::Display;
 use std::io::Write;
+use std::sync::Mutex;
+
+pub use clap;
 
 /// Runs a binary's main logic; on error prints `error: …` (with its causes) to stderr and
 /// exits with status 1.
@@ -25,7 +36,7 @@ pub fn print_json(value: &impl Serialize) -> Result<(), serde_json::Error> {
 /// Writes text on stdout and flushes it. A closed pipe (`… | head`, `… | true`) ends the process
 /// quietly with status 0; any other write error (`> /dev/full`: no space left on device) prints
 /// `error: cannot write to stdout: …` and exits with status 1. Used through [`outln!`] and
-/// [`out!`](crate::out!) instead of `println!`/`print!`, which panic on such errors.
+/// [`out!`] instead of `println!`/`print!`, which panic on such errors.
 pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
@@ -47,18 +58,18 @@ pub fn stdout_failed(e: &std::io::Error) -> ! {
 /// pipe (quiet exit 0) or a full disk (`error: …`, exit 1).
 #[macro_export]
 macro_rules! outln {
-    () => { $crate::cli::write_stdout(format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 /// `print!` for the text output of a binary, through [`write_stdout`].
 #[macro_export]
 macro_rules! out {
-    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
 }
 
 /// A progress bar on stderr; hidden when stderr is not a terminal or `quiet` is set.
-pub fn progress(len: u64, message: &str, quiet: bool) -> ProgressBar {
+fn new_bar(len: u64, message: &str, quiet: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     if quiet {
         pb.set_draw_target(ProgressDrawTarget::hidden());
@@ -72,6 +83,76 @@ pub fn progress(len: u64, message: &str, quiet: bool) -> ProgressBar {
     );
     pb.set_message(message.to_string());
     pb
+}
+
+/// The [`Progress`] of the binaries: each phase a library begins is a bar on stderr (hidden when
+/// stderr is not a terminal or the bar is quiet, e.g. under `--json`), cleared when the phase
+/// ends. Notes (one line per result of a long run) are printed on stderr only when asked for
+/// with [`Bar::with_notes`], whether the bar is visible or not (logs).
+#[derive(Debug, Default)]
+pub struct Bar {
+    quiet: bool,
+    notes: bool,
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Bar {
+    /// A bar drawn on stderr unless `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            quiet,
+            notes: false,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The same bar, printing the notes of the computation on stderr when `notes` is set.
+    pub fn with_notes(mut self, notes: bool) -> Self {
+        self.notes = notes;
+        self
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        // A panic elsewhere while the lock was held leaves a usable bar.
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Progress for Bar {
+    fn begin(&self, label: &str, total: u64) {
+        let old = self.current().replace(new_bar(total, label, self.quiet));
+        if let Some(pb) = old {
+            pb.finish_and_clear();
+        }
+    }
+
+    fn advance(&self, units: u64) {
+        if let Some(pb) = self.current().as_ref() {
+            pb.inc(units);
+        }
+    }
+
+    fn end(&self) {
+        if let Some(pb) = self.current().take() {
+            pb.finish_and_clear();
+        }
+    }
+
+    fn note(&self, line: &str) {
+        if !self.notes {
+            return;
+        }
+        match self.current().as_ref() {
+            Some(pb) => pb.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.end();
+    }
 }
 
 /// Parses a comma-separated list (`"8,8,7"`) into numbers, naming the flag in the error.
@@ -157,5 +238,20 @@ mod tests {
         assert_eq!(bits_item("8"), Ok(8));
         assert!(bits_item("0").unwrap_err().contains("out of range"));
         assert!(bits_item("33").is_err());
+    }
+
+    #[test]
+    fn a_bar_follows_the_phases_it_is_told() {
+        let bar = Bar::new(true);
+        bar.advance(3); // before any phase: nothing to advance, no panic
+        bar.begin("phase 1", 10);
+        bar.advance(4);
+        assert_eq!(bar.current().as_ref().map(|pb| pb.position()), Some(4));
+        bar.begin("phase 2", 5);
+        assert_eq!(bar.current().as_ref().map(|pb| pb.length()), Some(Some(5)));
+        assert_eq!(bar.current().as_ref().map(|pb| pb.position()), Some(0));
+        bar.end();
+        assert!(bar.current().is_none());
+        bar.note("dropped: notes are off");
     }
 }

@@ -1,8 +1,7 @@
 //! `sqnr` — Problem 1: SQNR of an N-dimensional dot product under output quantization,
 //! formula against a seeded Monte-Carlo measurement.
 use clap::Parser;
-use fxp_core::cli::{bits_item, list_item, print_json, run};
-use fxp_core::outln;
+use fxp_cli::{bits_item, list_item, outln, print_json, run, Bar};
 use fxp_core::sqnr::{self, InputDist, SqnrConfig};
 use fxp_core::text::fixed;
 
@@ -25,8 +24,9 @@ struct Args {
           default_values_t = [2u32, 4, 6, 8, 10, 12, 14, 16])]
     bits: Vec<u32>,
     /// Input distributions: uniform, gaussian-clipped (comma-separated).
-    #[arg(long, default_value = "uniform,gaussian-clipped")]
-    dist: String,
+    #[arg(long, value_delimiter = ',', value_parser = list_item::<InputDist>,
+          default_values = ["uniform", "gaussian-clipped"])]
+    dist: Vec<InputDist>,
     /// Dot products drawn per (N, distribution), 2..=10,000,000.
     #[arg(long, default_value_t = 20_000)]
     samples: usize,
@@ -38,35 +38,18 @@ struct Args {
     json: bool,
 }
 
-fn parse_dists(s: &str) -> Result<Vec<InputDist>, String> {
-    s.split(',')
-        .map(str::trim)
-        .map(|d| match d {
-            "" => Err(format!(
-                "--dist: empty item in {s:?} (a doubled or trailing comma?)"
-            )),
-            "uniform" => Ok(InputDist::Uniform),
-            "gaussian-clipped" | "gaussian" => Ok(InputDist::GaussianClipped),
-            other => Err(format!(
-                "--dist: unknown distribution {other:?} (use uniform, gaussian-clipped)"
-            )),
-        })
-        .collect()
-}
-
 fn main() {
     run(|| -> Result<(), String> {
         let args = Args::parse();
         let cfg = SqnrConfig {
             ns: args.n.clone(),
             bits: args.bits.clone(),
-            dists: parse_dists(&args.dist)?,
+            dists: args.dist.clone(),
             samples: args.samples,
             seed: args.seed,
         };
-        let pb = fxp_core::cli::progress(sqnr::products(&cfg), "products drawn", args.json);
-        let rows = sqnr::run_with_progress(&cfg, &|k| pb.inc(k)).map_err(|e| e.to_string())?;
-        pb.finish_and_clear();
+        let rows =
+            sqnr::run_with_progress(&cfg, &Bar::new(args.json)).map_err(|e| e.to_string())?;
         if args.json {
             print_json(&serde_json::json!({ "config": cfg, "rows": rows }))
                 .map_err(|e| e.to_string())?;
