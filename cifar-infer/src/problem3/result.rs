@@ -146,6 +146,19 @@ pub struct AccuracyPoint {
     pub mean_weight_bits: Option<f64>,
 }
 
+impl AccuracyPoint {
+    /// A sweep's point, with the average bits per weight of an offsets sweep.
+    pub fn new(p: &crate::sweep::SweepPoint, mean_weight_bits: Option<f64>) -> Self {
+        Self {
+            bits: p.bits,
+            accuracy: p.accuracy,
+            correct: p.correct,
+            within: p.within,
+            mean_weight_bits,
+        }
+    }
+}
+
 /// Problem 3.1: uniform precision B = 2…16 and the minimum within the tolerance.
 #[derive(Debug, Clone, Serialize)]
 pub struct Uniform {

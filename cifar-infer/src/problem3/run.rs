@@ -223,13 +223,7 @@ fn uniform_result(sweep: &SweepResult, seconds: f64) -> Uniform {
         points: sweep
             .points
             .iter()
-            .map(|p| AccuracyPoint {
-                bits: p.bits,
-                accuracy: p.accuracy,
-                correct: p.correct,
-                within: p.within,
-                mean_weight_bits: None,
-            })
+            .map(|p| AccuracyPoint::new(p, None))
             .collect(),
     }
 }
@@ -357,13 +351,7 @@ fn b_min_sweep(setup: &Setup, set: OffsetSet, r: &SweepResult) -> BMinSweep {
     let points = r
         .points
         .iter()
-        .map(|p| AccuracyPoint {
-            bits: p.bits,
-            accuracy: p.accuracy,
-            correct: p.correct,
-            within: p.within,
-            mean_weight_bits: mean_bits(p.bits),
-        })
+        .map(|p| AccuracyPoint::new(p, mean_bits(p.bits)))
         .collect();
     let at_minimum = r
         .min_bits
