@@ -85,14 +85,7 @@ impl Setup {
 
     /// The dynamic ranges from `source`.
     pub fn ranges(&self, source: RangeSource) -> Result<Ranges> {
-        match source {
-            RangeSource::Npy => Ranges::from_npy(&self.paths, self.model.num_weight_layers()),
-            RangeSource::Computed => Ranges::compute(
-                &self.model,
-                &self.calibration()?,
-                crate::eval::DEFAULT_BATCH,
-            ),
-        }
+        self.ranges_with(source, None, &fxp_core::progress::Silent)
     }
 
     /// The calibration images (`data_batch_1` of the CIFAR-10 folder).
@@ -110,7 +103,7 @@ impl Setup {
         progress: &dyn fxp_core::progress::Progress,
     ) -> Result<Ranges> {
         match source {
-            RangeSource::Npy => self.ranges(source),
+            RangeSource::Npy => Ranges::from_npy(&self.paths, self.model.num_weight_layers()),
             RangeSource::Computed => {
                 let mut calib = self.calibration()?;
                 if let Some(n) = calibration_images {
