@@ -208,14 +208,29 @@ impl Walker {
                 stride,
                 padding,
                 bias,
+                groups,
+                dilation,
             } => {
                 let (c, h, w) = need_map("type")?;
+                if c % groups != 0 || out_channels % groups != 0 {
+                    return Err(err(
+                        "groups",
+                        format!(
+                            "{groups} groups do not divide the {c} input and {out_channels} output channels"
+                        ),
+                    ));
+                }
+                let span = kernel
+                    .saturating_sub(1)
+                    .checked_mul(*dilation)
+                    .and_then(|s| s.checked_add(1))
+                    .ok_or_else(|| too_large("the dilated kernel span"))?;
                 let fit = |size| {
-                    window_out(size, *kernel, *stride, *padding).ok_or_else(|| {
+                    window_out(size, span, *stride, *padding).ok_or_else(|| {
                         err(
                             "kernel",
                             format!(
-                                "kernel {kernel} is larger than the padded input {} (input {}, padding {padding})",
+                                "kernel {kernel} (span {span}) is larger than the padded input {} (input {}, padding {padding})",
                                 size.saturating_add(padding.saturating_mul(2)),
                                 shape.describe()
                             ),
@@ -224,7 +239,12 @@ impl Walker {
                 };
                 let out = Shape::Map(*out_channels, fit(h)?, fit(w)?);
                 let kk = mul_u64(&label, "kernel size k·k", *kernel as u64, *kernel as u64)?;
-                let d = mul_u64(&label, "dot-product length D = C_in·k·k", c as u64, kk)?;
+                let d = mul_u64(
+                    &label,
+                    "dot-product length D = (C_in/groups)·k·k",
+                    (c / groups) as u64,
+                    kk,
+                )?;
                 let o = *out_channels as u64;
                 let weights = mul_u64(&label, "weights D·C_out", d, o)?;
                 self.push(
@@ -316,7 +336,7 @@ impl Walker {
                     .and_then(|e| usize::try_from(e).ok())
                     .ok_or_else(|| too_large("the flattened size"))?,
             ),
-            LayerSpec::Relu | LayerSpec::Dropout => shape,
+            LayerSpec::Relu | LayerSpec::Relu6 | LayerSpec::Dropout => shape,
             LayerSpec::Residual { body, shortcut } => {
                 let b = self.walk(body, &format!("{path}.body"), shape)?;
                 let s = self.walk(shortcut, &format!("{path}.shortcut"), shape)?;

@@ -27,8 +27,9 @@
 //! }
 //! ```
 //!
-//! Layer types: `conv` (`out_channels`, `kernel`, `stride` = 1, `padding` = 0, `bias` = true),
-//! `linear` (`out_features`, `bias` = true), `batch_norm` (`eps` = 1e-5), `relu`,
+//! Layer types: `conv` (`out_channels`, `kernel`, `stride` = 1, `padding` = 0, `bias` = true,
+//! `groups` = 1, `dilation` = 1), `linear` (`out_features`, `bias` = true), `batch_norm`
+//! (`eps` = 1e-5), `relu`, `relu6` (ReLU clipped at 6),
 //! `max_pool` / `avg_pool` (`kernel`, `stride` = kernel, `padding` = 0; floor mode),
 //! `adaptive_avg_pool` (`output`), `flatten`, `dropout` (identity at inference) and
 //! `residual` (`body`, `shortcut` = identity). Unknown types and fields are errors that name the
@@ -69,6 +70,9 @@ pub struct Preprocess {
 fn one() -> usize {
     1
 }
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
 fn yes() -> bool {
     true
 }
@@ -97,6 +101,13 @@ pub enum LayerSpec {
         /// Whether the layer has a bias (default true).
         #[serde(default = "yes")]
         bias: bool,
+        /// Channel groups (default 1; `groups` = input channels = depthwise). The weight is
+        /// (O, I/groups, k, k); both channel counts must be multiples of it.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        groups: usize,
+        /// Kernel dilation (default 1): the window spans dilation·(k − 1) + 1 pixels.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        dilation: usize,
     },
     /// Fully connected; `{name}.weight` (out, in), `{name}.bias` (out).
     Linear {
@@ -118,6 +129,8 @@ pub enum LayerSpec {
     },
     /// Rectified linear unit.
     Relu,
+    /// ReLU clipped at 6 (ONNX `Clip(0, 6)`, PyTorch `ReLU6`).
+    Relu6,
     /// Max pooling, floor mode (PyTorch default); stride defaults to kernel.
     MaxPool {
         /// Square window size.
@@ -167,6 +180,7 @@ impl LayerSpec {
             Self::Linear { .. } => "linear",
             Self::BatchNorm { .. } => "batch_norm",
             Self::Relu => "relu",
+            Self::Relu6 => "relu6",
             Self::MaxPool { .. } => "max_pool",
             Self::AvgPool { .. } => "avg_pool",
             Self::AdaptiveAvgPool { .. } => "adaptive_avg_pool",
@@ -329,12 +343,16 @@ pub(crate) fn validate_layers<'a>(
                 out_channels,
                 kernel,
                 stride,
+                groups,
+                dilation,
                 ..
             } => {
                 for (f, v) in [
                     ("out_channels", out_channels),
                     ("kernel", kernel),
                     ("stride", stride),
+                    ("groups", groups),
+                    ("dilation", dilation),
                 ] {
                     if *v == 0 {
                         return Err(field(f, "must be > 0"));
@@ -386,7 +404,7 @@ pub(crate) fn validate_layers<'a>(
                 validate_layers(body, &format!("{path}.body"), names)?;
                 validate_layers(shortcut, &format!("{path}.shortcut"), names)?;
             }
-            LayerSpec::Relu | LayerSpec::Flatten | LayerSpec::Dropout => {}
+            LayerSpec::Relu | LayerSpec::Relu6 | LayerSpec::Flatten | LayerSpec::Dropout => {}
         }
     }
     Ok(())
@@ -405,9 +423,8 @@ fn field_expectation(field: &str) -> Option<FieldCheck> {
     }
     match field {
         "name" => Some(("a string", Value::is_string)),
-        "out_channels" | "kernel" | "padding" | "out_features" | "output" => {
-            Some(("a non-negative integer", size))
-        }
+        "out_channels" | "kernel" | "padding" | "out_features" | "output" | "groups"
+        | "dilation" => Some(("a non-negative integer", size)),
         "stride" => Some(("a non-negative integer", opt_size)),
         "bias" => Some(("true or false", Value::is_boolean)),
         "eps" => Some(("a number", Value::is_number)),
@@ -489,7 +506,7 @@ fn locate_in_layer(v: &Value, path: &str) -> Option<CostError> {
             }
         }
     }
-    if matches!(ty, "relu" | "flatten" | "dropout") {
+    if matches!(ty, "relu" | "relu6" | "flatten" | "dropout") {
         if let Some(key) = obj.keys().find(|k| *k != "type") {
             return Some(CostError::Field {
                 layer: label,

@@ -198,6 +198,8 @@ fn analyze_checks_specs_built_in_code() {
             stride: 0,
             padding: 0,
             bias: true,
+            groups: 1,
+            dilation: 1,
         }],
     };
     let e = spec.analyze().unwrap_err().to_string();

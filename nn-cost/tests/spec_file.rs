@@ -112,3 +112,36 @@ fn pooling_shapes_follow_pytorch_floor_mode() {
     assert_eq!((t.rows[1].weights, t.rows[1].biases), (300, 0));
     assert_eq!(t.batch_norm_params, 150);
 }
+
+#[test]
+fn grouped_dilated_conv_and_relu6_are_counted() {
+    // Depthwise 3×3 (groups = channels, dilation 2) then a pointwise conv: MobileNet's block.
+    let spec = NetworkSpec::from_json_str(
+        r#"{ "name": "dw", "input": [8, 16, 16], "layers": [
+            { "type": "conv", "name": "dw", "out_channels": 8, "kernel": 3, "padding": 2,
+              "groups": 8, "dilation": 2, "bias": false },
+            { "type": "relu6" },
+            { "type": "conv", "name": "pw", "out_channels": 16, "kernel": 1 } ] }"#,
+    )
+    .unwrap();
+    let t = spec.analyze().unwrap();
+    let dw = &t.rows[0];
+    // Span 2·(3 − 1) + 1 = 5 with padding 2 keeps 16×16; each output sees one channel: D = 9.
+    assert_eq!(dw.out_shape, vec![8, 16, 16]);
+    assert_eq!((dw.d, dw.weights, dw.macs), (9, 72, 8 * 256 * 9));
+    assert_eq!(t.rows[1].d, 8);
+    let back = NetworkSpec::from_json_str(&spec.to_json_string()).unwrap();
+    assert_eq!(back, spec);
+    // Groups must divide both channel counts.
+    let bad = r#"{ "name": "g", "input": [6, 8, 8], "layers": [
+        { "type": "conv", "name": "c", "out_channels": 4, "kernel": 1, "groups": 4 } ] }"#;
+    let e = NetworkSpec::from_json_str(bad)
+        .and_then(|s| s.analyze())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("groups") && e.contains("conv c"), "{e}");
+    let zero = r#"{ "name": "g", "input": [6, 8, 8], "layers": [
+        { "type": "conv", "name": "c", "out_channels": 6, "kernel": 1, "dilation": 0 } ] }"#;
+    let e = NetworkSpec::from_json_str(zero).unwrap_err().to_string();
+    assert!(e.contains("dilation"), "{e}");
+}

@@ -182,11 +182,16 @@ pub fn expected_tensors(spec: &NetworkSpec) -> Result<Vec<ExpectedTensor>> {
                     out_channels,
                     kernel,
                     bias,
+                    groups,
                     ..
                 },
                 Shape::Map(c, _, _),
             ) => {
-                out.push(t(name, "weight", vec![*out_channels, c, *kernel, *kernel]));
+                out.push(t(
+                    name,
+                    "weight",
+                    vec![*out_channels, c / groups, *kernel, *kernel],
+                ));
                 if *bias {
                     out.push(t(name, "bias", vec![*out_channels]));
                 }
@@ -274,9 +279,11 @@ impl Model {
                             stride,
                             padding,
                             bias,
+                            groups,
+                            dilation,
                         },
                         Shape::Map(c, h, w),
-                    ) => Op::Conv(ConvLayer {
+                    ) if *groups == 1 && *dilation == 1 => Op::Conv(ConvLayer {
                         name: name.clone(),
                         geom: ConvGeom {
                             in_c: c,
@@ -371,6 +378,11 @@ impl Model {
                     }
                     (LayerSpec::Flatten, _) => Op::Flatten,
                     (LayerSpec::Dropout, _) => Op::Dropout,
+                    (LayerSpec::Conv { name, .. }, _) => {
+                        return Err(InferError::Unsupported(format!(
+                            "conv {name}: grouped or dilated convolutions (groups or dilation > 1)"
+                        )))
+                    }
                     (l, _) => {
                         return Err(InferError::Unsupported(format!(
                             "layer type {}",
