@@ -32,3 +32,21 @@ pub fn round_json(v: &Value, digits: u32) -> Value {
         other => other.clone(),
     }
 }
+
+/// Serializes an `ndarray::Array1<f64>` as a plain JSON list (not ndarray's
+/// `{"v", "dim", "data"}` form), so that results holding arrays read like lists:
+/// `#[serde(with = "fxp_core::json::array1")]`.
+pub mod array1 {
+    use ndarray::Array1;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// The array as a list of its elements.
+    pub fn serialize<S: Serializer>(a: &Array1<f64>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(a.iter())
+    }
+
+    /// The array from a list.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Array1<f64>, D::Error> {
+        Vec::<f64>::deserialize(d).map(Array1::from)
+    }
+}

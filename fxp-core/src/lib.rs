@@ -4,11 +4,12 @@
 //! fixed-point formats with integer mantissas ([`fixed`]), signal statistics ([`stats`]),
 //! the representational/computational cost model ([`cost`]), seeded random streams ([`rng`]),
 //! crash-safe output ([`io`]), JSON rounding for snapshots ([`json`]), small dense linear
-//! algebra ([`linalg`]), progress reporting without UI ([`progress`]), text formatting for people
+//! algebra on ndarray ([`linalg`]; [`array`] for slices in kernels), progress reporting without UI ([`progress`]), text formatting for people
 //! ([`text`]) and Problem 1, the SQNR of a dot product under output quantization ([`sqnr`]).
 //!
 //! No UI: the binaries' helpers (clap, progress bars, stdout handling) are in `fxp-cli`
 //! (`fxp-core/cli`).
+pub mod array;
 pub mod compare;
 pub mod cost;
 pub mod error;

@@ -16,7 +16,8 @@ use crate::progress::Progress;
 use crate::quant::Quantizer;
 use crate::rng::stream;
 use crate::stats::{db_amplitude, db_power};
-use rand::Rng as _;
+use ndarray::{Array1, Array2};
+use ndarray_rand::RandomExt;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -89,8 +90,11 @@ impl InputDist {
     pub fn zeta(self) -> f64 {
         self.peak() / self.sigma()
     }
+}
 
-    fn sample(self, rng: &mut crate::rng::Rng) -> f64 {
+/// Draws of x_j and w_j (`ndarray_rand::RandomExt::random_using` draws arrays of them).
+impl Distribution<f64> for InputDist {
+    fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             InputDist::Uniform => rng.gen_range(-1.0..=1.0),
             InputDist::GaussianClipped => {
@@ -293,11 +297,11 @@ pub fn run_with_progress(cfg: &SqnrConfig, progress: &dyn Progress) -> Result<Ve
         .par_iter()
         .map(|&(unit, dist, n)| {
             let mut rng = stream(cfg.seed, unit as u64);
-            let ys: Vec<f64> = (0..cfg.samples)
+            // Sample s is y = Σ_j x_j w_j over the rows (x_j, w_j) of an N×2 draw.
+            let ys: Array1<f64> = (0..cfg.samples)
                 .map(|_| {
-                    (0..n)
-                        .map(|_| dist.sample(&mut rng) * dist.sample(&mut rng))
-                        .sum()
+                    let xw = Array2::random_using((n, 2), dist, &mut rng);
+                    xw.rows().into_iter().map(|r| r[0] * r[1]).sum()
                 })
                 .collect();
             progress.advance((cfg.samples as u64).saturating_mul(n as u64));

@@ -16,6 +16,7 @@
 use crate::error::{check_nonzero, check_positive, LmsError, Result};
 use crate::series::ArModel;
 use fxp_core::rng::stream;
+use ndarray::{Array1, ArrayView1, AsArray};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -236,7 +237,7 @@ fn run_one(x: &[f64], wref: &[f64], cfg: &AdaptConfig, cap: f64, blocks: usize) 
 }
 
 /// The realizations of an ensemble, generated exactly as [`ensemble`] generates them.
-fn realization(model: &ArModel, cfg: &AdaptConfig, r: u64) -> Vec<f64> {
+fn realization(model: &ArModel, cfg: &AdaptConfig, r: u64) -> Array1<f64> {
     let mut rng = stream(cfg.seed, 1 + r);
     model.generate(cfg.len + cfg.taps, 500, &mut rng)
 }
@@ -265,10 +266,11 @@ pub struct DivergenceTrace {
 pub fn divergence_trace(model: &ArModel, cfg: &AdaptConfig) -> Result<DivergenceTrace> {
     cfg.check()?;
     let cap = cfg.cap_factor * model.autocorrelation(0)?[0];
-    let series: Vec<Vec<f64>> = (0..cfg.realizations as u64)
+    let series: Vec<Array1<f64>> = (0..cfg.realizations as u64)
         .map(|r| realization(model, cfg, r))
         .collect();
-    let mut runs: Vec<Option<Adapter>> = series
+    let slices: Vec<_> = series.iter().map(fxp_core::array::slice).collect();
+    let mut runs: Vec<Option<Adapter>> = slices
         .iter()
         .map(|x| Some(Adapter::new(x, cfg, cap)))
         .collect();
@@ -317,8 +319,14 @@ pub fn divergence_trace(model: &ArModel, cfg: &AdaptConfig) -> Result<Divergence
 
 /// Ensemble-averaged (D)LMS learning curves on realizations of `model`; `wref` is the reference
 /// predictor whose MSE on the same samples is reported (the Wiener solution).
-pub fn ensemble(model: &ArModel, wref: &[f64], cfg: &AdaptConfig) -> Result<Curves> {
+pub fn ensemble<'a>(
+    model: &ArModel,
+    wref: impl AsArray<'a, f64>,
+    cfg: &AdaptConfig,
+) -> Result<Curves> {
     cfg.check()?;
+    let wref = fxp_core::array::slice(wref);
+    let wref: &[f64] = &wref;
     if wref.len() != cfg.taps {
         return Err(LmsError::Invalid {
             what: "reference predictor",
@@ -335,7 +343,13 @@ pub fn ensemble(model: &ArModel, wref: &[f64], cfg: &AdaptConfig) -> Result<Curv
         .map(|chunk| {
             chunk.iter().fold(Sums::zero(blocks, cfg.taps), |acc, &r| {
                 let x = realization(model, cfg, r);
-                acc.add(&run_one(&x, wref, cfg, cap, blocks))
+                acc.add(&run_one(
+                    &fxp_core::array::slice(&x),
+                    wref,
+                    cfg,
+                    cap,
+                    blocks,
+                ))
             })
         })
         .collect();
@@ -422,7 +436,7 @@ pub fn misadjustment_small_mu(mu: f64, trace: f64) -> f64 {
 }
 
 /// S(μ) = Σ_i μλ_i / (2(1 − μλ_i)), `None` when some μλ_i ≥ 1.
-fn gaussian_s(mu: f64, eigenvalues: &[f64]) -> Option<f64> {
+fn gaussian_s(mu: f64, eigenvalues: ArrayView1<f64>) -> Option<f64> {
     eigenvalues.iter().try_fold(0.0, |s, &l| {
         (mu * l < 1.0).then(|| s + mu * l / (2.0 * (1.0 - mu * l)))
     })
@@ -432,15 +446,16 @@ fn gaussian_s(mu: f64, eigenvalues: &[f64]) -> Option<f64> {
 /// assumption (Feuer & Weinstein, IEEE Trans. ASSP 33(1), 1985): with
 /// S = Σ_i μλ_i / (2(1 − μλ_i)), M = S/(1 − S); `None` outside the mean-square stable region.
 /// For small μ it reduces to μ tr(R)/2.
-pub fn misadjustment_independence(mu: f64, eigenvalues: &[f64]) -> Option<f64> {
-    gaussian_s(mu, eigenvalues)
+pub fn misadjustment_independence<'a>(mu: f64, eigenvalues: impl AsArray<'a, f64>) -> Option<f64> {
+    gaussian_s(mu, eigenvalues.into())
         .filter(|&s| s < 1.0)
         .map(|s| s / (1.0 - s))
 }
 
 /// Mean-square stability bound of LMS for Gaussian regressors under the same theory: the
 /// largest μ with μλ_max < 1 and S(μ) < 1 (bisection).
-pub fn lms_mean_square_bound(eigenvalues: &[f64]) -> Result<f64> {
+pub fn lms_mean_square_bound<'a>(eigenvalues: impl AsArray<'a, f64>) -> Result<f64> {
+    let eigenvalues: ArrayView1<f64> = eigenvalues.into();
     let lmax = eigenvalues.iter().copied().fold(0.0, f64::max);
     check_positive("largest eigenvalue", lmax)?;
     let (mut lo, mut hi) = (0.0, 1.0 / lmax);
@@ -522,15 +537,16 @@ pub struct SweepPoint {
 }
 
 /// Final MSE for every (M₁, μ): the stability map.
-pub fn stability_sweep(
+pub fn stability_sweep<'a>(
     model: &ArModel,
-    wref: &[f64],
+    wref: impl AsArray<'a, f64>,
     mus: &[f64],
     delays: &[usize],
     len: usize,
     realizations: usize,
     seed: u64,
 ) -> Result<Vec<SweepPoint>> {
+    let wref: ArrayView1<f64> = wref.into();
     let mut out = Vec::with_capacity(mus.len() * delays.len());
     for &delay in delays {
         for &mu in mus {

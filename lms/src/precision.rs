@@ -16,6 +16,7 @@ use fxp_core::cost::{dot_product_fa, AccumulatorConvention};
 use fxp_core::fixed::{Fixed, FixedFormat};
 use fxp_core::quant::{Quantizer, Rounding};
 use fxp_core::stats::{db_power, dynamic_range_pow2, pow2_ceil};
+use ndarray::AsArray;
 use serde::{Deserialize, Serialize};
 
 /// Settings of the precision analysis.
@@ -218,7 +219,13 @@ pub struct PrecisionReport {
 
 /// Bit-true MSE of the fixed-point predictor on `x` (targets stay exact).
 /// Returns (MSE, accumulator width in bits).
-pub fn bit_true_mse(x: &[f64], w: &[f64], qx: &Quantizer, qw: &Quantizer) -> Result<(f64, u32)> {
+pub fn bit_true_mse<'a, 'b>(
+    x: impl AsArray<'a, f64>,
+    w: impl AsArray<'b, f64>,
+    qx: &Quantizer,
+    qw: &Quantizer,
+) -> Result<(f64, u32)> {
+    let (x, w) = (fxp_core::array::slice(x), fxp_core::array::slice(w));
     let n = w.len();
     if x.len() <= n {
         return Err(LmsError::Invalid {
@@ -260,7 +267,13 @@ pub fn bit_true_mse(x: &[f64], w: &[f64], qx: &Quantizer, qw: &Quantizer) -> Res
 }
 
 /// Runs Problem 5 on a series.
-pub fn analyze(x: &[f64], taps: usize, cfg: &PrecisionConfig) -> Result<PrecisionReport> {
+pub fn analyze<'a>(
+    x: impl AsArray<'a, f64>,
+    taps: usize,
+    cfg: &PrecisionConfig,
+) -> Result<PrecisionReport> {
+    let x = fxp_core::array::slice(x);
+    let x: &[f64] = &x;
     check_positive("loss_db", cfg.loss_db)?;
     if cfg.bits_min < 2 || cfg.bits_max < cfg.bits_min || cfg.bits_max > 24 {
         return Err(LmsError::Invalid {
@@ -288,7 +301,7 @@ pub fn analyze(x: &[f64], taps: usize, cfg: &PrecisionConfig) -> Result<Precisio
         }
     };
     let range_x = pow2("range_x", cfg.range_x, x)?;
-    let range_w = pow2("range_w", cfg.range_w, &wiener.w)?;
+    let range_w = pow2("range_w", cfg.range_w, &fxp_core::array::slice(&wiener.w))?;
     let ex2 = fxp_core::stats::power(x)?;
     let model = NoiseModel::new(
         taps,

@@ -8,6 +8,7 @@ use crate::precision::PrecisionConfig;
 use crate::series::{fit_ar3, Ar3Fit, SeriesTarget};
 use crate::wiener::{prediction_mse, Wiener};
 use fxp_core::rng::stream;
+use ndarray::{Array1, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 mod p5;
@@ -189,7 +190,7 @@ pub struct SeriesReport {
 }
 
 /// Fits the model and generates the Problem 5 series (stream 0 of the seed).
-pub fn series(s: &Settings) -> Result<(SeriesReport, Vec<f64>)> {
+pub fn series(s: &Settings) -> Result<(SeriesReport, Array1<f64>)> {
     s.check()?;
     let fit = fit_ar3(SeriesTarget::SEED)?;
     let x = fit
@@ -220,7 +221,8 @@ pub fn reference(fit: &Ar3Fit, taps: usize) -> Result<Wiener> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeriesEstimate {
     /// Coefficients estimated from the Problem 5 series.
-    pub w: Vec<f64>,
+    #[serde(with = "fxp_core::json::array1")]
+    pub w: Array1<f64>,
     /// Its MMSE estimate.
     pub mmse: f64,
     /// Largest |estimate − reference| over the coefficients.
@@ -254,7 +256,7 @@ fn sweep_mus(per_decade: usize) -> Result<Vec<f64>> {
 fn stability_map(
     s: &Settings,
     model: &crate::series::ArModel,
-    wref: &[f64],
+    wref: ArrayView1<f64>,
     delays: &[usize],
 ) -> Result<(Vec<f64>, Vec<crate::adaptive::SweepPoint>)> {
     let mus = sweep_mus(s.sweep_per_decade)?;

@@ -16,7 +16,9 @@
 use crate::error::{check_nonzero, check_positive, LmsError, Result};
 use fxp_core::linalg::{root_moduli, solve};
 use fxp_core::rng::Rng;
-use rand_distr::{Distribution, StandardNormal};
+use ndarray::{aview1, s, Array1, Array2};
+use ndarray_rand::RandomExt;
+use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 /// The statistics the seed states for the series (comparison targets, not results).
@@ -87,15 +89,15 @@ impl ArModel {
     }
 
     /// Exact autocorrelation r₀ … r_max_lag (Yule–Walker, then the AR recursion).
-    pub fn autocorrelation(&self, max_lag: usize) -> Result<Vec<f64>> {
-        let mut r = yule_walker_r(&self.a, self.sigma_v2)?;
+    pub fn autocorrelation(&self, max_lag: usize) -> Result<Array1<f64>> {
+        let mut r = yule_walker_r(&self.a, self.sigma_v2)?.to_vec();
         let p = self.order();
         while r.len() <= max_lag {
             let k = r.len();
             r.push((1..=p).map(|i| self.a[i - 1] * r[k - i]).sum());
         }
         r.truncate(max_lag + 1);
-        Ok(r)
+        Ok(Array1::from(r))
     }
 
     /// Largest pole modulus (< 1 for a stable model).
@@ -104,23 +106,24 @@ impl ArModel {
     }
 
     /// `n` samples from the stream `rng`, after `burn_in` discarded samples started from zero.
-    pub fn generate(&self, n: usize, burn_in: usize, rng: &mut Rng) -> Vec<f64> {
+    /// The driving noise v is drawn first, as one array of `burn_in + n` standard normals.
+    pub fn generate(&self, n: usize, burn_in: usize, rng: &mut Rng) -> Array1<f64> {
         let p = self.order();
         let sv = self.sigma_v2.sqrt();
-        let mut x = vec![0.0; p + burn_in + n];
+        let v = Array1::<f64>::random_using(burn_in + n, StandardNormal, rng);
+        let mut x = Array1::<f64>::zeros(p + burn_in + n);
         for t in p..x.len() {
-            let v: f64 = StandardNormal.sample(rng);
-            x[t] = (1..=p).map(|i| self.a[i - 1] * x[t - i]).sum::<f64>() + sv * v;
+            x[t] = (1..=p).map(|i| self.a[i - 1] * x[t - i]).sum::<f64>() + sv * v[t - p];
         }
-        x.split_off(p + burn_in)
+        x.slice_move(s![p + burn_in..])
     }
 }
 
 /// Solves the Yule–Walker system for r₀ … r_p of an AR(p) model.
-fn yule_walker_r(a: &[f64], sigma_v2: f64) -> Result<Vec<f64>> {
+fn yule_walker_r(a: &[f64], sigma_v2: f64) -> Result<Array1<f64>> {
     let p = a.len();
-    let mut m = vec![vec![0.0; p + 1]; p + 1];
-    for (k, row) in m.iter_mut().enumerate() {
+    let mut m = Array2::<f64>::zeros((p + 1, p + 1));
+    for (k, mut row) in m.rows_mut().into_iter().enumerate() {
         row[k] += 1.0;
         for i in 1..=p {
             row[k.abs_diff(i)] -= a[i - 1];
@@ -128,7 +131,7 @@ fn yule_walker_r(a: &[f64], sigma_v2: f64) -> Result<Vec<f64>> {
     }
     let mut b = vec![0.0; p + 1];
     b[0] = sigma_v2;
-    Ok(solve(&m, &b)?)
+    Ok(solve(m.view(), aview1(&b))?)
 }
 
 /// Stability by the step-down (Schur–Cohn) recursion: all reflection coefficients |k| < 1.

@@ -3,10 +3,12 @@
 use crate::error::{check_nonzero, LmsError, Result};
 use fxp_core::linalg::{solve, symmetric_eigenvalues};
 use fxp_core::stats::db_power;
+use ndarray::{s, Array1, Array2, ArrayView1, AsArray};
 use serde::{Deserialize, Serialize};
 
 /// Biased autocorrelation estimate r̂_k = (1/n) Σ_t x_t x_{t+k}, k = 0 … max_lag.
-pub fn autocorrelation(x: &[f64], max_lag: usize) -> Result<Vec<f64>> {
+pub fn autocorrelation<'a>(x: impl AsArray<'a, f64>, max_lag: usize) -> Result<Array1<f64>> {
+    let x: ArrayView1<f64> = x.into();
     if x.len() <= max_lag {
         return Err(LmsError::Invalid {
             what: "series",
@@ -16,15 +18,20 @@ pub fn autocorrelation(x: &[f64], max_lag: usize) -> Result<Vec<f64>> {
     fxp_core::error::check_finite("series", x.iter().copied())?;
     let n = x.len() as f64;
     Ok((0..=max_lag)
-        .map(|k| x.iter().zip(&x[k..]).map(|(a, b)| a * b).sum::<f64>() / n)
+        .map(|k| {
+            x.iter()
+                .zip(x.slice(s![k..]))
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                / n
+        })
         .collect())
 }
 
 /// The N×N Toeplitz autocorrelation matrix R built from r₀ … r_{N−1}.
-pub fn toeplitz(r: &[f64], taps: usize) -> Vec<Vec<f64>> {
-    (0..taps)
-        .map(|i| (0..taps).map(|j| r[i.abs_diff(j)]).collect())
-        .collect()
+pub fn toeplitz<'a>(r: impl AsArray<'a, f64>, taps: usize) -> Array2<f64> {
+    let r: ArrayView1<f64> = r.into();
+    Array2::from_shape_fn((taps, taps), |(i, j)| r[i.abs_diff(j)])
 }
 
 /// The Wiener predictor and the statistics it is built from.
@@ -33,9 +40,11 @@ pub struct Wiener {
     /// Number of taps N.
     pub taps: usize,
     /// Autocorrelation r₀ … r_N used.
-    pub r: Vec<f64>,
+    #[serde(with = "fxp_core::json::array1")]
+    pub r: Array1<f64>,
     /// Optimal coefficients w* (w*_k multiplies x_{n−k}).
-    pub w: Vec<f64>,
+    #[serde(with = "fxp_core::json::array1")]
+    pub w: Array1<f64>,
     /// σ_x² = r₀.
     pub sigma_x2: f64,
     /// MMSE σ_e² = r₀ − w*ᵀp.
@@ -45,12 +54,14 @@ pub struct Wiener {
     /// SNR = 10 log10(σ_x²/σ_e²) in dB.
     pub snr_db: f64,
     /// Eigenvalues of R, descending.
-    pub eigenvalues: Vec<f64>,
+    #[serde(with = "fxp_core::json::array1")]
+    pub eigenvalues: Array1<f64>,
 }
 
 impl Wiener {
     /// Solves the normal equations from the autocorrelation r₀ … r_N.
-    pub fn from_autocorrelation(r: &[f64], taps: usize) -> Result<Self> {
+    pub fn from_autocorrelation<'a>(r: impl AsArray<'a, f64>, taps: usize) -> Result<Self> {
+        let r: ArrayView1<f64> = r.into();
         check_nonzero("taps", taps)?;
         if r.len() <= taps {
             return Err(LmsError::Invalid {
@@ -59,14 +70,17 @@ impl Wiener {
             });
         }
         let rm = toeplitz(r, taps);
-        let p = &r[1..=taps];
-        let w = solve(&rm, p)?;
-        let mut eigenvalues = symmetric_eigenvalues(&rm)?;
-        eigenvalues.reverse();
+        let p = r.slice(s![1..=taps]);
+        let w = solve(rm.view(), p)?;
+        let eigenvalues = symmetric_eigenvalues(rm.view())?
+            .iter()
+            .rev()
+            .copied()
+            .collect();
         let mmse = r[0] - w.iter().zip(p).map(|(a, b)| a * b).sum::<f64>();
         Ok(Self {
             taps,
-            r: r[..=taps].to_vec(),
+            r: r.slice(s![..=taps]).to_owned(),
             w_norm2: w.iter().map(|x| x * x).sum(),
             snr_db: db_power(r[0] / mmse),
             sigma_x2: r[0],
@@ -77,7 +91,7 @@ impl Wiener {
     }
 
     /// Estimates the predictor from a series.
-    pub fn estimate(x: &[f64], taps: usize) -> Result<Self> {
+    pub fn estimate<'a>(x: impl AsArray<'a, f64>, taps: usize) -> Result<Self> {
         check_nonzero("taps", taps)?;
         Self::from_autocorrelation(&autocorrelation(x, taps)?, taps)
     }
@@ -89,7 +103,8 @@ impl Wiener {
 }
 
 /// Prediction ŷ_n = Σ_k w_k x_{n−k} for n = N … len−1 (index 0 of the result is n = N).
-pub fn predict(x: &[f64], w: &[f64]) -> Vec<f64> {
+pub fn predict<'a, 'b>(x: impl AsArray<'a, f64>, w: impl AsArray<'b, f64>) -> Array1<f64> {
+    let (x, w): (ArrayView1<f64>, ArrayView1<f64>) = (x.into(), w.into());
     let n = w.len();
     (n..x.len())
         .map(|t| w.iter().enumerate().map(|(k, wk)| wk * x[t - 1 - k]).sum())
@@ -97,7 +112,8 @@ pub fn predict(x: &[f64], w: &[f64]) -> Vec<f64> {
 }
 
 /// Empirical MSE of the predictor `w` on the series: mean of (x_n − ŷ_n)² over n ≥ N.
-pub fn prediction_mse(x: &[f64], w: &[f64]) -> Result<f64> {
+pub fn prediction_mse<'a, 'b>(x: impl AsArray<'a, f64>, w: impl AsArray<'b, f64>) -> Result<f64> {
+    let (x, w): (ArrayView1<f64>, ArrayView1<f64>) = (x.into(), w.into());
     check_nonzero("taps", w.len())?;
     if x.len() <= w.len() {
         return Err(LmsError::Invalid {
@@ -107,7 +123,7 @@ pub fn prediction_mse(x: &[f64], w: &[f64]) -> Result<f64> {
     }
     let y = predict(x, w);
     Ok(y.iter()
-        .zip(&x[w.len()..])
+        .zip(x.slice(s![w.len()..]))
         .map(|(p, t)| (t - p) * (t - p))
         .sum::<f64>()
         / y.len() as f64)

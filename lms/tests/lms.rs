@@ -329,7 +329,7 @@ fn snapshot_series_and_precision() {
         "model_a": p.series.fit.model.a,
         "pole_radius": p.series.fit.pole_radius,
         "measured": { "sigma_x2": p.series.measured.sigma_x2, "mmse": p.series.measured.mmse,
-                      "w": p.series.measured.w, "w_norm2": p.series.measured.w_norm2 },
+                      "w": p.series.measured.w.to_vec(), "w_norm2": p.series.measured.w_norm2 },
         "budget": pr.model.budget,
         "bits_equal_real": pr.bits_equal_real,
         "bits_analytic": pr.bits_analytic,

@@ -20,8 +20,9 @@ use crate::error::{Error, Result};
 use crate::model::Weights;
 use crate::quadrature::Quadrature;
 use fxp_core::linalg::{cholesky_solve, symmetric_eigenvalues};
-use fxp_core::rng::stream;
-use rand::Rng;
+use fxp_core::rng::{stream, GenRange};
+use ndarray::{aview1, aview2, Array1};
+use ndarray_rand::RandomExt;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::f64::consts::PI;
@@ -194,7 +195,7 @@ pub fn local_minimize(
             for (k, row) in a.iter_mut().enumerate() {
                 row[k] += lambda;
             }
-            let Ok(x) = cholesky_solve(&a, &e.grad) else {
+            let Ok(x) = cholesky_solve(aview2(&a), aview1(&e.grad)) else {
                 lambda *= 10.0;
                 continue;
             };
@@ -247,7 +248,10 @@ fn eig2(h: &[[f64; 3]; 3]) -> [f64; 2] {
 /// Eigenvalues (ascending) of the full 3×3 Hessian by the shared Jacobi routine; a 3×3 array
 /// is square, so the routine cannot fail (NaN stands in for the unreachable error).
 fn eigenvalues3(h: &[[f64; 3]; 3]) -> [f64; 3] {
-    match symmetric_eigenvalues(h).as_deref() {
+    match symmetric_eigenvalues(aview2(h))
+        .map(|e| e.to_vec())
+        .as_deref()
+    {
         Ok(&[a, b, c]) => [a, b, c],
         _ => [f64::NAN; 3],
     }
@@ -270,16 +274,12 @@ pub fn search(cfg: &MinimaConfig) -> Result<MinimaReport> {
         ));
     }
     let quad = Quadrature::default();
-    let a = cfg.box_half_width;
+    let box_range = GenRange::new(-cfg.box_half_width, cfg.box_half_width)?;
     let results: Vec<LocalResult> = (0..cfg.starts)
         .into_par_iter()
         .map(|k| {
-            let mut rng = stream(cfg.seed, k as u64);
-            let start = Weights([
-                rng.gen_range(-a..a),
-                rng.gen_range(-a..a),
-                rng.gen_range(-a..a),
-            ]);
+            let w = Array1::random_using(3, box_range, &mut stream(cfg.seed, k as u64));
+            let start = Weights([w[0], w[1], w[2]]);
             local_minimize(&quad, start, cfg.max_iter, cfg.grad_tol)
         })
         .collect();

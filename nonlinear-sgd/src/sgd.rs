@@ -7,9 +7,10 @@
 use crate::error::{Error, Result};
 use crate::model::{self, Sample, Weights};
 use crate::quadrature::{Expectation, Quadrature};
-use fxp_core::rng::stream;
+use fxp_core::rng::{stream, GenRange};
+use ndarray::Array1;
+use ndarray_rand::RandomExt;
 use rand::seq::SliceRandom;
-use rand::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::f64::consts::PI;
@@ -131,11 +132,12 @@ pub struct SgdResult {
 
 /// `n` samples with Θ uniform on [−π, π) from stream `unit` of `seed`.
 pub fn dataset(seed: u64, unit: u64, n: usize) -> Vec<Sample> {
-    let mut rng = stream(seed, unit);
-    (0..n)
-        .map(|_| Sample::at_angle(rng.gen_range(-PI..PI)))
-        .collect()
+    let theta = Array1::random_using(n, ANGLE, &mut stream(seed, unit));
+    theta.iter().map(|&t| Sample::at_angle(t)).collect()
 }
+
+/// Θ uniform on [−π, π).
+const ANGLE: GenRange = GenRange::constant(-PI, PI);
 
 /// Mean of e² over `data` (deterministic chunked parallel sum).
 pub fn mse(w: &Weights, data: &[Sample]) -> f64 {

@@ -16,9 +16,10 @@ use crate::plot::{line_chart, LineChart, Series};
 use crate::report::{md_table, tuple_str, Ctx, Section, XResult};
 use lms::precision::{FaCost, Pair};
 use lms::problems::{self, Settings, P5};
+use ndarray::AsArray;
 
-fn vec_str(v: &[f64]) -> String {
-    tuple_str(v, 4)
+fn vec_str<'a>(v: impl AsArray<'a, f64>) -> String {
+    tuple_str(&fxp_core::array::slice(v), 4)
 }
 
 /// The configuration of `--quick` (`quick = true`) or of the real run, seed 1.

@@ -5,6 +5,7 @@ use crate::precision::{self, FaCost, PrecisionReport};
 use fxp_core::compare::{Comparison, Tolerance};
 use fxp_core::cost::AccumulatorConvention;
 use fxp_core::stats::db_power;
+use ndarray::ArrayView1;
 use serde::{Deserialize, Serialize};
 
 /// Problem 5: the series, its fixed-point predictor, and everything the report derives from them.
@@ -142,7 +143,7 @@ impl P5Checks {
     fn new(
         s: &Settings,
         series: &SeriesReport,
-        x: &[f64],
+        x: ArrayView1<f64>,
         pr: &PrecisionReport,
         seed: &SeedValues,
     ) -> Self {
@@ -190,7 +191,7 @@ pub fn p5(s: &Settings) -> Result<P5> {
     let seed_values = SeedValues::seed();
     Ok(P5 {
         settings: s.clone(),
-        checks: P5Checks::new(s, &series, &x, &precision, &seed_values),
+        checks: P5Checks::new(s, &series, x.view(), &precision, &seed_values),
         series,
         precision,
         seed_values,

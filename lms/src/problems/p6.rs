@@ -180,7 +180,7 @@ pub fn p6(s: &Settings) -> Result<P6> {
     let mu_max = adaptive::mu_max(s.taps, w.sigma_x2)?;
     let mu_mean_bound = 2.0 / w.eigenvalues[0];
     let mu_mean_square_bound = adaptive::lms_mean_square_bound(&w.eigenvalues)?;
-    let (_, sweep) = stability_map(s, model, &w.w, &[0])?;
+    let (_, sweep) = stability_map(s, model, w.w.view(), &[0])?;
     let lms_row = bound_rows(&sweep, &[0], &w).pop();
     let (last_stable, first_diverged) =
         lms_row.map_or((None, None), |b| (b.last_stable_mu, b.first_diverged_mu));

@@ -285,7 +285,7 @@ pub fn p7(s: &Settings) -> Result<P7> {
     );
     let dlms = adaptive::ensemble(model, &w.w, &cfg)?;
     let lms_same_mu = adaptive::ensemble(model, &w.w, &AdaptConfig { delay: 0, ..cfg })?;
-    let (mus, sweep) = stability_map(s, model, &w.w, &s.sweep_delays)?;
+    let (mus, sweep) = stability_map(s, model, w.w.view(), &s.sweep_delays)?;
     let bounds = bound_rows(&sweep, &s.sweep_delays, &w);
     let mu_fail = adaptive::mu_fail(&sweep, s.dlms_delay);
     let (min_m1, ratios) = min_m1_table(s.taps)?;

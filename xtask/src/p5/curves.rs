@@ -2,6 +2,7 @@
 use crate::plot::{LineChart, Series};
 use fxp_core::stats::db_power;
 use lms::adaptive::{Curves, Status};
+use ndarray::AsArray;
 
 /// The ensemble MSE in dB against the iteration.
 pub fn mse_db_points(c: &Curves) -> Vec<(f64, f64)> {
@@ -15,7 +16,12 @@ pub fn mse_db_points(c: &Curves) -> Vec<(f64, f64)> {
 /// One line per coefficient of each labelled run, the Wiener values as reference lines.
 /// When every realization of a run diverged there is no ensemble mean to draw: the title and
 /// the plot area say so instead of showing empty axes.
-pub fn coef_chart(title: &str, curves: &[(&str, &Curves)], w_opt: &[f64]) -> LineChart {
+pub fn coef_chart<'a>(
+    title: &str,
+    curves: &[(&str, &Curves)],
+    w_opt: impl AsArray<'a, f64>,
+) -> LineChart {
+    let w_opt = fxp_core::array::slice(w_opt);
     let diverged =
         |c: &Curves| c.config.realizations > 0 && c.diverged_realizations == c.config.realizations;
     let title = match curves.iter().find(|(_, c)| diverged(c)) {

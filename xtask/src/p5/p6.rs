@@ -121,7 +121,7 @@ fn run_row(r: &LmsRun) -> Vec<String> {
         opt_str(c.misadjustment, 4),
         format!("{:.4}", r.misadjustment_small_mu),
         opt_str(r.misadjustment_independence, 4),
-        c.final_coef.as_ref().map_or("—".into(), |v| vec_str(v)),
+        c.final_coef.as_ref().map_or("—".into(), vec_str),
         opt_str(r.max_abs_bias, 4),
     ]
 }

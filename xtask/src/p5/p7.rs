@@ -54,7 +54,7 @@ fn p7_intro(p: &P7) -> String {
 }
 
 fn final_coef_str(c: &Curves) -> String {
-    c.final_coef.as_ref().map_or("—".into(), |v| vec_str(v))
+    c.final_coef.as_ref().map_or("—".into(), vec_str)
 }
 
 fn p7_dlms_table(p: &P7) -> String {
