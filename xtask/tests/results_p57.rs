@@ -1,8 +1,10 @@
 //! Snapshots of the results of Problems 5–7 on the quick configuration (the result structs as
 //! JSON, rounded to 6 significant digits so that they are stable across platforms) and of the
-//! rendered markdown of Problem 5. A changed computed number makes one of them fail; accept an
-//! intended change with `cargo insta review`.
-use fxp_core::json::round_json;
+//! rendered markdown of Problems 5–7. The learning curves (hundreds of points each) are
+//! snapshotted as summaries — length, extremes, mean, 8 evenly spaced points and a digest of
+//! every value — while results.json keeps them whole. A changed computed number makes one of
+//! the snapshots fail; accept an intended change with `cargo insta review`.
+use fxp_core::json::{round_json, summarize_long_arrays};
 use xtask::report::Ctx;
 
 /// The quick configuration of `cargo xtask … --quick`.
@@ -10,9 +12,13 @@ fn quick() -> lms::problems::Settings {
     xtask::p5::settings(true)
 }
 
-/// A result struct as JSON, rounded for a stable snapshot.
+/// Arrays of numbers longer than this are snapshotted as summaries (the learning curves).
+const CURVE_LEN: usize = 40;
+
+/// A result struct as JSON, rounded for a stable snapshot, its curves summarized.
 fn rounded<T: serde::Serialize>(result: &T) -> serde_json::Value {
-    round_json(&serde_json::to_value(result).expect("serializable"), 6)
+    let value = round_json(&serde_json::to_value(result).expect("serializable"), 6);
+    summarize_long_arrays(&value, CURVE_LEN)
 }
 
 #[test]
