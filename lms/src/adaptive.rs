@@ -15,6 +15,7 @@
 //! from then on it contributes e² = cap to the ensemble MSE and no coefficients.
 use crate::error::{check_nonzero, check_positive, LmsError, Result};
 use crate::series::ArModel;
+use fxp_core::array::slice;
 use fxp_core::rng::stream;
 use ndarray::{Array1, ArrayView1, AsArray};
 use rayon::prelude::*;
@@ -269,7 +270,7 @@ pub fn divergence_trace(model: &ArModel, cfg: &AdaptConfig) -> Result<Divergence
     let series: Vec<Array1<f64>> = (0..cfg.realizations as u64)
         .map(|r| realization(model, cfg, r))
         .collect();
-    let slices: Vec<_> = series.iter().map(fxp_core::array::slice).collect();
+    let slices: Vec<_> = series.iter().map(slice).collect();
     let mut runs: Vec<Option<Adapter>> = slices
         .iter()
         .map(|x| Some(Adapter::new(x, cfg, cap)))
@@ -325,7 +326,7 @@ pub fn ensemble<'a>(
     cfg: &AdaptConfig,
 ) -> Result<Curves> {
     cfg.check()?;
-    let wref = fxp_core::array::slice(wref);
+    let wref = slice(wref);
     let wref: &[f64] = &wref;
     if wref.len() != cfg.taps {
         return Err(LmsError::Invalid {
@@ -343,13 +344,7 @@ pub fn ensemble<'a>(
         .map(|chunk| {
             chunk.iter().fold(Sums::zero(blocks, cfg.taps), |acc, &r| {
                 let x = realization(model, cfg, r);
-                acc.add(&run_one(
-                    &fxp_core::array::slice(&x),
-                    wref,
-                    cfg,
-                    cap,
-                    blocks,
-                ))
+                acc.add(&run_one(&slice(&x), wref, cfg, cap, blocks))
             })
         })
         .collect();

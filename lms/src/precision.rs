@@ -12,6 +12,7 @@
 //! model, which has no output-quantization term.
 use crate::error::{check_positive, LmsError, Result};
 use crate::wiener::Wiener;
+use fxp_core::array::slice;
 use fxp_core::cost::{dot_product_fa, AccumulatorConvention};
 use fxp_core::fixed::{Fixed, FixedFormat};
 use fxp_core::quant::{Quantizer, Rounding};
@@ -225,7 +226,7 @@ pub fn bit_true_mse<'a, 'b>(
     qx: &Quantizer,
     qw: &Quantizer,
 ) -> Result<(f64, u32)> {
-    let (x, w) = (fxp_core::array::slice(x), fxp_core::array::slice(w));
+    let (x, w) = (slice(x), slice(w));
     let n = w.len();
     if x.len() <= n {
         return Err(LmsError::Invalid {
@@ -272,7 +273,7 @@ pub fn analyze<'a>(
     taps: usize,
     cfg: &PrecisionConfig,
 ) -> Result<PrecisionReport> {
-    let x = fxp_core::array::slice(x);
+    let x = slice(x);
     let x: &[f64] = &x;
     check_positive("loss_db", cfg.loss_db)?;
     if cfg.bits_min < 2 || cfg.bits_max < cfg.bits_min || cfg.bits_max > 24 {
@@ -301,7 +302,7 @@ pub fn analyze<'a>(
         }
     };
     let range_x = pow2("range_x", cfg.range_x, x)?;
-    let range_w = pow2("range_w", cfg.range_w, &fxp_core::array::slice(&wiener.w))?;
+    let range_w = pow2("range_w", cfg.range_w, &slice(&wiener.w))?;
     let ex2 = fxp_core::stats::power(x)?;
     let model = NoiseModel::new(
         taps,
