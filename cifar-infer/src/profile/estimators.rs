@@ -1,7 +1,9 @@
 //! The noise-gain estimators (per image, the course's batches), the offsets derived from the
 //! gains and ranges, and [`profile`]: the whole profiler run with its npy files.
 use super::backprop::{conv_weight_grad_sq_norms, dot64, gemm, positions, sum_sq, Mat};
-use super::diffnet::{argmax, backward, difference_seeds, forward, DiffNet, Forward, LayerInput};
+use super::passes::{
+    argmax, backward, check_profilable, difference_seeds, forward, Forward, LayerInput,
+};
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
 use crate::net::model::Model;
@@ -78,15 +80,15 @@ fn seed_norms(grad: &[f32], seeds: usize) -> Vec<f64> {
 
 /// Squared norms of `∂(Z_ŷ − Z_i)/∂a` and `∂(Z_ŷ − Z_i)/∂W` of each image of a chunk for every
 /// layer and every `i ≠ ŷ` of that image (`tops[j]` = ŷ of image `j`).
-fn per_image_sq_norms(net: &DiffNet<'_>, fwd: &Forward, tops: &[usize]) -> Vec<SqNorms> {
-    let seeds = net.classes - 1;
+fn per_image_sq_norms(model: &Model, fwd: &Forward, tops: &[usize]) -> Vec<SqNorms> {
+    let seeds = model.classes - 1;
     let n = fwd.images;
-    let mut out = vec![SqNorms::zeros(net.layers(), seeds); n];
+    let mut out = vec![SqNorms::zeros(model.num_weight_layers(), seeds); n];
     let rows: Vec<f32> = tops
         .iter()
-        .flat_map(|&t| difference_seeds(net.classes, t))
+        .flat_map(|&t| difference_seeds(model.classes, t))
         .collect();
-    backward(net, fwd, &rows, seeds, |lg| {
+    backward(model, fwd, &rows, seeds, |lg| {
         let gi_len = lg.grad_in.len() / n;
         let go_len = lg.grad_out.len() / n;
         for (j, o) in out.iter_mut().enumerate() {
@@ -146,29 +148,31 @@ fn unit_gains(n: &SqNorms, z: &[f64], top: usize) -> UnitGains {
 /// begins and ends the phase).
 ///
 /// # Errors
-/// No images or an input of the wrong length.
+/// A network the profiler cannot differentiate ([`check_profilable`]), no images or an input
+/// of the wrong length.
 pub fn noise_gains(
-    net: &DiffNet<'_>,
+    model: &Model,
     inputs: &[f32],
     estimator: Estimator,
     progress: &dyn Progress,
 ) -> Result<Gains> {
-    let n = check_inputs(net, inputs)?;
+    check_profilable(model)?;
+    let n = check_inputs(model, inputs)?;
     match estimator {
-        Estimator::PerImage => Ok(per_image_gains(net, inputs, n, progress)),
-        Estimator::Course => Ok(course_gains(net, inputs, n, progress)),
+        Estimator::PerImage => Ok(per_image_gains(model, inputs, n, progress)),
+        Estimator::Course => Ok(course_gains(model, inputs, n, progress)),
     }
 }
 
-fn check_inputs(net: &DiffNet<'_>, inputs: &[f32]) -> Result<usize> {
-    if !inputs.len().is_multiple_of(net.in_len) {
+fn check_inputs(model: &Model, inputs: &[f32]) -> Result<usize> {
+    if !inputs.len().is_multiple_of(model.input_len()) {
         return Err(InferError::Invalid(format!(
             "profiler input of {} values is not a whole number of images of {} values",
             inputs.len(),
-            net.in_len
+            model.input_len()
         )));
     }
-    let n = inputs.len() / net.in_len;
+    let n = inputs.len() / model.input_len();
     if n == 0 {
         return Err(InferError::Invalid(
             "the profiler needs at least one image".into(),
@@ -177,18 +181,18 @@ fn check_inputs(net: &DiffNet<'_>, inputs: &[f32]) -> Result<usize> {
     Ok(n)
 }
 
-fn per_image_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
+fn per_image_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
     let per: Vec<Vec<UnitGains>> = inputs
-        .par_chunks(PER_IMAGE_CHUNK * net.in_len)
+        .par_chunks(PER_IMAGE_CHUNK * model.input_len())
         .map(|chunk| {
-            let fwd = forward(net, chunk);
+            let fwd = forward(model, chunk);
             let zs: Vec<Vec<f64>> = fwd
                 .logits
-                .chunks_exact(net.classes)
+                .chunks_exact(model.classes)
                 .map(|z| z.iter().map(|&v| f64::from(v)).collect())
                 .collect();
             let tops: Vec<usize> = zs.iter().map(|z| argmax(z)).collect();
-            let norms = per_image_sq_norms(net, &fwd, &tops);
+            let norms = per_image_sq_norms(model, &fwd, &tops);
             progress.advance(fwd.images as u64);
             norms
                 .iter()
@@ -198,7 +202,7 @@ fn per_image_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn P
                 .collect()
         })
         .collect();
-    let layers = net.layers();
+    let layers = model.num_weight_layers();
     let (mut e_a, mut e_w, mut ties) = (vec![0.0; layers], vec![0.0; layers], 0);
     for (a, w, t) in per.iter().flatten() {
         for l in 0..layers {
@@ -231,12 +235,12 @@ struct ChunkAcc {
     lin_input: Vec<Vec<f32>>,
 }
 
-fn course_chunk(net: &DiffNet<'_>, imgs: &[f32], top: usize, progress: &dyn Progress) -> ChunkAcc {
-    let layers = net.layers();
-    let seeds = net.classes - 1;
-    let fwd = forward(net, imgs);
+fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress) -> ChunkAcc {
+    let layers = model.num_weight_layers();
+    let seeds = model.classes - 1;
+    let fwd = forward(model, imgs);
     let count = fwd.images;
-    let seed_rows = difference_seeds(net.classes, top).repeat(count);
+    let seed_rows = difference_seeds(model.classes, top).repeat(count);
     let mut act = vec![vec![0.0; seeds]; layers];
     // Conv layers: stacked grad_out (seeds·C_out × count·P) and patches (K × count·P).
     let mut conv_g: Vec<Vec<f32>> = vec![Vec::new(); layers];
@@ -244,7 +248,7 @@ fn course_chunk(net: &DiffNet<'_>, imgs: &[f32], top: usize, progress: &dyn Prog
     let mut conv_geom: Vec<Option<ConvGeom>> = vec![None; layers];
     let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
     let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
-    backward(net, &fwd, &seed_rows, seeds, |lg| {
+    backward(model, &fwd, &seed_rows, seeds, |lg| {
         let l = lg.layer;
         // Images in file order: the per-image norms are summed in a fixed order.
         for gi in lg.grad_in.chunks_exact(lg.grad_in.len() / count) {
@@ -314,10 +318,10 @@ fn outer_sum_sq_norm(g: &[f32], out: usize, xx: &[f32], n: usize) -> f64 {
     dot64(&gg, xx)
 }
 
-fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
-    let layers = net.layers();
-    let seeds = net.classes - 1;
-    let in_len = net.in_len;
+fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
+    let layers = model.num_weight_layers();
+    let seeds = model.classes - 1;
+    let in_len = model.input_len();
     let (mut e_a, mut e_w) = (vec![0.0; layers], vec![0.0; layers]);
     let mut ties = 0;
     let mut batches = 0;
@@ -326,10 +330,10 @@ fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Prog
         // Pass 1: the batch-summed logits (images in parallel, summed in file order).
         let logits: Vec<Vec<f32>> = batch
             .par_chunks(COURSE_CHUNK * in_len)
-            .map(|chunk| forward(net, chunk).logits)
+            .map(|chunk| forward(model, chunk).logits)
             .collect();
-        let mut z = vec![0.0f64; net.classes];
-        for row in logits.iter().flat_map(|l| l.chunks_exact(net.classes)) {
+        let mut z = vec![0.0f64; model.classes];
+        for row in logits.iter().flat_map(|l| l.chunks_exact(model.classes)) {
             for (zi, &v) in z.iter_mut().zip(row) {
                 *zi += f64::from(v);
             }
@@ -348,7 +352,7 @@ fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Prog
                 .into_par_iter()
                 .map(|c| {
                     let imgs = &batch[c * chunk_len..((c + 1) * chunk_len).min(batch.len())];
-                    course_chunk(net, imgs, top, progress)
+                    course_chunk(model, imgs, top, progress)
                 })
                 .collect();
             for acc in accs {
@@ -552,11 +556,11 @@ pub fn profile(
     images: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Profile> {
-    let net = DiffNet::from_model(model)?;
+    check_profilable(model)?;
     let n = images.unwrap_or(calibration.len()).min(calibration.len());
     let x = model.input_of(calibration.slice(0, n));
     progress.begin(&format!("noise gains ({})", estimator.name()), n as u64);
-    let gains = noise_gains(&net, &x, estimator, progress);
+    let gains = noise_gains(model, &x, estimator, progress);
     progress.end();
     let gains = gains?;
     let offsets = offsets(&gains, ranges)?;

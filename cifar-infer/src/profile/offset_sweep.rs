@@ -5,7 +5,7 @@
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
 use crate::eval::{evaluate, EvalResult};
-use crate::model::{FloatKernel, Model, Op};
+use crate::model::{FloatKernel, Model};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
 use crate::sweep::{SweepPoint, SweepResult, Tolerance};
 use fxp_core::progress::Progress;
@@ -66,11 +66,7 @@ pub fn mean_weight_bits(model: &Model, precisions: &[LayerPrecision]) -> f64 {
     let counts: Vec<f64> = model
         .weight_layers()
         .iter()
-        .map(|(_, op)| match op {
-            Op::Conv(c) => c.weight.len() as f64,
-            Op::Linear(l) => l.weight.len() as f64,
-            _ => 0.0,
-        })
+        .map(|w| w.weight().len() as f64)
         .collect();
     let total: f64 = counts.iter().sum();
     counts

@@ -25,7 +25,7 @@ use crate::data::{CifarSet, DataPaths};
 use crate::error::{InferError, Result};
 use crate::gemm::GemmScalar;
 use crate::int8;
-use crate::model::{ConvLayer, LayerKernel, LinearLayer, Model, Op};
+use crate::model::{ConvLayer, LayerKernel, LinearLayer, Model, WeightLayer};
 use crate::ops::{conv2d_nobias, linear_nobias};
 use fxp_core::{LayerPrecision, Quantizer};
 use rayon::prelude::*;
@@ -81,12 +81,8 @@ impl Ranges {
         }
         let mut weight = Vec::new();
         let names = model.weight_layer_names();
-        for (_, op) in model.weight_layers() {
-            let w = match op {
-                Op::Conv(c) => &c.weight,
-                Op::Linear(l) => &l.weight,
-                _ => continue,
-            };
+        for layer in model.weight_layers() {
+            let w = layer.weight();
             let l = weight.len();
             let r =
                 fxp_core::stats::dynamic_range_pow2(w.iter().map(|&v| v as f64)).map_err(|e| {
@@ -186,7 +182,8 @@ pub enum PathPolicy {
 enum Codes {
     F32(Vec<f32>),
     F64(Vec<f64>),
-    Int8(int8::PackedWeights),
+    /// One packed matrix per group (one for a dense layer).
+    Int8(Vec<int8::PackedWeights>),
 }
 
 /// One quantized weight layer.
@@ -232,11 +229,12 @@ impl QuantizedModel {
         }
         let nonneg = model.nonnegative_inputs();
         let mut layers = Vec::with_capacity(n);
-        for (l, (_, op)) in model.weight_layers().into_iter().enumerate() {
-            let (name, w, rows) = match op {
-                Op::Conv(c) => (&c.name, &c.weight, c.geom.out_c),
-                Op::Linear(lin) => (&lin.name, &lin.weight, lin.out_features),
-                _ => continue,
+        for (l, layer) in model.weight_layers().into_iter().enumerate() {
+            let (name, w, rows) = (layer.name(), layer.weight(), layer.rows());
+            // Groups of a grouped convolution: packed separately for the integer kernel.
+            let groups = match layer {
+                WeightLayer::Conv(c) => c.groups.max(1),
+                WeightLayer::Linear(_) => 1,
             };
             let p = precisions[l];
             let act = if nonneg[l] {
@@ -277,11 +275,16 @@ impl QuantizedModel {
                 KernelPath::F32 => Codes::F32(k.iter().map(|&v| v as f32).collect()),
                 KernelPath::F64 => Codes::F64(k.iter().map(|&v| v as f64).collect()),
                 KernelPath::Int8 => {
-                    Codes::Int8(int8::PackedWeights::new(&k, rows, d, &act, &weight)?)
+                    let per = rows / groups;
+                    Codes::Int8(
+                        k.chunks(per * d)
+                            .map(|kj| int8::PackedWeights::new(kj, per, d, &act, &weight))
+                            .collect::<Result<_>>()?,
+                    )
                 }
             };
             layers.push(QuantizedLayer {
-                name: name.clone(),
+                name: name.to_string(),
                 act,
                 weight,
                 path,
@@ -345,23 +348,41 @@ pub fn epilogue<S: Copy + Send + Sync>(
 impl LayerKernel for QuantizedModel {
     fn conv(&self, layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
         let q = &self.layers[layer];
-        let g = &c.geom;
-        let plane = g.out_h() * g.out_w();
-        let bias = c.bias.as_deref();
+        let gg = c.group_geom();
+        let (og, dg) = (gg.out_c, gg.out_c * gg.d());
+        let plane = gg.out_h() * gg.out_w();
         let scale = self.scale(layer);
-        match &q.codes {
-            Codes::F32(w) => {
-                let s = conv2d_nobias(&activation_codes::<f32>(&q.act, x), n, g, w);
-                epilogue(&s, |v| v as f64, scale, bias, g.out_c, plane)
+        c.per_group(x, n, |j, g, xj| {
+            let bias = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+            match &q.codes {
+                Codes::F32(w) => {
+                    let s = conv2d_nobias(
+                        &activation_codes::<f32>(&q.act, xj),
+                        n,
+                        g,
+                        &w[j * dg..][..dg],
+                    );
+                    epilogue(&s, |v| v as f64, scale, bias, og, plane)
+                }
+                Codes::F64(w) => {
+                    let s = conv2d_nobias(
+                        &activation_codes::<f64>(&q.act, xj),
+                        n,
+                        g,
+                        &w[j * dg..][..dg],
+                    );
+                    epilogue(&s, |v| v, scale, bias, og, plane)
+                }
+                Codes::Int8(p) => int8::conv2d_dequantized(
+                    xj,
+                    &q.act,
+                    n,
+                    g,
+                    &p[j],
+                    int8::Dequantize { scale, bias },
+                ),
             }
-            Codes::F64(w) => {
-                let s = conv2d_nobias(&activation_codes::<f64>(&q.act, x), n, g, w);
-                epilogue(&s, |v| v, scale, bias, g.out_c, plane)
-            }
-            Codes::Int8(p) => {
-                int8::conv2d_dequantized(x, &q.act, n, g, p, int8::Dequantize { scale, bias })
-            }
-        }
+        })
     }
 
     fn linear(&self, layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
@@ -379,7 +400,7 @@ impl LayerKernel for QuantizedModel {
                 epilogue(&s, |v| v, scale, bias, o, 1)
             }
             Codes::Int8(p) => {
-                int8::linear_dequantized(x, &q.act, n, p, int8::Dequantize { scale, bias })
+                int8::linear_dequantized(x, &q.act, n, &p[0], int8::Dequantize { scale, bias })
             }
         }
     }
