@@ -79,20 +79,7 @@ impl Ranges {
         if calibration.is_empty() {
             return Err(InferError::Invalid("the calibration set is empty".into()));
         }
-        let mut weight = Vec::new();
-        let names = model.weight_layer_names();
-        for layer in model.weight_layers() {
-            let w = layer.weight();
-            let l = weight.len();
-            let r =
-                fxp_core::stats::dynamic_range_pow2(w.iter().map(|&v| v as f64)).map_err(|e| {
-                    InferError::Invalid(format!(
-                        "{}: cannot compute the weight range: {e} (are all its weights zero?)",
-                        fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
-                    ))
-                })?;
-            weight.push(r);
-        }
+        let weight = weight_ranges(model)?;
         let layers = weight.len();
         let batch = batch.max(1);
         let starts: Vec<usize> = (0..calibration.len()).step_by(batch).collect();
@@ -102,32 +89,29 @@ impl Ranges {
             .map(|&start| {
                 let end = (start + batch).min(calibration.len());
                 let x = model.input_of(calibration.slice(start, end));
-                let trace = model.forward_traced(&x, end - start);
+                let m = input_maxima(model, &x, end - start);
                 progress.advance((end - start) as u64);
-                trace
-                    .layer_inputs
-                    .iter()
-                    .map(|a| a.iter().fold(0f32, |acc, v| acc.max(v.abs())))
-                    .collect::<Vec<f32>>()
+                m
             })
             .reduce(
                 || vec![0f32; layers],
                 |a, b| a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect(),
             );
-        let activation = max
-            .iter()
-            .enumerate()
-            .map(|(l, &m)| {
-                fxp_core::stats::pow2_ceil(m as f64).map_err(|e| {
-                    InferError::Invalid(format!(
-                        "{}: cannot compute the input range over the calibration images: {e} \
-                         (is its input zero on every image?)",
-                        fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self { weight, activation })
+        Ok(Self {
+            weight,
+            activation: activation_ranges(model, &max)?,
+        })
+    }
+
+    /// Ranges computed the course's way from `n` preprocessed inputs `x` (one batch).
+    pub fn compute_from_inputs(model: &Model, x: &[f32], n: usize) -> Result<Self> {
+        if n == 0 {
+            return Err(InferError::Invalid("no calibration inputs".into()));
+        }
+        Ok(Self {
+            weight: weight_ranges(model)?,
+            activation: activation_ranges(model, &input_maxima(model, x, n))?,
+        })
     }
 
     fn check(&self, layers: usize) -> Result<()> {
@@ -151,6 +135,52 @@ impl Ranges {
         }
         Ok(())
     }
+}
+
+/// r_W,l = 2^⌈log2 max|w|⌉ of every weight layer.
+fn weight_ranges(model: &Model) -> Result<Vec<f64>> {
+    model
+        .weight_layers()
+        .iter()
+        .enumerate()
+        .map(|(l, layer)| {
+            fxp_core::stats::dynamic_range_pow2(layer.weight().iter().map(|&v| v as f64)).map_err(
+                |e| {
+                    InferError::Invalid(format!(
+                        "{}: cannot compute the weight range: {e} (are all its weights zero?)",
+                        fxp_core::text::layer(l, layer.name())
+                    ))
+                },
+            )
+        })
+        .collect()
+}
+
+/// max |a| of the input of every weight layer over a batch of `n` preprocessed inputs.
+fn input_maxima(model: &Model, x: &[f32], n: usize) -> Vec<f32> {
+    model
+        .forward_traced(x, n)
+        .layer_inputs
+        .iter()
+        .map(|a| a.iter().fold(0f32, |acc, v| acc.max(v.abs())))
+        .collect()
+}
+
+/// r_A,l = 2^⌈log2 max|a|⌉ from the maxima of the layer inputs.
+fn activation_ranges(model: &Model, max: &[f32]) -> Result<Vec<f64>> {
+    let names = model.weight_layer_names();
+    max.iter()
+        .enumerate()
+        .map(|(l, &m)| {
+            fxp_core::stats::pow2_ceil(m as f64).map_err(|e| {
+                InferError::Invalid(format!(
+                    "{}: cannot compute the input range over the calibration images: {e} \
+                     (is its input zero on every image?)",
+                    fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
+                ))
+            })
+        })
+        .collect()
 }
 
 /// How a layer's integer dot products are computed (all exact; see the module docs).
