@@ -49,8 +49,23 @@ impl Ranges {
     /// Ranges from the course npy files of a data folder (`weight_dynamic_range.npy`,
     /// `activation_dynamic_range.npy`), `layers` values each.
     pub fn from_npy(paths: &DataPaths, layers: usize) -> Result<Self> {
-        let weight = nn_cost::npy::read_f64_vec(&paths.weight_ranges(), Some(layers))?;
-        let activation = nn_cost::npy::read_f64_vec(&paths.activation_ranges(), Some(layers))?;
+        let weight = nn_cost::npy::read_f64_vec(&paths.weight_ranges(), None)?;
+        let activation = nn_cost::npy::read_f64_vec(&paths.activation_ranges(), None)?;
+        for (path, v) in [
+            (paths.weight_ranges(), &weight),
+            (paths.activation_ranges(), &activation),
+        ] {
+            if v.len() == layers {
+                continue;
+            }
+            return Err(InferError::Invalid(format!(
+                "{}: expected {layers} values (one per conv/linear layer of the network), \
+                 found {}: the npy ranges of the data folder are for the course network; for \
+                 another network use --ranges computed (from the calibration images)",
+                path.display(),
+                v.len()
+            )));
+        }
         let r = Self { weight, activation };
         r.check(layers).map_err(|e| {
             InferError::Invalid(format!(
