@@ -10,7 +10,7 @@
 use cifar_infer::backprop::{conv2d_backward_weight, linear_backward_weight};
 use cifar_infer::model::{BatchNormMode, ConvLayer, LayerKernel, LinearLayer, Model};
 use cifar_infer::profile::{
-    backward, difference_seeds, forward, noise_gains, Estimator, LayerInput,
+    argmax, backward, difference_seeds, forward, noise_gains, Estimator, LayerInput,
 };
 use cifar_infer::quantized::{PathPolicy, QuantizedModel, Ranges};
 use cifar_infer::weights::{Tensor, Weights};
@@ -436,7 +436,13 @@ fn exact_fixed_point_equals_the_f64_reference_on_every_path() {
 
 #[test]
 fn profiler_gradients_match_finite_differences() {
-    let spec = spec(1);
+    for groups in [1, 6] {
+        gradients_match_finite_differences(groups);
+    }
+}
+
+fn gradients_match_finite_differences(groups: usize) {
+    let spec = spec(groups);
     let w = weights(&spec, 6);
     let w64 = params64(&w);
     let model = Model::from_weights_with(&spec, &w, BatchNormMode::Float).unwrap();
@@ -446,30 +452,7 @@ fn profiler_gradients_match_finite_differences() {
     let images_n = 2;
     let x = images(images_n, model.input_len(), 7);
     let tops = [1usize, 3];
-    let fwd = forward(&model, &x);
-    let rows: Vec<f32> = tops
-        .iter()
-        .flat_map(|&t| difference_seeds(classes, t))
-        .collect();
-    // [image][layer] → (input gradients per seed, weight gradients per seed).
-    let mut grads: Vec<Vec<(Vec<f32>, Vec<f32>)>> =
-        vec![vec![(Vec::new(), Vec::new()); names.len()]; images_n];
-    backward(&model, &fwd, &rows, seeds, |lg| {
-        let (gi_len, go_len) = (lg.grad_in.len() / lg.images, lg.grad_out.len() / lg.images);
-        for (j, g) in grads.iter_mut().enumerate() {
-            let go = &lg.grad_out[j * go_len..][..go_len];
-            let wg = match lg.input {
-                LayerInput::Conv { geom, cols } => {
-                    conv2d_backward_weight(&geom, &cols[j], go, seeds)
-                }
-                LayerInput::Linear { input } => {
-                    let in_f = input.len() / lg.images;
-                    linear_backward_weight(&input[j * in_f..][..in_f], go, seeds)
-                }
-            };
-            g[lg.layer] = (lg.grad_in[j * gi_len..][..gi_len].to_vec(), wg);
-        }
-    });
+    let grads = explicit_grads(&model, &x, &tops);
     let eps = 1e-5;
     let mut checked = 0;
     for (j, img) in x.chunks_exact(model.input_len()).enumerate() {
@@ -482,10 +465,8 @@ fn profiler_gradients_match_finite_differences() {
         };
         for (l, name) in names.iter().enumerate() {
             let (gi, gw) = &grads[j][l];
-            for (what, g, per) in [
-                ("input", gi, gi.len() / seeds),
-                ("weight", gw, gw.len() / seeds),
-            ] {
+            for (what, g) in [("input", gi), ("weight", gw)] {
+                let per = g.len() / seeds;
                 for at in 0..per {
                     for s in 0..seeds {
                         let nudge = |delta| match what {
@@ -505,7 +486,8 @@ fn profiler_gradients_match_finite_differences() {
                         // Tolerance: f32 gradients against f64 central differences.
                         assert!(
                             (f - a).abs() <= 1e-4 * (1.0 + f.abs()),
-                            "image {j} {name} {what}[{at}] seed {s}: finite difference {f} vs {a}"
+                            "groups {groups} image {j} {name} {what}[{at}] seed {s}: \
+                             finite difference {f} vs {a}"
                         );
                         checked += 1;
                     }
@@ -514,20 +496,150 @@ fn profiler_gradients_match_finite_differences() {
         }
     }
     assert!(checked > 10_000, "only {checked} comparisons");
-    // And the estimators run on it (finite, positive gains for every layer).
-    let gains = noise_gains(&model, &x, Estimator::PerImage, &fxp_core::progress::Silent).unwrap();
-    assert!(gains
-        .e_a
-        .iter()
-        .chain(&gains.e_w)
-        .all(|v| v.is_finite() && *v > 0.0));
+    // The estimators on it: per image, the squared norms of these gradients (checked above);
+    // finite, positive gains for every layer with both estimators.
+    for est in Estimator::ALL {
+        let gains = noise_gains(&model, &x, est, &fxp_core::progress::Silent).unwrap();
+        assert!(gains
+            .e_a
+            .iter()
+            .chain(&gains.e_w)
+            .all(|v| v.is_finite() && *v > 0.0));
+    }
 }
 
+/// Type of [`explicit_grads`]: `[image][layer]` → (input gradients, weight gradients), each
+/// seeds × elements.
+type Grads = Vec<Vec<(Vec<f32>, Vec<f32>)>>;
+
+/// The profiler's gradients of every image of `x` (ŷ of image j = `tops[j]`) for every layer,
+/// gathered whole: a grouped conv is handed out group by group and placed at its channels.
+fn explicit_grads(model: &Model, x: &[f32], tops: &[usize]) -> Grads {
+    let classes = model.classes;
+    let seeds = classes - 1;
+    let images_n = tops.len();
+    let layers = model.num_weight_layers();
+    let fwd = forward(model, x);
+    let rows: Vec<f32> = tops
+        .iter()
+        .flat_map(|&t| difference_seeds(classes, t))
+        .collect();
+    let in_lens: Vec<usize> = model
+        .forward_traced(&x[..model.input_len()], 1)
+        .layer_inputs
+        .iter()
+        .map(Vec::len)
+        .collect();
+    let w_lens: Vec<usize> = model
+        .weight_layers()
+        .iter()
+        .map(|l| l.weight().len())
+        .collect();
+    let mut grads: Vec<Vec<(Vec<f32>, Vec<f32>)>> = (0..images_n)
+        .map(|_| {
+            (0..layers)
+                .map(|l| (vec![0.0; seeds * in_lens[l]], vec![0.0; seeds * w_lens[l]]))
+                .collect()
+        })
+        .collect();
+    backward(model, &fwd, &rows, seeds, |lg| {
+        let (gi_len, go_len) = (lg.grad_in.len() / lg.images, lg.grad_out.len() / lg.images);
+        for (j, g) in grads.iter_mut().enumerate() {
+            let go = &lg.grad_out[j * go_len..][..go_len];
+            let wg = match lg.input {
+                LayerInput::Conv { geom, cols } => {
+                    conv2d_backward_weight(&geom, &cols[j], go, seeds)
+                }
+                LayerInput::Linear { input } => {
+                    let in_f = input.len() / lg.images;
+                    linear_backward_weight(&input[j * in_f..][..in_f], go, seeds)
+                }
+            };
+            let gi = &lg.grad_in[j * gi_len..][..gi_len];
+            let (full_in, full_w) = &mut g[lg.layer];
+            for (src, full) in [(gi, full_in), (&wg[..], full_w)] {
+                let (part, whole) = (src.len() / seeds, full.len() / seeds);
+                for s in 0..seeds {
+                    full[s * whole + lg.group * part..][..part]
+                        .copy_from_slice(&src[s * part..][..part]);
+                }
+            }
+        }
+    });
+    grads
+}
+
+fn sq(v: &[f32]) -> f64 {
+    v.iter().map(|&a| f64::from(a) * f64::from(a)).sum()
+}
+
+fn logits64(model: &Model, x: &[f32], n: usize) -> Vec<Vec<f64>> {
+    model
+        .forward(x, n)
+        .chunks_exact(model.classes)
+        .map(|z| z.iter().map(|&v| f64::from(v)).collect())
+        .collect()
+}
+
+/// Both estimators on the grouped network against the definitions computed from the explicit
+/// gradients (relative tolerance 1e-4: f32 gradients, sums in other orders).
 #[test]
-fn grouped_convolutions_are_refused_by_the_profiler_by_name() {
+fn estimators_on_a_grouped_residual_network_match_brute_force() {
     let spec = spec(6);
-    let model = Model::from_weights(&spec, &weights(&spec, 8)).unwrap();
-    let x = images(2, model.input_len(), 9);
-    let e = noise_gains(&model, &x, Estimator::PerImage, &fxp_core::progress::Silent).unwrap_err();
-    assert!(e.to_string().contains("b1.c2"), "{e}");
+    let model = Model::from_weights(&spec, &weights(&spec, 10)).unwrap();
+    let (n, seeds, layers) = (30, model.classes - 1, model.num_weight_layers());
+    let x = images(n, model.input_len(), 11);
+    let zs = logits64(&model, &x, n);
+    let close = |what: &str, got: &[f64], want: &[f64]| {
+        for (l, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() <= 1e-4 * w.abs(), "{what}[{l}]: {g} vs {w}");
+        }
+    };
+    // Per image: ŷ and the differences of each image.
+    let tops: Vec<usize> = zs.iter().map(|z| argmax(z)).collect();
+    let grads = explicit_grads(&model, &x, &tops);
+    let (mut ea, mut ew) = (vec![0.0; layers], vec![0.0; layers]);
+    for (j, z) in zs.iter().enumerate() {
+        let others: Vec<usize> = (0..z.len()).filter(|&i| i != tops[j]).collect();
+        for l in 0..layers {
+            let (gi, gw) = &grads[j][l];
+            let (pi, pw) = (gi.len() / seeds, gw.len() / seeds);
+            for (s, &i) in others.iter().enumerate() {
+                let d2 = 24.0 * (z[tops[j]] - z[i]).powi(2) * n as f64;
+                ea[l] += sq(&gi[s * pi..][..pi]) / d2;
+                ew[l] += sq(&gw[s * pw..][..pw]) / d2;
+            }
+        }
+    }
+    let g = noise_gains(&model, &x, Estimator::PerImage, &fxp_core::progress::Silent).unwrap();
+    close("per-image E_A", &g.e_a, &ea);
+    close("per-image E_W", &g.e_w, &ew);
+    // Course (one batch of 30 images, two work units): ŷ from the summed logits; activation
+    // gradients per image, weight gradients summed over the batch before squaring.
+    let mut z = vec![0.0; model.classes];
+    zs.iter()
+        .for_each(|zi| z.iter_mut().zip(zi).for_each(|(a, b)| *a += b));
+    let t = argmax(&z);
+    let grads = explicit_grads(&model, &x, &vec![t; n]);
+    let others: Vec<usize> = (0..z.len()).filter(|&i| i != t).collect();
+    let (mut ea, mut ew) = (vec![0.0; layers], vec![0.0; layers]);
+    for l in 0..layers {
+        let (pi, pw) = (grads[0][l].0.len() / seeds, grads[0][l].1.len() / seeds);
+        for (s, &i) in others.iter().enumerate() {
+            let d2 = 24.0 * (z[t] - z[i]).powi(2);
+            let act: f64 = grads.iter().map(|g| sq(&g[l].0[s * pi..][..pi])).sum();
+            let mut wsum = vec![0.0f32; pw];
+            for g in &grads {
+                wsum.iter_mut()
+                    .zip(&g[l].1[s * pw..][..pw])
+                    .for_each(|(a, b)| *a += b);
+            }
+            ea[l] += act / d2;
+            ew[l] += sq(&wsum) / d2;
+        }
+    }
+    let g = noise_gains(&model, &x, Estimator::Course, &fxp_core::progress::Silent).unwrap();
+    assert_eq!((g.units, g.images), (1, n));
+    close("course E_A", &g.e_a, &ea);
+    close("course E_W", &g.e_w, &ew);
 }

@@ -94,8 +94,8 @@ fn per_image_sq_norms(model: &Model, fwd: &Forward, tops: &[usize]) -> Vec<SqNor
         for (j, o) in out.iter_mut().enumerate() {
             let gi = &lg.grad_in[j * gi_len..][..gi_len];
             let go = &lg.grad_out[j * go_len..][..go_len];
-            o.act[lg.layer] = seed_norms(gi, seeds);
-            o.wt[lg.layer] = match lg.input {
+            // Added up over the groups of a grouped convolution (one term otherwise).
+            let wt = match lg.input {
                 LayerInput::Conv { geom, cols } => {
                     conv_weight_grad_sq_norms(&geom, &cols[j], go, seeds)
                 }
@@ -106,9 +106,18 @@ fn per_image_sq_norms(model: &Model, fwd: &Forward, tops: &[usize]) -> Vec<SqNor
                     seed_norms(go, seeds).into_iter().map(|v| v * xx).collect()
                 }
             };
+            add_to(&mut o.act[lg.layer], seed_norms(gi, seeds));
+            add_to(&mut o.wt[lg.layer], wt);
         }
     });
     out
+}
+
+/// `acc += v` element-wise.
+fn add_to(acc: &mut [f64], v: Vec<f64>) {
+    for (a, v) in acc.iter_mut().zip(v) {
+        *a += v;
+    }
 }
 
 /// `Σ_{i≠ŷ} norms[i] / (24 (Z_ŷ − Z_i)²)`, skipping exact ties; returns (sum, ties).
@@ -227,8 +236,9 @@ fn per_image_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progr
 struct ChunkAcc {
     /// Σ over the chunk's images of the per-seed squared activation-gradient norms `[layer][seed]`.
     act: Vec<Vec<f64>>,
-    /// Conv layers: Σ_n grad_out_n · cols_nᵀ, `seeds·C_out × K` (None for linear layers).
-    conv: Vec<Option<Vec<f32>>>,
+    /// Conv layers: Σ_n grad_out_n · cols_nᵀ, `seeds·C_out × K`, per group (None for linear
+    /// layers).
+    conv: Vec<Option<Vec<Vec<f32>>>>,
     /// Linear layers: per seed, the rows `grad_out_{n,s}` of the chunk's images (`images×out`).
     lin_grad: Vec<Vec<Vec<f32>>>,
     /// Linear layers: the inputs of the chunk's images (`images×in`).
@@ -242,9 +252,10 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
     let count = fwd.images;
     let seed_rows = difference_seeds(model.classes, top).repeat(count);
     let mut act = vec![vec![0.0; seeds]; layers];
-    // Conv layers: stacked grad_out (seeds·C_out × count·P) and patches (K × count·P).
-    let mut conv_g: Vec<Vec<f32>> = vec![Vec::new(); layers];
-    let mut conv_x: Vec<Vec<f32>> = vec![Vec::new(); layers];
+    // Conv layers, per group: stacked grad_out (seeds·C_out × count·P) and patches
+    // (K × count·P).
+    let mut conv_g: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
+    let mut conv_x: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
     let mut conv_geom: Vec<Option<ConvGeom>> = vec![None; layers];
     let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
     let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
@@ -262,14 +273,20 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
                 let (p, d, o) = (positions(&geom), geom.d(), geom.out_c);
                 let width = count * p;
                 conv_geom[l] = Some(geom);
-                conv_g[l] = vec![0.0; seeds * o * width];
-                conv_x[l] = vec![0.0; d * width];
+                let k = lg.group;
+                if conv_g[l].len() <= k {
+                    conv_g[l].resize(k + 1, Vec::new());
+                    conv_x[l].resize(k + 1, Vec::new());
+                }
+                let (cg, cx) = (&mut conv_g[l][k], &mut conv_x[l][k]);
+                *cg = vec![0.0; seeds * o * width];
+                *cx = vec![0.0; d * width];
                 for (j, (go, cj)) in lg.grad_out.chunks_exact(go_len).zip(cols).enumerate() {
                     for (r, row) in go.chunks_exact(p).enumerate() {
-                        conv_g[l][r * width + j * p..][..p].copy_from_slice(row);
+                        cg[r * width + j * p..][..p].copy_from_slice(row);
                     }
                     for (r, row) in cj.chunks_exact(p).enumerate() {
-                        conv_x[l][r * width + j * p..][..p].copy_from_slice(row);
+                        cx[r * width + j * p..][..p].copy_from_slice(row);
                     }
                 }
             }
@@ -290,14 +307,20 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
             conv_geom[l].map(|geom| {
                 let (d, o) = (geom.d(), geom.out_c);
                 let width = count * positions(&geom);
-                let mut acc = vec![0.0f32; seeds * o * d];
-                gemm(
-                    Mat::new(&conv_g[l], seeds * o, width),
-                    Mat::new(&conv_x[l], d, width).t(),
-                    0.0,
-                    &mut acc,
-                );
-                acc
+                conv_g[l]
+                    .iter()
+                    .zip(&conv_x[l])
+                    .map(|(cg, cx)| {
+                        let mut acc = vec![0.0f32; seeds * o * d];
+                        gemm(
+                            Mat::new(cg, seeds * o, width),
+                            Mat::new(cx, d, width).t(),
+                            0.0,
+                            &mut acc,
+                        );
+                        acc
+                    })
+                    .collect()
             })
         })
         .collect();
@@ -344,7 +367,7 @@ fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress
         let n_chunks = batch.len().div_ceil(chunk_len);
         let wave = rayon::current_num_threads().max(1);
         let mut act = vec![vec![0.0f64; seeds]; layers];
-        let mut conv: Vec<Option<Vec<f32>>> = vec![None; layers];
+        let mut conv: Vec<Option<Vec<Vec<f32>>>> = vec![None; layers];
         let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
         let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
         for w0 in (0..n_chunks).step_by(wave) {
@@ -362,7 +385,11 @@ fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress
                     }
                     if let Some(c) = &acc.conv[l] {
                         match &mut conv[l] {
-                            Some(sum) => sum.iter_mut().zip(c).for_each(|(s, v)| *s += v),
+                            Some(sum) => {
+                                for (sg, cg) in sum.iter_mut().zip(c) {
+                                    sg.iter_mut().zip(cg).for_each(|(s, v)| *s += v);
+                                }
+                            }
                             None => conv[l] = Some(c.clone()),
                         }
                     }
@@ -376,7 +403,16 @@ fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress
         // Squared norms of the batch's weight gradients per layer and seed.
         let wt: Vec<Vec<f64>> = (0..layers)
             .map(|l| match &conv[l] {
-                Some(sum) => sum.chunks_exact(sum.len() / seeds).map(sum_sq).collect(),
+                // Per seed, added up over the groups (one group: its value as is).
+                Some(groups) => (0..seeds)
+                    .map(|s| {
+                        groups
+                            .iter()
+                            .map(|g| sum_sq(&g[s * (g.len() / seeds)..][..g.len() / seeds]))
+                            .reduce(|a, b| a + b)
+                            .unwrap_or(0.0)
+                    })
+                    .collect(),
                 None => {
                     let in_f = lin_input[l].len() / b;
                     let xm = Mat::new(&lin_input[l], b, in_f);

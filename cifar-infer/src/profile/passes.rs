@@ -13,7 +13,7 @@ use crate::net::model::{Model, Op};
 use crate::net::ops::{self, ConvGeom};
 
 /// Checks that the profiler can differentiate `model`: a consistent network
-/// ([`Model::check`]) with at least two outputs and no grouped convolution.
+/// ([`Model::check`]) with at least two outputs.
 ///
 /// # Errors
 /// The first problem found, naming the layer.
@@ -25,25 +25,15 @@ pub fn check_profilable(model: &Model) -> Result<()> {
             model.classes
         )));
     }
-    for layer in model.weight_layers() {
-        if let crate::net::model::WeightLayer::Conv(c) = layer {
-            if c.groups > 1 {
-                return Err(InferError::Unsupported(format!(
-                    "conv {}: the precision profiler does not back-propagate through grouped \
-                     convolutions ({} groups) yet",
-                    c.name, c.groups
-                )));
-            }
-        }
-    }
     Ok(())
 }
 
 /// What the backward pass needs from the forward pass of one op (for a chunk of images).
 #[derive(Debug, Clone)]
 enum Tape {
-    /// Patch matrix (`K×P`) of the conv input of each image.
-    Conv(Vec<Vec<f32>>),
+    /// Patch matrix (`K×P`) of the conv input of each group (one for a dense conv) and image:
+    /// `[group][image]`.
+    Conv(Vec<Vec<Vec<f32>>>),
     /// Linear input, `images × in`.
     Linear(Vec<f32>),
     /// ReLU / ReLU6 mask (where the gradient passes), `images × len`.
@@ -95,18 +85,24 @@ fn forward_seq(ops: &[Op], mut x: Vec<f32>, n: usize) -> (Vec<f32>, Vec<Tape>) {
 fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
     match op {
         Op::Conv(c) => {
-            let geom = &c.geom;
-            let mut y = Vec::with_capacity(n * geom.out_len());
-            let mut all_cols = Vec::with_capacity(n);
-            for xi in x.chunks_exact(geom.in_len()) {
-                let cols = patches(geom, xi);
-                y.extend(conv2d_forward_cols(
-                    geom,
-                    &cols,
-                    &c.weight,
-                    c.bias.as_deref(),
-                ));
-                all_cols.push(cols);
+            // Group by group within each image (one group: the whole layer).
+            let gg = c.group_geom();
+            let groups = c.groups.max(1);
+            let (og, dg) = (gg.out_c, gg.out_c * gg.d());
+            let mut y = Vec::with_capacity(n * c.geom.out_len());
+            let mut all_cols = vec![Vec::with_capacity(n); groups];
+            for xi in x.chunks_exact(c.geom.in_len()) {
+                for (j, cols_j) in all_cols.iter_mut().enumerate() {
+                    let cols = patches(&gg, &xi[j * gg.in_len()..][..gg.in_len()]);
+                    let b = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+                    y.extend(conv2d_forward_cols(
+                        &gg,
+                        &cols,
+                        &c.weight[j * dg..][..dg],
+                        b,
+                    ));
+                    cols_j.push(cols);
+                }
             }
             (y, Tape::Conv(all_cols))
         }
@@ -177,7 +173,7 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
 /// The input side of a layer, as [`backward`] hands it out.
 #[derive(Debug, Clone, Copy)]
 pub enum LayerInput<'t> {
-    /// A convolution and the patch matrix (`K×P`) of its input, per image.
+    /// A convolution (one group of it) and the patch matrix (`K×P`) of its input, per image.
     Conv {
         geom: ConvGeom,
         cols: &'t [Vec<f32>],
@@ -186,11 +182,15 @@ pub enum LayerInput<'t> {
     Linear { input: &'t [f32] },
 }
 
-/// The gradients of one layer for every image and seed, handed out by [`backward`].
+/// The gradients of one layer for every image and seed, handed out by [`backward`]. A grouped
+/// convolution is handed out group by group (same `layer`, `group` = 0, 1, …; its input,
+/// gradients and weights split by channel groups, so squared norms add up over the groups).
 #[derive(Debug, Clone, Copy)]
 pub struct LayerGrads<'t> {
     /// Index of the layer among the conv/linear layers.
     pub layer: usize,
+    /// The group of a grouped convolution (0 otherwise).
+    pub group: usize,
     /// The layer's input (for its weight gradient).
     pub input: LayerInput<'t>,
     /// `images × seeds × out_len`: gradient with respect to the layer output (pre-activation).
@@ -251,21 +251,56 @@ impl Backward<'_> {
         let (n, seeds) = (self.n, self.seeds);
         match (op, entry) {
             (Op::Conv(c), Tape::Conv(cols)) => {
-                let geom = &c.geom;
                 self.layer -= 1;
-                let mut gi = Vec::with_capacity(n * seeds * geom.in_len());
-                for go in g.chunks_exact(seeds * geom.out_len()) {
-                    gi.extend(conv2d_backward_input(geom, &c.weight, go, seeds));
+                let gg = c.group_geom();
+                let dg = gg.out_c * gg.d();
+                if cols.len() == 1 {
+                    let mut gi = Vec::with_capacity(n * seeds * gg.in_len());
+                    for go in g.chunks_exact(seeds * gg.out_len()) {
+                        gi.extend(conv2d_backward_input(&gg, &c.weight, go, seeds));
+                    }
+                    let input = LayerInput::Conv {
+                        geom: gg,
+                        cols: &cols[0],
+                    };
+                    self.emit(0, input, &g, &gi);
+                    return gi;
                 }
-                let input = LayerInput::Conv { geom: *geom, cols };
-                self.emit(input, &g, &gi);
+                // Grouped: each group's output gradient, back to its input channels.
+                let (ig, og) = (gg.in_len(), gg.out_len());
+                let (il, ol) = (c.geom.in_len(), c.geom.out_len());
+                let mut gi = vec![0.0f32; n * seeds * il];
+                for (j, cols_j) in cols.iter().enumerate() {
+                    let go: Vec<f32> = g
+                        .chunks_exact(ol)
+                        .flat_map(|row| &row[j * og..][..og])
+                        .copied()
+                        .collect();
+                    let mut gij = Vec::with_capacity(n * seeds * ig);
+                    for goi in go.chunks_exact(seeds * og) {
+                        gij.extend(conv2d_backward_input(
+                            &gg,
+                            &c.weight[j * dg..][..dg],
+                            goi,
+                            seeds,
+                        ));
+                    }
+                    let input = LayerInput::Conv {
+                        geom: gg,
+                        cols: cols_j,
+                    };
+                    self.emit(j, input, &go, &gij);
+                    for (dst, src) in gi.chunks_exact_mut(il).zip(gij.chunks_exact(ig)) {
+                        dst[j * ig..][..ig].copy_from_slice(src);
+                    }
+                }
                 gi
             }
             (Op::Linear(l), Tape::Linear(input)) => {
                 self.layer -= 1;
                 let (in_f, out_f) = (l.in_features, l.out_features);
                 let gi = linear_backward_input(&l.weight, in_f, out_f, &g, n * seeds);
-                self.emit(LayerInput::Linear { input }, &g, &gi);
+                self.emit(0, LayerInput::Linear { input }, &g, &gi);
                 gi
             }
             (Op::Relu | Op::Relu6, Tape::Mask(mask)) => {
@@ -303,9 +338,10 @@ impl Backward<'_> {
         }
     }
 
-    fn emit(&mut self, input: LayerInput<'_>, grad_out: &[f32], grad_in: &[f32]) {
+    fn emit(&mut self, group: usize, input: LayerInput<'_>, grad_out: &[f32], grad_in: &[f32]) {
         (self.sink)(LayerGrads {
             layer: self.layer,
+            group,
             input,
             grad_out,
             grad_in,
