@@ -89,6 +89,7 @@ fn conv(name: &str, geom: ConvGeom, w: &[f32], b: &[f32]) -> Op {
         name: name.into(),
         geom,
         groups: 1,
+        dilation: 1,
         weight: w.to_vec(),
         bias: Some(b.to_vec()),
     })

@@ -1,7 +1,7 @@
 //! Residual networks in the one network representation: a small random network with every kind
 //! of op (residual blocks with identity and 1×1 downsampling shortcuts, batch norm after convs
-//! and after a ReLU, ReLU6, a depthwise convolution, average and adaptive average pooling,
-//! dropout), built from a description with weights drawn from a seed, against an independent
+//! and after a ReLU, ReLU6, a depthwise and a dilated convolution, average and adaptive average
+//! pooling, dropout), built from a description with weights drawn from a seed, against an independent
 //! straightforward f64 interpreter of the description written here:
 //! - the float forward pass (batch norm folded) equals the reference to 1e-5 relative;
 //! - exact fixed point (every kernel path) equals an f64 reference kernel bit for bit;
@@ -36,7 +36,7 @@ fn spec(groups: usize) -> NetworkSpec {
   {{"type": "residual", "body": [
     {{"type": "conv", "name": "b2.c1", "out_channels": 8, "kernel": 3, "stride": 2, "padding": 1}},
     {{"type": "relu"}},
-    {{"type": "conv", "name": "b2.c2", "out_channels": 8, "kernel": 3, "padding": 1}}],
+    {{"type": "conv", "name": "b2.c2", "out_channels": 8, "kernel": 3, "padding": 2, "dilation": 2}}],
    "shortcut": [
     {{"type": "conv", "name": "b2.down", "out_channels": 8, "kernel": 1, "stride": 2, "bias": false}},
     {{"type": "batch_norm", "name": "b2.dbn"}}]}},
@@ -142,12 +142,13 @@ impl Reference<'_> {
                 padding: p,
                 bias,
                 groups: g,
-                ..
+                dilation: dl,
             } => {
                 let (c, h, w) = map(s);
                 let wt = self.weight_layer(name, &mut x);
                 let b = bias.then(|| self.param(name, "bias"));
-                let (oh, ow) = ((h + 2 * p - k) / st + 1, (w + 2 * p - k) / st + 1);
+                let span = dl * (k - 1) + 1;
+                let (oh, ow) = ((h + 2 * p - span) / st + 1, (w + 2 * p - span) / st + 1);
                 let (cg, og) = (c / g, o / g);
                 let mut y = vec![0.0; o * oh * ow];
                 for oc in 0..*o {
@@ -159,8 +160,8 @@ impl Reference<'_> {
                                 let ic = grp * cg + ci;
                                 for i in 0..*k {
                                     for j in 0..*k {
-                                        let yy = (oy * st + i) as isize - *p as isize;
-                                        let xx = (ox * st + j) as isize - *p as isize;
+                                        let yy = (oy * st + i * dl) as isize - *p as isize;
+                                        let xx = (ox * st + j * dl) as isize - *p as isize;
                                         if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize
                                         {
                                             continue;
@@ -354,6 +355,8 @@ impl LayerKernel for ReferenceKernel<'_> {
         let g = c.geom;
         let (oh, ow) = (g.out_h(), g.out_w());
         let (cg, og) = (g.in_c / c.groups, g.out_c / c.groups);
+        // The real taps (g.k is the span of a dilated kernel).
+        let (dl, k) = (c.dilation, (g.k - 1) / c.dilation + 1);
         let mut y = Vec::with_capacity(n * g.out_len());
         for img in x.chunks_exact(g.in_len()) {
             for oc in 0..g.out_c {
@@ -362,10 +365,10 @@ impl LayerKernel for ReferenceKernel<'_> {
                         let mut acc = 0.0f64;
                         for ci in 0..cg {
                             let ic = (oc / og) * cg + ci;
-                            for i in 0..g.k {
-                                for j in 0..g.k {
-                                    let yy = (oy * g.stride + i) as isize - g.pad as isize;
-                                    let xx = (ox * g.stride + j) as isize - g.pad as isize;
+                            for i in 0..k {
+                                for j in 0..k {
+                                    let yy = (oy * g.stride + i * dl) as isize - g.pad as isize;
+                                    let xx = (ox * g.stride + j * dl) as isize - g.pad as isize;
                                     if yy < 0
                                         || xx < 0
                                         || yy >= g.in_h as isize
@@ -374,7 +377,7 @@ impl LayerKernel for ReferenceKernel<'_> {
                                         continue;
                                     }
                                     let a = img[(ic * g.in_h + yy as usize) * g.in_w + xx as usize];
-                                    let w = c.weight[((oc * cg + ci) * g.k + i) * g.k + j];
+                                    let w = c.weight[((oc * cg + ci) * k + i) * k + j];
                                     acc += q.act.quantize(f64::from(a))
                                         * q.weight.quantize(f64::from(w));
                                 }

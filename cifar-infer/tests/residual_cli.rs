@@ -1,5 +1,5 @@
 //! The `cifar-infer` binary on a residual network of the user's (description + safetensors,
-//! weights drawn from a seed): a batch norm after each conv, a depthwise conv, ReLU6, an identity
+//! weights drawn from a seed): a batch norm after each conv, a depthwise and a dilated conv, ReLU6, an identity
 //! and a 1×1 downsampling shortcut, global average pooling. `eval` (float and fixed point, with
 //! ranges computed by default), `sweep` and `profile` run on it; the layers are listed in
 //! nn-cost's order.
@@ -29,7 +29,7 @@ const SPEC: &str = r#"{"name": "tiny-resnet", "input": [3, 32, 32],
     {"type": "residual", "body": [
       {"type": "conv", "name": "l2.conv1", "out_channels": 8, "kernel": 3, "stride": 2, "padding": 1, "bias": false},
       {"type": "batch_norm", "name": "l2.bn1"}, {"type": "relu"},
-      {"type": "conv", "name": "l2.conv2", "out_channels": 8, "kernel": 3, "padding": 1, "bias": false},
+      {"type": "conv", "name": "l2.conv2", "out_channels": 8, "kernel": 3, "padding": 2, "dilation": 2, "bias": false},
       {"type": "batch_norm", "name": "l2.bn2"}],
      "shortcut": [
       {"type": "conv", "name": "l2.down", "out_channels": 8, "kernel": 1, "stride": 2, "bias": false},

@@ -248,11 +248,6 @@ fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
             groups,
             dilation,
         } => {
-            if *dilation != 1 {
-                return Err(InferError::Unsupported(format!(
-                    "conv {name}: dilated convolutions (dilation {dilation}) are not run yet"
-                )));
-            }
             let (c, h, w) = map("conv")?;
             Op::Conv(ConvLayer {
                 name: name.clone(),
@@ -261,11 +256,13 @@ fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
                     in_h: h,
                     in_w: w,
                     out_c: *out_channels,
-                    k: *kernel,
+                    // The span of the dilated kernel (nn-cost's shape inference checked it).
+                    k: dilation * (kernel - 1) + 1,
                     stride: *stride,
                     pad: *padding,
                 },
                 groups: *groups,
+                dilation: *dilation,
                 weight: get(name, "weight")?,
                 bias: bias(name, *has_bias)?,
             })

@@ -19,19 +19,24 @@ pub use super::build::{expected_tensors, BatchNormMode};
 pub struct ConvLayer {
     /// Parameter prefix (state-dict name).
     pub name: String,
-    /// Geometry of the whole layer on one image (all channels).
+    /// Geometry of the whole layer on one image (all channels); with dilation, `k` is the span
+    /// of the dilated kernel, d·(k − 1) + 1.
     pub geom: ConvGeom,
     /// Channel groups (1: a dense convolution; `in_c`: depthwise). Group j maps input channels
     /// `j·in_c/groups..` to output channels `j·out_c/groups..`.
     pub groups: usize,
-    /// Weights, O × (I/groups) × k × k.
+    /// Kernel dilation d (1: none). A dilated kernel runs as the undilated kernel of its span
+    /// with zeros between the taps ([`ConvLayer::expand`]): the zero taps add exact zeros, so
+    /// fixed-point sums are unchanged; ranges, weight counts and noise gains use the real taps.
+    pub dilation: usize,
+    /// Weights, O × (I/groups) × k × k (the real taps).
     pub weight: Vec<f32>,
     /// Bias per output channel.
     pub bias: Option<Vec<f32>>,
 }
 
 impl ConvLayer {
-    /// Geometry of one group (the whole layer when `groups` = 1).
+    /// Geometry of one group (the whole layer when `groups` = 1), kernel = the span.
     pub fn group_geom(&self) -> ConvGeom {
         let g = self.groups.max(1);
         ConvGeom {
@@ -39,6 +44,70 @@ impl ConvLayer {
             out_c: self.geom.out_c / g,
             ..self.geom
         }
+    }
+
+    /// Kernel size k of the real taps.
+    pub fn taps(&self) -> usize {
+        (self.geom.k - 1) / self.dilation.max(1) + 1
+    }
+
+    /// The geometry of one group's weights and patches as the profiler sees them: `d()` is the
+    /// number of real taps C_in/groups·k·k and the output size that of the layer (for a dilated
+    /// conv, an undilated stand-in with those sizes; the group geometry otherwise).
+    pub fn weight_geom(&self) -> ConvGeom {
+        let gg = self.group_geom();
+        if self.dilation <= 1 {
+            return gg;
+        }
+        let k = self.taps();
+        ConvGeom {
+            in_h: gg.out_h() + k - 1,
+            in_w: gg.out_w() + k - 1,
+            k,
+            stride: 1,
+            pad: 0,
+            ..gg
+        }
+    }
+
+    /// Weights (or codes) of the real taps, O × I/groups × k × k, as the kernel of the span
+    /// with zeros between the taps (borrowed as is without dilation).
+    pub fn expand<'w, T: Copy + Default>(&self, w: &'w [T]) -> std::borrow::Cow<'w, [T]> {
+        let d = self.dilation.max(1);
+        if d == 1 {
+            return std::borrow::Cow::Borrowed(w);
+        }
+        let (k, span) = (self.taps(), self.geom.k);
+        let mut out = vec![T::default(); w.len() / (k * k) * span * span];
+        for (plane, dst) in w.chunks_exact(k * k).zip(out.chunks_exact_mut(span * span)) {
+            for i in 0..k {
+                for j in 0..k {
+                    dst[i * d * span + j * d] = plane[i * k + j];
+                }
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// The rows of the real taps of a span patch matrix (`C·span² × P` → `C·k² × P`); the
+    /// matrix itself without dilation.
+    pub fn tap_rows(&self, cols: Vec<f32>) -> Vec<f32> {
+        let d = self.dilation.max(1);
+        if d == 1 {
+            return cols;
+        }
+        let (k, span) = (self.taps(), self.geom.k);
+        let c = self.group_geom().in_c;
+        let p = cols.len() / (c * span * span).max(1);
+        let mut out = Vec::with_capacity(c * k * k * p);
+        for ch in 0..c {
+            for i in 0..k {
+                for j in 0..k {
+                    out.extend_from_slice(&cols[((ch * span + i * d) * span + j * d) * p..][..p]);
+                }
+            }
+        }
+        out
     }
 
     /// Runs a batch of `n` images through the layer group by group: `f(j, geom, x_j)` returns
@@ -218,9 +287,10 @@ impl LayerKernel for FloatKernel {
     fn conv(&self, _layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
         let dg = c.group_geom().out_c * c.group_geom().d();
         let og = c.group_geom().out_c;
+        let w = c.expand(&c.weight);
         c.per_group(x, n, |j, g, xj| {
             let b = c.bias.as_deref().map(|b| &b[j * og..][..og]);
-            ops::conv2d(xj, n, g, &c.weight[j * dg..][..dg], b)
+            ops::conv2d(xj, n, g, &w[j * dg..][..dg], b)
         })
     }
     fn linear(&self, _layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
@@ -305,11 +375,12 @@ fn op_out_len(op: &Op, len: usize) -> Result<usize> {
     let bad = |what: String| Err(InferError::Invalid(what));
     match op {
         Op::Conv(c) => {
-            let gg = c.group_geom();
+            let wg = c.weight_geom();
             if c.groups == 0
+                || c.dilation == 0
                 || c.geom.in_c % c.groups != 0
                 || c.geom.out_c % c.groups != 0
-                || c.weight.len() != gg.out_c * c.groups * gg.d()
+                || c.weight.len() != wg.out_c * c.groups * wg.d()
                 || c.bias.as_ref().is_some_and(|b| b.len() != c.geom.out_c)
             {
                 return bad(format!("conv {}: parameter sizes or groups", c.name));

@@ -86,17 +86,18 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
     match op {
         Op::Conv(c) => {
             // Group by group within each image (one group: the whole layer).
-            let gg = c.group_geom();
+            // A dilated conv keeps the patch rows of its real taps only.
+            let (gg, wg) = (c.group_geom(), c.weight_geom());
             let groups = c.groups.max(1);
-            let (og, dg) = (gg.out_c, gg.out_c * gg.d());
+            let (og, dg) = (wg.out_c, wg.out_c * wg.d());
             let mut y = Vec::with_capacity(n * c.geom.out_len());
             let mut all_cols = vec![Vec::with_capacity(n); groups];
             for xi in x.chunks_exact(c.geom.in_len()) {
                 for (j, cols_j) in all_cols.iter_mut().enumerate() {
-                    let cols = patches(&gg, &xi[j * gg.in_len()..][..gg.in_len()]);
+                    let cols = c.tap_rows(patches(&gg, &xi[j * gg.in_len()..][..gg.in_len()]));
                     let b = c.bias.as_deref().map(|b| &b[j * og..][..og]);
                     y.extend(conv2d_forward_cols(
-                        &gg,
+                        &wg,
                         &cols,
                         &c.weight[j * dg..][..dg],
                         b,
@@ -252,15 +253,18 @@ impl Backward<'_> {
         match (op, entry) {
             (Op::Conv(c), Tape::Conv(cols)) => {
                 self.layer -= 1;
-                let gg = c.group_geom();
+                // Input gradients through the span kernel (zero taps add exact zeros), weight
+                // gradients from the patches of the real taps (`weight_geom`).
+                let (gg, geom) = (c.group_geom(), c.weight_geom());
                 let dg = gg.out_c * gg.d();
+                let weight = c.expand(&c.weight);
                 if cols.len() == 1 {
                     let mut gi = Vec::with_capacity(n * seeds * gg.in_len());
                     for go in g.chunks_exact(seeds * gg.out_len()) {
-                        gi.extend(conv2d_backward_input(&gg, &c.weight, go, seeds));
+                        gi.extend(conv2d_backward_input(&gg, &weight, go, seeds));
                     }
                     let input = LayerInput::Conv {
-                        geom: gg,
+                        geom,
                         cols: &cols[0],
                     };
                     self.emit(0, input, &g, &gi);
@@ -280,15 +284,12 @@ impl Backward<'_> {
                     for goi in go.chunks_exact(seeds * og) {
                         gij.extend(conv2d_backward_input(
                             &gg,
-                            &c.weight[j * dg..][..dg],
+                            &weight[j * dg..][..dg],
                             goi,
                             seeds,
                         ));
                     }
-                    let input = LayerInput::Conv {
-                        geom: gg,
-                        cols: cols_j,
-                    };
+                    let input = LayerInput::Conv { geom, cols: cols_j };
                     self.emit(j, input, &go, &gij);
                     for (dst, src) in gi.chunks_exact_mut(il).zip(gij.chunks_exact(ig)) {
                         dst[j * ig..][..ig].copy_from_slice(src);

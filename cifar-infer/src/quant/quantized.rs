@@ -293,6 +293,11 @@ impl QuantizedModel {
                 .with_min_len(8192)
                 .map(|&v| weight.level(v as f64))
                 .collect();
+            // A dilated kernel runs as its span with zero codes between the taps.
+            let k = match layer {
+                WeightLayer::Conv(c) => c.expand(&k).into_owned(),
+                WeightLayer::Linear(_) => k,
+            };
             let d = k.len() / rows.max(1);
             let max_row = k
                 .chunks(d.max(1))
