@@ -646,3 +646,41 @@ fn estimators_on_a_grouped_residual_network_match_brute_force() {
     close("course E_A", &g.e_a, &ea);
     close("course E_W", &g.e_w, &ew);
 }
+
+/// The sign of a residual sum: non-negative when both branches end non-negative (a ReLU body
+/// and an identity shortcut of a non-negative input), signed when one branch is a bare layer.
+#[test]
+fn a_residual_sum_is_unsigned_only_when_both_branches_are() {
+    use cifar_infer::model::{Op, Residual};
+    let lin = |name: &str| {
+        Op::Linear(LinearLayer {
+            name: name.into(),
+            in_features: 4,
+            out_features: 4,
+            weight: vec![0.5; 16],
+            bias: None,
+        })
+    };
+    let net = |shortcut: Vec<Op>| Model {
+        name: "sum".into(),
+        input: [4, 1, 1],
+        preprocess: None,
+        ops: vec![
+            Op::Flatten,
+            Op::Relu,
+            Op::Residual(Residual {
+                body: vec![lin("body"), Op::Relu],
+                shortcut,
+            }),
+            lin("out"),
+        ],
+        classes: 4,
+    };
+    let identity = net(Vec::new());
+    identity.check().unwrap();
+    assert_eq!(identity.nonnegative_inputs(), vec![true, true]);
+    let projected = net(vec![lin("short")]);
+    projected.check().unwrap();
+    assert_eq!(projected.nonnegative_inputs(), vec![true, true, false]);
+    assert_eq!(projected.weight_layer_names(), vec!["body", "short", "out"]);
+}
