@@ -1,21 +1,24 @@
 //! # cifar-infer
 //!
-//! Float and exact fixed-point inference of a sequential CIFAR-10 network described in the
-//! nn-cost format (Problem 3 of the homework). The source is laid out in folders, one per part:
+//! Float and exact fixed-point inference of a CIFAR-10 network described in the nn-cost format —
+//! sequential or with residual blocks, batch norm, average pooling, ReLU6 (Problem 3 of the
+//! homework). The source is laid out in folders, one per part:
 //! * [`data`] (`data/`): the data folder and its manifest, the CIFAR-10 loaders and input
 //!   preprocessing, and [`data::weights`], safetensors parameters checked against the description;
-//! * [`net`] (`net/`): the float network — [`net::model`], the network built from its description
-//!   (`forward`, `forward_traced`), and [`net::ops`], its forward kernels over NCHW f32 buffers;
+//! * [`net`] (`net/`): the network — [`net::model`], the one network representation
+//!   (`forward`, `forward_traced`), [`net::build`], the network built from its description, and
+//!   [`net::ops`], its float forward kernels over NCHW f32 buffers;
 //! * [`kernels`] (`kernels/`): [`kernels::gemm`], the one f32/f64 GEMM front end (used by the
 //!   float and exact-float layers and by the profiler), and [`kernels::int8`], the exact
 //!   u8×i8→i32 integer path (CPU detection and kernel values, packing, im2row, the portable,
 //!   AVX-512 VNNI and AMX micro-kernels, the layer drivers);
 //! * [`quant`] (`quant/`): exact fixed-point inference, [`quant::quantized`] (the quantized model,
 //!   the dynamic ranges);
-//! * [`profile`] (`profile/`): the noise-gain precision profiler — backward kernels, the
-//!   differentiable network, the estimators and offsets — and its uses: the offsets sweep and the
+//! * [`profile`] (`profile/`): the noise-gain precision profiler — backward kernels, the passes
+//!   over the network, the estimators and offsets — and its uses: the offsets sweep and the
 //!   mismatch bound;
-//! * [`eval`]: accuracy over a data set; [`sweep`]: Problem 3.1, the uniform-precision sweep;
+//! * [`eval`]: accuracy over a data set; [`sweep`]: the sweep engine and Problem 3.1, the
+//!   uniform-precision sweep;
 //!   [`bench`](mod@bench): throughput measurements; [`setup`]: the network, data and ranges of a run;
 //!   [`error`]: the error type;
 //! * [`problem3`]: the whole of Problem 3 as one result ([`problem3::run`]).

@@ -106,9 +106,9 @@ struct Common {
     #[arg(long, value_name = "N", alias = "limit", value_parser = count_item)]
     images: Option<usize>,
     /// Where the dynamic ranges come from.
-    #[arg(long, value_enum, default_value_t = RangesArg::Npy)]
+    #[arg(long, value_enum, default_value_t = RangesArg::Auto)]
     ranges: RangesArg,
-    /// With --ranges computed: only the first N calibration images (default: all 10,000).
+    /// When ranges are computed: only the first N calibration images (default: all 10,000).
     #[arg(long, value_name = "N", value_parser = count_item)]
     calibration_images: Option<usize>,
     /// Images per forward batch (≥ 1).
@@ -125,6 +125,8 @@ struct Common {
 /// `--ranges`: clap's names for [`RangeSource`] (the library type knows nothing of clap).
 #[derive(Clone, Copy, ValueEnum)]
 enum RangesArg {
+    /// The npy files for the course network, computed for any other network (--spec).
+    Auto,
     /// The course npy files of the data folder.
     Npy,
     /// Computed from the weights and the calibration batch (`data_batch_1.bin`).
@@ -134,6 +136,7 @@ enum RangesArg {
 impl From<RangesArg> for RangeSource {
     fn from(r: RangesArg) -> Self {
         match r {
+            RangesArg::Auto => RangeSource::Auto,
             RangesArg::Npy => RangeSource::Npy,
             RangesArg::Computed => RangeSource::Computed,
         }
@@ -303,7 +306,7 @@ fn eval(a: EvalArgs) -> Result<(), InferError> {
                     "mode": "fixed-point",
                     "weight_bits": p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
                     "act_bits": p.iter().map(|x| x.b_a).collect::<Vec<_>>(),
-                    "ranges_source": RangeSource::from(c.ranges),
+                    "ranges_source": setup.resolve(c.ranges.into()),
                     "weight_ranges": ranges.weight,
                     "activation_ranges": ranges.activation,
                     "kernel_paths": q.paths(),

@@ -32,8 +32,11 @@ pub struct Sources {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RangeSource {
-    /// The course npy files of the data folder.
+    /// The course npy files for the course network, computed ranges for any other network
+    /// (the npy files hold one value per layer of the course network only).
     #[default]
+    Auto,
+    /// The course npy files of the data folder.
     Npy,
     /// Computed from the weights and the calibration batch (`data_batch_1.bin`).
     Computed,
@@ -50,6 +53,9 @@ pub struct Setup {
     pub test: CifarSet,
     /// The data folder.
     pub paths: DataPaths,
+    /// Whether the network is the course network (the built-in description, no `--spec`),
+    /// the one the data folder's npy ranges are for.
+    pub course_network: bool,
 }
 
 impl Setup {
@@ -63,15 +69,12 @@ impl Setup {
             Some(p) => NetworkSpec::from_file(p)?,
             None => NetworkSpec::builtin(DEFAULT_SPEC)?,
         };
-        if spec.input != [3, 32, 32] {
-            return Err(crate::error::InferError::Unsupported(format!(
-                "network input {:?}: CIFAR-10 images are [3, 32, 32]",
-                spec.input
-            )));
-        }
+        let course_network = src.spec.is_none();
         let model_path = src.model.clone().unwrap_or_else(|| paths.model());
         let model = Model::load(&spec, &model_path)?;
-        let mut test = CifarSet::load(&paths.test_batch()?)?;
+        let test_path = paths.test_batch()?;
+        check_input_shape(&model, &test_path)?;
+        let mut test = CifarSet::load(&test_path)?;
         if let Some(n) = src.limit {
             test = test.take(n);
         }
@@ -80,6 +83,7 @@ impl Setup {
             model,
             test,
             paths,
+            course_network,
         })
     }
 
@@ -93,7 +97,17 @@ impl Setup {
         CifarSet::load(&self.paths.calibration_batch()?)
     }
 
-    /// The dynamic ranges from `source`; computed ranges use the first `calibration_images`
+    /// The source `source` stands for: [`RangeSource::Auto`] is the npy files for the course
+    /// network and computed ranges for any other.
+    pub fn resolve(&self, source: RangeSource) -> RangeSource {
+        match source {
+            RangeSource::Auto if self.course_network => RangeSource::Npy,
+            RangeSource::Auto => RangeSource::Computed,
+            s => s,
+        }
+    }
+
+    /// The dynamic ranges from `source` ([`Setup::resolve`]d); computed ranges use the first `calibration_images`
     /// calibration images (all when `None`) and report to `progress` as one phase,
     /// "calibration (ranges)".
     pub fn ranges_with(
@@ -102,9 +116,9 @@ impl Setup {
         calibration_images: Option<usize>,
         progress: &dyn fxp_core::progress::Progress,
     ) -> Result<Ranges> {
-        match source {
+        match self.resolve(source) {
             RangeSource::Npy => Ranges::from_npy(&self.paths, self.model.num_weight_layers()),
-            RangeSource::Computed => {
+            RangeSource::Auto | RangeSource::Computed => {
                 let mut calib = self.calibration()?;
                 if let Some(n) = calibration_images {
                     calib = calib.take(n);
@@ -126,4 +140,18 @@ impl Setup {
     pub fn data_dir(&self) -> &Path {
         &self.paths.dir
     }
+}
+
+/// The images of CIFAR-10 are 3×32×32: a network whose input differs cannot run on them.
+fn check_input_shape(model: &Model, images: &Path) -> Result<()> {
+    if model.input != [3, 32, 32] {
+        let [c, h, w] = model.input;
+        return Err(crate::error::InferError::Invalid(format!(
+            "the network {} takes {c}×{h}×{w} inputs but the images of {} are 3×32×32 \
+             (CIFAR-10): use a network whose input is [3, 32, 32]",
+            model.name,
+            images.display()
+        )));
+    }
+    Ok(())
 }

@@ -203,6 +203,133 @@ pub fn eval_uniform(
     evaluate(model, &q, data, batch, progress)
 }
 
+/// The one sweep engine of the uniform and the offsets sweeps: a precision index B (uniform B,
+/// or B_min) over a range, an assignment B → per-layer precisions, every B evaluated or a
+/// bisection for the smallest passing one (with early stop), against a float baseline.
+#[derive(Debug, Clone, Copy)]
+pub struct Engine<'a> {
+    /// The network.
+    pub model: &'a Model,
+    /// The images.
+    pub data: &'a CifarSet,
+    /// The dynamic ranges.
+    pub ranges: &'a Ranges,
+    /// Smallest and largest B.
+    pub bits: (u32, u32),
+    /// Tolerance below the baseline.
+    pub tolerance: Tolerance,
+    /// Every B or bisection.
+    pub mode: SweepMode,
+    /// Images per forward batch.
+    pub batch: usize,
+    /// Kernel paths allowed.
+    pub policy: PathPolicy,
+    /// Name of B in progress messages (`B`, `B_min`).
+    pub label: &'a str,
+}
+
+impl Engine<'_> {
+    /// Runs the sweep against the float baseline `base` (of `data`), with `assign` giving the
+    /// per-layer precisions at each B. Reports to `progress` one phase per evaluation and one
+    /// note per evaluated B (with its time).
+    pub fn run(
+        &self,
+        base: EvalResult,
+        assign: &dyn Fn(u32) -> Result<Vec<LayerPrecision>>,
+        progress: &dyn Progress,
+    ) -> Result<SweepResult> {
+        let (data, label) = (self.data, self.label);
+        let threshold = base.accuracy - self.tolerance.points(base.accuracy);
+        let mut points: BTreeMap<u32, SweepPoint> = BTreeMap::new();
+        // Smallest correct count that passes: 100·c/n ≥ threshold.
+        let n_img = data.len();
+        let min_correct = (0..=n_img)
+            .find(|&c| 100.0 * c as f64 / n_img as f64 >= threshold)
+            .unwrap_or(n_img + 1);
+        // Evaluates B; with `early`, stops as soon as B can no longer pass (then only `false`
+        // is known).
+        let mut stopped_early = Vec::new();
+        let mut eval = |b: u32, early: bool| -> Result<bool> {
+            if let Some(p) = points.get(&b) {
+                return Ok(p.within);
+            }
+            let prec = assign(b)?;
+            let q = QuantizedModel::new(self.model, self.ranges, &prec, self.policy)?;
+            progress.begin(&format!("{label} = {b}"), n_img as u64);
+            let t = std::time::Instant::now();
+            let stop_below = if early { min_correct } else { 0 };
+            let r = evaluate_until(self.model, &q, data, self.batch, progress, stop_below)?;
+            progress.end();
+            let Some(r) = r else {
+                progress.note(&format!(
+                    "  {label} = {b:>2}: below the threshold, stopped early after {:.1} s",
+                    t.elapsed().as_secs_f64()
+                ));
+                stopped_early.push(b);
+                return Ok(false);
+            };
+            progress.note(&format!(
+                "  {label} = {b:>2}: {:.2} % ({} / {}) in {:.1} s",
+                r.accuracy,
+                r.correct,
+                r.n,
+                t.elapsed().as_secs_f64()
+            ));
+            let within = r.accuracy >= threshold;
+            points.insert(
+                b,
+                SweepPoint {
+                    bits: b,
+                    accuracy: r.accuracy,
+                    correct: r.correct,
+                    within,
+                    predictions: r.predictions,
+                },
+            );
+            Ok(within)
+        };
+        let (lo, hi) = self.bits;
+        let min_bits = match self.mode {
+            SweepMode::Full => {
+                let mut first = None;
+                for b in lo..=hi {
+                    if eval(b, false)? && first.is_none() {
+                        first = Some(b);
+                    }
+                }
+                first
+            }
+            SweepMode::Bisect => {
+                if !eval(hi, true)? {
+                    None
+                } else {
+                    // Invariant: hi passes; every B < lo is known (assumed) to fail.
+                    let (mut lo, mut hi) = (lo, hi);
+                    while lo < hi {
+                        let mid = lo + (hi - lo) / 2;
+                        if eval(mid, true)? {
+                            hi = mid;
+                        } else {
+                            lo = mid + 1;
+                        }
+                    }
+                    Some(hi)
+                }
+            }
+        };
+        stopped_early.sort_unstable();
+        let points: Vec<SweepPoint> = points.into_values().collect();
+        Ok(SweepResult::assemble(
+            base,
+            self.tolerance,
+            threshold,
+            points,
+            min_bits,
+            stopped_early,
+        ))
+    }
+}
+
 /// Problem 3.1: the float baseline, then uniform precisions B = `min_bits..=max_bits` (all, or by
 /// bisection), and the smallest B whose accuracy is ≥ baseline − tolerance. Reports to
 /// `progress` one phase per evaluation and one note per evaluated precision (with its time).
@@ -232,90 +359,21 @@ pub fn uniform_sweep(
         base.n,
         t.elapsed().as_secs_f64()
     ));
-    let threshold = base.accuracy - opt.tolerance.points(base.accuracy);
-    let mut points: BTreeMap<u32, SweepPoint> = BTreeMap::new();
-    // Smallest correct count that passes: 100·c/n ≥ threshold.
-    let n_img = data.len();
-    let min_correct = (0..=n_img)
-        .find(|&c| 100.0 * c as f64 / n_img as f64 >= threshold)
-        .unwrap_or(n_img + 1);
-    // Evaluates B; with `early`, stops as soon as B can no longer pass (then only `false` is known).
-    let mut stopped_early = Vec::new();
-    let mut eval = |b: u32, early: bool| -> Result<bool> {
-        if let Some(p) = points.get(&b) {
-            return Ok(p.within);
-        }
-        progress.begin(&format!("B = {b}"), n);
-        let t = std::time::Instant::now();
-        let prec = vec![LayerPrecision { b_w: b, b_a: b }; model.num_weight_layers()];
-        let q = QuantizedModel::new(model, ranges, &prec, opt.policy)?;
-        let stop_below = if early { min_correct } else { 0 };
-        let r = evaluate_until(model, &q, data, opt.batch, progress, stop_below)?;
-        progress.end();
-        let Some(r) = r else {
-            progress.note(&format!(
-                "  B = {b:>2}: below the threshold, stopped early after {:.1} s",
-                t.elapsed().as_secs_f64()
-            ));
-            stopped_early.push(b);
-            return Ok(false);
-        };
-        progress.note(&format!(
-            "  B = {b:>2}: {:.2} % ({} / {}) in {:.1} s",
-            r.accuracy,
-            r.correct,
-            r.n,
-            t.elapsed().as_secs_f64()
-        ));
-        let within = r.accuracy >= threshold;
-        points.insert(
-            b,
-            SweepPoint {
-                bits: b,
-                accuracy: r.accuracy,
-                correct: r.correct,
-                within,
-                predictions: r.predictions,
-            },
-        );
-        Ok(within)
+    let layers = model.num_weight_layers();
+    let engine = Engine {
+        model,
+        data,
+        ranges,
+        bits: (opt.min_bits, opt.max_bits),
+        tolerance: opt.tolerance,
+        mode: opt.mode,
+        batch: opt.batch,
+        policy: opt.policy,
+        label: "B",
     };
-    let min_bits = match opt.mode {
-        SweepMode::Full => {
-            let mut first = None;
-            for b in opt.min_bits..=opt.max_bits {
-                if eval(b, false)? && first.is_none() {
-                    first = Some(b);
-                }
-            }
-            first
-        }
-        SweepMode::Bisect => {
-            if !eval(opt.max_bits, true)? {
-                None
-            } else {
-                // Invariant: hi passes; every B < lo is known (assumed) to fail.
-                let (mut lo, mut hi) = (opt.min_bits, opt.max_bits);
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    if eval(mid, true)? {
-                        hi = mid;
-                    } else {
-                        lo = mid + 1;
-                    }
-                }
-                Some(hi)
-            }
-        }
-    };
-    stopped_early.sort_unstable();
-    let points: Vec<SweepPoint> = points.into_values().collect();
-    Ok(SweepResult::assemble(
+    engine.run(
         base,
-        opt.tolerance,
-        threshold,
-        points,
-        min_bits,
-        stopped_early,
-    ))
+        &|b| Ok(vec![LayerPrecision { b_w: b, b_a: b }; layers]),
+        progress,
+    )
 }

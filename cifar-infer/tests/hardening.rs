@@ -367,3 +367,33 @@ fn sweep_text_has_no_debug_formatting() {
         assert!(text.contains(" %"), "{text}");
     }
 }
+
+/// A network other than the course network gets computed ranges by default (the npy files hold
+/// the course network's 8 layers), from the first `--calibration-images` calibration images.
+#[test]
+fn a_custom_network_gets_computed_ranges_by_default() {
+    let d = tempfile::tempdir().unwrap();
+    let (spec, model) = tiny_network(d.path(), 10, |_, _| {});
+    let args = [
+        "eval",
+        "--spec",
+        s(&spec),
+        "--model",
+        s(&model),
+        "--bits",
+        "8",
+        "--images",
+        "20",
+        "--calibration-images",
+        "50",
+        "--json",
+    ];
+    let out = support::run(BIN, &args, 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ranges_source"], "computed", "{v}");
+    assert_eq!(v["n"], 20);
+    // Asked for explicitly, the npy ranges are refused with a hint.
+    let mut npy = args.to_vec();
+    npy.extend(["--ranges", "npy"]);
+    assert_rejected(BIN, &npy, &["expected 2 values", "--ranges computed"]);
+}

@@ -216,14 +216,23 @@ fn real_model_copy_with_a_tensor_dropped_and_one_reshaped_lists_both() {
     assert!(e.contains("2 problem(s)"), "{e}");
 }
 
+/// Residual networks are run (they were refused before): ResNet-18's description asks for the
+/// tensors of torchvision's state dict (without `num_batches_tracked`): 20 convs, 20 batch norms
+/// of 4 tensors, the fc weight and bias; downsampling shortcuts included, body before shortcut.
 #[test]
-fn residual_networks_are_unsupported_for_inference() {
+fn residual_networks_ask_for_torchvisions_tensors() {
     let spec = NetworkSpec::builtin("resnet18").unwrap();
-    let e = expected_tensors(&spec).unwrap_err().to_string();
-    assert!(
-        e.contains("unsupported for inference") && e.contains("residual"),
-        "{e}"
+    let t = expected_tensors(&spec).unwrap();
+    assert_eq!(t.len(), 20 + 20 * 4 + 2);
+    let shape = |n: &str| t.iter().find(|x| x.name == n).map(|x| x.shape.clone());
+    assert_eq!(
+        shape("layer2.0.downsample.0.weight"),
+        Some(vec![128, 64, 1, 1])
     );
+    assert_eq!(shape("layer4.1.bn2.running_var"), Some(vec![512]));
+    assert_eq!(shape("fc.weight"), Some(vec![1000, 512]));
+    let pos = |n: &str| t.iter().position(|x| x.name == n).unwrap();
+    assert!(pos("layer2.0.conv2.weight") < pos("layer2.0.downsample.0.weight"));
 }
 
 #[test]

@@ -5,10 +5,11 @@ use cifar_infer::backprop::{
     conv2d_backward_weight, conv_weight_grad_sq_norms_direct, conv_weight_grad_sq_norms_gram,
     linear_backward_weight, maxpool_forward,
 };
+use cifar_infer::model::{ConvLayer, LinearLayer, Model, Op};
 use cifar_infer::ops::{conv2d_naive, max_pool2d, ConvGeom, PoolGeom};
 use cifar_infer::profile::{
-    argmax, backward, difference_seeds, forward, noise_gains, offsets, DiffNet, Estimator, Gains,
-    LayerInput, Stage, COURSE_BATCH,
+    argmax, backward, check_profilable, difference_seeds, forward, noise_gains, offsets, Estimator,
+    Gains, LayerInput, COURSE_BATCH,
 };
 use cifar_infer::Ranges;
 use fxp_core::rng::stream;
@@ -83,42 +84,57 @@ fn params(seed: u64) -> Params {
     Params { w, b }
 }
 
-fn net(p: &Params) -> DiffNet<'_> {
-    DiffNet::new(
-        conv1().in_len(),
+fn conv(name: &str, geom: ConvGeom, w: &[f32], b: &[f32]) -> Op {
+    Op::Conv(ConvLayer {
+        name: name.into(),
+        geom,
+        groups: 1,
+        dilation: 1,
+        weight: w.to_vec(),
+        bias: Some(b.to_vec()),
+    })
+}
+
+fn linear(name: &str, (i, o): (usize, usize), w: &[f32], b: Option<&[f32]>) -> Op {
+    Op::Linear(LinearLayer {
+        name: name.into(),
+        in_features: i,
+        out_features: o,
+        weight: w.to_vec(),
+        bias: b.map(<[f32]>::to_vec),
+    })
+}
+
+fn model(input: [usize; 3], ops: Vec<Op>, classes: usize) -> Model {
+    Model {
+        name: "test".into(),
+        input,
+        preprocess: None,
+        ops,
+        classes,
+    }
+}
+
+fn net(p: &Params) -> Model {
+    let m = model(
+        [2, 7, 7],
         vec![
-            Stage::Conv {
-                geom: conv1(),
-                weight: &p.w[0],
-                bias: Some(&p.b[0]),
-            },
-            Stage::Relu,
-            Stage::MaxPool(pool1()),
-            Stage::Conv {
-                geom: conv2(),
-                weight: &p.w[1],
-                bias: Some(&p.b[1]),
-            },
-            Stage::Relu,
-            Stage::MaxPool(pool2()),
-            Stage::Identity,
-            Stage::Linear {
-                in_f: FC1.0,
-                out_f: FC1.1,
-                weight: &p.w[2],
-                bias: Some(&p.b[2]),
-            },
-            Stage::Relu,
-            Stage::Identity,
-            Stage::Linear {
-                in_f: FC2.0,
-                out_f: FC2.1,
-                weight: &p.w[3],
-                bias: Some(&p.b[3]),
-            },
+            conv("c1", conv1(), &p.w[0], &p.b[0]),
+            Op::Relu,
+            Op::MaxPool(pool1()),
+            conv("c2", conv2(), &p.w[1], &p.b[1]),
+            Op::Relu,
+            Op::MaxPool(pool2()),
+            Op::Flatten,
+            linear("fc1", FC1, &p.w[2], Some(&p.b[2])),
+            Op::Relu,
+            Op::Dropout,
+            linear("fc2", FC2, &p.w[3], Some(&p.b[3])),
         ],
-    )
-    .expect("valid test network")
+        FC2.1,
+    );
+    check_profilable(&m).expect("valid test network");
+    m
 }
 
 fn relu64(v: Vec<f64>) -> Vec<f64> {
@@ -194,7 +210,7 @@ fn forward_matches_naive_reference_and_pool_matches_ops() {
     let p = params(1);
     let n = net(&p);
     let mut rng = stream(2, 0);
-    let x: Vec<f32> = (0..n.in_len())
+    let x: Vec<f32> = (0..n.input_len())
         .map(|_| rng.gen_range(-1.0f32..1.0))
         .collect();
     let f = forward(&n, &x);
@@ -227,11 +243,11 @@ struct Grads {
 
 /// Runs a chunk of images through the profiler's forward and backward passes (each image with its
 /// own `top`) and returns the gradients of each image.
-fn profiler_grads(n: &DiffNet<'_>, x: &[f32], tops: &[usize]) -> Vec<Grads> {
+fn profiler_grads(n: &Model, x: &[f32], tops: &[usize]) -> Vec<Grads> {
     let f = forward(n, x);
     assert_eq!(f.images, tops.len());
-    let seeds = n.classes() - 1;
-    let layers = n.layers();
+    let seeds = n.classes - 1;
+    let layers = n.num_weight_layers();
     let mut out: Vec<Grads> = tops
         .iter()
         .map(|_| Grads {
@@ -241,7 +257,7 @@ fn profiler_grads(n: &DiffNet<'_>, x: &[f32], tops: &[usize]) -> Vec<Grads> {
         .collect();
     let rows: Vec<f32> = tops
         .iter()
-        .flat_map(|&t| difference_seeds(n.classes(), t))
+        .flat_map(|&t| difference_seeds(n.classes, t))
         .collect();
     backward(n, &f, &rows, seeds, |lg| {
         let split = |v: &[f32]| {
@@ -277,18 +293,18 @@ fn weight_and_input_gradients_match_finite_differences() {
     let b: Vec<Vec<f64>> = p.b.iter().map(|v| to64(v)).collect();
     let eps = 1e-5;
     let images = 3;
-    let x: Vec<f32> = (0..images * n.in_len())
+    let x: Vec<f32> = (0..images * n.input_len())
         .map(|_| rng.gen_range(-1.0f32..1.0))
         .collect();
     // Each image differentiated for a different logit as ŷ (not only the argmax: the kernels do
     // not care, and this covers more seeds).
-    let tops: Vec<usize> = (0..images).map(|j| (2 * j + 1) % n.classes()).collect();
+    let tops: Vec<usize> = (0..images).map(|j| (2 * j + 1) % n.classes).collect();
     let grads = profiler_grads(&n, &x, &tops);
     let mut checked = 0;
     for (j, g) in grads.iter().enumerate() {
         let top = tops[j];
-        let x64 = to64(&x[j * n.in_len()..][..n.in_len()]);
-        let others: Vec<usize> = (0..n.classes()).filter(|&i| i != top).collect();
+        let x64 = to64(&x[j * n.input_len()..][..n.input_len()]);
+        let others: Vec<usize> = (0..n.classes).filter(|&i| i != top).collect();
         let diff = |z: &[f64], s: usize| z[top] - z[others[s]];
         let mut check = |what: &str, zp: &[f64], zm: &[f64], an: &dyn Fn(usize) -> f64| {
             for s in 0..others.len() {
@@ -369,12 +385,8 @@ fn images(count: usize, seed: u64, len: usize) -> Vec<f32> {
 }
 
 /// Explicit per-image gradients (one chunk per image) and logits.
-fn explicit(
-    n: &DiffNet<'_>,
-    x: &[f32],
-    top: impl Fn(&[f64]) -> usize,
-) -> Vec<(Vec<f64>, usize, Grads)> {
-    x.chunks_exact(n.in_len())
+fn explicit(n: &Model, x: &[f32], top: impl Fn(&[f64]) -> usize) -> Vec<(Vec<f64>, usize, Grads)> {
+    x.chunks_exact(n.input_len())
         .map(|img| {
             let z: Vec<f64> = forward(n, img)
                 .logits
@@ -407,7 +419,7 @@ fn per_image_estimator_matches_brute_force() {
     let p = params(11);
     let n = net(&p);
     // 23 images: chunks of 10, 10 and 3.
-    let x = images(23, 12, n.in_len());
+    let x = images(23, 12, n.input_len());
     let gains = noise_gains(&n, &x, Estimator::PerImage, &fxp_core::progress::Silent).unwrap();
     let (mut ea, mut ew) = (vec![0.0; 4], vec![0.0; 4]);
     for (z, t, g) in explicit(&n, &x, argmax) {
@@ -431,13 +443,13 @@ fn course_estimator_matches_brute_force() {
     let n = net(&p);
     // Two course batches: 500 images and 37.
     let total = COURSE_BATCH + 37;
-    let x = images(total, 14, n.in_len());
+    let x = images(total, 14, n.input_len());
     let gains = noise_gains(&n, &x, Estimator::Course, &fxp_core::progress::Silent).unwrap();
     let (mut ea, mut ew) = (vec![0.0; 4], vec![0.0; 4]);
-    for batch in x.chunks(COURSE_BATCH * n.in_len()) {
+    for batch in x.chunks(COURSE_BATCH * n.input_len()) {
         // ŷ and the differences from the batch-summed logits.
         let per = explicit(&n, batch, |_| 0);
-        let mut z = vec![0.0; n.classes()];
+        let mut z = vec![0.0; n.classes];
         for (zi, _, _) in &per {
             z.iter_mut().zip(zi).for_each(|(a, b)| *a += b);
         }
@@ -468,7 +480,7 @@ fn course_estimator_matches_brute_force() {
 fn gains_do_not_depend_on_the_number_of_threads() {
     let p = params(15);
     let n = net(&p);
-    let x = images(COURSE_BATCH + 61, 16, n.in_len());
+    let x = images(COURSE_BATCH + 61, 16, n.input_len());
     for est in Estimator::ALL {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -521,28 +533,23 @@ fn offsets_follow_the_definition() {
 #[test]
 fn networks_the_profiler_cannot_handle_are_rejected() {
     let p = params(1);
-    // Stages that do not chain.
-    let bad = DiffNet::new(
-        10,
-        vec![Stage::Linear {
-            in_f: 16,
-            out_f: 6,
-            weight: &p.w[2],
-            bias: None,
-        }],
-    );
-    assert!(bad.is_err());
+    // Ops that do not chain.
+    let bad = model([10, 1, 1], vec![linear("fc", FC1, &p.w[2], None)], FC1.1);
+    assert!(check_profilable(&bad).is_err());
+    assert!(noise_gains(
+        &bad,
+        &[0.0; 10],
+        Estimator::PerImage,
+        &fxp_core::progress::Silent
+    )
+    .is_err());
     // A single output has no logit difference.
     let one = vec![0.5f32; 16];
-    assert!(DiffNet::new(
-        16,
-        vec![Stage::Linear {
-            in_f: 16,
-            out_f: 1,
-            weight: &one,
-            bias: None
-        }]
-    )
+    assert!(check_profilable(&model(
+        [16, 1, 1],
+        vec![linear("fc", (16, 1), &one, None)],
+        1
+    ))
     .is_err());
     let n = net(&p);
     assert!(noise_gains(&n, &[], Estimator::Course, &fxp_core::progress::Silent).is_err());

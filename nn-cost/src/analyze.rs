@@ -65,6 +65,11 @@ pub struct NetworkTable {
     /// `[F]`): what an inference engine of a sequential network needs. Not serialized.
     #[serde(skip)]
     pub layer_inputs: Vec<Vec<usize>>,
+    /// Input shape of every layer other than `residual`, at any depth, in description order
+    /// (depth-first, body before shortcut): what an inference engine of a residual network
+    /// needs. Not serialized.
+    #[serde(skip)]
+    pub leaf_inputs: Vec<Vec<usize>>,
 }
 
 impl NetworkTable {
@@ -165,6 +170,8 @@ struct Walker {
     batch_norm_params: u64,
     /// Input shapes of the top-level layers.
     layer_inputs: Vec<Vec<usize>>,
+    /// Input shapes of the non-residual layers, depth-first.
+    leaf_inputs: Vec<Vec<usize>>,
 }
 
 impl Walker {
@@ -173,6 +180,9 @@ impl Walker {
             let path = format!("{prefix}[{i}]");
             if prefix == TOP {
                 self.layer_inputs.push(shape.dims());
+            }
+            if !matches!(layer, LayerSpec::Residual { .. }) {
+                self.leaf_inputs.push(shape.dims());
             }
             shape = self.layer(layer, &path, shape)?;
         }
@@ -416,6 +426,7 @@ impl NetworkSpec {
             rows: Vec::new(),
             batch_norm_params: 0,
             layer_inputs: Vec::new(),
+            leaf_inputs: Vec::new(),
         };
         let out = walker.walk(&self.layers, TOP, Shape::Map(c, h, w))?;
         // The totals of the table (parameters, activations, MACs) must fit as well.
@@ -440,6 +451,7 @@ impl NetworkSpec {
             rows: walker.rows,
             batch_norm_params: walker.batch_norm_params,
             layer_inputs: walker.layer_inputs,
+            leaf_inputs: walker.leaf_inputs,
         })
     }
 }

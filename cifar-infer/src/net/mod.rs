@@ -1,6 +1,8 @@
-//! The float network: [`model`] builds it from its nn-cost description and parameters (the
-//! [`model::Model`] of [`model::Op`]s, with `forward` and `forward_traced`), [`ops`] holds its
-//! float forward kernels over NCHW buffers (im2col + GEMM convolution, linear, ReLU, pooling,
-//! batch norm).
+//! The network: [`model`] is the one network representation (the [`model::Model`] of
+//! [`model::Op`]s, sequential with residual blocks, with `forward` and `forward_traced`),
+//! [`build`] makes it from its nn-cost description and parameters (batch norm folded), [`ops`]
+//! holds its float forward kernels over NCHW buffers (im2col + GEMM convolution, linear, ReLU,
+//! pooling, batch norm).
+pub mod build;
 pub mod model;
 pub mod ops;

@@ -1,23 +1,143 @@
-//! A runnable sequential network built from its description ([`NetworkSpec`]) and its
-//! parameters, and the forward pass shared by the float and the fixed-point kernels.
+//! The one network representation: a runnable network ([`Model`]) of [`Op`]s — sequential, with
+//! residual blocks ([`Residual`]: body and shortcut, added) — and its forward pass, shared by the
+//! float kernel, the exact fixed-point kernel and the profiler. [`super::build`] makes it from a
+//! description ([`nn_cost::spec::NetworkSpec`]) and its parameters.
+//!
+//! The conv/linear layers ("weight layers") are numbered depth-first, body before shortcut — the
+//! order of the rows of nn-cost's per-layer table — so per-layer precisions, ranges and offsets
+//! line up with nn-cost's. A residual add is computed in float, on the (dequantized) outputs of
+//! the two branches.
 use crate::data::{preprocess, CifarSlice};
 use crate::error::{InferError, Result};
 use crate::ops::{self, ConvGeom, PoolGeom};
-use crate::weights::{load_safetensors, ExpectedTensor, Weights};
-use nn_cost::spec::{LayerSpec, NetworkSpec, Preprocess};
-use std::path::Path;
+use nn_cost::spec::Preprocess;
+
+pub use super::build::{expected_tensors, BatchNormMode};
 
 /// A convolution layer with its parameters (weights OIHW, row-major).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConvLayer {
     /// Parameter prefix (state-dict name).
     pub name: String,
-    /// Geometry on one image.
+    /// Geometry of the whole layer on one image (all channels); with dilation, `k` is the span
+    /// of the dilated kernel, d·(k − 1) + 1.
     pub geom: ConvGeom,
-    /// Weights, O×I×k×k.
+    /// Channel groups (1: a dense convolution; `in_c`: depthwise). Group j maps input channels
+    /// `j·in_c/groups..` to output channels `j·out_c/groups..`.
+    pub groups: usize,
+    /// Kernel dilation d (1: none). A dilated kernel runs as the undilated kernel of its span
+    /// with zeros between the taps ([`ConvLayer::expand`]): the zero taps add exact zeros, so
+    /// fixed-point sums are unchanged; ranges, weight counts and noise gains use the real taps.
+    pub dilation: usize,
+    /// Weights, O × (I/groups) × k × k (the real taps).
     pub weight: Vec<f32>,
     /// Bias per output channel.
     pub bias: Option<Vec<f32>>,
+}
+
+impl ConvLayer {
+    /// Geometry of one group (the whole layer when `groups` = 1), kernel = the span.
+    pub fn group_geom(&self) -> ConvGeom {
+        let g = self.groups.max(1);
+        ConvGeom {
+            in_c: self.geom.in_c / g,
+            out_c: self.geom.out_c / g,
+            ..self.geom
+        }
+    }
+
+    /// Kernel size k of the real taps.
+    pub fn taps(&self) -> usize {
+        (self.geom.k - 1) / self.dilation.max(1) + 1
+    }
+
+    /// The geometry of one group's weights and patches as the profiler sees them: `d()` is the
+    /// number of real taps C_in/groups·k·k and the output size that of the layer (for a dilated
+    /// conv, an undilated stand-in with those sizes; the group geometry otherwise).
+    pub fn weight_geom(&self) -> ConvGeom {
+        let gg = self.group_geom();
+        if self.dilation <= 1 {
+            return gg;
+        }
+        let k = self.taps();
+        ConvGeom {
+            in_h: gg.out_h() + k - 1,
+            in_w: gg.out_w() + k - 1,
+            k,
+            stride: 1,
+            pad: 0,
+            ..gg
+        }
+    }
+
+    /// Weights (or codes) of the real taps, O × I/groups × k × k, as the kernel of the span
+    /// with zeros between the taps (borrowed as is without dilation).
+    pub fn expand<'w, T: Copy + Default>(&self, w: &'w [T]) -> std::borrow::Cow<'w, [T]> {
+        let d = self.dilation.max(1);
+        if d == 1 {
+            return std::borrow::Cow::Borrowed(w);
+        }
+        let (k, span) = (self.taps(), self.geom.k);
+        let mut out = vec![T::default(); w.len() / (k * k) * span * span];
+        for (plane, dst) in w.chunks_exact(k * k).zip(out.chunks_exact_mut(span * span)) {
+            for i in 0..k {
+                for j in 0..k {
+                    dst[i * d * span + j * d] = plane[i * k + j];
+                }
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// The rows of the real taps of a span patch matrix (`C·span² × P` → `C·k² × P`); the
+    /// matrix itself without dilation.
+    pub fn tap_rows(&self, cols: Vec<f32>) -> Vec<f32> {
+        let d = self.dilation.max(1);
+        if d == 1 {
+            return cols;
+        }
+        let (k, span) = (self.taps(), self.geom.k);
+        let c = self.group_geom().in_c;
+        let p = cols.len() / (c * span * span).max(1);
+        let mut out = Vec::with_capacity(c * k * k * p);
+        for ch in 0..c {
+            for i in 0..k {
+                for j in 0..k {
+                    out.extend_from_slice(&cols[((ch * span + i * d) * span + j * d) * p..][..p]);
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs a batch of `n` images through the layer group by group: `f(j, geom, x_j)` returns
+    /// group j's output (n × O/groups × OH × OW) for its input channels `x_j`; the outputs are
+    /// assembled channel-wise. With one group, `f` gets `x` itself (no copy).
+    pub fn per_group(
+        &self,
+        x: &[f32],
+        n: usize,
+        f: impl Fn(usize, &ConvGeom, &[f32]) -> Vec<f32>,
+    ) -> Vec<f32> {
+        let gg = self.group_geom();
+        if self.groups <= 1 {
+            return f(0, &gg, x);
+        }
+        let (in_g, out_g) = (gg.in_len(), gg.out_len());
+        let (in_all, out_all) = (self.geom.in_len(), self.geom.out_len());
+        let mut y = vec![0f32; n * out_all];
+        for j in 0..self.groups {
+            let xj: Vec<f32> = (0..n)
+                .flat_map(|b| &x[b * in_all + j * in_g..][..in_g])
+                .copied()
+                .collect();
+            let yj = f(j, &gg, &xj);
+            for b in 0..n {
+                y[b * out_all + j * out_g..][..out_g].copy_from_slice(&yj[b * out_g..][..out_g]);
+            }
+        }
+        y
+    }
 }
 
 /// A fully connected layer with its parameters (weights out×in, row-major).
@@ -35,7 +155,7 @@ pub struct LinearLayer {
     pub bias: Option<Vec<f32>>,
 }
 
-/// A batch-norm layer (inference form).
+/// A batch-norm layer (inference form), kept in float.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchNormLayer {
     /// Parameter prefix.
@@ -56,6 +176,39 @@ pub struct BatchNormLayer {
     pub eps: f64,
 }
 
+impl BatchNormLayer {
+    /// The per-channel factor γ/√(var + ε) of the float kernel (f32, as it computes it).
+    pub fn scale(&self) -> Vec<f32> {
+        self.gamma
+            .iter()
+            .zip(&self.var)
+            .map(|(g, v)| g / (v + self.eps as f32).sqrt())
+            .collect()
+    }
+}
+
+/// A residual block: `y = body(x) + shortcut(x)`; an empty shortcut is the identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Residual {
+    /// The main branch.
+    pub body: Vec<Op>,
+    /// The shortcut branch (empty = identity).
+    pub shortcut: Vec<Op>,
+}
+
+/// Adaptive average pooling of a (c, h, w) input to (c, out, out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdaptiveGeom {
+    /// Channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output size.
+    pub out: usize,
+}
+
 /// One executable operation of the network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
@@ -63,34 +216,62 @@ pub enum Op {
     Conv(ConvLayer),
     /// Fully connected (a weight layer).
     Linear(LinearLayer),
-    /// Batch normalisation.
+    /// Batch normalisation kept in float (one not folded into a preceding weight layer).
     BatchNorm(BatchNormLayer),
     /// ReLU.
     Relu,
+    /// ReLU clipped at 6.
+    Relu6,
     /// Max pooling (floor mode).
     MaxPool(PoolGeom),
     /// Average pooling (floor mode, padding counted).
     AvgPool(PoolGeom),
-    /// Adaptive average pooling of a (c, h, w) input to (c, out, out).
-    AdaptiveAvgPool {
-        /// Input shape.
-        c: usize,
-        /// Input height.
-        h: usize,
-        /// Input width.
-        w: usize,
-        /// Output size.
-        out: usize,
-    },
+    /// Adaptive average pooling.
+    AdaptiveAvgPool(AdaptiveGeom),
     /// Flatten: a no-op on NCHW buffers.
     Flatten,
     /// Dropout: identity at inference.
     Dropout,
+    /// A residual block.
+    Residual(Residual),
+}
+
+/// A weight layer of a [`Model`], as [`Model::weight_layers`] lists them.
+#[derive(Debug, Clone, Copy)]
+pub enum WeightLayer<'a> {
+    /// A convolution.
+    Conv(&'a ConvLayer),
+    /// A fully connected layer.
+    Linear(&'a LinearLayer),
+}
+
+impl<'a> WeightLayer<'a> {
+    /// Parameter prefix.
+    pub fn name(&self) -> &'a str {
+        match self {
+            WeightLayer::Conv(c) => &c.name,
+            WeightLayer::Linear(l) => &l.name,
+        }
+    }
+    /// The weights (OIHW or out×in).
+    pub fn weight(&self) -> &'a [f32] {
+        match self {
+            WeightLayer::Conv(c) => &c.weight,
+            WeightLayer::Linear(l) => &l.weight,
+        }
+    }
+    /// Output channels or features (rows of the weight matrix).
+    pub fn rows(&self) -> usize {
+        match self {
+            WeightLayer::Conv(c) => c.geom.out_c,
+            WeightLayer::Linear(l) => l.out_features,
+        }
+    }
 }
 
 /// The conv/linear layers are computed by a kernel: the float one ([`FloatKernel`]) or the exact
 /// fixed-point one ([`crate::quantized::QuantizedModel`]). `layer` is the index of the layer among
-/// the weight layers (0 for the first conv).
+/// the weight layers (0 for the first conv, depth-first).
 pub trait LayerKernel: Sync {
     /// Output (with bias) of convolution `layer` on a batch of `n` NCHW inputs.
     fn conv(&self, layer: usize, conv: &ConvLayer, x: &[f32], n: usize) -> Vec<f32>;
@@ -104,7 +285,13 @@ pub struct FloatKernel;
 
 impl LayerKernel for FloatKernel {
     fn conv(&self, _layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
-        ops::conv2d(x, n, &c.geom, &c.weight, c.bias.as_deref())
+        let dg = c.group_geom().out_c * c.group_geom().d();
+        let og = c.group_geom().out_c;
+        let w = c.expand(&c.weight);
+        c.per_group(x, n, |j, g, xj| {
+            let b = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+            ops::conv2d(xj, n, g, &w[j * dg..][..dg], b)
+        })
     }
     fn linear(&self, _layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
         ops::linear(
@@ -128,7 +315,7 @@ pub struct Trace {
     pub logits: Vec<f32>,
 }
 
-/// A sequential network ready to run.
+/// A network ready to run: a sequence of ops, some of them residual blocks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     /// Network name.
@@ -143,285 +330,147 @@ pub struct Model {
     pub classes: usize,
 }
 
-/// Shape of the activation between operations.
-#[derive(Debug, Clone, Copy)]
-enum Shape {
-    Map(usize, usize, usize),
-    Vec(usize),
-}
-
-impl Shape {
-    /// `[C, H, W]` → a feature map, anything else → a flat vector of its elements.
-    fn from_dims(d: &[usize]) -> Self {
-        match *d {
-            [c, h, w] => Shape::Map(c, h, w),
-            _ => Shape::Vec(d.iter().product()),
-        }
-    }
-
-    fn len(self) -> usize {
-        match self {
-            Shape::Map(c, h, w) => c * h * w,
-            Shape::Vec(f) => f,
-        }
-    }
-}
-
-/// The parameter tensors a description needs, with their shapes (in layer order).
-pub fn expected_tensors(spec: &NetworkSpec) -> Result<Vec<ExpectedTensor>> {
-    let mut out = Vec::new();
-    walk(spec, |layer, shape| {
-        let t = |name: &str, suffix: &str, shape: Vec<usize>| ExpectedTensor {
-            name: format!("{name}.{suffix}"),
-            shape,
-        };
-        match (layer, shape) {
-            (
-                LayerSpec::Conv {
-                    name,
-                    out_channels,
-                    kernel,
-                    bias,
-                    groups,
-                    ..
-                },
-                Shape::Map(c, _, _),
-            ) => {
-                out.push(t(
-                    name,
-                    "weight",
-                    vec![*out_channels, c / groups, *kernel, *kernel],
-                ));
-                if *bias {
-                    out.push(t(name, "bias", vec![*out_channels]));
-                }
-            }
-            (
-                LayerSpec::Linear {
-                    name,
-                    out_features,
-                    bias,
-                },
-                s,
-            ) => {
-                out.push(t(name, "weight", vec![*out_features, s.len()]));
-                if *bias {
-                    out.push(t(name, "bias", vec![*out_features]));
-                }
-            }
-            (LayerSpec::BatchNorm { name, .. }, s) => {
-                let c = match s {
-                    Shape::Map(c, _, _) => c,
-                    Shape::Vec(f) => f,
-                };
-                for suffix in ["weight", "bias", "running_mean", "running_var"] {
-                    out.push(t(name, suffix, vec![c]));
-                }
+/// Visits the weight layers of `ops` depth-first (body before shortcut).
+fn visit_weights<'a>(ops: &'a [Op], f: &mut impl FnMut(WeightLayer<'a>)) {
+    for op in ops {
+        match op {
+            Op::Conv(c) => f(WeightLayer::Conv(c)),
+            Op::Linear(l) => f(WeightLayer::Linear(l)),
+            Op::Residual(r) => {
+                visit_weights(&r.body, f);
+                visit_weights(&r.shortcut, f);
             }
             _ => {}
         }
-    })?;
-    Ok(out)
+    }
 }
 
-/// Walks the top-level layers of a sequential description with the input shape of each, as
-/// inferred by nn-cost (one shape inference serves costs and inference); errors for residual
-/// blocks and for shapes that do not fit.
-fn walk(spec: &NetworkSpec, mut f: impl FnMut(&LayerSpec, Shape)) -> Result<Shape> {
-    if let Some(i) = spec
-        .layers
-        .iter()
-        .position(|l| matches!(l, LayerSpec::Residual { .. }))
-    {
-        return Err(InferError::Unsupported(format!(
-            "layers[{i}] (residual): residual blocks are unsupported for inference (sequential networks only)"
-        )));
+/// Appends whether the input of each weight layer of `ops` is non-negative, given whether the
+/// input of `ops` is; returns whether their output is.
+fn nonneg_walk(ops: &[Op], mut nonneg: bool, out: &mut Vec<bool>) -> bool {
+    for op in ops {
+        nonneg = match op {
+            Op::Conv(_) | Op::Linear(_) => {
+                out.push(nonneg);
+                false
+            }
+            Op::Relu | Op::Relu6 => true,
+            Op::BatchNorm(_) => false,
+            Op::MaxPool(_)
+            | Op::AvgPool(_)
+            | Op::AdaptiveAvgPool(_)
+            | Op::Flatten
+            | Op::Dropout => nonneg,
+            // A sum of two non-negative branches is non-negative.
+            Op::Residual(r) => {
+                nonneg_walk(&r.body, nonneg, out) & nonneg_walk(&r.shortcut, nonneg, out)
+            }
+        };
     }
-    let table = spec.analyze()?;
-    for (layer, dims) in spec.layers.iter().zip(&table.layer_inputs) {
-        f(layer, Shape::from_dims(dims));
+    nonneg
+}
+
+/// Output length per image of `op` on an input of `len` values, or why they do not fit.
+fn op_out_len(op: &Op, len: usize) -> Result<usize> {
+    let bad = |what: String| Err(InferError::Invalid(what));
+    match op {
+        Op::Conv(c) => {
+            let wg = c.weight_geom();
+            if c.groups == 0
+                || c.dilation == 0
+                || c.geom.in_c % c.groups != 0
+                || c.geom.out_c % c.groups != 0
+                || c.weight.len() != wg.out_c * c.groups * wg.d()
+                || c.bias.as_ref().is_some_and(|b| b.len() != c.geom.out_c)
+            {
+                return bad(format!("conv {}: parameter sizes or groups", c.name));
+            }
+            if c.geom.in_len() != len {
+                return bad(format!(
+                    "conv {} expects {} inputs, gets {len}",
+                    c.name,
+                    c.geom.in_len()
+                ));
+            }
+            Ok(c.geom.out_len())
+        }
+        Op::Linear(l) => {
+            if l.weight.len() != l.in_features * l.out_features
+                || l.bias.as_ref().is_some_and(|b| b.len() != l.out_features)
+            {
+                return bad(format!("linear {}: parameter sizes", l.name));
+            }
+            if l.in_features != len {
+                return bad(format!(
+                    "linear {} expects {} inputs, gets {len}",
+                    l.name, l.in_features
+                ));
+            }
+            Ok(l.out_features)
+        }
+        Op::BatchNorm(b) => {
+            let c = b.channels;
+            if [b.gamma.len(), b.beta.len(), b.mean.len(), b.var.len()] != [c; 4]
+                || c * b.plane != len
+            {
+                return bad(format!("batch norm {}: sizes", b.name));
+            }
+            Ok(len)
+        }
+        Op::MaxPool(g) | Op::AvgPool(g) => {
+            if g.c * g.h * g.w != len {
+                return bad(format!(
+                    "pooling expects {} inputs, gets {len}",
+                    g.c * g.h * g.w
+                ));
+            }
+            Ok(g.c * g.out_h() * g.out_w())
+        }
+        Op::AdaptiveAvgPool(g) => {
+            if g.c * g.h * g.w != len || g.out == 0 {
+                return bad(format!(
+                    "adaptive pooling expects {} inputs, gets {len}",
+                    g.c * g.h * g.w
+                ));
+            }
+            Ok(g.c * g.out * g.out)
+        }
+        Op::Relu | Op::Relu6 | Op::Flatten | Op::Dropout => Ok(len),
+        Op::Residual(r) => {
+            let b = seq_out_len(&r.body, len)?;
+            let s = seq_out_len(&r.shortcut, len)?;
+            if b != s {
+                return bad(format!(
+                    "residual block: the body gives {b} values, the shortcut {s}"
+                ));
+            }
+            Ok(b)
+        }
     }
-    Ok(Shape::from_dims(&table.output))
+}
+
+fn seq_out_len(ops: &[Op], len: usize) -> Result<usize> {
+    ops.iter().try_fold(len, |l, op| op_out_len(op, l))
 }
 
 impl Model {
-    /// Builds the network of `spec` from the parameter file `path` (safetensors).
-    pub fn load(spec: &NetworkSpec, path: &Path) -> Result<Self> {
-        let expected = expected_tensors(spec)?;
-        let weights = load_safetensors(path, &expected)?;
-        Self::from_weights(spec, &weights)
-    }
-
-    /// Builds the network of `spec` from tensors already loaded (and checked) with the names and
-    /// shapes of [`expected_tensors`].
-    pub fn from_weights(spec: &NetworkSpec, weights: &Weights) -> Result<Self> {
-        let missing = |name: &str| InferError::Invalid(format!("tensor {name} missing"));
-        let get = |name: &str, suffix: &str| -> Result<Vec<f32>> {
-            let key = format!("{name}.{suffix}");
-            weights
-                .get(&key)
-                .map(|t| t.data.clone())
-                .ok_or_else(|| missing(&key))
-        };
-        let mut ops_out = Vec::new();
-        let mut err = None;
-        let last = walk(spec, |layer, shape| {
-            if err.is_some() {
-                return;
-            }
-            let r: Result<Op> = (|| {
-                Ok(match (layer, shape) {
-                    (
-                        LayerSpec::Conv {
-                            name,
-                            out_channels,
-                            kernel,
-                            stride,
-                            padding,
-                            bias,
-                            groups,
-                            dilation,
-                        },
-                        Shape::Map(c, h, w),
-                    ) if *groups == 1 && *dilation == 1 => Op::Conv(ConvLayer {
-                        name: name.clone(),
-                        geom: ConvGeom {
-                            in_c: c,
-                            in_h: h,
-                            in_w: w,
-                            out_c: *out_channels,
-                            k: *kernel,
-                            stride: *stride,
-                            pad: *padding,
-                        },
-                        weight: get(name, "weight")?,
-                        bias: if *bias {
-                            Some(get(name, "bias")?)
-                        } else {
-                            None
-                        },
-                    }),
-                    (
-                        LayerSpec::Linear {
-                            name,
-                            out_features,
-                            bias,
-                        },
-                        s,
-                    ) => Op::Linear(LinearLayer {
-                        name: name.clone(),
-                        in_features: s.len(),
-                        out_features: *out_features,
-                        weight: get(name, "weight")?,
-                        bias: if *bias {
-                            Some(get(name, "bias")?)
-                        } else {
-                            None
-                        },
-                    }),
-                    (LayerSpec::BatchNorm { name, eps }, s) => {
-                        let (channels, plane) = match s {
-                            Shape::Map(c, h, w) => (c, h * w),
-                            Shape::Vec(f) => (f, 1),
-                        };
-                        let var = get(name, "running_var")?;
-                        check_batch_norm(name, &var, *eps)?;
-                        Op::BatchNorm(BatchNormLayer {
-                            name: name.clone(),
-                            channels,
-                            plane,
-                            gamma: get(name, "weight")?,
-                            beta: get(name, "bias")?,
-                            mean: get(name, "running_mean")?,
-                            var,
-                            eps: *eps,
-                        })
-                    }
-                    (LayerSpec::Relu, _) => Op::Relu,
-                    (
-                        LayerSpec::MaxPool {
-                            kernel,
-                            stride,
-                            padding,
-                        },
-                        Shape::Map(c, h, w),
-                    ) => Op::MaxPool(PoolGeom {
-                        c,
-                        h,
-                        w,
-                        k: *kernel,
-                        stride: stride.unwrap_or(*kernel),
-                        pad: *padding,
-                    }),
-                    (
-                        LayerSpec::AvgPool {
-                            kernel,
-                            stride,
-                            padding,
-                        },
-                        Shape::Map(c, h, w),
-                    ) => Op::AvgPool(PoolGeom {
-                        c,
-                        h,
-                        w,
-                        k: *kernel,
-                        stride: stride.unwrap_or(*kernel),
-                        pad: *padding,
-                    }),
-                    (LayerSpec::AdaptiveAvgPool { output }, Shape::Map(c, h, w)) => {
-                        Op::AdaptiveAvgPool {
-                            c,
-                            h,
-                            w,
-                            out: *output,
-                        }
-                    }
-                    (LayerSpec::Flatten, _) => Op::Flatten,
-                    (LayerSpec::Dropout, _) => Op::Dropout,
-                    (LayerSpec::Conv { name, .. }, _) => {
-                        return Err(InferError::Unsupported(format!(
-                            "conv {name}: grouped or dilated convolutions (groups or dilation > 1)"
-                        )))
-                    }
-                    (l, _) => {
-                        return Err(InferError::Unsupported(format!(
-                            "layer type {}",
-                            l.type_name()
-                        )))
-                    }
-                })
-            })();
-            match r {
-                Ok(op) => ops_out.push(op),
-                Err(e) => err = Some(e),
-            }
-        })?;
-        if let Some(e) = err {
-            return Err(e);
+    /// Checks that the ops chain (each op's input length is the previous output length, the
+    /// parameters have their sizes), that the output has `classes` values and that there is a
+    /// weight layer: a model built by hand is checked before it is run.
+    pub fn check(&self) -> Result<()> {
+        let out = seq_out_len(&self.ops, self.input_len())?;
+        if out != self.classes {
+            return Err(InferError::Invalid(format!(
+                "the network gives {out} outputs but declares {} classes",
+                self.classes
+            )));
         }
-        let classes = match last {
-            Shape::Vec(f) => f,
-            Shape::Map(..) => {
-                return Err(InferError::Unsupported(
-                    "the network must end with a vector of class scores (flatten + linear)".into(),
-                ))
-            }
-        };
-        if !ops_out
-            .iter()
-            .any(|o| matches!(o, Op::Conv(_) | Op::Linear(_)))
-        {
+        if self.num_weight_layers() == 0 {
             return Err(InferError::Invalid(
                 "the network has no conv or linear layer".into(),
             ));
         }
-        Ok(Self {
-            name: spec.name.clone(),
-            input: spec.input,
-            preprocess: spec.preprocess.clone(),
-            ops: ops_out,
-            classes,
-        })
+        Ok(())
     }
 
     /// Input elements per image.
@@ -429,53 +478,36 @@ impl Model {
         self.input.iter().product()
     }
 
-    /// The conv/linear layers in order, with their index in `ops`.
-    pub fn weight_layers(&self) -> Vec<(usize, &Op)> {
-        self.ops
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| matches!(o, Op::Conv(_) | Op::Linear(_)))
-            .collect()
+    /// The conv/linear layers in order (depth-first, body before shortcut: the rows of nn-cost's
+    /// per-layer table).
+    pub fn weight_layers(&self) -> Vec<WeightLayer<'_>> {
+        let mut out = Vec::new();
+        visit_weights(&self.ops, &mut |w| out.push(w));
+        out
     }
 
     /// Number of conv/linear layers.
     pub fn num_weight_layers(&self) -> usize {
-        self.weight_layers().len()
+        let mut n = 0;
+        visit_weights(&self.ops, &mut |_| n += 1);
+        n
     }
 
     /// Names of the conv/linear layers in order.
     pub fn weight_layer_names(&self) -> Vec<String> {
-        self.ops
+        self.weight_layers()
             .iter()
-            .filter_map(|o| match o {
-                Op::Conv(c) => Some(c.name.clone()),
-                Op::Linear(l) => Some(l.name.clone()),
-                _ => None,
-            })
+            .map(|w| w.name().to_string())
             .collect()
     }
 
-    /// Whether the input of each conv/linear layer is non-negative by construction (it follows a
-    /// ReLU, possibly through pooling, flatten or dropout): such inputs are quantized unsigned,
-    /// the others (the image) signed.
+    /// Whether the input of each conv/linear layer is non-negative by construction, read from
+    /// the graph: it directly follows a ReLU or ReLU6, possibly through pooling, flatten or
+    /// dropout (or is a residual sum of two such branches). Such inputs are quantized unsigned,
+    /// the others (the image, a batch-norm output, a residual sum with a signed branch) signed.
     pub fn nonnegative_inputs(&self) -> Vec<bool> {
         let mut out = Vec::new();
-        let mut nonneg = false;
-        for op in &self.ops {
-            match op {
-                Op::Conv(_) | Op::Linear(_) => {
-                    out.push(nonneg);
-                    nonneg = false;
-                }
-                Op::Relu => nonneg = true,
-                Op::MaxPool(_)
-                | Op::AvgPool(_)
-                | Op::AdaptiveAvgPool { .. }
-                | Op::Flatten
-                | Op::Dropout => {}
-                Op::BatchNorm(_) => nonneg = false,
-            }
-        }
+        nonneg_walk(&self.ops, false, &mut out);
         out
     }
 
@@ -503,68 +535,82 @@ impl Model {
     /// Forward pass with a given kernel, optionally tracing the weight-layer inputs.
     pub fn run(&self, kernel: &impl LayerKernel, x: &[f32], n: usize, trace: bool) -> Trace {
         assert_eq!(x.len(), n * self.input_len(), "forward: input length");
-        let mut a = x.to_vec();
-        let mut layer_inputs = Vec::new();
-        let mut layer = 0;
-        for op in &self.ops {
-            a = match op {
-                Op::Conv(c) => {
-                    if trace {
-                        layer_inputs.push(a.clone());
-                    }
-                    layer += 1;
-                    kernel.conv(layer - 1, c, &a, n)
-                }
-                Op::Linear(l) => {
-                    if trace {
-                        layer_inputs.push(a.clone());
-                    }
-                    layer += 1;
-                    kernel.linear(layer - 1, l, &a, n)
-                }
-                Op::BatchNorm(b) => {
-                    ops::batch_norm_inplace(
-                        &mut a, b.channels, b.plane, &b.gamma, &b.beta, &b.mean, &b.var, b.eps,
-                    );
-                    a
-                }
-                Op::Relu => {
-                    ops::relu_inplace(&mut a);
-                    a
-                }
-                Op::MaxPool(g) => ops::max_pool2d(&a, n, g),
-                Op::AvgPool(g) => ops::avg_pool2d(&a, n, g),
-                Op::AdaptiveAvgPool { c, h, w, out } => {
-                    ops::adaptive_avg_pool2d(&a, n, *c, *h, *w, *out)
-                }
-                Op::Flatten | Op::Dropout => a,
-            };
-        }
+        let mut run = Run {
+            kernel,
+            n,
+            layer: 0,
+            trace: trace.then(Vec::new),
+        };
+        let logits = run.seq(&self.ops, x.to_vec());
         Trace {
-            layer_inputs,
-            logits: a,
+            layer_inputs: run.trace.unwrap_or_default(),
+            logits,
         }
     }
 }
 
-/// Checks the statistics of a batch-norm layer: the running variances must be ≥ 0 and ε ≥ 0
-/// finite with var + ε > 0, else the layer divides by the square root of a negative number or
-/// zero and every logit after it is NaN or infinite.
-fn check_batch_norm(name: &str, var: &[f32], eps: f64) -> Result<()> {
-    if !(eps.is_finite() && eps >= 0.0) {
-        return Err(InferError::Invalid(format!(
-            "batch-norm layer {name}: eps {eps} must be finite and ≥ 0"
-        )));
+/// The state of one forward pass.
+struct Run<'k, K> {
+    kernel: &'k K,
+    n: usize,
+    /// Index of the next weight layer.
+    layer: usize,
+    trace: Option<Vec<Vec<f32>>>,
+}
+
+impl<K: LayerKernel> Run<'_, K> {
+    fn seq(&mut self, ops: &[Op], mut a: Vec<f32>) -> Vec<f32> {
+        for op in ops {
+            a = self.op(op, a);
+        }
+        a
     }
-    if let Some((i, v)) = var
-        .iter()
-        .enumerate()
-        .find(|(_, &v)| !(v >= 0.0 && (v as f64 + eps) > 0.0))
-    {
-        return Err(InferError::Invalid(format!(
-            "batch-norm layer {name}: {name}.running_var[{i}] = {v} (with eps {eps}): \
-             a variance must be ≥ 0 and var + eps > 0"
-        )));
+
+    fn op(&mut self, op: &Op, mut a: Vec<f32>) -> Vec<f32> {
+        let n = self.n;
+        match op {
+            Op::Conv(c) => {
+                self.record(&a);
+                self.kernel.conv(self.layer - 1, c, &a, n)
+            }
+            Op::Linear(l) => {
+                self.record(&a);
+                self.kernel.linear(self.layer - 1, l, &a, n)
+            }
+            Op::BatchNorm(b) => {
+                ops::batch_norm_inplace(
+                    &mut a, b.channels, b.plane, &b.gamma, &b.beta, &b.mean, &b.var, b.eps,
+                );
+                a
+            }
+            Op::Relu => {
+                ops::relu_inplace(&mut a);
+                a
+            }
+            Op::Relu6 => {
+                ops::relu6_inplace(&mut a);
+                a
+            }
+            Op::MaxPool(g) => ops::max_pool2d(&a, n, g),
+            Op::AvgPool(g) => ops::avg_pool2d(&a, n, g),
+            Op::AdaptiveAvgPool(g) => ops::adaptive_avg_pool2d(&a, n, g.c, g.h, g.w, g.out),
+            Op::Flatten | Op::Dropout => a,
+            Op::Residual(r) => {
+                let mut y = self.seq(&r.body, a.clone());
+                let s = self.seq(&r.shortcut, a);
+                for (y, s) in y.iter_mut().zip(&s) {
+                    *y += s;
+                }
+                y
+            }
+        }
     }
-    Ok(())
+
+    /// Counts a weight layer and traces its input.
+    fn record(&mut self, a: &[f32]) {
+        self.layer += 1;
+        if let Some(t) = &mut self.trace {
+            t.push(a.to_vec());
+        }
+    }
 }

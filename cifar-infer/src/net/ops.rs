@@ -442,3 +442,10 @@ pub fn argmax_rows(logits: &[f32], classes: usize) -> Vec<usize> {
         })
         .collect()
 }
+
+/// ReLU6 (PyTorch `ReLU6`, ONNX `Clip(0, 6)`) in place: min(max(x, 0), 6).
+pub fn relu6_inplace(x: &mut [f32]) {
+    for v in x {
+        *v = v.clamp(0.0, 6.0);
+    }
+}

@@ -1,15 +1,17 @@
 //! Backward kernels of the layers the precision profiler differentiates through (convolution,
-//! linear, ReLU, max pooling; flatten and dropout are the identity on NCHW buffers), as pure
-//! functions over row-major `f32` buffers.
+//! linear, ReLU, ReLU6, max, average and adaptive average pooling, batch norm in float; flatten
+//! and dropout are the identity on NCHW buffers), as pure functions over row-major `f32` buffers.
 //!
-//! Every kernel works on ONE image (the profiler parallelises over images). "Seeds" are several
-//! gradients flowing back through the same image at once (one per logit difference), stored one
-//! after the other (`seeds × len`). Geometry and `im2col` are those of the forward kernels in
-//! [`crate::ops`]; the tape a backward step needs (layer input or its patch matrix, ReLU mask,
-//! pooling argmax) comes from [`crate::ops`] or from [`maxpool_forward`] here. GEMMs go through
-//! [`crate::gemm`], the crate's one GEMM front end ([`gemm`](fn@gemm) on [`Mat`] views,
-//! re-exported here; single-threaded, deterministic for given shapes).
+//! The convolution, linear and max-pooling kernels work on ONE image (the profiler parallelises
+//! over images); the element-wise and average-pooling ones on any number of planes. "Seeds" are
+//! several gradients flowing back through the same image at once (one per logit difference),
+//! stored one after the other (`seeds × len`). Geometry and `im2col` are those of the forward
+//! kernels in [`crate::ops`]; the tape a backward step needs (layer input or its patch matrix,
+//! ReLU mask, pooling argmax) comes from [`crate::ops`] or from [`maxpool_forward`] here. GEMMs
+//! go through [`crate::gemm`], the crate's one GEMM front end ([`gemm`](fn@gemm) on [`Mat`]
+//! views, re-exported here; single-threaded, deterministic for given shapes).
 pub use crate::gemm::{gemm, Mat};
+use crate::net::model::AdaptiveGeom;
 use crate::ops::{im2col, inside, ConvGeom, PoolGeom};
 
 /// Output positions per channel (`P = OH·OW`) of a convolution.
@@ -207,6 +209,12 @@ pub fn relu_mask(y: &[f32]) -> Vec<bool> {
     y.iter().map(|&v| v > 0.0).collect()
 }
 
+/// The ReLU6 mask `0 < y < 6` of a layer output after the ReLU6 (where the gradient passes, as
+/// PyTorch's `hardtanh_backward`).
+pub fn relu6_mask(y: &[f32]) -> Vec<bool> {
+    y.iter().map(|&v| v > 0.0 && v < 6.0).collect()
+}
+
 /// ReLU backward for `seeds` gradients in place: zero where the forward input was ≤ 0
 /// (PyTorch's convention at 0).
 pub fn relu_backward(mask: &[bool], grad: &mut [f32]) {
@@ -281,6 +289,75 @@ pub fn maxpool_backward(g: &PoolGeom, argmax: &[u32], grad_out: &[f32], seeds: u
         }
     }
     gi
+}
+
+/// Average-pool backward (`count_include_pad`, floor mode) of any number of planes: `grad_out`
+/// is planes × OH·OW, the result planes × H·W; each output gradient is spread as `g/k²` over
+/// the window's elements inside the image.
+pub fn avgpool_backward(g: &PoolGeom, grad_out: &[f32]) -> Vec<f32> {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let planes = grad_out.len() / (oh * ow).max(1);
+    let mut gi = vec![0.0f32; planes * g.h * g.w];
+    let area = (g.k * g.k) as f32;
+    for (go, dst) in grad_out
+        .chunks_exact((oh * ow).max(1))
+        .zip(gi.chunks_exact_mut((g.h * g.w).max(1)))
+    {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let v = go[oy * ow + ox] / area;
+                for i in 0..g.k {
+                    for j in 0..g.k {
+                        let y = (oy * g.stride + i) as isize - g.pad as isize;
+                        let x = (ox * g.stride + j) as isize - g.pad as isize;
+                        if y >= 0 && x >= 0 && y < g.h as isize && x < g.w as isize {
+                            dst[y as usize * g.w + x as usize] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    gi
+}
+
+/// Adaptive average-pool backward of any number of planes: each output gradient is spread
+/// evenly over its window (the windows of [`crate::ops::adaptive_avg_pool2d`]).
+pub fn adaptive_avgpool_backward(g: &AdaptiveGeom, grad_out: &[f32]) -> Vec<f32> {
+    let (h, w, out) = (g.h, g.w, g.out);
+    let planes = grad_out.len() / (out * out).max(1);
+    let mut gi = vec![0.0f32; planes * h * w];
+    for (go, dst) in grad_out
+        .chunks_exact((out * out).max(1))
+        .zip(gi.chunks_exact_mut((h * w).max(1)))
+    {
+        for oy in 0..out {
+            let (y0, y1) = (oy * h / out, ((oy + 1) * h).div_ceil(out));
+            for ox in 0..out {
+                let (x0, x1) = (ox * w / out, ((ox + 1) * w).div_ceil(out));
+                let v = go[oy * out + ox] / ((y1 - y0) * (x1 - x0)) as f32;
+                for yy in y0..y1 {
+                    for d in &mut dst[yy * w + x0..yy * w + x1] {
+                        *d += v;
+                    }
+                }
+            }
+        }
+    }
+    gi
+}
+
+/// Batch-norm (inference form, kept in float) backward in place: the gradient of channel c is
+/// multiplied by `scale[c]` = γ/√(var + ε); `plane` elements per channel, any number of
+/// images and seeds.
+pub fn batch_norm_backward(scale: &[f32], plane: usize, grad: &mut [f32]) {
+    let c = scale.len().max(1);
+    for (i, plane_g) in grad.chunks_mut(plane.max(1)).enumerate() {
+        let s = scale[i % c];
+        for v in plane_g {
+            *v *= s;
+        }
+    }
 }
 
 /// Squared Euclidean norm, accumulated in `f64`.

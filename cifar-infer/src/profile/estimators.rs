@@ -1,7 +1,9 @@
 //! The noise-gain estimators (per image, the course's batches), the offsets derived from the
 //! gains and ranges, and [`profile`]: the whole profiler run with its npy files.
 use super::backprop::{conv_weight_grad_sq_norms, dot64, gemm, positions, sum_sq, Mat};
-use super::diffnet::{argmax, backward, difference_seeds, forward, DiffNet, Forward, LayerInput};
+use super::passes::{
+    argmax, backward, check_profilable, difference_seeds, forward, Forward, LayerInput,
+};
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
 use crate::net::model::Model;
@@ -78,22 +80,22 @@ fn seed_norms(grad: &[f32], seeds: usize) -> Vec<f64> {
 
 /// Squared norms of `∂(Z_ŷ − Z_i)/∂a` and `∂(Z_ŷ − Z_i)/∂W` of each image of a chunk for every
 /// layer and every `i ≠ ŷ` of that image (`tops[j]` = ŷ of image `j`).
-fn per_image_sq_norms(net: &DiffNet<'_>, fwd: &Forward, tops: &[usize]) -> Vec<SqNorms> {
-    let seeds = net.classes - 1;
+fn per_image_sq_norms(model: &Model, fwd: &Forward, tops: &[usize]) -> Vec<SqNorms> {
+    let seeds = model.classes - 1;
     let n = fwd.images;
-    let mut out = vec![SqNorms::zeros(net.layers(), seeds); n];
+    let mut out = vec![SqNorms::zeros(model.num_weight_layers(), seeds); n];
     let rows: Vec<f32> = tops
         .iter()
-        .flat_map(|&t| difference_seeds(net.classes, t))
+        .flat_map(|&t| difference_seeds(model.classes, t))
         .collect();
-    backward(net, fwd, &rows, seeds, |lg| {
+    backward(model, fwd, &rows, seeds, |lg| {
         let gi_len = lg.grad_in.len() / n;
         let go_len = lg.grad_out.len() / n;
         for (j, o) in out.iter_mut().enumerate() {
             let gi = &lg.grad_in[j * gi_len..][..gi_len];
             let go = &lg.grad_out[j * go_len..][..go_len];
-            o.act[lg.layer] = seed_norms(gi, seeds);
-            o.wt[lg.layer] = match lg.input {
+            // Added up over the groups of a grouped convolution (one term otherwise).
+            let wt = match lg.input {
                 LayerInput::Conv { geom, cols } => {
                     conv_weight_grad_sq_norms(&geom, &cols[j], go, seeds)
                 }
@@ -104,9 +106,18 @@ fn per_image_sq_norms(net: &DiffNet<'_>, fwd: &Forward, tops: &[usize]) -> Vec<S
                     seed_norms(go, seeds).into_iter().map(|v| v * xx).collect()
                 }
             };
+            add_to(&mut o.act[lg.layer], seed_norms(gi, seeds));
+            add_to(&mut o.wt[lg.layer], wt);
         }
     });
     out
+}
+
+/// `acc += v` element-wise.
+fn add_to(acc: &mut [f64], v: Vec<f64>) {
+    for (a, v) in acc.iter_mut().zip(v) {
+        *a += v;
+    }
 }
 
 /// `Σ_{i≠ŷ} norms[i] / (24 (Z_ŷ − Z_i)²)`, skipping exact ties; returns (sum, ties).
@@ -146,29 +157,31 @@ fn unit_gains(n: &SqNorms, z: &[f64], top: usize) -> UnitGains {
 /// begins and ends the phase).
 ///
 /// # Errors
-/// No images or an input of the wrong length.
+/// A network the profiler cannot differentiate ([`check_profilable`]), no images or an input
+/// of the wrong length.
 pub fn noise_gains(
-    net: &DiffNet<'_>,
+    model: &Model,
     inputs: &[f32],
     estimator: Estimator,
     progress: &dyn Progress,
 ) -> Result<Gains> {
-    let n = check_inputs(net, inputs)?;
+    check_profilable(model)?;
+    let n = check_inputs(model, inputs)?;
     match estimator {
-        Estimator::PerImage => Ok(per_image_gains(net, inputs, n, progress)),
-        Estimator::Course => Ok(course_gains(net, inputs, n, progress)),
+        Estimator::PerImage => Ok(per_image_gains(model, inputs, n, progress)),
+        Estimator::Course => Ok(course_gains(model, inputs, n, progress)),
     }
 }
 
-fn check_inputs(net: &DiffNet<'_>, inputs: &[f32]) -> Result<usize> {
-    if !inputs.len().is_multiple_of(net.in_len) {
+fn check_inputs(model: &Model, inputs: &[f32]) -> Result<usize> {
+    if !inputs.len().is_multiple_of(model.input_len()) {
         return Err(InferError::Invalid(format!(
             "profiler input of {} values is not a whole number of images of {} values",
             inputs.len(),
-            net.in_len
+            model.input_len()
         )));
     }
-    let n = inputs.len() / net.in_len;
+    let n = inputs.len() / model.input_len();
     if n == 0 {
         return Err(InferError::Invalid(
             "the profiler needs at least one image".into(),
@@ -177,18 +190,18 @@ fn check_inputs(net: &DiffNet<'_>, inputs: &[f32]) -> Result<usize> {
     Ok(n)
 }
 
-fn per_image_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
+fn per_image_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
     let per: Vec<Vec<UnitGains>> = inputs
-        .par_chunks(PER_IMAGE_CHUNK * net.in_len)
+        .par_chunks(PER_IMAGE_CHUNK * model.input_len())
         .map(|chunk| {
-            let fwd = forward(net, chunk);
+            let fwd = forward(model, chunk);
             let zs: Vec<Vec<f64>> = fwd
                 .logits
-                .chunks_exact(net.classes)
+                .chunks_exact(model.classes)
                 .map(|z| z.iter().map(|&v| f64::from(v)).collect())
                 .collect();
             let tops: Vec<usize> = zs.iter().map(|z| argmax(z)).collect();
-            let norms = per_image_sq_norms(net, &fwd, &tops);
+            let norms = per_image_sq_norms(model, &fwd, &tops);
             progress.advance(fwd.images as u64);
             norms
                 .iter()
@@ -198,7 +211,7 @@ fn per_image_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn P
                 .collect()
         })
         .collect();
-    let layers = net.layers();
+    let layers = model.num_weight_layers();
     let (mut e_a, mut e_w, mut ties) = (vec![0.0; layers], vec![0.0; layers], 0);
     for (a, w, t) in per.iter().flatten() {
         for l in 0..layers {
@@ -223,28 +236,30 @@ fn per_image_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn P
 struct ChunkAcc {
     /// Σ over the chunk's images of the per-seed squared activation-gradient norms `[layer][seed]`.
     act: Vec<Vec<f64>>,
-    /// Conv layers: Σ_n grad_out_n · cols_nᵀ, `seeds·C_out × K` (None for linear layers).
-    conv: Vec<Option<Vec<f32>>>,
+    /// Conv layers: Σ_n grad_out_n · cols_nᵀ, `seeds·C_out × K`, per group (None for linear
+    /// layers).
+    conv: Vec<Option<Vec<Vec<f32>>>>,
     /// Linear layers: per seed, the rows `grad_out_{n,s}` of the chunk's images (`images×out`).
     lin_grad: Vec<Vec<Vec<f32>>>,
     /// Linear layers: the inputs of the chunk's images (`images×in`).
     lin_input: Vec<Vec<f32>>,
 }
 
-fn course_chunk(net: &DiffNet<'_>, imgs: &[f32], top: usize, progress: &dyn Progress) -> ChunkAcc {
-    let layers = net.layers();
-    let seeds = net.classes - 1;
-    let fwd = forward(net, imgs);
+fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress) -> ChunkAcc {
+    let layers = model.num_weight_layers();
+    let seeds = model.classes - 1;
+    let fwd = forward(model, imgs);
     let count = fwd.images;
-    let seed_rows = difference_seeds(net.classes, top).repeat(count);
+    let seed_rows = difference_seeds(model.classes, top).repeat(count);
     let mut act = vec![vec![0.0; seeds]; layers];
-    // Conv layers: stacked grad_out (seeds·C_out × count·P) and patches (K × count·P).
-    let mut conv_g: Vec<Vec<f32>> = vec![Vec::new(); layers];
-    let mut conv_x: Vec<Vec<f32>> = vec![Vec::new(); layers];
+    // Conv layers, per group: stacked grad_out (seeds·C_out × count·P) and patches
+    // (K × count·P).
+    let mut conv_g: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
+    let mut conv_x: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
     let mut conv_geom: Vec<Option<ConvGeom>> = vec![None; layers];
     let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
     let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
-    backward(net, &fwd, &seed_rows, seeds, |lg| {
+    backward(model, &fwd, &seed_rows, seeds, |lg| {
         let l = lg.layer;
         // Images in file order: the per-image norms are summed in a fixed order.
         for gi in lg.grad_in.chunks_exact(lg.grad_in.len() / count) {
@@ -258,14 +273,20 @@ fn course_chunk(net: &DiffNet<'_>, imgs: &[f32], top: usize, progress: &dyn Prog
                 let (p, d, o) = (positions(&geom), geom.d(), geom.out_c);
                 let width = count * p;
                 conv_geom[l] = Some(geom);
-                conv_g[l] = vec![0.0; seeds * o * width];
-                conv_x[l] = vec![0.0; d * width];
+                let k = lg.group;
+                if conv_g[l].len() <= k {
+                    conv_g[l].resize(k + 1, Vec::new());
+                    conv_x[l].resize(k + 1, Vec::new());
+                }
+                let (cg, cx) = (&mut conv_g[l][k], &mut conv_x[l][k]);
+                *cg = vec![0.0; seeds * o * width];
+                *cx = vec![0.0; d * width];
                 for (j, (go, cj)) in lg.grad_out.chunks_exact(go_len).zip(cols).enumerate() {
                     for (r, row) in go.chunks_exact(p).enumerate() {
-                        conv_g[l][r * width + j * p..][..p].copy_from_slice(row);
+                        cg[r * width + j * p..][..p].copy_from_slice(row);
                     }
                     for (r, row) in cj.chunks_exact(p).enumerate() {
-                        conv_x[l][r * width + j * p..][..p].copy_from_slice(row);
+                        cx[r * width + j * p..][..p].copy_from_slice(row);
                     }
                 }
             }
@@ -286,14 +307,20 @@ fn course_chunk(net: &DiffNet<'_>, imgs: &[f32], top: usize, progress: &dyn Prog
             conv_geom[l].map(|geom| {
                 let (d, o) = (geom.d(), geom.out_c);
                 let width = count * positions(&geom);
-                let mut acc = vec![0.0f32; seeds * o * d];
-                gemm(
-                    Mat::new(&conv_g[l], seeds * o, width),
-                    Mat::new(&conv_x[l], d, width).t(),
-                    0.0,
-                    &mut acc,
-                );
-                acc
+                conv_g[l]
+                    .iter()
+                    .zip(&conv_x[l])
+                    .map(|(cg, cx)| {
+                        let mut acc = vec![0.0f32; seeds * o * d];
+                        gemm(
+                            Mat::new(cg, seeds * o, width),
+                            Mat::new(cx, d, width).t(),
+                            0.0,
+                            &mut acc,
+                        );
+                        acc
+                    })
+                    .collect()
             })
         })
         .collect();
@@ -314,10 +341,10 @@ fn outer_sum_sq_norm(g: &[f32], out: usize, xx: &[f32], n: usize) -> f64 {
     dot64(&gg, xx)
 }
 
-fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
-    let layers = net.layers();
-    let seeds = net.classes - 1;
-    let in_len = net.in_len;
+fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress) -> Gains {
+    let layers = model.num_weight_layers();
+    let seeds = model.classes - 1;
+    let in_len = model.input_len();
     let (mut e_a, mut e_w) = (vec![0.0; layers], vec![0.0; layers]);
     let mut ties = 0;
     let mut batches = 0;
@@ -326,10 +353,10 @@ fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Prog
         // Pass 1: the batch-summed logits (images in parallel, summed in file order).
         let logits: Vec<Vec<f32>> = batch
             .par_chunks(COURSE_CHUNK * in_len)
-            .map(|chunk| forward(net, chunk).logits)
+            .map(|chunk| forward(model, chunk).logits)
             .collect();
-        let mut z = vec![0.0f64; net.classes];
-        for row in logits.iter().flat_map(|l| l.chunks_exact(net.classes)) {
+        let mut z = vec![0.0f64; model.classes];
+        for row in logits.iter().flat_map(|l| l.chunks_exact(model.classes)) {
             for (zi, &v) in z.iter_mut().zip(row) {
                 *zi += f64::from(v);
             }
@@ -340,7 +367,7 @@ fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Prog
         let n_chunks = batch.len().div_ceil(chunk_len);
         let wave = rayon::current_num_threads().max(1);
         let mut act = vec![vec![0.0f64; seeds]; layers];
-        let mut conv: Vec<Option<Vec<f32>>> = vec![None; layers];
+        let mut conv: Vec<Option<Vec<Vec<f32>>>> = vec![None; layers];
         let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
         let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
         for w0 in (0..n_chunks).step_by(wave) {
@@ -348,7 +375,7 @@ fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Prog
                 .into_par_iter()
                 .map(|c| {
                     let imgs = &batch[c * chunk_len..((c + 1) * chunk_len).min(batch.len())];
-                    course_chunk(net, imgs, top, progress)
+                    course_chunk(model, imgs, top, progress)
                 })
                 .collect();
             for acc in accs {
@@ -358,7 +385,11 @@ fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Prog
                     }
                     if let Some(c) = &acc.conv[l] {
                         match &mut conv[l] {
-                            Some(sum) => sum.iter_mut().zip(c).for_each(|(s, v)| *s += v),
+                            Some(sum) => {
+                                for (sg, cg) in sum.iter_mut().zip(c) {
+                                    sg.iter_mut().zip(cg).for_each(|(s, v)| *s += v);
+                                }
+                            }
                             None => conv[l] = Some(c.clone()),
                         }
                     }
@@ -372,7 +403,16 @@ fn course_gains(net: &DiffNet<'_>, inputs: &[f32], n: usize, progress: &dyn Prog
         // Squared norms of the batch's weight gradients per layer and seed.
         let wt: Vec<Vec<f64>> = (0..layers)
             .map(|l| match &conv[l] {
-                Some(sum) => sum.chunks_exact(sum.len() / seeds).map(sum_sq).collect(),
+                // Per seed, added up over the groups (one group: its value as is).
+                Some(groups) => (0..seeds)
+                    .map(|s| {
+                        groups
+                            .iter()
+                            .map(|g| sum_sq(&g[s * (g.len() / seeds)..][..g.len() / seeds]))
+                            .reduce(|a, b| a + b)
+                            .unwrap_or(0.0)
+                    })
+                    .collect(),
                 None => {
                     let in_f = lin_input[l].len() / b;
                     let xm = Mat::new(&lin_input[l], b, in_f);
@@ -552,11 +592,11 @@ pub fn profile(
     images: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Profile> {
-    let net = DiffNet::from_model(model)?;
+    check_profilable(model)?;
     let n = images.unwrap_or(calibration.len()).min(calibration.len());
     let x = model.input_of(calibration.slice(0, n));
     progress.begin(&format!("noise gains ({})", estimator.name()), n as u64);
-    let gains = noise_gains(&net, &x, estimator, progress);
+    let gains = noise_gains(model, &x, estimator, progress);
     progress.end();
     let gains = gains?;
     let offsets = offsets(&gains, ranges)?;

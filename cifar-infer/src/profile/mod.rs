@@ -33,16 +33,17 @@
 //! (all 10,000 calibration images) writes the four npy files byte-identical to those of the
 //! data folder; the offsets before rounding agree with the data README to its 3 decimals.
 //!
-//! The parts: [`backprop`] (backward kernels), the differentiable network and its passes
-//! ([`DiffNet`], [`forward`], [`backward`]), the estimators, offsets and the profiler run
+//! The parts: [`backprop`] (backward kernels), the passes over the one network representation
+//! [`crate::model::Model`] ([`forward`], [`backward`]: through residual blocks, batch norm,
+//! pooling and ReLU6 as well), the estimators, offsets and the profiler run
 //! ([`noise_gains`], [`offsets()`], [`profile()`]), and two uses of the result: [`offset_sweep`]
 //! (accuracy against B_min with the offsets, Problem 3.2) and [`mismatch`] (the mismatch bound
 //! against the measured mismatch).
 pub mod backprop;
-mod diffnet;
 mod estimators;
 pub mod mismatch;
 pub mod offset_sweep;
+mod passes;
 
-pub use diffnet::*;
 pub use estimators::*;
+pub use passes::*;

@@ -1,13 +1,13 @@
 //! Problem 3.2: per-layer precisions `B_l = B_min + offset_l` (offsets from the course npy files
 //! or from [`crate::profile`]), the sweep over `B_min` and the minimum `B_min` within the
-//! tolerance of the float baseline. A point of the sweep is a [`SweepPoint`] of the uniform
-//! sweep ([`crate::sweep`]) whose `bits` is `B_min`.
+//! tolerance of the float baseline: the sweep engine of [`crate::sweep`] ([`Engine`]) with the
+//! assignment `B_min → B_min + offset_l`; a point's `bits` is `B_min`.
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
 use crate::eval::{evaluate, EvalResult};
-use crate::model::{FloatKernel, Model, Op};
-use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
-use crate::sweep::{SweepPoint, SweepResult, Tolerance};
+use crate::model::{FloatKernel, Model};
+use crate::quantized::{PathPolicy, Ranges};
+use crate::sweep::{Engine, SweepMode, SweepResult, Tolerance};
 use fxp_core::progress::Progress;
 use fxp_core::LayerPrecision;
 
@@ -66,11 +66,7 @@ pub fn mean_weight_bits(model: &Model, precisions: &[LayerPrecision]) -> f64 {
     let counts: Vec<f64> = model
         .weight_layers()
         .iter()
-        .map(|(_, op)| match op {
-            Op::Conv(c) => c.weight.len() as f64,
-            Op::Linear(l) => l.weight.len() as f64,
-            _ => 0.0,
-        })
+        .map(|w| w.weight().len() as f64)
         .collect();
     let total: f64 = counts.iter().sum();
     counts
@@ -153,30 +149,20 @@ pub fn offsets_sweep_against(
         )));
     }
     let layers = model.num_weight_layers();
-    let n = data.len() as u64;
-    let threshold = base.accuracy - opt.tolerance.points(base.accuracy);
-    let mut points = Vec::new();
-    for b in opt.min_b..=opt.max_b {
-        let p = precisions_at(b, w_offsets, a_offsets, layers)?;
-        let q = QuantizedModel::new(model, ranges, &p, opt.policy)?;
-        progress.begin(&format!("B_min = {b}"), n);
-        let r = evaluate(model, &q, data, opt.batch, progress)?;
-        progress.end();
-        points.push(SweepPoint {
-            bits: b,
-            accuracy: r.accuracy,
-            correct: r.correct,
-            within: r.accuracy >= threshold,
-            predictions: r.predictions,
-        });
-    }
-    let min_bits = points.iter().find(|p| p.within).map(|p| p.bits);
-    Ok(SweepResult::assemble(
+    let engine = Engine {
+        model,
+        data,
+        ranges,
+        bits: (opt.min_b, opt.max_b),
+        tolerance: opt.tolerance,
+        mode: SweepMode::Full,
+        batch: opt.batch,
+        policy: opt.policy,
+        label: "B_min",
+    };
+    engine.run(
         base,
-        opt.tolerance,
-        threshold,
-        points,
-        min_bits,
-        Vec::new(),
-    ))
+        &|b| precisions_at(b, w_offsets, a_offsets, layers),
+        progress,
+    )
 }

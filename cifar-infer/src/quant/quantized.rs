@@ -25,7 +25,7 @@ use crate::data::{CifarSet, DataPaths};
 use crate::error::{InferError, Result};
 use crate::gemm::GemmScalar;
 use crate::int8;
-use crate::model::{ConvLayer, LayerKernel, LinearLayer, Model, Op};
+use crate::model::{ConvLayer, LayerKernel, LinearLayer, Model, WeightLayer};
 use crate::ops::{conv2d_nobias, linear_nobias};
 use fxp_core::{LayerPrecision, Quantizer};
 use rayon::prelude::*;
@@ -49,8 +49,23 @@ impl Ranges {
     /// Ranges from the course npy files of a data folder (`weight_dynamic_range.npy`,
     /// `activation_dynamic_range.npy`), `layers` values each.
     pub fn from_npy(paths: &DataPaths, layers: usize) -> Result<Self> {
-        let weight = nn_cost::npy::read_f64_vec(&paths.weight_ranges(), Some(layers))?;
-        let activation = nn_cost::npy::read_f64_vec(&paths.activation_ranges(), Some(layers))?;
+        let weight = nn_cost::npy::read_f64_vec(&paths.weight_ranges(), None)?;
+        let activation = nn_cost::npy::read_f64_vec(&paths.activation_ranges(), None)?;
+        for (path, v) in [
+            (paths.weight_ranges(), &weight),
+            (paths.activation_ranges(), &activation),
+        ] {
+            if v.len() == layers {
+                continue;
+            }
+            return Err(InferError::Invalid(format!(
+                "{}: expected {layers} values (one per conv/linear layer of the network), \
+                 found {}: the npy ranges of the data folder are for the course network; for \
+                 another network use --ranges computed (from the calibration images)",
+                path.display(),
+                v.len()
+            )));
+        }
         let r = Self { weight, activation };
         r.check(layers).map_err(|e| {
             InferError::Invalid(format!(
@@ -79,24 +94,7 @@ impl Ranges {
         if calibration.is_empty() {
             return Err(InferError::Invalid("the calibration set is empty".into()));
         }
-        let mut weight = Vec::new();
-        let names = model.weight_layer_names();
-        for (_, op) in model.weight_layers() {
-            let w = match op {
-                Op::Conv(c) => &c.weight,
-                Op::Linear(l) => &l.weight,
-                _ => continue,
-            };
-            let l = weight.len();
-            let r =
-                fxp_core::stats::dynamic_range_pow2(w.iter().map(|&v| v as f64)).map_err(|e| {
-                    InferError::Invalid(format!(
-                        "{}: cannot compute the weight range: {e} (are all its weights zero?)",
-                        fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
-                    ))
-                })?;
-            weight.push(r);
-        }
+        let weight = weight_ranges(model)?;
         let layers = weight.len();
         let batch = batch.max(1);
         let starts: Vec<usize> = (0..calibration.len()).step_by(batch).collect();
@@ -106,32 +104,29 @@ impl Ranges {
             .map(|&start| {
                 let end = (start + batch).min(calibration.len());
                 let x = model.input_of(calibration.slice(start, end));
-                let trace = model.forward_traced(&x, end - start);
+                let m = input_maxima(model, &x, end - start);
                 progress.advance((end - start) as u64);
-                trace
-                    .layer_inputs
-                    .iter()
-                    .map(|a| a.iter().fold(0f32, |acc, v| acc.max(v.abs())))
-                    .collect::<Vec<f32>>()
+                m
             })
             .reduce(
                 || vec![0f32; layers],
                 |a, b| a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect(),
             );
-        let activation = max
-            .iter()
-            .enumerate()
-            .map(|(l, &m)| {
-                fxp_core::stats::pow2_ceil(m as f64).map_err(|e| {
-                    InferError::Invalid(format!(
-                        "{}: cannot compute the input range over the calibration images: {e} \
-                         (is its input zero on every image?)",
-                        fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self { weight, activation })
+        Ok(Self {
+            weight,
+            activation: activation_ranges(model, &max)?,
+        })
+    }
+
+    /// Ranges computed the course's way from `n` preprocessed inputs `x` (one batch).
+    pub fn compute_from_inputs(model: &Model, x: &[f32], n: usize) -> Result<Self> {
+        if n == 0 {
+            return Err(InferError::Invalid("no calibration inputs".into()));
+        }
+        Ok(Self {
+            weight: weight_ranges(model)?,
+            activation: activation_ranges(model, &input_maxima(model, x, n))?,
+        })
     }
 
     fn check(&self, layers: usize) -> Result<()> {
@@ -155,6 +150,52 @@ impl Ranges {
         }
         Ok(())
     }
+}
+
+/// r_W,l = 2^⌈log2 max|w|⌉ of every weight layer.
+fn weight_ranges(model: &Model) -> Result<Vec<f64>> {
+    model
+        .weight_layers()
+        .iter()
+        .enumerate()
+        .map(|(l, layer)| {
+            fxp_core::stats::dynamic_range_pow2(layer.weight().iter().map(|&v| v as f64)).map_err(
+                |e| {
+                    InferError::Invalid(format!(
+                        "{}: cannot compute the weight range: {e} (are all its weights zero?)",
+                        fxp_core::text::layer(l, layer.name())
+                    ))
+                },
+            )
+        })
+        .collect()
+}
+
+/// max |a| of the input of every weight layer over a batch of `n` preprocessed inputs.
+fn input_maxima(model: &Model, x: &[f32], n: usize) -> Vec<f32> {
+    model
+        .forward_traced(x, n)
+        .layer_inputs
+        .iter()
+        .map(|a| a.iter().fold(0f32, |acc, v| acc.max(v.abs())))
+        .collect()
+}
+
+/// r_A,l = 2^⌈log2 max|a|⌉ from the maxima of the layer inputs.
+fn activation_ranges(model: &Model, max: &[f32]) -> Result<Vec<f64>> {
+    let names = model.weight_layer_names();
+    max.iter()
+        .enumerate()
+        .map(|(l, &m)| {
+            fxp_core::stats::pow2_ceil(m as f64).map_err(|e| {
+                InferError::Invalid(format!(
+                    "{}: cannot compute the input range over the calibration images: {e} \
+                     (is its input zero on every image?)",
+                    fxp_core::text::layer(l, names.get(l).map_or("", |n| n.as_str()))
+                ))
+            })
+        })
+        .collect()
 }
 
 /// How a layer's integer dot products are computed (all exact; see the module docs).
@@ -186,7 +227,8 @@ pub enum PathPolicy {
 enum Codes {
     F32(Vec<f32>),
     F64(Vec<f64>),
-    Int8(int8::PackedWeights),
+    /// One packed matrix per group (one for a dense layer).
+    Int8(Vec<int8::PackedWeights>),
 }
 
 /// One quantized weight layer.
@@ -232,11 +274,12 @@ impl QuantizedModel {
         }
         let nonneg = model.nonnegative_inputs();
         let mut layers = Vec::with_capacity(n);
-        for (l, (_, op)) in model.weight_layers().into_iter().enumerate() {
-            let (name, w, rows) = match op {
-                Op::Conv(c) => (&c.name, &c.weight, c.geom.out_c),
-                Op::Linear(lin) => (&lin.name, &lin.weight, lin.out_features),
-                _ => continue,
+        for (l, layer) in model.weight_layers().into_iter().enumerate() {
+            let (name, w, rows) = (layer.name(), layer.weight(), layer.rows());
+            // Groups of a grouped convolution: packed separately for the integer kernel.
+            let groups = match layer {
+                WeightLayer::Conv(c) => c.groups.max(1),
+                WeightLayer::Linear(_) => 1,
             };
             let p = precisions[l];
             let act = if nonneg[l] {
@@ -250,6 +293,11 @@ impl QuantizedModel {
                 .with_min_len(8192)
                 .map(|&v| weight.level(v as f64))
                 .collect();
+            // A dilated kernel runs as its span with zero codes between the taps.
+            let k = match layer {
+                WeightLayer::Conv(c) => c.expand(&k).into_owned(),
+                WeightLayer::Linear(_) => k,
+            };
             let d = k.len() / rows.max(1);
             let max_row = k
                 .chunks(d.max(1))
@@ -277,11 +325,16 @@ impl QuantizedModel {
                 KernelPath::F32 => Codes::F32(k.iter().map(|&v| v as f32).collect()),
                 KernelPath::F64 => Codes::F64(k.iter().map(|&v| v as f64).collect()),
                 KernelPath::Int8 => {
-                    Codes::Int8(int8::PackedWeights::new(&k, rows, d, &act, &weight)?)
+                    let per = rows / groups;
+                    Codes::Int8(
+                        k.chunks(per * d)
+                            .map(|kj| int8::PackedWeights::new(kj, per, d, &act, &weight))
+                            .collect::<Result<_>>()?,
+                    )
                 }
             };
             layers.push(QuantizedLayer {
-                name: name.clone(),
+                name: name.to_string(),
                 act,
                 weight,
                 path,
@@ -345,23 +398,41 @@ pub fn epilogue<S: Copy + Send + Sync>(
 impl LayerKernel for QuantizedModel {
     fn conv(&self, layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
         let q = &self.layers[layer];
-        let g = &c.geom;
-        let plane = g.out_h() * g.out_w();
-        let bias = c.bias.as_deref();
+        let gg = c.group_geom();
+        let (og, dg) = (gg.out_c, gg.out_c * gg.d());
+        let plane = gg.out_h() * gg.out_w();
         let scale = self.scale(layer);
-        match &q.codes {
-            Codes::F32(w) => {
-                let s = conv2d_nobias(&activation_codes::<f32>(&q.act, x), n, g, w);
-                epilogue(&s, |v| v as f64, scale, bias, g.out_c, plane)
+        c.per_group(x, n, |j, g, xj| {
+            let bias = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+            match &q.codes {
+                Codes::F32(w) => {
+                    let s = conv2d_nobias(
+                        &activation_codes::<f32>(&q.act, xj),
+                        n,
+                        g,
+                        &w[j * dg..][..dg],
+                    );
+                    epilogue(&s, |v| v as f64, scale, bias, og, plane)
+                }
+                Codes::F64(w) => {
+                    let s = conv2d_nobias(
+                        &activation_codes::<f64>(&q.act, xj),
+                        n,
+                        g,
+                        &w[j * dg..][..dg],
+                    );
+                    epilogue(&s, |v| v, scale, bias, og, plane)
+                }
+                Codes::Int8(p) => int8::conv2d_dequantized(
+                    xj,
+                    &q.act,
+                    n,
+                    g,
+                    &p[j],
+                    int8::Dequantize { scale, bias },
+                ),
             }
-            Codes::F64(w) => {
-                let s = conv2d_nobias(&activation_codes::<f64>(&q.act, x), n, g, w);
-                epilogue(&s, |v| v, scale, bias, g.out_c, plane)
-            }
-            Codes::Int8(p) => {
-                int8::conv2d_dequantized(x, &q.act, n, g, p, int8::Dequantize { scale, bias })
-            }
-        }
+        })
     }
 
     fn linear(&self, layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
@@ -379,7 +450,7 @@ impl LayerKernel for QuantizedModel {
                 epilogue(&s, |v| v, scale, bias, o, 1)
             }
             Codes::Int8(p) => {
-                int8::linear_dequantized(x, &q.act, n, p, int8::Dequantize { scale, bias })
+                int8::linear_dequantized(x, &q.act, n, &p[0], int8::Dequantize { scale, bias })
             }
         }
     }
