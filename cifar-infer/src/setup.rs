@@ -21,6 +21,10 @@ pub struct Sources {
     pub model: Option<PathBuf>,
     /// A description file (`--spec`); default the built-in `cifar-alexnet`.
     pub spec: Option<PathBuf>,
+    /// An ONNX file (`--onnx`): description and parameters in one (instead of `spec`, `model`).
+    pub onnx: Option<PathBuf>,
+    /// Replacements of the input normalisation (`--scale`, `--mean`, `--std`).
+    pub input: nn_cost::spec::PreprocessOverride,
     /// A CIFAR-10 folder (`--cifar`): official `cifar-10-batches-bin/` or `cifar-10-batches-py/`;
     /// default `<data>/cifar10`.
     pub cifar: Option<PathBuf>,
@@ -59,9 +63,20 @@ impl Setup {
         if let Some(dir) = &src.cifar {
             paths = paths.with_cifar_dir(dir);
         }
-        let spec = match &src.spec {
-            Some(p) => NetworkSpec::from_file(p)?,
-            None => NetworkSpec::builtin(DEFAULT_SPEC)?,
+        let (spec, model) = match &src.onnx {
+            Some(p) => {
+                let (spec, weights) = crate::weights::load_onnx(p, &src.input)?;
+                let model = Model::from_weights(&spec, &weights)?;
+                (spec, Some(model))
+            }
+            None => {
+                let mut spec = match &src.spec {
+                    Some(p) => NetworkSpec::from_file(p)?,
+                    None => NetworkSpec::builtin(DEFAULT_SPEC)?,
+                };
+                src.input.apply(&mut spec)?;
+                (spec, None)
+            }
         };
         if spec.input != [3, 32, 32] {
             return Err(crate::error::InferError::Unsupported(format!(
@@ -70,7 +85,10 @@ impl Setup {
             )));
         }
         let model_path = src.model.clone().unwrap_or_else(|| paths.model());
-        let model = Model::load(&spec, &model_path)?;
+        let model = match model {
+            Some(m) => m,
+            None => Model::load(&spec, &model_path)?,
+        };
         let mut test = CifarSet::load(&paths.test_batch()?)?;
         if let Some(n) = src.limit {
             test = test.take(n);

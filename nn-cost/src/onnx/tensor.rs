@@ -124,10 +124,12 @@ pub(crate) fn decode(t: &TensorProto) -> Result<Constant, String> {
                 .collect(),
         ),
         6 => Values::Int(t.int32_data.iter().map(|&x| i64::from(x)).collect()),
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "element type {} is not supported (FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT32, INT64 are)",
             type_name(other)
-        )),
+        ))
+        }
     };
     let len = match &values {
         Values::Float(v) => v.len(),
