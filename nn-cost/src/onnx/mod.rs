@@ -12,6 +12,7 @@
 //! data (`save_as_external_data`) give the description (shapes only) but no parameters.
 mod convert;
 mod graph;
+mod ops;
 pub mod proto;
 mod tensor;
 
