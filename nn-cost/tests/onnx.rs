@@ -312,6 +312,43 @@ fn a_built_graph_imports() {
 }
 
 #[test]
+fn matmul_with_bias_and_gemm_without_trans_b_store_weights_as_out_by_in() {
+    // Flatten → MatMul by w (32, 3) → Add b (3): linear fc, weight (3, 32) = wᵀ.
+    let mut bytes = ModelProto::decode(model(vec![], vec![]).as_slice()).unwrap();
+    let g = bytes.graph.as_mut().unwrap();
+    let n = g.node.len();
+    g.node[n - 1] = node("MatMul", "mm", &["f", "w"], "m", vec![]);
+    g.node.push(node("Add", "bias", &["b", "m"], "y", vec![]));
+    g.initializer.push(floats("w", &[32, 3]));
+    g.initializer.push(floats("b", &[3]));
+    let net = OnnxNetwork::from_bytes(&bytes.encode_to_vec(), "t").unwrap();
+    let last = net.spec.layers.last().unwrap();
+    assert_eq!(
+        last,
+        &nn_cost::LayerSpec::Linear {
+            name: "mm".into(),
+            out_features: 3,
+            bias: true
+        }
+    );
+    let t = net.tensors().unwrap();
+    let w = &t["mm.weight"];
+    assert_eq!(w.shape, vec![3, 32]);
+    // w[o][i] = stored[i][o] = (3·i + o)·0.01
+    assert_eq!(w.data[32 + 5], (3 * 5 + 1) as f32 * 0.01);
+    assert_eq!(t["mm.bias"].data, vec![0.0, 0.01, 0.02]);
+    // The same through Gemm with transB = 0.
+    let g = bytes.graph.as_mut().unwrap();
+    g.node.pop();
+    let n = g.node.len();
+    g.node[n - 1] = node("Gemm", "gemm", &["f", "w", "b"], "y", vec![]);
+    let net = OnnxNetwork::from_bytes(&bytes.encode_to_vec(), "t").unwrap();
+    let t = net.tensors().unwrap();
+    assert_eq!(t["gemm.weight"].data, w.data);
+    assert_eq!(t["gemm.bias"].data, vec![0.0, 0.01, 0.02]);
+}
+
+#[test]
 fn an_unsupported_operator_is_named_with_its_node_and_position() {
     let sig = node("Sigmoid", "/act/Sigmoid", &["a0"], "a1", vec![]);
     let e = refusal(&model(vec![sig], vec![]));
@@ -383,6 +420,30 @@ fn unsupported_attributes_are_refused_by_node() {
         let e = refusal(&model(vec![n], inits));
         assert!(e.contains(&label) && e.contains(needle), "{needle}: {e}");
     }
+}
+
+#[test]
+fn a_shape_that_does_not_fit_names_the_node() {
+    // The conv's weight expects 3 input channels; the image has 2.
+    let mut m = ModelProto::decode(model(vec![], vec![]).as_slice()).unwrap();
+    m.graph.as_mut().unwrap().initializer[0] = floats("c.weight", &[2, 3, 3, 3]);
+    let e = refusal(&m.encode_to_vec());
+    assert!(
+        e.contains("node 1/3 \"conv\" (Conv)")
+            && e.contains("does not fit")
+            && e.contains("[2, 4, 4]"),
+        "{e}"
+    );
+    // A pooling window larger than its input: the description's own check, told about the node.
+    let pool = node(
+        "MaxPool",
+        "/big/MaxPool",
+        &["a0"],
+        "a1",
+        vec![attr_ints("kernel_shape", &[8, 8])],
+    );
+    let e = refusal(&model(vec![pool], vec![]));
+    assert!(e.contains("ONNX") && e.contains("max_pool"), "{e}");
 }
 
 #[test]

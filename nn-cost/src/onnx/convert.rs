@@ -4,9 +4,10 @@
 //! branch that is the value itself is the identity shortcut).
 use super::graph::{Attributes, Graph};
 use super::Param;
+use crate::error::CostError;
 use crate::error::Result;
 use crate::spec::LayerSpec;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// The operators the importer converts (for the message about any other).
 pub const SUPPORTED_OPS: &str = "Conv, Gemm, MatMul (+ Add of a bias), Relu, Clip (0, 6 or no \
@@ -25,8 +26,8 @@ enum End<'a> {
 pub(crate) struct Converter<'a> {
     /// The graph.
     pub(super) g: &'a Graph<'a>,
-    /// Layer names given so far (kept unique).
-    pub(super) names: HashSet<String>,
+    /// Layer names given so far (kept unique), with the node of each.
+    pub(super) names: HashMap<String, usize>,
     /// Nodes converted so far.
     pub(super) visited: Vec<bool>,
     /// The parameters of the layers, in layer order.
@@ -40,7 +41,7 @@ impl<'a> Converter<'a> {
     pub fn new(g: &'a Graph<'a>, name: &str) -> Self {
         Self {
             g,
-            names: HashSet::new(),
+            names: HashMap::new(),
             visited: vec![false; g.nodes.len()],
             params: Vec::new(),
             name: name.to_string(),
@@ -77,6 +78,52 @@ impl<'a> Converter<'a> {
             ));
         }
         Ok(layers)
+    }
+
+    /// An error of the converted description (a shape that does not fit, …) told about the
+    /// node the layer came from, when the error names a layer.
+    pub fn locate(&self, e: CostError) -> CostError {
+        let label = match &e {
+            CostError::Field { layer, .. } | CostError::Layer { layer, .. } => layer,
+            _ => return e,
+        };
+        let node = self
+            .names
+            .iter()
+            .find(|(name, _)| label.ends_with(&format!(" {name})")))
+            .map(|(_, &n)| n);
+        match node {
+            Some(n) => self
+                .g
+                .error(n, format!("the converted layer does not fit: {e}")),
+            None => CostError::Onnx {
+                message: format!("the imported description is not valid: {e}"),
+            },
+        }
+    }
+
+    /// Checks every conv/linear weight against the layer's input as the description infers
+    /// it (the description does not repeat the input channels: a weight made for another input
+    /// would otherwise give a wrong table).
+    pub fn check_weights(&self, spec: &crate::spec::NetworkSpec) -> Result<()> {
+        for row in spec.analyze()?.rows {
+            let name = format!("{}.weight", row.name);
+            let Some(p) = self.params.iter().find(|p| p.name == name) else {
+                continue;
+            };
+            if p.shape.iter().product::<usize>() as u64 != row.weights {
+                let message = format!(
+                    "weight of shape {:?} does not fit the layer's input {:?} ({} weights \
+                     expected)",
+                    p.shape, row.in_shape, row.weights
+                );
+                return Err(match self.names.get(&row.name) {
+                    Some(&n) => self.g.error(n, message),
+                    None => CostError::Onnx { message },
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Follows the data path from `v`, appending layers, until a join or the end.

@@ -99,9 +99,8 @@ impl OnnxNetwork {
             preprocess: Some(pixel_over_255(graph.input_shape[0])),
             layers,
         };
-        spec.validate().map_err(|e| CostError::Onnx {
-            message: format!("the imported description is not valid: {e}"),
-        })?;
+        spec.validate().map_err(|e| conv.locate(e))?;
+        conv.check_weights(&spec)?;
         Ok(Self {
             spec,
             params: conv.params,

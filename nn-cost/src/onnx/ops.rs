@@ -51,10 +51,11 @@ impl<'a> Converter<'a> {
         };
         let mut name = base.clone();
         let mut k = 2;
-        while !self.names.insert(name.clone()) {
+        while self.names.contains_key(&name) {
             name = format!("{base}_{k}");
             k += 1;
         }
+        self.names.insert(name.clone(), n);
         name
     }
 
