@@ -414,6 +414,11 @@ fn unsupported_attributes_are_refused_by_node() {
             vec![],
             "ceil_mode",
         ),
+        (
+            node("Add", "/shift", &["k", "a0"], "a1", vec![]),
+            vec![floats("k", &[2, 1, 1])],
+            "not the bias of a MatMul",
+        ),
     ];
     for (n, inits, needle) in cases {
         let label = format!("\"{}\" ({})", n.name, n.op_type);
@@ -546,4 +551,40 @@ fn the_cli_prints_the_same_table_for_the_onnx_file_and_its_description() {
         !out.status.success() && e.contains("--mean has 2 values"),
         "{e}"
     );
+}
+
+#[test]
+fn damaged_files_give_errors_not_panics() {
+    // Seeded byte flips and truncations of a real export (a small stand-in for the fuzz
+    // target fuzz/fuzz_targets/onnx.rs).
+    let good = std::fs::read(fixture("resnet.onnx")).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut errors = 0;
+    for round in 0..400 {
+        let mut bytes = good.clone();
+        if round % 4 == 0 {
+            bytes.truncate(next(good.len()));
+        } else {
+            for _ in 0..1 + round % 5 {
+                let i = next(bytes.len());
+                bytes[i] = next(256) as u8;
+            }
+        }
+        match OnnxNetwork::from_bytes(&bytes, "damaged") {
+            Ok(net) => {
+                let _ = net.tensors();
+            }
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                errors += 1;
+            }
+        }
+    }
+    assert!(errors > 100, "{errors} of 400 damaged files refused");
 }

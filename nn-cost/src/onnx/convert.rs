@@ -233,6 +233,9 @@ impl<'a> Converter<'a> {
     ) -> Result<&'a str> {
         let g = self.g;
         let node = &g.nodes[n];
+        if self.visited[n] {
+            return Err(g.error(n, "is reached twice: the graph has a cycle"));
+        }
         self.visited[n] = true;
         if !node.domain.is_empty() && node.domain != "ai.onnx" {
             return Err(g.error(
@@ -241,6 +244,12 @@ impl<'a> Converter<'a> {
                     "operator of domain {:?} is not supported; supported: {SUPPORTED_OPS}",
                     node.domain
                 ),
+            ));
+        }
+        if node.op_type == "Add" {
+            return Err(g.error(
+                n,
+                "adds a constant that is not the bias of a MatMul: not supported",
             ));
         }
         if node.input.first().map(String::as_str) != Some(v) {
@@ -280,12 +289,6 @@ impl<'a> Converter<'a> {
             }
             "Dropout" => layers.push(LayerSpec::Dropout),
             "Identity" => {}
-            "Add" => {
-                return Err(g.error(
-                    n,
-                    "adds a constant that is not the bias of a MatMul: not supported",
-                ))
-            }
             other => {
                 return Err(g.error(
                     n,

@@ -158,6 +158,14 @@ impl<'a> Graph<'a> {
     /// Unsqueeze → Concat` chains exporters write for `x.view(x.size(0), -1)`. `None` in the
     /// result stands for a size read from the input at run time (the batch).
     pub fn eval_shape(&self, value: &str) -> Option<Vec<Option<i64>>> {
+        self.eval_shape_at(value, 0)
+    }
+
+    /// [`Graph::eval_shape`] at a recursion depth (a cyclic file stops at 32).
+    fn eval_shape_at(&self, value: &str, depth: usize) -> Option<Vec<Option<i64>>> {
+        if depth > 32 {
+            return None;
+        }
         if let Some(c) = self.consts.get(value) {
             return c.ints().map(|v| v.iter().map(|&x| Some(x)).collect());
         }
@@ -169,11 +177,11 @@ impl<'a> Graph<'a> {
             "Concat" => {
                 let mut out = Vec::new();
                 for v in &n.input {
-                    out.extend(self.eval_shape(v)?);
+                    out.extend(self.eval_shape_at(v, depth + 1)?);
                 }
                 Some(out)
             }
-            "Unsqueeze" | "Squeeze" | "Cast" => self.eval_shape(n.input.first()?),
+            "Unsqueeze" | "Squeeze" | "Cast" => self.eval_shape_at(n.input.first()?, depth + 1),
             "Gather" => {
                 // Gather(Shape(x), 0): the batch size, known only at run time.
                 let from_shape = self

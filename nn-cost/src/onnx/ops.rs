@@ -308,7 +308,7 @@ impl<'a> Converter<'a> {
                 "ceil_mode = 1 is not supported (floor mode, PyTorch's default, is)",
             ));
         }
-        if 2 * padding > kernel {
+        if padding > kernel / 2 {
             return Err(g.error(
                 n,
                 format!("padding {padding} is more than half the window {kernel}"),
