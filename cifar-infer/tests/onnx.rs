@@ -167,3 +167,45 @@ fn the_cli_takes_onnx_networks_and_says_how_their_input_is_made() {
         "{err}"
     );
 }
+
+#[test]
+fn every_subcommand_takes_an_onnx_network() {
+    let alex = fixture("alexnet_small.onnx");
+    let alex = alex.to_str().unwrap();
+    let common = ["--onnx", alex, "--mean", "0.5", "--std", "0.5", "--json"];
+    let runs: [&[&str]; 3] = [
+        &[
+            "sweep",
+            "--images",
+            "50",
+            "--calibration-images",
+            "50",
+            "--min-bits",
+            "4",
+            "--max-bits",
+            "5",
+        ],
+        &[
+            "bench",
+            "--images",
+            "20",
+            "--bits",
+            "8",
+            "--calibration-images",
+            "20",
+        ],
+        &["profile", "--calibration-images", "20"],
+    ];
+    for args in runs {
+        let out = cifar_infer(&[args, &common[..]].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v.is_object(), "{args:?}");
+        if args[0] == "profile" {
+            // The course npy files are not compared with another network's.
+            assert_eq!(v["matches_data_files"], serde_json::json!({}));
+            assert_eq!(v["layers"].as_array().map(Vec::len), Some(8));
+        }
+    }
+}
