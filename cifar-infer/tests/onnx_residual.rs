@@ -1,6 +1,7 @@
 //! ONNX networks with residual blocks, batch norm, grouped/dilated convs and ReLU6: float
 //! logits against onnxruntime's (tolerance in `onnx_support`) and exact fixed point equal to
-//! the f64 path. These need inference of residual networks (`net::model`).
+//! the f64 path; `sweep` and `profile` run on them. These need inference of residual networks
+//! (`net::model`).
 mod onnx_support;
 
 use cifar_infer::quantized::{PathPolicy, QuantizedModel};
@@ -45,5 +46,43 @@ fn exact_fixed_point_equals_the_f64_path_on_residual_networks() {
                 "{name}, B = {bits}"
             );
         }
+    }
+}
+
+#[test]
+fn sweep_and_profile_run_on_the_resnet() {
+    let resnet = fixture("resnet.onnx");
+    let common = [
+        "--onnx",
+        resnet.to_str().unwrap(),
+        "--mean",
+        "0.5",
+        "--std",
+        "0.5",
+        "--json",
+    ];
+    let runs: [&[&str]; 2] = [
+        &[
+            "sweep",
+            "--images",
+            "50",
+            "--calibration-images",
+            "50",
+            "--min-bits",
+            "4",
+            "--max-bits",
+            "5",
+        ],
+        &["profile", "--calibration-images", "20"],
+    ];
+    for args in runs {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cifar-infer"))
+            .args([args, &common[..]].concat())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v.is_object(), "{args:?}");
     }
 }
