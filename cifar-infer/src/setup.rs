@@ -21,6 +21,10 @@ pub struct Sources {
     pub model: Option<PathBuf>,
     /// A description file (`--spec`); default the built-in `cifar-alexnet`.
     pub spec: Option<PathBuf>,
+    /// An ONNX file (`--onnx`): description and parameters in one (instead of `spec`, `model`).
+    pub onnx: Option<PathBuf>,
+    /// Replacements of the input normalisation (`--scale`, `--mean`, `--std`).
+    pub input: nn_cost::spec::PreprocessOverride,
     /// A CIFAR-10 folder (`--cifar`): official `cifar-10-batches-bin/` or `cifar-10-batches-py/`;
     /// default `<data>/cifar10`.
     pub cifar: Option<PathBuf>,
@@ -53,7 +57,8 @@ pub struct Setup {
     pub test: CifarSet,
     /// The data folder.
     pub paths: DataPaths,
-    /// Whether the network is the course network (the built-in description, no `--spec`),
+    /// Whether the network is the course network (the built-in description, no `--spec` or
+    /// `--onnx`),
     /// the one the data folder's npy ranges are for.
     pub course_network: bool,
 }
@@ -65,13 +70,27 @@ impl Setup {
         if let Some(dir) = &src.cifar {
             paths = paths.with_cifar_dir(dir);
         }
-        let spec = match &src.spec {
-            Some(p) => NetworkSpec::from_file(p)?,
-            None => NetworkSpec::builtin(DEFAULT_SPEC)?,
+        let (spec, model) = match &src.onnx {
+            Some(p) => {
+                let (spec, weights) = crate::weights::load_onnx(p, &src.input)?;
+                let model = Model::from_weights(&spec, &weights)?;
+                (spec, Some(model))
+            }
+            None => {
+                let mut spec = match &src.spec {
+                    Some(p) => NetworkSpec::from_file(p)?,
+                    None => NetworkSpec::builtin(DEFAULT_SPEC)?,
+                };
+                src.input.apply(&mut spec)?;
+                (spec, None)
+            }
         };
-        let course_network = src.spec.is_none();
+        let course_network = src.spec.is_none() && src.onnx.is_none();
         let model_path = src.model.clone().unwrap_or_else(|| paths.model());
-        let model = Model::load(&spec, &model_path)?;
+        let model = match model {
+            Some(m) => m,
+            None => Model::load(&spec, &model_path)?,
+        };
         let test_path = paths.test_batch()?;
         check_input_shape(&model, &test_path)?;
         let mut test = CifarSet::load(&test_path)?;

@@ -30,6 +30,13 @@ pub enum CostError {
     /// An npy file that cannot be used (truncated, wrong dtype or shape, NaN, wrong length).
     #[error("{path}: {message}")]
     Npy { path: PathBuf, message: String },
+    /// An ONNX file that cannot be imported as a whole (not ONNX, several inputs, …).
+    #[error("ONNX: {message}")]
+    Onnx { message: String },
+    /// An ONNX node that cannot be converted; `node` names it, its operator and position,
+    /// e.g. `node 7/31 "/features/features.0/Conv" (Conv)`.
+    #[error("ONNX {node}: {message}")]
+    OnnxNode { node: String, message: String },
     /// An error in a named description file.
     #[error("{path}: {source}")]
     InFile {

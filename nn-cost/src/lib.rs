@@ -7,11 +7,13 @@
 //! prices it in fixed point — representational cost in bits and computational cost in full
 //! adders under both accumulator conventions of `fxp_core::cost` — at a uniform precision, from
 //! per-layer lists, or from npy offset files plus a B_min ([`npy`]). [`table`] renders the
-//! per-layer table as text. [`problem`] is Problem 2 as data (`problem::run`).
+//! per-layer table as text. [`problem`] is Problem 2 as data (`problem::run`). [`onnx`] imports
+//! an ONNX file as a description and its parameters.
 pub mod analyze;
 pub mod costs;
 pub mod error;
 pub mod npy;
+pub mod onnx;
 pub mod problem;
 pub mod spec;
 pub mod table;
@@ -23,4 +25,5 @@ pub use costs::{
 };
 pub use error::{CostError, Result};
 pub use fxp_core::{AccumulatorConvention, LayerCounts, LayerPrecision};
-pub use spec::{LayerSpec, NetworkSpec, Preprocess};
+pub use onnx::{OnnxNetwork, Tensor};
+pub use spec::{LayerSpec, NetworkSpec, Preprocess, PreprocessOverride};

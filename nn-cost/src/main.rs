@@ -3,14 +3,15 @@
 //! Examples:
 //! `nn-cost --net resnet18 --bits 10`,
 //! `nn-cost --spec my-net.json --weight-bits 8,8,6 --act-bits 8,7,7 --convention seed`,
-//! `nn-cost --net cifar-alexnet --offsets data --b-min 5 --json`.
+//! `nn-cost --net cifar-alexnet --offsets data --b-min 5 --json`,
+//! `nn-cost --onnx resnet18.onnx --print-spec > resnet18.json`.
 use fxp_cli::clap::{self, ArgGroup, Parser, ValueEnum};
-use fxp_cli::{bits_item, print_json, run};
+use fxp_cli::{bits_item, print_json, run, InputArgs};
 use fxp_cli::{out, outln};
 use nn_cost::costs::{from_lists, uniform};
 use nn_cost::{
     network_costs, precisions_from_offsets, read_offsets_for, table, AccumulatorConvention,
-    CostError, CostReport, NetworkSpec,
+    CostError, CostReport, NetworkSpec, OnnxNetwork, PreprocessOverride,
 };
 use serde_json::json;
 use std::path::PathBuf;
@@ -48,9 +49,11 @@ impl Convention {
       nn-cost --net vgg11 --bits 6,8,10 --convention seed\n  \
       nn-cost --spec my.json --weight-bits 8,8,6 --act-bits 8,7,7\n  \
       nn-cost --net cifar-alexnet --offsets data --b-min 5 --json\n  \
-      nn-cost --net vgg11 --print-spec"
+      nn-cost --net vgg11 --print-spec\n  \
+      nn-cost --onnx my-net.onnx --bits 8\n  \
+      nn-cost --onnx my-net.onnx --mean 0.5 --std 0.5 --print-spec > my-net.json"
 )]
-#[command(group(ArgGroup::new("network").required(true).args(["net", "spec"])))]
+#[command(group(ArgGroup::new("network").required(true).args(["net", "spec", "onnx"])))]
 #[command(group(ArgGroup::new("precision").args(["bits", "weight_bits", "offsets"])))]
 struct Args {
     /// Built-in network: resnet18, vgg11 (ImageNet 224×224) or cifar-alexnet (course CIFAR-10).
@@ -59,6 +62,11 @@ struct Args {
     /// Network description file (JSON; see the `nn_cost::spec` docs or `--print-spec`).
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
+    /// ONNX model (e.g. from torch.onnx.export): its graph is imported as a description.
+    #[arg(long, value_name = "FILE")]
+    onnx: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
     /// Uniform precisions (bits, 1..=32) of all weights and activations, comma-separated: one
     /// table per precision.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = bits_item)]
@@ -107,12 +115,25 @@ fn check_finite_costs(c: &CostReport) -> Result<(), CostError> {
 fn main() {
     run(|| -> Result<(), Box<dyn std::error::Error>> {
         let args = Args::parse();
-        let spec = match (&args.net, &args.spec) {
-            (Some(name), _) => NetworkSpec::builtin(name)?,
-            (None, Some(path)) => NetworkSpec::from_file(path)?,
-            (None, None) => unreachable!("clap requires --net or --spec"),
+        let mut spec = match (&args.net, &args.spec, &args.onnx) {
+            (Some(name), _, _) => NetworkSpec::builtin(name)?,
+            (None, Some(path), _) => NetworkSpec::from_file(path)?,
+            (None, None, Some(path)) => OnnxNetwork::from_file(path)?.spec,
+            (None, None, None) => unreachable!("clap requires --net, --spec or --onnx"),
         };
+        let input = PreprocessOverride {
+            scale: args.input.scale,
+            mean: args.input.mean.clone(),
+            std: args.input.std.clone(),
+        };
+        input.apply(&mut spec)?;
         if args.print_spec {
+            if args.onnx.is_some() && input.is_empty() {
+                eprintln!(
+                    "note: input x = pixel/255 (an ONNX file carries no input normalisation; \
+                     set it with --scale, --mean, --std)"
+                );
+            }
             outln!("{}", spec.to_json_string());
             return Ok(());
         }

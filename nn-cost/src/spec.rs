@@ -67,6 +67,60 @@ pub struct Preprocess {
     pub std: Vec<f32>,
 }
 
+/// Replacements of a description's input normalisation (`--scale`, `--mean`, `--std`): each
+/// given field replaces the description's; a single mean or std applies to every channel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PreprocessOverride {
+    /// New scale.
+    pub scale: Option<f32>,
+    /// New means (empty = keep).
+    pub mean: Vec<f32>,
+    /// New standard deviations (empty = keep).
+    pub std: Vec<f32>,
+}
+
+impl PreprocessOverride {
+    /// Whether nothing is replaced.
+    pub fn is_empty(&self) -> bool {
+        self.scale.is_none() && self.mean.is_empty() && self.std.is_empty()
+    }
+
+    /// Applies the replacements to `spec` (a description without `preprocess` starts from
+    /// x = pixel: scale 1, mean 0, std 1) and checks the result.
+    pub fn apply(&self, spec: &mut NetworkSpec) -> Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let c = spec.input[0];
+        let mut p = spec.preprocess.clone().unwrap_or(Preprocess {
+            scale: 1.0,
+            mean: vec![0.0; c],
+            std: vec![1.0; c],
+        });
+        let per_channel = |flag: &str, v: &[f32]| match v.len() {
+            1 => Ok(vec![v[0]; c]),
+            n if n == c => Ok(v.to_vec()),
+            n => Err(CostError::Network {
+                field: "preprocess".into(),
+                message: format!(
+                    "{flag} has {n} values; the network has {c} input channels: give 1 or {c}"
+                ),
+            }),
+        };
+        if let Some(s) = self.scale {
+            p.scale = s;
+        }
+        if !self.mean.is_empty() {
+            p.mean = per_channel("--mean", &self.mean)?;
+        }
+        if !self.std.is_empty() {
+            p.std = per_channel("--std", &self.std)?;
+        }
+        spec.preprocess = Some(p);
+        spec.validate()
+    }
+}
+
 fn one() -> usize {
     1
 }

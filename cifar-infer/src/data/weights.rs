@@ -1,18 +1,14 @@
-//! Network parameters from a safetensors file, checked against the tensors a network
-//! description expects.
+//! Network parameters from a safetensors file or an ONNX file, checked against the tensors a
+//! network description expects.
 use crate::error::{InferError, Result};
+use nn_cost::onnx::OnnxNetwork;
+use nn_cost::spec::{NetworkSpec, PreprocessOverride};
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// A dense f32 tensor (row-major).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tensor {
-    /// Shape, outermost first.
-    pub shape: Vec<usize>,
-    /// Elements in row-major order.
-    pub data: Vec<f32>,
-}
+/// A dense f32 tensor (row-major); the type the ONNX importer produces.
+pub use nn_cost::onnx::Tensor;
 
 /// A tensor the network needs: its name and shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,14 +83,7 @@ pub fn parse_safetensors(
     let mut out = Weights::new();
     for (exp, view) in views {
         let data = to_f32(view.dtype(), view.data());
-        if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(InferError::NonFiniteWeight {
-                path: path.to_path_buf(),
-                tensor: exp.name.clone(),
-                index,
-                value,
-            });
-        }
+        check_finite(path, &exp.name, &data)?;
         out.insert(
             exp.name.clone(),
             Tensor {
@@ -102,6 +91,71 @@ pub fn parse_safetensors(
                 data,
             },
         );
+    }
+    Ok(out)
+}
+
+/// A NaN or infinite parameter is an error naming the tensor and the element.
+fn check_finite(path: &Path, tensor: &str, data: &[f32]) -> Result<()> {
+    match data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((index, &value)) => Err(InferError::NonFiniteWeight {
+            path: path.to_path_buf(),
+            tensor: tensor.to_string(),
+            index,
+            value,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The network of an ONNX file: its description with `input` applied (an ONNX file carries no
+/// normalisation: x = pixel/255 unless `input` says otherwise) and its parameters.
+pub fn load_onnx(path: &Path, input: &PreprocessOverride) -> Result<(NetworkSpec, Weights)> {
+    let net = OnnxNetwork::from_file(path)?;
+    let mut spec = net.spec.clone();
+    input.apply(&mut spec)?;
+    let expected = crate::net::model::expected_tensors(&spec)?;
+    let weights = onnx_weights(&net, path, &expected)?;
+    Ok((spec, weights))
+}
+
+/// The `expected` tensors of an imported network, checked like a safetensors file's: every
+/// missing tensor and wrong shape in one [`InferError::TensorMismatch`], NaN or infinite values
+/// named.
+pub fn onnx_weights(
+    net: &OnnxNetwork,
+    path: &Path,
+    expected: &[ExpectedTensor],
+) -> Result<Weights> {
+    let mut tensors = net.tensors().map_err(|e| {
+        InferError::Spec(nn_cost::CostError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
+    })?;
+    let mut problems = Vec::new();
+    let mut out = Weights::new();
+    for exp in expected {
+        match tensors.remove(&exp.name) {
+            None => problems.push(format!(
+                "missing tensor {} (expected shape {:?})",
+                exp.name, exp.shape
+            )),
+            Some(t) if t.shape != exp.shape => problems.push(format!(
+                "tensor {} has shape {:?}, expected {:?}",
+                exp.name, t.shape, exp.shape
+            )),
+            Some(t) => {
+                check_finite(path, &exp.name, &t.data)?;
+                out.insert(exp.name.clone(), t);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InferError::TensorMismatch {
+            path: path.to_path_buf(),
+            problems,
+        });
     }
     Ok(out)
 }

@@ -16,6 +16,9 @@ use std::sync::Mutex;
 
 pub use clap;
 
+mod input;
+pub use input::InputArgs;
+
 /// Runs a binary's main logic; on error prints `error: …` (with its causes) to stderr and
 /// exits with status 1.
 pub fn run<E: Display + std::fmt::Debug>(main: impl FnOnce() -> Result<(), E>) {
