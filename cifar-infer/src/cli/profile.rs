@@ -68,8 +68,8 @@ pub(crate) fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
         p.write_npy(dir)?;
     }
     // Byte-for-byte comparison with the files of the data folder (the homework's hand-outs,
-    // made for the course network: not compared for an ONNX network).
-    let course_files = if a.net.onnx.is_none() {
+    // made for the course network: not compared for another network).
+    let course_files = if setup.course_network {
         p.npy_files()
     } else {
         Vec::new()
