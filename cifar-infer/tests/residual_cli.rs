@@ -132,6 +132,10 @@ fn eval_sweep_and_profile_run_on_a_residual_network() {
     );
     assert_eq!(fixed["ranges_source"], "computed");
     assert_eq!(fixed["kernel_paths"].as_array().unwrap().len(), 7);
+    // Signs from the graph: the image is signed; every other input follows a ReLU or ReLU6
+    // (the fc's through global average pooling and flatten).
+    let signs = serde_json::json!([false, true, true, true, true, true, true]);
+    assert_eq!(fixed["unsigned_inputs"], signs);
 
     let sweep = json(
         &[
@@ -160,6 +164,7 @@ fn eval_sweep_and_profile_run_on_a_residual_network() {
         ]
         .concat(),
     );
+    assert_eq!(profile["unsigned_inputs"], signs);
     let text = profile.to_string();
     for name in &rows {
         assert!(text.contains(name.as_str()), "{name} missing in {text}");

@@ -1,5 +1,5 @@
 //! `cifar-infer eval`: accuracy in float or at given precisions.
-use super::{load, ranges_of, Common};
+use super::{input_signs, load, ranges_of, Common};
 use cifar_infer::eval::evaluate;
 use cifar_infer::{FloatKernel, InferError, QuantizedModel};
 use fxp_cli::clap::{self, Args};
@@ -71,6 +71,7 @@ pub(crate) fn eval(a: EvalArgs) -> Result<(), InferError> {
                     "mode": "fixed-point",
                     "weight_bits": p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
                     "act_bits": p.iter().map(|x| x.b_a).collect::<Vec<_>>(),
+                    "unsigned_inputs": setup.model.nonnegative_inputs(),
                     "ranges_source": setup.resolve(c.range_source()),
                     "weight_ranges": ranges.weight,
                     "activation_ranges": ranges.activation,
@@ -128,9 +129,10 @@ pub(crate) fn eval(a: EvalArgs) -> Result<(), InferError> {
                     })
                     .unwrap_or_default();
                 format!(
-                    "fixed point, B_W = {}; B_A = {}; kernels {}",
+                    "fixed point, B_W = {}; B_A = {}; inputs {}; kernels {}",
                     list(p.iter().map(|x| x.b_w)),
                     list(p.iter().map(|x| x.b_a)),
+                    list(input_signs(&setup.model)),
                     list(paths)
                 )
             }

@@ -173,3 +173,13 @@ impl Common {
 pub(crate) fn ranges_of(setup: &Setup, c: &Common) -> Result<cifar_infer::Ranges, InferError> {
     setup.ranges_with(c.range_source(), c.calibration_images, &Bar::new(c.json))
 }
+
+/// The sign of each weight layer's quantized input, read from the graph: `unsigned` when it
+/// directly follows a ReLU/ReLU6 (through pooling, flatten, dropout), `signed` otherwise.
+pub(crate) fn input_signs(model: &cifar_infer::Model) -> Vec<&'static str> {
+    model
+        .nonnegative_inputs()
+        .into_iter()
+        .map(|u| if u { "unsigned" } else { "signed" })
+        .collect()
+}

@@ -89,6 +89,10 @@ pub(crate) fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
             o.insert("calibration".into(), json!(calib_path));
             o.insert("calibration_images".into(), json!(calib.len()));
             o.insert("matches_data_files".into(), json!(matches));
+            o.insert(
+                "unsigned_inputs".into(),
+                json!(setup.model.nonnegative_inputs()),
+            );
         }
         eprintln!(
             "ranges in {ranges_secs:.1} s, gains in {gains_secs:.1} s on {} thread(s)",
@@ -108,10 +112,19 @@ pub(crate) fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
         group(g.ties as u64),
         group(calib.len() as u64)
     );
+    let signs = super::input_signs(&setup.model);
+    let width = p
+        .layers
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     outln!(
-        "{:>2} {:<12} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
+        "{:>2} {:<width$} {:>8} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
         "#",
         "layer",
+        "input",
         "r_W",
         "r_A",
         "E_W",
@@ -123,9 +136,10 @@ pub(crate) fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
     );
     for l in 0..p.layers.len() {
         outln!(
-            "{:>2} {:<12} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
+            "{:>2} {:<width$} {:>8} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
             l + 1,
             p.layers[l],
+            signs[l],
             fxp_core::text::short(p.ranges.weight[l], 4),
             fxp_core::text::short(p.ranges.activation[l], 4),
             fxp_core::text::num(g.e_w[l], 4),

@@ -69,6 +69,8 @@ pub struct Problem3 {
     pub files: DataFiles,
     /// Names of the conv/linear layers.
     pub layers: Vec<String>,
+    /// Whether each layer's quantized input is unsigned (it follows a ReLU in the graph).
+    pub unsigned_inputs: Vec<bool>,
     /// Dynamic ranges of the course npy files (those of the uniform sweep and the measured
     /// mismatch).
     pub npy_ranges: Ranges,

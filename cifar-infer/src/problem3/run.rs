@@ -34,6 +34,7 @@ pub fn run(settings: &Settings, hooks: &impl Hooks) -> Result<Problem3> {
             test_batch: data_file(&setup, &setup.paths.test_batch()?)?,
         },
         layers: setup.model.weight_layer_names(),
+        unsigned_inputs: setup.model.nonnegative_inputs(),
         npy_ranges,
         n: sweep.n,
         fl_accuracy: sweep.baseline,

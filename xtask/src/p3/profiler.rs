@@ -44,6 +44,15 @@ fn raw_pair(w: &[f64], a: &[f64], l: usize) -> String {
     format!("{:.3} / {:.3}", at(w), at(a))
 }
 
+/// The sign of a layer's quantized input, as the graph gives it.
+fn sign(unsigned: Option<bool>) -> &'static str {
+    match unsigned {
+        Some(true) => "unsigned",
+        Some(false) => "signed",
+        None => "–",
+    }
+}
+
 fn offsets_table(p: &Problem3) -> String {
     let (c, q, r) = (&p.profiler.course, &p.profiler.per_image, &p.reference);
     let provided = sweep_of(p, OffsetSource::ProvidedNpy);
@@ -51,6 +60,7 @@ fn offsets_table(p: &Problem3) -> String {
         .map(|l| {
             vec![
                 format!("`{}`", p.layers[l]),
+                sign(p.unsigned_inputs.get(l).copied()).into(),
                 format!("{}", c.r_w[l]),
                 format!("{}", c.r_a[l]),
                 raw_pair(&c.w_raw, &c.a_raw, l),
@@ -67,6 +77,7 @@ fn offsets_table(p: &Problem3) -> String {
     md_table(
         &[
             "layer",
+            "input",
             "r_W",
             "r_A",
             "course: unrounded W / A",
