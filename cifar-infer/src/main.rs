@@ -14,6 +14,8 @@ use fxp_core::LayerPrecision;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
+// The precision designer (issue 17): ranges, accumulators, search.
+mod design_cmd;
 // The precision profiler (Problem 3.2–3.3).
 use cifar_infer::offsets::{offsets_sweep, precisions_at, OffsetSweepOptions};
 use cifar_infer::profile::{profile, Estimator};
@@ -65,6 +67,21 @@ enum Cmd {
         cifar-infer profile --calibration-images 200\n  \
         cifar-infer profile --estimator course --out /tmp/offsets --json > profile.json")]
     Profile(ProfileArgs),
+    /// Range calibration methods (max, percentile:P, mse) compared at uniform precisions.
+    #[command(after_help = "Examples:\n  \
+        cifar-infer ranges --bits 6,8 --images 1000\n  \
+        cifar-infer ranges --spec net.json --model net.safetensors --ranges max,mse --json")]
+    Ranges(design_cmd::RangesArgs),
+    /// Accumulator widths per layer; accuracy with accumulators cut to W bits (wrap vs saturate).
+    #[command(after_help = "Examples:\n  \
+        cifar-infer accumulators --bits 8 --images 200 --widths 14,16,18,20")]
+    Accumulators(design_cmd::AccumulatorArgs),
+    /// Per-layer precisions minimising a cost within an accuracy tolerance (greedy, measured on
+    /// calibration images) and the noise-gain bound-optimal allocation.
+    #[command(after_help = "Examples:\n  \
+        cifar-infer search --cost bops --tolerance 1 --images 2000\n  \
+        cifar-infer search --cost rep,fa,bops,energy --calibration-images 500 --json")]
+    Search(design_cmd::SearchArgs),
 }
 
 /// Where the network and the data come from (shared by every subcommand).
@@ -249,6 +266,9 @@ fn main() {
             Cmd::Sweep(a) => sweep(a),
             Cmd::Bench(a) => bench_cmd(a),
             Cmd::Profile(a) => profile_cmd(a),
+            Cmd::Ranges(a) => design_cmd::ranges_cmd(a),
+            Cmd::Accumulators(a) => design_cmd::accumulators_cmd(a),
+            Cmd::Search(a) => design_cmd::search_cmd(a),
         }
     });
 }

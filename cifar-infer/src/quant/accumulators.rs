@@ -149,7 +149,11 @@ impl ReferenceModel {
         self.layers
             .iter()
             .map(|q| {
-                let a = q.act.min_level().unsigned_abs().max(q.act.max_level().unsigned_abs());
+                let a = q
+                    .act
+                    .min_level()
+                    .unsigned_abs()
+                    .max(q.act.max_level().unsigned_abs());
                 let row = q
                     .codes
                     .chunks(q.d.max(1))
@@ -252,13 +256,19 @@ impl LayerKernel for ReferenceModel {
             .for_each(|(s, xi)| {
                 for (j, out) in s.iter_mut().enumerate() {
                     let mut one = [0i64];
-                    let (fin, peak) =
-                        self.dot_rows(&q.codes[j * i..(j + 1) * i], xi, 1, &mut one);
+                    let (fin, peak) = self.dot_rows(&q.codes[j * i..(j + 1) * i], xi, 1, &mut one);
                     self.record(layer, fin, peak);
                     *out = one[0];
                 }
             });
-        epilogue(&sums, |v| v as f64, self.scale(layer), l.bias.as_deref(), o, 1)
+        epilogue(
+            &sums,
+            |v| v as f64,
+            self.scale(layer),
+            l.bias.as_deref(),
+            o,
+            1,
+        )
     }
 }
 
@@ -332,7 +342,10 @@ pub fn analyze(
         .map(|l| LayerAccumulator {
             name: names[l].clone(),
             d: exact.layers[l].d,
-            assumed_bits: nn_cost::metrics::accumulator_bits(exact.layers[l].d as u64, precisions[l]),
+            assumed_bits: nn_cost::metrics::accumulator_bits(
+                exact.layers[l].d as u64,
+                precisions[l],
+            ),
             worst_case_bits: bits_for(worst[l]),
             reached_bits: bits_for(fin[l]),
             reached_partial_bits: bits_for(partial[l]),

@@ -217,7 +217,8 @@ impl CalibrationSample {
             .par_iter()
             .map(|&start| {
                 let end = (start + batch).min(n);
-                let trace = model.forward_traced(&model.input_of(calibration.slice(start, end)), end - start);
+                let trace = model
+                    .forward_traced(&model.input_of(calibration.slice(start, end)), end - start);
                 trace
                     .layer_inputs
                     .iter()
@@ -248,7 +249,11 @@ impl CalibrationSample {
     }
 
     /// Ranges of `method` at `precisions` (one per layer), with their noise.
-    pub fn ranges(&self, method: RangeMethod, precisions: &[LayerPrecision]) -> Result<RangeReport> {
+    pub fn ranges(
+        &self,
+        method: RangeMethod,
+        precisions: &[LayerPrecision],
+    ) -> Result<RangeReport> {
         if precisions.len() != self.weights.len() {
             return Err(InferError::Invalid(format!(
                 "{} precisions for {} conv/linear layers",

@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--out", default=str(HERE / "model.safetensors"))
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -59,7 +60,7 @@ def main():
     x, y = load_batch(data / "data_batch_1.bin")
     xt, yt = load_batch(data / "test_batch.bin")
     net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
     for epoch in range(args.epochs):
         net.train()
