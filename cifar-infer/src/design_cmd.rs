@@ -268,6 +268,9 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
         a.tolerance,
         s.budget
     );
+    if let Some(why) = &s.no_bound {
+        outln!("no noise-gain bound: {why}");
+    }
     for m in &s.searches {
         outln!();
         outln!("cost {} (start: {}):", m.metric.name(), m.start);
@@ -277,14 +280,14 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
                 sci(*cost, 4)
             );
         }
-        for x in [&m.searched, &m.bound_optimal] {
+        for x in std::iter::once(&m.searched).chain(&m.bound_optimal) {
             outln!(
                 "  {}: cost {}, calibration {:.2} %, test {:.2} %, bound {}",
                 x.label,
                 sci(x.costs.get(m.metric), 4),
                 x.calibration_accuracy,
                 x.test_accuracy,
-                sci(x.bound, 3)
+                x.bound.map_or("—".into(), |b| sci(b, 3))
             );
             outln!(
                 "    B_W = {}; B_A = {}",

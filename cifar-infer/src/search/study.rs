@@ -98,8 +98,9 @@ pub struct Assignment {
     pub calibration_accuracy: f64,
     /// Test accuracy (%).
     pub test_accuracy: f64,
-    /// The noise-gain bound Σ_l (Δ_A² E_A + Δ_W² E_W) at this assignment.
-    pub bound: f64,
+    /// The noise-gain bound Σ_l (Δ_A² E_A + Δ_W² E_W) at this assignment (when the profiler
+    /// can differentiate the network).
+    pub bound: Option<f64>,
 }
 
 /// The search for one cost metric.
@@ -116,8 +117,9 @@ pub struct MetricSearch {
     pub steps: usize,
     /// Exact evaluations it ran.
     pub evaluations: usize,
-    /// The bound-optimal assignment (cost minimised subject to bound ≤ p).
-    pub bound_optimal: Assignment,
+    /// The bound-optimal assignment (cost minimised subject to bound ≤ p), when the noise
+    /// gains exist.
+    pub bound_optimal: Option<Assignment>,
     /// The cheapest uniform or offsets assignment within tolerance on the **test** images
     /// (label and cost), the reference of the done-when check.
     pub best_baseline: Option<(String, f64)>,
@@ -159,6 +161,8 @@ pub struct SearchStudy {
     pub test_images: usize,
     /// The bound's budget p = T/100.
     pub budget: f64,
+    /// Why there is no bound (the profiler cannot differentiate the network), if so.
+    pub no_bound: Option<String>,
     /// Uniform baselines.
     pub uniform: Vec<Assignment>,
     /// B_min + offsets baselines.
@@ -174,8 +178,7 @@ struct Scorer<'a> {
     calibration: &'a CifarSet,
     test: &'a CifarSet,
     batch: usize,
-    e_w: Vec<f64>,
-    e_a: Vec<f64>,
+    gains: Option<(Vec<f64>, Vec<f64>)>,
     unsigned: Vec<bool>,
 }
 
@@ -191,7 +194,10 @@ impl Scorer<'_> {
             costs: Costs::of(self.table, &p)?,
             calibration_accuracy: acc(self.calibration)?,
             test_accuracy: acc(self.test)?,
-            bound: bound(&p, self.ranges, &self.e_w, &self.e_a, &self.unsigned)?,
+            bound: match &self.gains {
+                Some((e_w, e_a)) => Some(bound(&p, self.ranges, e_w, e_a, &self.unsigned)?),
+                None => None,
+            },
             precisions: p,
         })
     }
@@ -226,7 +232,13 @@ pub fn search_study(
         progress,
     );
     progress.end();
-    let prof = prof?;
+    // A network the profiler cannot differentiate (e.g. batch norm) has no bound: said, not
+    // an error.
+    let (gains, no_bound) = match prof {
+        Ok(p) => (Some((p.gains.e_w, p.gains.e_a)), None),
+        Err(e @ InferError::Unsupported(_)) => (None, Some(e.to_string())),
+        Err(e) => return Err(e),
+    };
     let sc = Scorer {
         model,
         table,
@@ -234,8 +246,7 @@ pub fn search_study(
         calibration,
         test,
         batch,
-        e_w: prof.gains.e_w,
-        e_a: prof.gains.e_a,
+        gains,
         unsigned: model.nonnegative_inputs(),
     };
     let float_calibration_accuracy =
@@ -303,21 +314,16 @@ pub fn search_study(
             g.precisions,
         )?;
         note(&searched);
-        let p = bound_optimal(
-            table,
-            metric,
-            ranges,
-            &sc.e_w,
-            &sc.e_a,
-            &sc.unsigned,
-            budget,
-        )?;
-        let bound_optimal = sc.assess(
-            "bound-optimal",
-            format!("bound-optimal ({})", metric.name()),
-            p,
-        )?;
-        note(&bound_optimal);
+        let bound_optimal = match &sc.gains {
+            None => None,
+            Some((e_w, e_a)) => {
+                let p = bound_optimal(table, metric, ranges, e_w, e_a, &sc.unsigned, budget)?;
+                let label = format!("bound-optimal ({})", metric.name());
+                let a = sc.assess("bound-optimal", label, p)?;
+                note(&a);
+                Some(a)
+            }
+        };
         searches.push(MetricSearch {
             metric,
             start: start.label.clone(),
@@ -337,6 +343,7 @@ pub fn search_study(
         calibration_images: calibration.len(),
         test_images: test.len(),
         budget,
+        no_bound,
         uniform,
         offsets,
         searches,
