@@ -16,6 +16,7 @@
 //!   guarantee covers the expected mismatch rate under the additive-noise model (no image
 //!   needed), not a measured accuracy.
 pub mod cost;
+pub mod design;
 pub mod study;
 
 pub use cost::{CostMetric, Costs};
