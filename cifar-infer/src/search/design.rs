@@ -51,7 +51,7 @@ impl DesignSettings {
         Self {
             course: true,
             search_test_images: 2000,
-            search_calibration_images: 500,
+            search_calibration_images: 400,
             gain_images: 100,
             tolerance: 1.0,
             range_test_images: 10_000,
