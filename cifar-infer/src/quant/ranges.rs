@@ -354,20 +354,21 @@ mod tests {
 
     #[test]
     fn mse_clips_a_lone_outlier() {
-        // 1000 values in ±1 and one at 1000: max's range 1024 leaves every small value at
-        // zero at 8 bits; the MSE range is far smaller.
-        let mut xs: Vec<f32> = (0..1000).map(|i| (i as f32 / 500.0) - 1.0).collect();
-        xs.push(1000.0);
+        // 100,000 values spread over ±1 and one at 10: max's range 16 has a step of 1/8 at
+        // 8 bits (granular MSE 1.3e-3); clipping the outlier at 1 costs 81/1e5 = 8.1e-4 and
+        // leaves a step of 1/128.
+        let mut xs: Vec<f32> = (0..100_000).map(|i| (i as f32 / 50_000.0) - 1.0).collect();
+        xs.push(10.0);
         let q = |r: f64| Quantizer::signed(r, 8);
-        let r = choose_range(&xs, 1024.0, RangeMethod::Mse, &q).unwrap();
-        assert!(r < 1024.0, "{r}");
+        let r = choose_range(&xs, 16.0, RangeMethod::Mse, &q).unwrap();
+        assert!(r < 16.0, "{r}");
         let (max, mse) = (
-            NoiseSplit::of(&q(1024.0).unwrap(), &xs),
+            NoiseSplit::of(&q(16.0).unwrap(), &xs),
             NoiseSplit::of(&q(r).unwrap(), &xs),
         );
         assert!(mse.total() < max.total());
         assert!(mse.clipping > 0.0 && max.clipping == 0.0);
-        let p = choose_range(&xs, 1024.0, RangeMethod::Percentile(99.0), &q).unwrap();
+        let p = choose_range(&xs, 16.0, RangeMethod::Percentile(99.0), &q).unwrap();
         assert_eq!(p, 1.0);
     }
 }
