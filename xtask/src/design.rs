@@ -91,16 +91,23 @@ fn search_md(s: &SearchStudy, ctx: &Ctx) -> XResult<String> {
             .best_baseline
             .as_ref()
             .map_or("none".to_string(), |(l, c)| format!("{l}: {}", sci(*c)));
-        for a in std::iter::once(&m.searched).chain(&m.bound_optimal) {
+        let searched = (
+            &m.searched,
+            m.searched_not_costlier,
+            Some(m.searched_within_tolerance_on_test),
+        );
+        let bound = m.bound_optimal.iter().map(|b| {
+            (
+                b,
+                m.bound_optimal_not_costlier,
+                m.bound_optimal_within_tolerance_on_test,
+            )
+        });
+        for (a, not_costlier, within) in std::iter::once(searched).chain(bound) {
             let cost = a.costs.get(m.metric);
-            let verdict = match &m.best_baseline {
-                Some((_, c)) => {
-                    if cost <= *c {
-                        "≤ baseline"
-                    } else {
-                        "> baseline"
-                    }
-                }
+            let verdict = match not_costlier {
+                Some(true) => "≤ baseline",
+                Some(false) => "> baseline",
                 None => "—",
             };
             rows.push(vec![
@@ -110,7 +117,15 @@ fn search_md(s: &SearchStudy, ctx: &Ctx) -> XResult<String> {
                 base.clone(),
                 verdict.to_string(),
                 format!("{:.2}", a.calibration_accuracy),
-                format!("{:.2}", a.test_accuracy),
+                format!(
+                    "{:.2}{}",
+                    a.test_accuracy,
+                    match within {
+                        Some(true) => " (within T)",
+                        Some(false) => " (below float − T)",
+                        None => "",
+                    }
+                ),
                 a.bound.map_or("—".into(), sci),
                 bits(a),
             ]);

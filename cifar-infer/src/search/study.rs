@@ -123,6 +123,15 @@ pub struct MetricSearch {
     /// The cheapest uniform or offsets assignment within tolerance on the **test** images
     /// (label and cost), the reference of the done-when check.
     pub best_baseline: Option<(String, f64)>,
+    /// Whether the searched assignment's **test** accuracy is ≥ float − T (the search only
+    /// saw calibration images).
+    pub searched_within_tolerance_on_test: bool,
+    /// Whether the bound-optimal assignment's test accuracy is ≥ float − T.
+    pub bound_optimal_within_tolerance_on_test: Option<bool>,
+    /// Whether the searched assignment costs ≤ the best baseline (`None`: no baseline).
+    pub searched_not_costlier: Option<bool>,
+    /// Whether the bound-optimal assignment costs ≤ the best baseline.
+    pub bound_optimal_not_costlier: Option<bool>,
 }
 
 /// How a search is run.
@@ -324,15 +333,27 @@ pub fn search_study(
                 Some(a)
             }
         };
+        let best_baseline = cheapest(&|a| a.test_accuracy >= test_threshold)
+            .map(|a| (a.label.clone(), a.costs.get(metric)));
+        let not_costlier = |a: &Assignment| {
+            best_baseline
+                .as_ref()
+                .map(|(_, c)| a.costs.get(metric) <= *c)
+        };
         searches.push(MetricSearch {
             metric,
             start: start.label.clone(),
+            searched_within_tolerance_on_test: searched.test_accuracy >= test_threshold,
+            searched_not_costlier: not_costlier(&searched),
+            bound_optimal_not_costlier: bound_optimal.as_ref().and_then(not_costlier),
+            bound_optimal_within_tolerance_on_test: bound_optimal
+                .as_ref()
+                .map(|b| b.test_accuracy >= test_threshold),
             searched,
             steps: g.steps.len(),
             evaluations: g.evaluations,
             bound_optimal,
-            best_baseline: cheapest(&|a| a.test_accuracy >= test_threshold)
-                .map(|a| (a.label.clone(), a.costs.get(metric))),
+            best_baseline,
         });
     }
     Ok(SearchStudy {
