@@ -191,8 +191,19 @@ fn search_md(s: &SearchStudy, ctx: &Ctx) -> XResult<String> {
         .series(Series::line_markers("uniform", pts(&s.uniform)))
         .series(Series::markers("searched", pts(&searched)))
         .hline(s.float_test_accuracy - s.settings.tolerance, "float − T");
-        if !s.offsets.is_empty() {
-            chart = chart.series(Series::line_markers("B_min + offsets", pts(&s.offsets)));
+        for (kind, label) in [
+            ("offsets", "B_min + offsets (course npy)"),
+            ("offsets-per-image", "B_min + offsets (per-image)"),
+        ] {
+            let v: Vec<Assignment> = s
+                .offsets
+                .iter()
+                .filter(|a| a.kind == kind)
+                .cloned()
+                .collect();
+            if !v.is_empty() {
+                chart = chart.series(Series::line_markers(label, pts(&v)));
+            }
         }
         if !bound.is_empty() {
             chart = chart.series(Series::markers("bound-optimal", pts(&bound)));

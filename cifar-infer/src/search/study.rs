@@ -174,7 +174,8 @@ pub struct SearchStudy {
     pub no_bound: Option<String>,
     /// Uniform baselines.
     pub uniform: Vec<Assignment>,
-    /// B_min + offsets baselines.
+    /// B_min + offsets baselines: the given offsets (kind `offsets`) and the per-image
+    /// estimator's (kind `offsets-per-image`).
     pub offsets: Vec<Assignment>,
     /// One search per metric.
     pub searches: Vec<MetricSearch>,
@@ -243,9 +244,13 @@ pub fn search_study(
     progress.end();
     // A network the profiler cannot differentiate (e.g. batch norm) has no bound: said, not
     // an error.
-    let (gains, no_bound) = match prof {
-        Ok(p) => (Some((p.gains.e_w, p.gains.e_a)), None),
-        Err(e @ InferError::Unsupported(_)) => (None, Some(e.to_string())),
+    let (gains, own_offsets, no_bound) = match prof {
+        Ok(p) => {
+            let f = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+            let own = (f(&p.offsets.w), f(&p.offsets.a));
+            (Some((p.gains.e_w, p.gains.e_a)), Some(own), None)
+        }
+        Err(e @ InferError::Unsupported(_)) => (None, None, Some(e.to_string())),
         Err(e) => return Err(e),
     };
     let sc = Scorer {
@@ -282,17 +287,25 @@ pub fn search_study(
             Ok(a)
         })
         .collect::<Result<Vec<_>>>()?;
-    let offsets = match &settings.offsets {
-        None => Vec::new(),
-        Some((w, a)) => settings
-            .b_min
-            .iter()
-            .filter_map(|&b| {
-                let p = nn_cost::precisions_from_offsets(b, w, a).ok()?;
-                Some(sc.assess("offsets", format!("B_min={b}"), p).inspect(note))
-            })
-            .collect::<Result<Vec<_>>>()?,
-    };
+    // B_min + offsets: the given offsets (the course's npy files), and, when a search has
+    // offsets to compare with, those of the per-image estimator behind the bound.
+    let mut offsets = Vec::new();
+    if let Some(given) = &settings.offsets {
+        let families = [
+            ("offsets", "", Some(given)),
+            ("offsets-per-image", " (per-image)", own_offsets.as_ref()),
+        ];
+        for (kind, suffix, o) in families {
+            let Some((w, a)) = o else { continue };
+            for &b in &settings.b_min {
+                if let Ok(p) = nn_cost::precisions_from_offsets(b, w, a) {
+                    let x = sc.assess(kind, format!("B_min={b}{suffix}"), p)?;
+                    note(&x);
+                    offsets.push(x);
+                }
+            }
+        }
+    }
     let budget = settings.tolerance / 100.0;
     let eval = Evaluator {
         model,
