@@ -164,3 +164,43 @@ fn search_meets_its_tolerance_on_calibration_and_beats_the_baselines() {
     assert!(CostMetric::Bops.of(&table, &a).unwrap() <= CostMetric::Bops.of(&table, &b).unwrap());
     assert!(bound(&b, &ranges, &gains, &gains, &unsigned).unwrap() <= 1e-4);
 }
+
+#[test]
+fn design_subcommands_give_the_same_json_on_one_and_two_threads() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testnets/bn-after-relu");
+    let (spec, model) = (dir.join("net.json"), dir.join("model.safetensors"));
+    let net = [
+        "--spec",
+        spec.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--images",
+        "40",
+        "--calibration-images",
+        "40",
+        "--json",
+    ];
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        ("ranges", vec!["--bits", "4", "--ranges", "max,mse"]),
+        ("accumulators", vec!["--widths", "12,16"]),
+        ("search", vec!["--cost", "bops", "--tolerance", "5"]),
+    ];
+    for (cmd, extra) in runs {
+        let out = |threads: &str| {
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_cifar-infer"))
+                .arg(cmd)
+                .args(net)
+                .args(&extra)
+                .env("RAYON_NUM_THREADS", threads)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{cmd}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+        };
+        assert_eq!(out("1"), out("2"), "{cmd}");
+    }
+}
