@@ -120,12 +120,20 @@ impl ReferenceModel {
                 d,
             });
         }
-        Ok(Self {
+        let m = Self {
             max_final: (0..n).map(|_| AtomicI64::new(0)).collect(),
             max_partial: (0..n).map(|_| AtomicI64::new(0)).collect(),
             layers,
             acc,
-        })
+        };
+        // Every partial sum must fit the i64 reference (B_W + B_A + log2 D ≲ 62 bits).
+        if let Some(l) = m.worst_case().iter().position(|&w| w >= 1 << 62) {
+            return Err(InferError::Invalid(format!(
+                "layer {}: sums up to 2^62 and beyond do not fit the i64 reference: use fewer bits",
+                l + 1
+            )));
+        }
+        Ok(m)
     }
 
     /// Largest |final sum| of each layer seen so far.
