@@ -21,7 +21,9 @@
 //!   uniform-precision sweep;
 //!   [`bench`](mod@bench): throughput measurements; [`setup`]: the network, data and ranges of a run;
 //!   [`error`]: the error type;
-//! * [`problem3`]: the whole of Problem 3 as one result ([`problem3::run`]).
+//! * [`problem3`]: the whole of Problem 3 as one result ([`problem3::run`]);
+//! * [`search`]: budgeted per-layer precision search (greedy, measured) and the bound-optimal
+//!   allocation (analytical), over the costs of nn-cost.
 //!
 //! The flat module paths of the earlier layout stay available as re-exports (`cifar_infer::int8`,
 //! `cifar_infer::model`, `cifar_infer::quantized`, `cifar_infer::offsets`, …), so code written
@@ -35,6 +37,7 @@ pub mod net;
 pub mod problem3;
 pub mod profile;
 pub mod quant;
+pub mod search;
 pub mod setup;
 pub mod sweep;
 

@@ -4,7 +4,7 @@
 mod cli;
 
 use cifar_infer::InferError;
-use cli::{bench::BenchArgs, eval::EvalArgs, profile::ProfileArgs, sweep::SweepArgs};
+use cli::{bench::BenchArgs, design, eval::EvalArgs, profile::ProfileArgs, sweep::SweepArgs};
 use fxp_cli::clap::{self, Parser, Subcommand};
 
 /// Float and exact fixed-point inference of a CIFAR-10 network (Problem 3): the course
@@ -60,6 +60,21 @@ enum Cmd {
         cifar-infer profile --estimator course --out /tmp/offsets --json > profile.json\n  \
         cifar-infer profile --onnx my-net.onnx --calibration-images 500")]
     Profile(ProfileArgs),
+    /// Range calibration methods (max, percentile:P, mse) compared at uniform precisions.
+    #[command(after_help = "Examples:\n  \
+        cifar-infer ranges --bits 6,8 --images 1000\n  \
+        cifar-infer ranges --spec net.json --model net.safetensors --ranges max,mse --json")]
+    Ranges(design::RangesArgs),
+    /// Accumulator widths per layer; accuracy with accumulators cut to W bits (wrap vs saturate).
+    #[command(after_help = "Examples:\n  \
+        cifar-infer accumulators --bits 8 --images 200 --widths 14,16,18,20")]
+    Accumulators(design::AccumulatorArgs),
+    /// Per-layer precisions minimising a cost within an accuracy tolerance (greedy, measured on
+    /// calibration images) and the noise-gain bound-optimal allocation.
+    #[command(after_help = "Examples:\n  \
+        cifar-infer search --cost bops --tolerance 1 --images 2000\n  \
+        cifar-infer search --cost rep,fa,bops,energy --calibration-images 500 --json")]
+    Search(design::SearchArgs),
 }
 
 fn main() {
@@ -71,6 +86,9 @@ fn main() {
             Cmd::Sweep(a) => cli::sweep::sweep(a),
             Cmd::Bench(a) => cli::bench::bench_cmd(a),
             Cmd::Profile(a) => cli::profile::profile_cmd(a),
+            Cmd::Ranges(a) => design::ranges_cmd(a),
+            Cmd::Accumulators(a) => design::accumulators_cmd(a),
+            Cmd::Search(a) => design::search_cmd(a),
         }
     });
 }

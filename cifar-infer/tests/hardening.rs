@@ -342,7 +342,18 @@ fn closed_or_full_stdout_in_text_mode() {
 
 #[test]
 fn every_help_has_examples() {
-    support::assert_help_has_examples(BIN, &["eval", "sweep", "bench", "profile"]);
+    support::assert_help_has_examples(
+        BIN,
+        &[
+            "eval",
+            "sweep",
+            "bench",
+            "profile",
+            "ranges",
+            "accumulators",
+            "search",
+        ],
+    );
 }
 
 #[test]

@@ -38,7 +38,8 @@ impl Convention {
 }
 
 /// Per-layer complexity (weights, biases, R_A, N, D, MACs of every conv/linear layer) of a
-/// network, and its fixed-point costs: representational (bits) and computational (full adders).
+/// network, and its fixed-point costs: representational (bits), computational (full adders),
+/// bit operations (BOPs = Σ MACs·B_W·B_A), weight memory and energy (Horowitz 45 nm model).
 #[derive(Debug, Parser)]
 #[command(
     name = "nn-cost",
@@ -167,10 +168,16 @@ fn main() {
             if let Some(c) = &costs {
                 check_finite_costs(c)?;
             }
-            reports.push((source, costs));
+            let hw = precisions
+                .as_deref()
+                .map(|p| nn_cost::hardware(&table, p))
+                .transpose()?;
+            reports.push((source, costs, hw));
         }
         if args.json {
-            let one = |source: &String, costs: &Option<nn_cost::CostReport>| {
+            let one = |source: &String,
+                       costs: &Option<nn_cost::CostReport>,
+                       hw: &Option<nn_cost::HardwareReport>| {
                 json!({
                     "network": table.name,
                     "params": table.total_params(),
@@ -181,17 +188,18 @@ fn main() {
                     "precision": source,
                     "table": table,
                     "costs": costs,
+                    "hardware": hw,
                 })
             };
-            if let [(source, costs)] = reports.as_slice() {
-                print_json(&one(source, costs))?;
+            if let [(source, costs, hw)] = reports.as_slice() {
+                print_json(&one(source, costs, hw))?;
             } else {
-                let all: Vec<_> = reports.iter().map(|(s, c)| one(s, c)).collect();
+                let all: Vec<_> = reports.iter().map(|(s, c, h)| one(s, c, h)).collect();
                 print_json(&all)?;
             }
             return Ok(());
         }
-        for (i, (source, costs)) in reports.iter().enumerate() {
+        for (i, (source, costs, hw)) in reports.iter().enumerate() {
             if i > 0 {
                 outln!();
             }
@@ -213,6 +221,10 @@ fn main() {
                     "(printed: accumulator B_A+B_W+log2 D−1 as in the homework's formula; \
                      seed: B_A+B_W+⌈log2 D⌉, which reproduces the seed's numbers)"
                 );
+            }
+            if let Some(h) = hw {
+                outln!();
+                out!("{}", table::render_hardware(h));
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Plain-text rendering of a per-layer table (aligned columns, totals row).
 use crate::analyze::NetworkTable;
 use crate::costs::CostReport;
+use crate::metrics::HardwareReport;
 use fxp_core::text::group;
 use fxp_core::AccumulatorConvention;
 
@@ -77,6 +78,22 @@ pub fn render(
     }
     lines.push(total);
 
+    let mut out = format!("{} (input {})\n", table.name, shape_str(&table.input));
+    out += &align(&lines, &[1, 2]);
+    out += &format!(
+        "parameters: {} (conv/linear weights+biases {} + batch-norm {}); MACs: {}\n",
+        group(table.total_params()),
+        group(table.cost_params()),
+        group(table.batch_norm_params),
+        group(table.total_macs())
+    );
+    out
+}
+
+/// Aligns `lines` (header first, totals last) in columns separated by two spaces, with rules
+/// under the header and above the totals; columns in `left` are left-aligned, the others
+/// right-aligned.
+fn align(lines: &[Vec<String>], left: &[usize]) -> String {
     let widths: Vec<usize> = (0..lines[0].len())
         .map(|j| {
             lines
@@ -91,8 +108,7 @@ pub fn render(
             .enumerate()
             .map(|(j, cell)| {
                 let pad = " ".repeat(widths[j] - cell.chars().count());
-                // Name and kind columns left-aligned, numbers and shapes right-aligned.
-                if j == 1 || j == 2 {
+                if left.contains(&j) {
                     format!("{cell}{pad}")
                 } else {
                     format!("{pad}{cell}")
@@ -104,8 +120,7 @@ pub fn render(
             .to_string()
     };
     let rule = "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1));
-    let mut out = format!("{} (input {})\n", table.name, shape_str(&table.input));
-    out += &fmt_line(&lines[0]);
+    let mut out = fmt_line(&lines[0]);
     out += "\n";
     out += &rule;
     out += "\n";
@@ -117,12 +132,46 @@ pub fn render(
     out += "\n";
     out += &fmt_line(&lines[lines.len() - 1]);
     out += "\n";
-    out += &format!(
-        "parameters: {} (conv/linear weights+biases {} + batch-norm {}); MACs: {}\n",
-        group(table.total_params()),
-        group(table.cost_params()),
-        group(table.batch_norm_params),
-        group(table.total_macs())
-    );
+    out
+}
+
+/// Renders the hardware metrics of [`crate::metrics`]: BOPs, weight memory, accumulator width
+/// and energy per layer and in total, and the energy model's name.
+pub fn render_hardware(h: &HardwareReport) -> String {
+    let header = [
+        "#",
+        "layer",
+        "BOPs",
+        "weight bits",
+        "acc bits",
+        "E MAC pJ",
+        "E mem pJ",
+        "E pJ",
+    ];
+    let mut lines = vec![header.map(String::from).to_vec()];
+    for (i, l) in h.layers.iter().enumerate() {
+        lines.push(vec![
+            (i + 1).to_string(),
+            l.name.clone(),
+            sci(l.bops),
+            sci(l.weight_memory_bits),
+            l.accumulator_bits.to_string(),
+            sci(l.energy_mac_pj),
+            sci(l.energy_memory_pj),
+            sci(l.energy_pj),
+        ]);
+    }
+    lines.push(vec![
+        String::new(),
+        "total".into(),
+        sci(h.bops),
+        sci(h.weight_memory_bits),
+        String::new(),
+        sci(h.energy_mac_pj),
+        sci(h.energy_memory_pj),
+        sci(h.energy_pj),
+    ]);
+    let mut out = align(&lines, &[1]);
+    out += &format!("energy model: {}\n", h.energy_model);
     out
 }

@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only parses the command line and runs the problems in order; the
 //! tests (`tests/`) snapshot the results and the rendered report.
 pub mod bench;
+pub mod design; // issue 17: precision design (after the problems)
 pub mod p1;
 pub mod p2;
 pub mod p3;

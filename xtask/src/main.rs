@@ -6,7 +6,7 @@ use fxp_cli::clap::{self, Parser};
 use fxp_cli::outln;
 use std::path::PathBuf;
 use xtask::report::{save_section, Ctx, Section, XResult};
-use xtask::{bench, p1, p2, p3, p4, p5};
+use xtask::{bench, design, p1, p2, p3, p4, p5};
 
 /// A problem's runner: computes and returns its report section(s).
 type Runner = fn(&Ctx) -> XResult<Vec<Section>>;
@@ -32,6 +32,11 @@ const PROBLEMS: &[(&str, &str, Runner)] = &[
     ("p5", "Fixed-point linear predictor", p5::run_p5),
     ("p6", "SGD (LMS) linear predictor", p5::run_p6),
     ("p7", "SGD with delayed updates", p5::run_p7),
+    (
+        "design",
+        "Beyond the homework: precision design",
+        design::run,
+    ),
 ];
 
 #[derive(Parser, Debug)]

@@ -9,6 +9,8 @@ use nn_cost::PreprocessOverride;
 use std::path::PathBuf;
 
 pub(crate) mod bench;
+// The precision designer (issue 17): ranges, accumulators, search.
+pub(crate) mod design;
 pub(crate) mod eval;
 pub(crate) mod profile;
 pub(crate) mod sweep;

@@ -1,0 +1,209 @@
+//! "Beyond the homework: precision design" as one result: the budgeted search beside the
+//! uniform and B_min + offsets assignments, the range-method comparison on the test network
+//! `bn-after-relu`, and the accumulator analysis of each network ([`run`]).
+use super::study::{range_study, search_study, RangeStudy, SearchSettings, SearchStudy};
+use super::CostMetric;
+use crate::error::Result;
+use crate::quant::accumulators::{analyze, AccumulatorAnalysis};
+use crate::quant::ranges::{RangeMethod, DEFAULT_SAMPLE};
+use crate::setup::{RangeSource, Setup, Sources};
+use fxp_core::progress::Progress;
+use fxp_core::LayerPrecision;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The bundled test network (batch norm after ReLU, raw pixels), relative to this crate.
+pub fn testnet_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testnets/bn-after-relu")
+}
+
+/// How much of each study to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesignSettings {
+    /// Run the search and the accumulator analysis on the course network too (the quick
+    /// configuration uses the test network only).
+    pub course: bool,
+    /// Test images of the search (reported on).
+    pub search_test_images: usize,
+    /// Calibration images of the search (searched on).
+    pub search_calibration_images: usize,
+    /// Calibration images of the noise gains.
+    pub gain_images: usize,
+    /// Accuracy tolerance (points).
+    pub tolerance: f64,
+    /// Test images of the range comparison.
+    pub range_test_images: usize,
+    /// Calibration images of the range methods.
+    pub range_calibration_images: usize,
+    /// Uniform precisions of the range comparison.
+    pub range_bits: Vec<u32>,
+    /// Test images of the accumulator analysis, per network (course, test network).
+    pub accumulator_test_images: (usize, usize),
+    /// Calibration images behind the reached widths.
+    pub accumulator_calibration_images: usize,
+    /// Accumulator widths tried, per network (course, test network).
+    pub accumulator_widths: (Vec<u32>, Vec<u32>),
+}
+
+impl DesignSettings {
+    /// The report's configuration (a few minutes on 2 cores).
+    pub fn full() -> Self {
+        Self {
+            course: true,
+            search_test_images: 2000,
+            search_calibration_images: 400,
+            gain_images: 100,
+            tolerance: 1.0,
+            range_test_images: 10_000,
+            range_calibration_images: 1000,
+            range_bits: vec![4, 5, 6, 8],
+            accumulator_test_images: (50, 2000),
+            accumulator_calibration_images: 50,
+            accumulator_widths: (vec![16, 18, 20, 22], (8..=20).step_by(2).collect()),
+        }
+    }
+
+    /// The smoke configuration: the test network only, few images.
+    pub fn quick() -> Self {
+        Self {
+            course: false,
+            search_test_images: 200,
+            search_calibration_images: 200,
+            gain_images: 20,
+            tolerance: 2.0,
+            range_test_images: 300,
+            range_calibration_images: 200,
+            range_bits: vec![4, 8],
+            accumulator_test_images: (0, 100),
+            accumulator_calibration_images: 20,
+            accumulator_widths: (vec![], vec![10, 14, 18]),
+        }
+    }
+}
+
+/// The whole precision-design study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrecisionDesign {
+    /// The settings.
+    pub settings: DesignSettings,
+    /// The search per network (course network first when run).
+    pub searches: Vec<SearchStudy>,
+    /// Range methods on the test network.
+    pub ranges: RangeStudy,
+    /// Accumulator analysis per network at 8 bits, max ranges.
+    pub accumulators: Vec<AccumulatorAnalysis>,
+}
+
+/// Runs every study of `settings`; `course` is where the course network and data come from
+/// (its data folder also holds the calibration images of the test network).
+pub fn run(
+    course: &Sources,
+    settings: &DesignSettings,
+    progress: &dyn Progress,
+) -> Result<PrecisionDesign> {
+    let test_sources = Sources {
+        spec: Some(testnet_dir().join("net.json")),
+        model: Some(testnet_dir().join("model.safetensors")),
+        ..course.clone()
+    };
+    let batch = crate::eval::DEFAULT_BATCH;
+    let mut searches = Vec::new();
+    let mut accumulators = Vec::new();
+    let s = settings;
+    let search_on = |src: &Sources, offsets: bool, ranges: RangeSource| -> Result<SearchStudy> {
+        let setup = Setup::load(&Sources {
+            limit: Some(s.search_test_images),
+            ..src.clone()
+        })?;
+        let calib = setup.calibration()?.take(s.search_calibration_images);
+        let table = setup.spec.analyze()?;
+        let layers = setup.model.num_weight_layers();
+        let r = match ranges {
+            RangeSource::Npy => setup.ranges(RangeSource::Npy)?,
+            RangeSource::Auto | RangeSource::Computed => {
+                crate::Ranges::compute(&setup.model, &calib, batch)?
+            }
+        };
+        let offsets = if offsets {
+            Some(nn_cost::read_offsets_for(setup.data_dir(), layers)?)
+        } else {
+            None
+        };
+        let settings = SearchSettings {
+            tolerance: s.tolerance,
+            metrics: CostMetric::ALL.to_vec(),
+            uniform_bits: (2..=12).collect(),
+            b_min: (1..=8).collect(),
+            offsets,
+            gain_images: s.gain_images,
+            batch,
+        };
+        search_study(
+            &setup.model,
+            &table,
+            &r,
+            &calib,
+            &setup.test,
+            &settings,
+            progress,
+        )
+    };
+    let accumulators_on = |src: &Sources, images: usize, widths: &[u32]| {
+        let setup = Setup::load(&Sources {
+            limit: Some(images),
+            ..src.clone()
+        })?;
+        let calib = setup.calibration()?.take(s.accumulator_calibration_images);
+        let ranges = crate::Ranges::compute(&setup.model, &calib, batch)?;
+        let p = vec![LayerPrecision { b_w: 8, b_a: 8 }; setup.model.num_weight_layers()];
+        analyze(
+            &setup.model,
+            &ranges,
+            &p,
+            &calib,
+            &setup.test,
+            widths,
+            batch,
+            progress,
+        )
+    };
+    if s.course {
+        searches.push(search_on(course, true, RangeSource::Npy)?);
+        accumulators.push(accumulators_on(
+            course,
+            s.accumulator_test_images.0,
+            &s.accumulator_widths.0,
+        )?);
+    }
+    searches.push(search_on(&test_sources, false, RangeSource::Computed)?);
+    accumulators.push(accumulators_on(
+        &test_sources,
+        s.accumulator_test_images.1,
+        &s.accumulator_widths.1,
+    )?);
+    let setup = Setup::load(&Sources {
+        limit: Some(s.range_test_images),
+        ..test_sources.clone()
+    })?;
+    let calib = setup.calibration()?.take(s.range_calibration_images);
+    let ranges = range_study(
+        &setup.model,
+        &calib,
+        &setup.test,
+        &[
+            RangeMethod::Max,
+            RangeMethod::Percentile(99.99),
+            RangeMethod::Mse,
+        ],
+        &s.range_bits,
+        DEFAULT_SAMPLE,
+        batch,
+        progress,
+    )?;
+    Ok(PrecisionDesign {
+        settings: s.clone(),
+        searches,
+        ranges,
+        accumulators,
+    })
+}

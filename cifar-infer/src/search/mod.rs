@@ -1,0 +1,354 @@
+//! Budgeted precision search: per-layer (B_W,l, B_A,l) minimising a hardware cost.
+//!
+//! Two answers, with different guarantees:
+//! * [`greedy`] — **measured**: starts from a feasible assignment (the cheapest feasible
+//!   uniform or B_min + offsets one) and removes one bit at a time, each step the removal with
+//!   the most cost saved per accuracy point lost, as long as the exact fixed-point accuracy on
+//!   the labelled **calibration** images stays ≥ float − T. Evaluations stop early once they
+//!   cannot pass; a removal that failed once is not tried again (accuracy is taken to fall as
+//!   bits are removed), and scores are updated lazily (only the best candidate is re-evaluated). It holds on the calibration images only; the test images, never seen by
+//!   the search, say how well it carries over.
+//! * [`bound_optimal`] — **analytical**: the assignment minimising the cost subject to the
+//!   noise-gain bound Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l) ≤ p (Sakr et al.: a first-order bound
+//!   on the probability that the fixed-point decision differs from the float one), solved by
+//!   Lagrangian relaxation (bisection on λ, each layer picking argmin cost + λ·noise) and a
+//!   greedy completion that removes bits while the bound still holds. With p = T/100 the
+//!   guarantee covers the expected mismatch rate under the additive-noise model (no image
+//!   needed), not a measured accuracy.
+pub mod cost;
+pub mod design;
+pub mod study;
+
+pub use cost::{CostMetric, Costs};
+
+use crate::data::CifarSet;
+use crate::error::{InferError, Result};
+use crate::eval::evaluate_until;
+use crate::model::Model;
+use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
+use fxp_core::progress::{Progress, Silent};
+use fxp_core::{LayerPrecision, Quantizer};
+use nn_cost::NetworkTable;
+use serde::{Deserialize, Serialize};
+
+/// Precision limits of the search.
+pub const MIN_BITS: u32 = 1;
+/// Largest precision the search and the bound allocation consider.
+pub const MAX_BITS: u32 = 16;
+
+/// One accepted step of the greedy search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Layer (0-based) whose precision lost a bit.
+    pub layer: usize,
+    /// `true`: weight precision; `false`: input precision.
+    pub weight: bool,
+    /// Cost after the step.
+    pub cost: f64,
+    /// Calibration accuracy (%) after the step.
+    pub accuracy: f64,
+}
+
+/// The result of a greedy search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Greedy {
+    /// The final assignment.
+    pub precisions: Vec<LayerPrecision>,
+    /// Its calibration accuracy (%).
+    pub accuracy: f64,
+    /// Accepted steps in order.
+    pub steps: Vec<Step>,
+    /// Exact evaluations run (each over the calibration images, possibly stopped early).
+    pub evaluations: usize,
+}
+
+/// What the greedy search evaluates on.
+#[derive(Debug, Clone, Copy)]
+pub struct Evaluator<'a> {
+    /// The network.
+    pub model: &'a Model,
+    /// Its ranges.
+    pub ranges: &'a Ranges,
+    /// Labelled images the accuracy is measured on.
+    pub images: &'a CifarSet,
+    /// Images per forward batch.
+    pub batch: usize,
+    /// Kernel paths allowed.
+    pub policy: PathPolicy,
+}
+
+impl Evaluator<'_> {
+    /// Accuracy (%) at `p` if at least `min_correct` images are right, else `None` (stopped early).
+    pub fn accuracy_if(&self, p: &[LayerPrecision], min_correct: usize) -> Result<Option<f64>> {
+        let q = QuantizedModel::new(self.model, self.ranges, p, self.policy)?;
+        Ok(evaluate_until(
+            self.model,
+            &q,
+            self.images,
+            self.batch,
+            &Silent,
+            min_correct,
+        )?
+        .map(|r| r.accuracy))
+    }
+
+    /// Correct images needed for accuracy ≥ `threshold` (%).
+    pub fn min_correct(&self, threshold: f64) -> usize {
+        let n = self.images.len() as f64;
+        // The smallest integer c with 100·c/n ≥ threshold (a hair of slack for rounding).
+        ((threshold * n / 100.0) - 1e-9).ceil().max(0.0) as usize
+    }
+}
+
+/// A candidate removal of the greedy search: its last known score and, when it was evaluated
+/// against the current assignment, its accuracy.
+struct Candidate {
+    score: f64,
+    layer: usize,
+    weight: bool,
+    fresh: Option<f64>,
+}
+
+/// Greedy bit removal from `start` (which must be feasible: accuracy ≥ `threshold`) minimising
+/// `metric`; `progress` gets one note per accepted step. Lazy: the candidates keep their score
+/// from the last time they were evaluated, and only the best one is re-evaluated; it is taken
+/// when its fresh score still beats every other candidate's last score (all candidates are
+/// evaluated on the first step).
+pub fn greedy(
+    eval: &Evaluator<'_>,
+    table: &NetworkTable,
+    metric: CostMetric,
+    start: &[LayerPrecision],
+    threshold: f64,
+    progress: &dyn Progress,
+) -> Result<Greedy> {
+    let min_correct = eval.min_correct(threshold);
+    let mut evaluations = 1;
+    let mut accuracy = eval.accuracy_if(start, min_correct)?.ok_or_else(|| {
+        InferError::Invalid(format!(
+            "the greedy search must start from an assignment with accuracy ≥ {threshold:.2} %"
+        ))
+    })?;
+    let mut p = start.to_vec();
+    let mut cost = metric.of(table, &p)?;
+    let mut cands: Vec<Candidate> = (0..p.len())
+        .flat_map(|layer| {
+            [true, false].map(|weight| Candidate {
+                score: f64::INFINITY,
+                layer,
+                weight,
+                fresh: None,
+            })
+        })
+        .collect();
+    let mut steps = Vec::new();
+    loop {
+        let mut accepted = None;
+        while !cands.is_empty() {
+            cands.sort_by(|a, b| b.score.total_cmp(&a.score));
+            let (layer, weight) = (cands[0].layer, cands[0].weight);
+            let mut c = p.clone();
+            let b = if weight {
+                &mut c[layer].b_w
+            } else {
+                &mut c[layer].b_a
+            };
+            if *b <= MIN_BITS {
+                cands.remove(0);
+                continue;
+            }
+            *b -= 1;
+            let saved = cost - metric.of(table, &c)?;
+            if saved <= 0.0 {
+                cands.remove(0);
+                continue;
+            }
+            let a = match cands[0].fresh {
+                Some(a) => a,
+                None => {
+                    evaluations += 1;
+                    match eval.accuracy_if(&c, min_correct)? {
+                        Some(a) => a,
+                        None => {
+                            // Fails now: taken to fail for every smaller assignment too.
+                            cands.remove(0);
+                            continue;
+                        }
+                    }
+                }
+            };
+            // Cost saved per accuracy point lost (a loss under 0.01 point counts as 0.01:
+            // gains and ties are ranked by the cost saved).
+            let score = saved / (accuracy - a).max(0.01);
+            let next = cands.get(1).map_or(f64::NEG_INFINITY, |n| n.score);
+            cands[0].score = score;
+            cands[0].fresh = Some(a);
+            if score >= next {
+                accepted = Some((c, saved, layer, weight, a));
+                break;
+            }
+        }
+        let Some((c, saved, layer, weight, a)) = accepted else {
+            break;
+        };
+        p = c;
+        cost -= saved;
+        accuracy = a;
+        for k in &mut cands {
+            k.fresh = None;
+        }
+        progress.note(&format!(
+            "{}: layer {} {} −1 bit → cost {cost:.4e}, accuracy {a:.2} %",
+            metric.name(),
+            layer + 1,
+            if weight { "B_W" } else { "B_A" }
+        ));
+        steps.push(Step {
+            layer,
+            weight,
+            cost: metric.of(table, &p)?,
+            accuracy: a,
+        });
+    }
+    Ok(Greedy {
+        precisions: p,
+        accuracy,
+        steps,
+        evaluations,
+    })
+}
+
+/// Noise of one layer's weights and inputs: Δ_W² E_W and Δ_A² E_A.
+fn noise_terms(
+    l: usize,
+    p: LayerPrecision,
+    ranges: &Ranges,
+    e_w: &[f64],
+    e_a: &[f64],
+    unsigned: &[bool],
+) -> Result<f64> {
+    let dw = Quantizer::signed(ranges.weight[l], p.b_w)?.step();
+    let da = if unsigned[l] {
+        Quantizer::unsigned(ranges.activation[l], p.b_a)?
+    } else {
+        Quantizer::signed(ranges.activation[l], p.b_a)?
+    }
+    .step();
+    Ok(dw * dw * e_w[l] + da * da * e_a[l])
+}
+
+/// The noise-gain bound Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l) at `p`.
+pub fn bound(
+    p: &[LayerPrecision],
+    ranges: &Ranges,
+    e_w: &[f64],
+    e_a: &[f64],
+    unsigned: &[bool],
+) -> Result<f64> {
+    (0..p.len())
+        .map(|l| noise_terms(l, p[l], ranges, e_w, e_a, unsigned))
+        .sum()
+}
+
+/// The assignment minimising `metric` subject to the bound ≤ `budget` (see the module docs);
+/// `unsigned[l]`: layer l's input is quantized unsigned.
+pub fn bound_optimal(
+    table: &NetworkTable,
+    metric: CostMetric,
+    ranges: &Ranges,
+    e_w: &[f64],
+    e_a: &[f64],
+    unsigned: &[bool],
+    budget: f64,
+) -> Result<Vec<LayerPrecision>> {
+    let layers = table.rows.len();
+    if [e_w.len(), e_a.len(), unsigned.len(), ranges.weight.len()]
+        .iter()
+        .any(|&n| n != layers)
+    {
+        return Err(InferError::Invalid(format!(
+            "bound allocation: gains, ranges and signs must have one value per layer ({layers})"
+        )));
+    }
+    if !(budget.is_finite() && budget > 0.0) {
+        return Err(InferError::Invalid(format!(
+            "bound allocation: the budget p = {budget} must be finite and > 0"
+        )));
+    }
+    // Every (B_W, B_A) of every layer with its cost and noise.
+    let mut options: Vec<Vec<(LayerPrecision, f64, f64)>> = Vec::with_capacity(layers);
+    for l in 0..layers {
+        let mut o = Vec::new();
+        for b_w in MIN_BITS..=MAX_BITS {
+            for b_a in MIN_BITS..=MAX_BITS {
+                let p = LayerPrecision { b_w, b_a };
+                let c = metric.of_layer(table, l, p)?;
+                o.push((p, c, noise_terms(l, p, ranges, e_w, e_a, unsigned)?));
+            }
+        }
+        options.push(o);
+    }
+    let pick = |lambda: f64| -> Vec<usize> {
+        options
+            .iter()
+            .map(|o| {
+                (0..o.len())
+                    .min_by(|&i, &j| {
+                        (o[i].1 + lambda * o[i].2).total_cmp(&(o[j].1 + lambda * o[j].2))
+                    })
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    let noise = |idx: &[usize]| -> f64 { idx.iter().zip(&options).map(|(&i, o)| o[i].2).sum() };
+    // Bisection on log λ: the largest noise ≤ budget.
+    let (mut lo, mut hi) = (-80f64, 80f64);
+    let mut idx = pick(2f64.powf(hi));
+    if noise(&idx) > budget {
+        return Err(InferError::Invalid(format!(
+            "bound allocation: even {MAX_BITS} bits everywhere exceed the budget p = {budget:e}"
+        )));
+    }
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        let cand = pick(2f64.powf(mid));
+        if noise(&cand) <= budget {
+            hi = mid;
+            idx = cand;
+        } else {
+            lo = mid;
+        }
+    }
+    let mut p: Vec<LayerPrecision> = idx.iter().zip(&options).map(|(&i, o)| o[i].0).collect();
+    // Greedy completion: remove the bit with the most cost saved per noise added while the
+    // bound holds.
+    loop {
+        let total = bound(&p, ranges, e_w, e_a, unsigned)?;
+        let cost = metric.of(table, &p)?;
+        let mut best: Option<(f64, Vec<LayerPrecision>)> = None;
+        for l in 0..layers {
+            for weight in [true, false] {
+                let mut c = p.clone();
+                let b = if weight { &mut c[l].b_w } else { &mut c[l].b_a };
+                if *b <= MIN_BITS {
+                    continue;
+                }
+                *b -= 1;
+                let added = bound(&c, ranges, e_w, e_a, unsigned)? - total;
+                let saved = cost - metric.of(table, &c)?;
+                if saved <= 0.0 || total + added > budget {
+                    continue;
+                }
+                let score = saved / added.max(f64::MIN_POSITIVE);
+                if best.as_ref().is_none_or(|b| score > b.0) {
+                    best = Some((score, c));
+                }
+            }
+        }
+        match best {
+            Some((_, c)) => p = c,
+            None => break,
+        }
+    }
+    Ok(p)
+}
