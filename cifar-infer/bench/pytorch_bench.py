@@ -40,6 +40,7 @@ import json
 import struct
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -233,7 +234,7 @@ def course_gains(params, x):
         for i in range(z.numel()):
             if i == top:
                 continue
-            d = float(z[top] - z[i])
+            d = float((z[top] - z[i]).detach())
             g = torch.autograd.grad(h[:, top].sum() - h[:, i].sum(), acts + ws,
                                     retain_graph=True)
             for l in range(len(LAYERS)):
@@ -335,6 +336,10 @@ def main():
     ap.add_argument("--per-image-images", type=int, default=0,
                     help="calibration images of the per-image-estimator timing (0: skip)")
     a = ap.parse_args()
+    # torch.ao.quantization and quantized tensors are deprecated (still in torch 2.15); the
+    # warnings would only clutter the bench's log.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
     torch.set_num_threads(a.threads)
     params = load_safetensors(f"{a.data}/model.safetensors")
     r_w = load_npy(f"{a.data}/weight_dynamic_range.npy")

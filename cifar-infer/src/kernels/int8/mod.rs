@@ -35,6 +35,7 @@
 #[cfg(target_arch = "x86_64")]
 mod amx;
 mod cpu;
+mod epilogue;
 mod im2row;
 mod layers;
 mod pack;
