@@ -165,7 +165,13 @@ pub fn run(ctx: &Ctx, opt: &BenchOptions) -> XResult<()> {
     .map(|(e, n)| cifar_infer::bench::time_gains(&setup.model, &calib, n, e))
     .collect::<Result<Vec<_>, _>>()?;
     ctx.step("bench: PyTorch (f32, fake-quant, int8 engine, autograd gains)");
-    let torch = pytorch(&opt.python, setup.data_dir(), setup.test.len(), &opt.bits, ours.threads);
+    let torch = pytorch(
+        &opt.python,
+        setup.data_dir(),
+        setup.test.len(),
+        &opt.bits,
+        ours.threads,
+    );
     if let Err(why) = &torch {
         ctx.step(&format!("bench: no PyTorch comparison: {why}"));
     }
@@ -269,7 +275,11 @@ fn compare(
         }
     };
     for r in &rows {
-        let bits = ours.rows.iter().find(|o| o.config == r.config).and_then(|o| o.bits);
+        let bits = ours
+            .rows
+            .iter()
+            .find(|o| o.config == r.config)
+            .and_then(|o| o.bits);
         match bits {
             None => target("float vs PyTorch f32".into(), r.speedup, 1.0),
             Some(b) if b <= 8 => target(
@@ -400,7 +410,10 @@ fn table(r: &Report) -> String {
         })
         .collect();
     s.push('\n');
-    s.push_str(&md_table(&["target (issue 18)", "ratio", "goal", "met"], &targets));
+    s.push_str(&md_table(
+        &["target (issue 18)", "ratio", "goal", "met"],
+        &targets,
+    ));
     if let Some(t) = r.p3_seconds {
         s.push_str(&format!("\nFull Problem 3 (cargo xtask p3): {t:.0} s\n"));
     }

@@ -6,7 +6,7 @@ use super::cpu::IntKernel;
 use super::cpu::SimdLevel;
 pub use super::epilogue::Dequantize;
 use super::epilogue::{write_sums, Emit, Exact, OutLayout, Staged};
-use super::im2row::im2row;
+use super::im2row::{im2row, im2row_hwc};
 use super::pack::PackedWeights;
 use super::portable::Kernel;
 use super::NR;
@@ -265,12 +265,23 @@ fn conv2d_into<T: Staged + Send>(
     };
     let blocks = pw.rows_pad / NR;
     let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
+    // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so.
+    let hwc = pw.for_conv(g);
+    let pw = hwc.unwrap_or(pw);
+    let hwc = hwc.is_some();
     if pw.act_digits == 1 {
         out.par_chunks_mut(out_len).enumerate().for_each_init(
-            || (vec![0u8; in_len], vec![0u8; hw * pw.kp], Scratch::default()),
-            |(x8, rows, sc), (i, y)| {
+            || {
+                (
+                    vec![0u8; in_len],
+                    Vec::new(),
+                    vec![0u8; hw * pw.kp],
+                    Scratch::default(),
+                )
+            },
+            |(x8, xp, rows, sc), (i, y)| {
                 src.fill(i * in_len, x8, pw.offset);
-                im2row(x8, g, pw.kp, pw.offset as u8, rows);
+                unfold(x8, g, pw.kp, hwc, pw.offset as u8, xp, rows);
                 dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
@@ -279,16 +290,35 @@ fn conv2d_into<T: Staged + Send>(
             || {
                 (
                     vec![0u16; in_len],
+                    Vec::new(),
                     vec![0u16; hw * pw.kp],
                     Scratch::default(),
                 )
             },
-            |(x16, rows, sc), (i, y)| {
+            |(x16, xp, rows, sc), (i, y)| {
                 src.fill(i * in_len, x16, pw.offset);
-                im2row(x16, g, pw.kp, pw.offset as u16, rows);
+                unfold(x16, g, pw.kp, hwc, pw.offset as u16, xp, rows);
                 dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
+    }
+}
+
+/// One image's codes unfolded into patch rows: in (i, j, c) order through `xp` when `hwc` (the
+/// weights come from [`PackedWeights::for_conv`]), else in (c, i, j) order.
+fn unfold<T: Copy + Default>(
+    x: &[T],
+    g: &ConvGeom,
+    kp: usize,
+    hwc: bool,
+    pad: T,
+    xp: &mut Vec<T>,
+    rows: &mut [T],
+) {
+    if hwc {
+        im2row_hwc(x, g, kp, pad, xp, rows);
+    } else {
+        im2row(x, g, kp, pad, rows);
     }
 }
 

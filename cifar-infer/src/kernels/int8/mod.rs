@@ -28,9 +28,12 @@
 //! for benchmarks; all three give the same exact sums.
 //!
 //! The parts: CPU detection and the kernel values ([`IntKernel`]), the packing of weight codes
-//! ([`PackedWeights`]), [`im2row`], the micro-kernels (portable, `vnni`, `amx`: exact sums of
-//! code rows against one packed panel) and the layer drivers ([`conv2d`], [`linear`] and their
-//! dequantizing forms) that split the digits, call a micro-kernel and write the exact sums.
+//! ([`PackedWeights`]; convolutions also get, once, a copy with their inputs in (i, j, c) order),
+//! [`im2row`] (and its (i, j, c) form: the image laid out (H, W, C), each patch k runs of k·C
+//! contiguous codes), the micro-kernels (portable, `vnni`, `amx`: exact sums of code rows
+//! against one packed panel), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
+//! forms) that split the digits and call a micro-kernel, and the epilogue that writes the exact
+//! or dequantized sums (vectorised over rows, transposed by 16 × 16 tiles).
 #![allow(clippy::incompatible_msrv)]
 #[cfg(target_arch = "x86_64")]
 mod amx;

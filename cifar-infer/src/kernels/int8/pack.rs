@@ -2,6 +2,7 @@
 //! digits and packed in the VNNI layout ([`PackedWeights`], once per precision).
 use super::{KP_ALIGN, MAX_BITS, NR};
 use crate::error::{InferError, Result};
+use crate::net::ops::ConvGeom;
 use fxp_core::{Quantizer, Signedness};
 use rayon::prelude::*;
 
@@ -60,6 +61,20 @@ pub struct PackedWeights {
     pub(super) digits: Vec<Vec<i8>>,
     /// o·Σ_j k_w of each row.
     pub(super) correction: Vec<i64>,
+    /// The same weights with the inputs of a convolution in (i, j, c) order instead of
+    /// (c, i, j), made on the first convolution (see [`PackedWeights::for_conv`]).
+    hwc: HwcCache,
+}
+
+/// The (i, j, c)-ordered copy of a convolution's packed weights, made once; a cache, so it
+/// takes no part in comparisons.
+#[derive(Debug, Clone, Default)]
+struct HwcCache(std::sync::OnceLock<Box<(ConvGeom, PackedWeights)>>);
+
+impl PartialEq for HwcCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl PackedWeights {
@@ -117,7 +132,51 @@ impl PackedWeights {
             act_digits: act_digits_of(act.bits()),
             digits,
             correction,
+            hwc: HwcCache::default(),
         })
+    }
+
+    /// These weights, packed for a convolution of geometry `g` whose patches list their inputs
+    /// in (i, j, c) order (the order of an image stored (H, W, C), so a patch row is k runs of
+    /// k·C contiguous codes): made on the first call and kept. `None` when `g` does not match
+    /// (D ≠ C·k·k) or the cache holds another geometry.
+    pub(super) fn for_conv(&self, g: &ConvGeom) -> Option<&PackedWeights> {
+        if g.d() != self.d {
+            return None;
+        }
+        let (geom, pw) = &**self.hwc.0.get_or_init(|| Box::new((*g, self.to_hwc(g))));
+        (geom == g).then_some(pw)
+    }
+
+    /// The (i, j, c)-ordered copy (same codes, same correction).
+    fn to_hwc(&self, g: &ConvGeom) -> PackedWeights {
+        let (c_in, k) = (g.in_c, g.k);
+        let digits = self
+            .digits
+            .iter()
+            .map(|dig| {
+                let mut out = vec![0i8; dig.len()];
+                for r in 0..self.rows {
+                    for c in 0..c_in {
+                        for i in 0..k {
+                            for j in 0..k {
+                                let chw = (c * k + i) * k + j;
+                                let hwc = (i * k + j) * c_in + c;
+                                out[packed_index(r, hwc, self.kp)] =
+                                    dig[packed_index(r, chw, self.kp)];
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        PackedWeights {
+            digits,
+            correction: self.correction.clone(),
+            hwc: HwcCache::default(),
+            ..*self
+        }
     }
 }
 
