@@ -10,8 +10,10 @@
 //!    on the same calibration images (subsets: [`COURSE_IMAGES`], [`PER_IMAGE_IMAGES`]);
 //! 4. the wall time of the full Problem 3 (`cargo xtask p3`), run in-process into `<out>/bench-p3`.
 //!
-//! Prints the CPU model, the integer kernel level, the tables and each target's ratio (or JSON
-//! with `--json`) and writes `<out>/bench.json`.
+//! The Rust side (1, 3) runs before and after PyTorch and the mean of the two is compared, so a
+//! change of load between the halves of a run weighs on both sides. Prints the CPU model, the
+//! integer kernel level, the tables and each target's ratio (or JSON with `--json`) and writes
+//! `<out>/bench.json`.
 use crate::report::{md_table, Ctx, XResult};
 use cifar_infer::bench::{BenchReport, GainTiming};
 use cifar_infer::profile::Estimator;
@@ -132,6 +134,9 @@ struct Report {
     pytorch_missing: Option<String>,
     /// Wall seconds of the full Problem 3 (None with --no-p3).
     p3_seconds: Option<f64>,
+    /// Our images/s of each config, per Rust run (before PyTorch, then after it); `rows` holds
+    /// their mean (in seconds).
+    rust_runs: Vec<Vec<f64>>,
 }
 
 /// Runs the benchmark.
@@ -146,24 +151,34 @@ pub fn run(ctx: &Ctx, opt: &BenchOptions) -> XResult<()> {
         ..Default::default()
     })?;
     let ranges = setup.ranges(RangeSource::Npy)?;
-    ctx.step("bench: Rust evaluations (float, then each B)");
-    let ours = cifar_infer::bench::run(
-        &setup.model,
-        &setup.test,
-        &ranges,
-        &opt.bits,
-        BATCH,
-        PathPolicy::Auto,
-    )?;
-    ctx.step("bench: Rust noise gains (course, per-image estimators)");
     let calib = setup.calibration()?;
-    let gains = [
-        (Estimator::Course, COURSE_IMAGES),
-        (Estimator::PerImage, PER_IMAGE_IMAGES),
-    ]
-    .into_iter()
-    .map(|(e, n)| cifar_infer::bench::time_gains(&setup.model, &calib, n, e))
-    .collect::<Result<Vec<_>, _>>()?;
+    // The Rust side runs before and after PyTorch, and the mean of the two is compared: on a
+    // shared machine the load can change between the halves of a run.
+    let rust = |when: &str| -> XResult<(BenchReport, Vec<GainTiming>)> {
+        ctx.step(&format!(
+            "bench: Rust evaluations (float, then each B), {when}"
+        ));
+        let ours = cifar_infer::bench::run(
+            &setup.model,
+            &setup.test,
+            &ranges,
+            &opt.bits,
+            BATCH,
+            PathPolicy::Auto,
+        )?;
+        ctx.step(&format!(
+            "bench: Rust noise gains (course, per-image), {when}"
+        ));
+        let gains = [
+            (Estimator::Course, COURSE_IMAGES),
+            (Estimator::PerImage, PER_IMAGE_IMAGES),
+        ]
+        .into_iter()
+        .map(|(e, n)| cifar_infer::bench::time_gains(&setup.model, &calib, n, e))
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok((ours, gains))
+    };
+    let (mut ours, mut gains) = rust("before PyTorch")?;
     ctx.step("bench: PyTorch (f32, fake-quant, int8 engine, autograd gains)");
     let torch = pytorch(
         &opt.python,
@@ -172,8 +187,20 @@ pub fn run(ctx: &Ctx, opt: &BenchOptions) -> XResult<()> {
         &opt.bits,
         ours.threads,
     );
-    if let Err(why) = &torch {
-        ctx.step(&format!("bench: no PyTorch comparison: {why}"));
+    let mut runs = vec![ours.rows.iter().map(|r| r.images_per_s).collect::<Vec<_>>()];
+    match &torch {
+        Err(why) => ctx.step(&format!("bench: no PyTorch comparison: {why}")),
+        Ok(_) => {
+            let (after, gains_after) = rust("after PyTorch")?;
+            runs.push(after.rows.iter().map(|r| r.images_per_s).collect());
+            for (r, a) in ours.rows.iter_mut().zip(&after.rows) {
+                r.seconds = 0.5 * (r.seconds + a.seconds);
+                r.images_per_s = r.images as f64 / r.seconds;
+            }
+            for (g, a) in gains.iter_mut().zip(&gains_after) {
+                g.seconds = 0.5 * (g.seconds + a.seconds);
+            }
+        }
     }
     let p3_seconds = if opt.p3 {
         ctx.step("bench: timing the full Problem 3 (cargo xtask p3)");
@@ -185,7 +212,8 @@ pub fn run(ctx: &Ctx, opt: &BenchOptions) -> XResult<()> {
     } else {
         None
     };
-    let report = compare(&ours, &gains, torch, p3_seconds);
+    let mut report = compare(&ours, &gains, torch, p3_seconds);
+    report.rust_runs = runs;
     fxp_core::io::write_json(&ctx.out.join("bench.json"), &report)?;
     if opt.json {
         fxp_cli::print_json(&report)?;
@@ -315,6 +343,7 @@ fn compare(
         pytorch: torch.as_ref().ok().map(|t| t.torch.clone()),
         pytorch_missing: torch.err(),
         p3_seconds: p3,
+        rust_runs: Vec::new(),
     }
 }
 
@@ -358,7 +387,17 @@ fn table(r: &Report) -> String {
     match (&r.pytorch, &r.pytorch_missing) {
         (Some(v), _) => {
             s.push_str(&format!(
-                "\nPyTorch {v}: same config = f32 (float) or fake-quantized f32 (B=…)."
+                "\nPyTorch {v}: same config = f32 (float) or fake-quantized f32 (B=…). Rust: the \
+                 mean of a run before and one after PyTorch's ({}).",
+                r.rust_runs
+                    .iter()
+                    .map(|run| run
+                        .iter()
+                        .map(|v| format!("{v:.1}"))
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
             ));
             if let Some((v, acc)) = r.pytorch_int8 {
                 s.push_str(&format!(
