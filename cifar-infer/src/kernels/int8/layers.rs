@@ -52,6 +52,23 @@ fn dot_rows<T: Staged>(
     emit: &impl Emit<T>,
 ) {
     #[cfg(target_arch = "x86_64")]
+    if let (SimdLevel::Avx512Vnni, Some((w, chunk)), Rows::U16(a)) =
+        (kernel.level(), &pw.pairs, codes)
+    {
+        // One vpdpwssd pass instead of the digit passes.
+        let len = (b1 - b0) * n * NR;
+        sc.total.resize(len, 0);
+        for b in b0..b1 {
+            let tot = &mut sc.total[(b - b0) * n * NR..][..n * NR];
+            // SAFETY: the VNNI level exists only where AVX-512 F/BW/VNNI were detected; the
+            // sizes are those `pairs_block` asserts.
+            unsafe { super::vnni::pairs_block(a, n, pw.kp, &w[b * NR * pw.kp..], *chunk, tot) };
+        }
+        // SAFETY: as above (AVX-512 F/BW/DQ/VL with the VNNI level).
+        unsafe { write_sums_avx512(&sc.total[..len], n, pw, b0, b1, out, lay, emit) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if kernel.level() >= SimdLevel::Avx512Vnni {
         // SAFETY: an `IntKernel` above `Portable` exists only where `detected_level` found
         // AVX-512 F/BW/DQ/VL (and VNNI) on this CPU.
@@ -59,6 +76,24 @@ fn dot_rows<T: Staged>(
         return;
     }
     dot_rows_body(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit);
+}
+
+/// [`write_sums`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+// Allowed: as for `dot_rows`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn write_sums_avx512<T: Staged>(
+    sums: &[i64],
+    n: usize,
+    pw: &PackedWeights,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    emit: &impl Emit<T>,
+) {
+    write_sums(sums, n, pw, b0, b1, out, lay, emit);
 }
 
 /// [`dot_rows_body`] compiled for AVX-512.

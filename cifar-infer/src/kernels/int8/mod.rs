@@ -24,6 +24,11 @@
 //!   register-blocked micro-kernel;
 //! - a portable scalar loop.
 //!
+//! On the VNNI level (no AMX), precisions 9…13 with B_A ≤ 15 skip the digits: the codes are
+//! packed as i16 input pairs and one `vpdpwssd` pass (32 multiply-accumulates per instruction)
+//! replaces the 2–4 digit passes, its i32 sums flushed to i64 often enough to stay exact
+//! ([`PackedWeights`]' `pairs`).
+//!
 //! The environment variable `FXP_HW_INT_KERNEL` (`amx`, `vnni` or `portable`) caps the choice,
 //! for benchmarks; all three give the same exact sums.
 //!
