@@ -110,7 +110,7 @@ pub(super) unsafe fn pairs_block(
     chunk: usize,
     c: &mut [i64],
 ) {
-    assert!(a.len() >= n * kp && w.len() >= NR * kp && c.len() >= n * NR && kp % 2 == 0);
+    assert!(a.len() >= n * kp && w.len() >= NR * kp && c.len() >= n * NR && kp.is_multiple_of(2));
     let mut p = 0;
     while p < n {
         let (ap, out) = (a.as_ptr().add(p * kp), c.as_mut_ptr().add(p * NR));
