@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::eval::evaluate;
 use crate::int8::{simd_level, SimdLevel};
 use crate::model::{FloatKernel, Model};
+use crate::profile::{noise_gains, Estimator, Gains};
 use crate::quantized::{KernelPath, PathPolicy, QuantizedModel, Ranges};
 use fxp_core::LayerPrecision;
 use serde::Serialize;
@@ -133,6 +134,38 @@ pub fn run_with_progress(
         simd: simd_level(),
         batch,
         rows,
+    })
+}
+
+/// One timed noise-gain computation.
+#[derive(Debug, Clone, Serialize)]
+pub struct GainTiming {
+    /// The estimator.
+    pub estimator: Estimator,
+    /// Calibration images.
+    pub images: usize,
+    /// Seconds of [`noise_gains`].
+    pub seconds: f64,
+    /// The gains.
+    pub gains: Gains,
+}
+
+/// Times the noise gains of `estimator` on the first `images` images of `calibration`.
+pub fn time_gains(
+    model: &Model,
+    calibration: &CifarSet,
+    images: usize,
+    estimator: Estimator,
+) -> Result<GainTiming> {
+    let n = images.min(calibration.len());
+    let x = model.input_of(calibration.slice(0, n));
+    let t = Instant::now();
+    let gains = noise_gains(model, &x, estimator, &fxp_core::progress::Silent)?;
+    Ok(GainTiming {
+        estimator,
+        images: n,
+        seconds: t.elapsed().as_secs_f64(),
+        gains,
     })
 }
 

@@ -97,3 +97,43 @@ fn im2row_any<T: Copy + Default>(x: &[T], g: &ConvGeom, kp: usize, pad: T, rows:
         }
     }
 }
+
+/// im2row in (i, j, c) order: the image `x` (C, H, W) is first laid out (H + 2p, W + 2p, C) in
+/// `xp` with the border holding `pad`, then row p (an output position) is the k runs of k·C
+/// contiguous codes of its window, then zeros up to `kp`. For weights packed by
+/// [`PackedWeights::for_conv`](super::PackedWeights::for_conv).
+pub(super) fn im2row_hwc<T: Copy + Default>(
+    x: &[T],
+    g: &ConvGeom,
+    kp: usize,
+    pad: T,
+    xp: &mut Vec<T>,
+    rows: &mut [T],
+) {
+    let (c, h, w, p) = (g.in_c, g.in_h, g.in_w, g.pad);
+    let (hp, wp) = (h + 2 * p, w + 2 * p);
+    let (oh, ow) = (g.out_h(), g.out_w());
+    assert!(rows.len() >= oh * ow * kp && x.len() >= g.in_len() && g.d() <= kp);
+    xp.clear();
+    xp.resize(hp * wp * c, pad);
+    for (ci, plane) in x.chunks_exact(h * w).take(c).enumerate() {
+        for (y, line) in plane.chunks_exact(w).enumerate() {
+            let dst = &mut xp[((y + p) * wp + p) * c + ci..];
+            for (xx, &v) in line.iter().enumerate() {
+                dst[xx * c] = v;
+            }
+        }
+    }
+    let run = g.k * c;
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut rows[(oy * ow + ox) * kp..][..kp];
+            let (patch, rest) = row.split_at_mut(g.k * run);
+            for (i, dst) in patch.chunks_exact_mut(run).enumerate() {
+                let y = oy * g.stride + i;
+                dst.copy_from_slice(&xp[(y * wp + ox * g.stride) * c..][..run]);
+            }
+            rest.fill(T::default());
+        }
+    }
+}

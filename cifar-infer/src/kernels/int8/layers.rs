@@ -4,7 +4,9 @@
 use super::cpu::IntKernel;
 #[cfg(target_arch = "x86_64")]
 use super::cpu::SimdLevel;
-use super::im2row::im2row;
+pub use super::epilogue::Dequantize;
+use super::epilogue::{write_sums, Emit, Exact, OutLayout, Staged};
+use super::im2row::{im2row, im2row_hwc};
 use super::pack::PackedWeights;
 use super::portable::Kernel;
 use super::NR;
@@ -27,17 +29,9 @@ enum Rows<'a> {
     U16(&'a [u16]),
 }
 
-/// Where [`dot_rows`] writes S(p, r): `out[p·ld + r − col0]`, or transposed `out[(r − col0)·ld + p]`.
-#[derive(Clone, Copy)]
-struct OutLayout {
-    ld: usize,
-    col0: usize,
-    transposed: bool,
-}
-
 /// Exact sums of one batch of activation rows: `codes` is n rows of `kp` offset codes;
 /// computes S(p, r) = Σ_k k_a·k_w (offset removed) for the rows of blocks `b0..b1` and writes
-/// `emit(S, r)` at the place `lay` gives.
+/// `emit`'s value of S at the place `lay` gives.
 ///
 /// With an AVX-512 level the digit splitting, the digit-sum accumulation and the epilogue are
 /// compiled for AVX-512 (F/BW/DQ/VL, checked by
@@ -45,7 +39,7 @@ struct OutLayout {
 // Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
 // in the performance work); kept separate, they stay in registers.
 #[allow(clippy::too_many_arguments)]
-fn dot_rows<T: Copy>(
+fn dot_rows<T: Staged>(
     codes: Rows<'_>,
     n: usize,
     pw: &PackedWeights,
@@ -55,8 +49,25 @@ fn dot_rows<T: Copy>(
     out: &mut [T],
     lay: OutLayout,
     sc: &mut Scratch,
-    emit: impl Fn(i64, usize) -> T,
+    emit: &impl Emit<T>,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let (SimdLevel::Avx512Vnni, Some((w, chunk)), Rows::U16(a)) =
+        (kernel.level(), &pw.pairs, codes)
+    {
+        // One vpdpwssd pass instead of the digit passes.
+        let len = (b1 - b0) * n * NR;
+        sc.total.resize(len, 0);
+        for b in b0..b1 {
+            let tot = &mut sc.total[(b - b0) * n * NR..][..n * NR];
+            // SAFETY: the VNNI level exists only where AVX-512 F/BW/VNNI were detected; the
+            // sizes are those `pairs_block` asserts.
+            unsafe { super::vnni::pairs_block(a, n, pw.kp, &w[b * NR * pw.kp..], *chunk, tot) };
+        }
+        // SAFETY: as above (AVX-512 F/BW/DQ/VL with the VNNI level).
+        unsafe { write_sums_avx512(&sc.total[..len], n, pw, b0, b1, out, lay, emit) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if kernel.level() >= SimdLevel::Avx512Vnni {
         // SAFETY: an `IntKernel` above `Portable` exists only where `detected_level` found
@@ -67,13 +78,31 @@ fn dot_rows<T: Copy>(
     dot_rows_body(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit);
 }
 
+/// [`write_sums`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+// Allowed: as for `dot_rows`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn write_sums_avx512<T: Staged>(
+    sums: &[i64],
+    n: usize,
+    pw: &PackedWeights,
+    b0: usize,
+    b1: usize,
+    out: &mut [T],
+    lay: OutLayout,
+    emit: &impl Emit<T>,
+) {
+    write_sums(sums, n, pw, b0, b1, out, lay, emit);
+}
+
 /// [`dot_rows_body`] compiled for AVX-512.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 // Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
 // in the performance work); kept separate, they stay in registers.
 #[allow(clippy::too_many_arguments)]
-unsafe fn dot_rows_avx512<T: Copy>(
+unsafe fn dot_rows_avx512<T: Staged>(
     codes: Rows<'_>,
     n: usize,
     pw: &PackedWeights,
@@ -83,7 +112,7 @@ unsafe fn dot_rows_avx512<T: Copy>(
     out: &mut [T],
     lay: OutLayout,
     sc: &mut Scratch,
-    emit: impl Fn(i64, usize) -> T,
+    emit: &impl Emit<T>,
 ) {
     dot_rows_body(codes, n, pw, kernel, b0, b1, out, lay, sc, emit);
 }
@@ -92,7 +121,7 @@ unsafe fn dot_rows_avx512<T: Copy>(
 // Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
 // in the performance work); kept separate, they stay in registers.
 #[allow(clippy::too_many_arguments)]
-fn dot_rows_body<T: Copy>(
+fn dot_rows_body<T: Staged>(
     codes: Rows<'_>,
     n: usize,
     pw: &PackedWeights,
@@ -102,7 +131,7 @@ fn dot_rows_body<T: Copy>(
     out: &mut [T],
     lay: OutLayout,
     sc: &mut Scratch,
-    emit: impl Fn(i64, usize) -> T,
+    emit: &impl Emit<T>,
 ) {
     let kp = pw.kp;
     let len = (b1 - b0) * n * NR;
@@ -134,56 +163,9 @@ fn dot_rows_body<T: Copy>(
         }
     }
     if single {
-        let acc = &sc.acc;
-        write_sums(|i| acc[i] as i64, n, pw, b0, b1, out, lay, &emit);
+        write_sums(&sc.acc, n, pw, b0, b1, out, lay, emit);
     } else {
-        let total = &sc.total;
-        write_sums(|i| total[i], n, pw, b0, b1, out, lay, &emit);
-    }
-}
-
-/// Writes `emit(S − correction, r)` for the kernel output `sum(i)` (layout c[b][p][o]) of row
-/// blocks `b0..b1` where `lay` says.
-// Allowed: bundling these arguments in a struct made the B = 8 layers 6 % slower (measured
-// in the performance work); kept separate, they stay in registers.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn write_sums<T: Copy>(
-    sum: impl Fn(usize) -> i64,
-    n: usize,
-    pw: &PackedWeights,
-    b0: usize,
-    b1: usize,
-    out: &mut [T],
-    lay: OutLayout,
-    emit: &impl Fn(i64, usize) -> T,
-) {
-    /// Positions per pass of the transposed write: their 64-row lines stay in L1 for every row.
-    const PC: usize = 32;
-    for b in b0..b1 {
-        let rmax = (pw.rows - b * NR).min(NR);
-        let base = (b - b0) * n * NR;
-        if lay.transposed {
-            for p0 in (0..n).step_by(PC) {
-                let p1 = (p0 + PC).min(n);
-                for o in 0..rmax {
-                    let r = b * NR + o;
-                    let corr = pw.correction[r];
-                    let dst = &mut out[(r - lay.col0) * lay.ld + p0..][..p1 - p0];
-                    for (p, d) in (p0..p1).zip(dst) {
-                        *d = emit(sum(base + p * NR + o) - corr, r);
-                    }
-                }
-            }
-        } else {
-            for p in 0..n {
-                let dst = &mut out[p * lay.ld + b * NR - lay.col0..][..rmax];
-                for (o, d) in dst.iter_mut().enumerate() {
-                    let r = b * NR + o;
-                    *d = emit(sum(base + p * NR + o) - pw.correction[r], r);
-                }
-            }
-        }
+        write_sums(&sc.total, n, pw, b0, b1, out, lay, emit);
     }
 }
 
@@ -254,24 +236,6 @@ impl Code for u16 {
     }
 }
 
-/// y = (S·scale + bias) rounded once to f32, with S the exact integer sum: the dequantizing
-/// output of a layer.
-#[derive(Clone, Copy)]
-pub struct Dequantize<'a> {
-    /// Δ_A·Δ_W.
-    pub scale: f64,
-    /// Per-row bias (float), if any.
-    pub bias: Option<&'a [f32]>,
-}
-
-impl Dequantize<'_> {
-    #[inline]
-    fn apply(&self, s: i64, row: usize) -> f32 {
-        let b = self.bias.map_or(0.0, |b| b[row] as f64);
-        (s as f64 * self.scale + b) as f32
-    }
-}
-
 /// Exact integer sums Σ k_a·k_w of a convolution on a batch of offset codes (images in
 /// parallel): n × O × OH × OW, NCHW.
 pub fn conv2d(codes: &[u16], n: usize, g: &ConvGeom, pw: &PackedWeights) -> Vec<i64> {
@@ -294,7 +258,7 @@ pub fn conv2d_on(
         pw,
         kernel,
         &mut out,
-        |s, _| s,
+        &Exact,
     );
     out
 }
@@ -312,20 +276,18 @@ pub fn conv2d_dequantized(
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * g.out_len()];
     let src = Activations::Float(x, act);
-    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, |s, r| {
-        de.apply(s, r)
-    });
+    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, &de);
     out
 }
 
-fn conv2d_into<T: Copy + Send>(
+fn conv2d_into<T: Staged + Send>(
     src: Activations<'_>,
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
     kernel: IntKernel,
     out: &mut [T],
-    emit: impl Fn(i64, usize) -> T + Sync,
+    emit: &impl Emit<T>,
 ) {
     assert_eq!(src.len(), n * g.in_len());
     assert_eq!(out.len(), n * g.out_len());
@@ -338,13 +300,23 @@ fn conv2d_into<T: Copy + Send>(
     };
     let blocks = pw.rows_pad / NR;
     let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
-    let emit = &emit;
+    // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so.
+    let hwc = pw.for_conv(g);
+    let pw = hwc.unwrap_or(pw);
+    let hwc = hwc.is_some();
     if pw.act_digits == 1 {
         out.par_chunks_mut(out_len).enumerate().for_each_init(
-            || (vec![0u8; in_len], vec![0u8; hw * pw.kp], Scratch::default()),
-            |(x8, rows, sc), (i, y)| {
+            || {
+                (
+                    vec![0u8; in_len],
+                    Vec::new(),
+                    vec![0u8; hw * pw.kp],
+                    Scratch::default(),
+                )
+            },
+            |(x8, xp, rows, sc), (i, y)| {
                 src.fill(i * in_len, x8, pw.offset);
-                im2row(x8, g, pw.kp, pw.offset as u8, rows);
+                unfold(x8, g, pw.kp, hwc, pw.offset as u8, xp, rows);
                 dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
@@ -353,16 +325,35 @@ fn conv2d_into<T: Copy + Send>(
             || {
                 (
                     vec![0u16; in_len],
+                    Vec::new(),
                     vec![0u16; hw * pw.kp],
                     Scratch::default(),
                 )
             },
-            |(x16, rows, sc), (i, y)| {
+            |(x16, xp, rows, sc), (i, y)| {
                 src.fill(i * in_len, x16, pw.offset);
-                im2row(x16, g, pw.kp, pw.offset as u16, rows);
+                unfold(x16, g, pw.kp, hwc, pw.offset as u16, xp, rows);
                 dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
+    }
+}
+
+/// One image's codes unfolded into patch rows: in (i, j, c) order through `xp` when `hwc` (the
+/// weights come from [`PackedWeights::for_conv`]), else in (c, i, j) order.
+fn unfold<T: Copy + Default>(
+    x: &[T],
+    g: &ConvGeom,
+    kp: usize,
+    hwc: bool,
+    pad: T,
+    xp: &mut Vec<T>,
+    rows: &mut [T],
+) {
+    if hwc {
+        im2row_hwc(x, g, kp, pad, xp, rows);
+    } else {
+        im2row(x, g, kp, pad, rows);
     }
 }
 
@@ -375,7 +366,7 @@ pub fn linear(codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
 /// [`linear`] with a given kernel (one of [`IntKernel::available`]).
 pub fn linear_on(kernel: IntKernel, codes: &[u16], n: usize, pw: &PackedWeights) -> Vec<i64> {
     let mut out = vec![0i64; n * pw.rows];
-    linear_into(Activations::Codes(codes), n, pw, kernel, &mut out, |s, _| s);
+    linear_into(Activations::Codes(codes), n, pw, kernel, &mut out, &Exact);
     out
 }
 
@@ -389,19 +380,17 @@ pub fn linear_dequantized(
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * pw.rows];
     let src = Activations::Float(x, act);
-    linear_into(src, n, pw, IntKernel::best(), &mut out, |s, r| {
-        de.apply(s, r)
-    });
+    linear_into(src, n, pw, IntKernel::best(), &mut out, &de);
     out
 }
 
-fn linear_into<T: Copy + Send + Default>(
+fn linear_into<T: Staged + Send>(
     src: Activations<'_>,
     n: usize,
     pw: &PackedWeights,
     kernel: IntKernel,
     out: &mut [T],
-    emit: impl Fn(i64, usize) -> T + Sync,
+    emit: &impl Emit<T>,
 ) {
     assert_eq!(src.len(), n * pw.d);
     assert_eq!(out.len(), n * pw.rows);
@@ -420,7 +409,6 @@ fn linear_into<T: Copy + Send + Default>(
         Rows::U16(&a16)
     };
     let blocks = pw.rows_pad / NR;
-    let emit = &emit;
     let parts: Vec<(usize, Vec<T>)> = (0..blocks)
         .into_par_iter()
         .map_init(Scratch::default, |sc, b| {

@@ -24,17 +24,26 @@
 //!   register-blocked micro-kernel;
 //! - a portable scalar loop.
 //!
+//! On the VNNI level (no AMX), precisions 9…13 with B_A ≤ 15 skip the digits: the codes are
+//! packed as i16 input pairs and one `vpdpwssd` pass (32 multiply-accumulates per instruction)
+//! replaces the 2–4 digit passes, its i32 sums flushed to i64 often enough to stay exact
+//! ([`PackedWeights`]' `pairs`).
+//!
 //! The environment variable `FXP_HW_INT_KERNEL` (`amx`, `vnni` or `portable`) caps the choice,
 //! for benchmarks; all three give the same exact sums.
 //!
 //! The parts: CPU detection and the kernel values ([`IntKernel`]), the packing of weight codes
-//! ([`PackedWeights`]), [`im2row`], the micro-kernels (portable, `vnni`, `amx`: exact sums of
-//! code rows against one packed panel) and the layer drivers ([`conv2d`], [`linear`] and their
-//! dequantizing forms) that split the digits, call a micro-kernel and write the exact sums.
+//! ([`PackedWeights`]; convolutions also get, once, a copy with their inputs in (i, j, c) order),
+//! [`im2row`] (and its (i, j, c) form: the image laid out (H, W, C), each patch k runs of k·C
+//! contiguous codes), the micro-kernels (portable, `vnni`, `amx`: exact sums of code rows
+//! against one packed panel), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
+//! forms) that split the digits and call a micro-kernel, and the epilogue that writes the exact
+//! or dequantized sums (vectorised over rows, transposed by 16 × 16 tiles).
 #![allow(clippy::incompatible_msrv)]
 #[cfg(target_arch = "x86_64")]
 mod amx;
 mod cpu;
+mod epilogue;
 mod im2row;
 mod layers;
 mod pack;

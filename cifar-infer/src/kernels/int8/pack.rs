@@ -2,6 +2,7 @@
 //! digits and packed in the VNNI layout ([`PackedWeights`], once per precision).
 use super::{KP_ALIGN, MAX_BITS, NR};
 use crate::error::{InferError, Result};
+use crate::net::ops::ConvGeom;
 use fxp_core::{Quantizer, Signedness};
 use rayon::prelude::*;
 
@@ -60,6 +61,25 @@ pub struct PackedWeights {
     pub(super) digits: Vec<Vec<i8>>,
     /// o·Σ_j k_w of each row.
     pub(super) correction: Vec<i64>,
+    /// For 8 < B ≤ 13 (see `pairs_of`) on an AVX-512 VNNI CPU without AMX: the codes as i16 in
+    /// pairs of inputs (`vpdpwssd` layout: blocks of 64 rows, groups of 2 inputs, 64 rows × 2),
+    /// one pass instead of the digit passes; with the number of input pairs whose i32 sum is
+    /// exact (⌊(2^31 − 1) / (2·max k_a·max |k_w|)⌋).
+    pub(super) pairs: Option<(Vec<i16>, usize)>,
+    /// The same weights with the inputs of a convolution in (i, j, c) order instead of
+    /// (c, i, j), made on the first convolution (see [`PackedWeights::for_conv`]).
+    hwc: HwcCache,
+}
+
+/// The (i, j, c)-ordered copy of a convolution's packed weights, made once; a cache, so it
+/// takes no part in comparisons.
+#[derive(Debug, Clone, Default)]
+struct HwcCache(std::sync::OnceLock<Box<(ConvGeom, PackedWeights)>>);
+
+impl PartialEq for HwcCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl PackedWeights {
@@ -105,6 +125,7 @@ impl PackedWeights {
             }
         }
         let o = act_offset(act);
+        let pairs = pairs_of(codes, rows, d, kp, rows_pad, act, weight.bits());
         let correction = (0..rows)
             .map(|r| o * codes[r * d..(r + 1) * d].iter().sum::<i64>())
             .collect();
@@ -117,8 +138,109 @@ impl PackedWeights {
             act_digits: act_digits_of(act.bits()),
             digits,
             correction,
+            pairs,
+            hwc: HwcCache::default(),
         })
     }
+
+    /// These weights, packed for a convolution of geometry `g` whose patches list their inputs
+    /// in (i, j, c) order (the order of an image stored (H, W, C), so a patch row is k runs of
+    /// k·C contiguous codes): made on the first call and kept. `None` when `g` does not match
+    /// (D ≠ C·k·k) or the cache holds another geometry.
+    pub(super) fn for_conv(&self, g: &ConvGeom) -> Option<&PackedWeights> {
+        if g.d() != self.d {
+            return None;
+        }
+        let (geom, pw) = &**self.hwc.0.get_or_init(|| Box::new((*g, self.to_hwc(g))));
+        (geom == g).then_some(pw)
+    }
+
+    /// The (i, j, c)-ordered copy (same codes, same correction).
+    fn to_hwc(&self, g: &ConvGeom) -> PackedWeights {
+        let (c_in, k) = (g.in_c, g.k);
+        let digits = self
+            .digits
+            .iter()
+            .map(|dig| {
+                let mut out = vec![0i8; dig.len()];
+                for r in 0..self.rows {
+                    for c in 0..c_in {
+                        for i in 0..k {
+                            for j in 0..k {
+                                let chw = (c * k + i) * k + j;
+                                let hwc = (i * k + j) * c_in + c;
+                                out[packed_index(r, hwc, self.kp)] =
+                                    dig[packed_index(r, chw, self.kp)];
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        let pairs = self.pairs.as_ref().map(|(w, chunk)| {
+            let mut out = vec![0i16; w.len()];
+            for r in 0..self.rows {
+                for c in 0..c_in {
+                    for i in 0..k {
+                        for j in 0..k {
+                            let chw = (c * k + i) * k + j;
+                            let hwc = (i * k + j) * c_in + c;
+                            out[pair_index(r, hwc, self.kp)] = w[pair_index(r, chw, self.kp)];
+                        }
+                    }
+                }
+            }
+            (out, *chunk)
+        });
+        PackedWeights {
+            digits,
+            pairs,
+            correction: self.correction.clone(),
+            hwc: HwcCache::default(),
+            ..*self
+        }
+    }
+}
+
+/// The `vpdpwssd` packing of the codes (see [`PackedWeights::pairs`]) where it applies and is
+/// the kernel in use: more than one digit pass, B_A ≤ 15 (codes fit i16), the VNNI level, and
+/// at least 16 input pairs between flushes (B ≤ 13 at uniform precision).
+fn pairs_of(
+    codes: &[i64],
+    rows: usize,
+    d: usize,
+    kp: usize,
+    rows_pad: usize,
+    act: &Quantizer,
+    weight_bits: u32,
+) -> Option<(Vec<i16>, usize)> {
+    let multi = act_digits_of(act.bits()) > 1 || weight_digits_of(weight_bits) > 1;
+    if !multi || act.bits() > 15 || super::simd_level() != super::SimdLevel::Avx512Vnni {
+        return None;
+    }
+    let a_max = (1i64 << act.bits()) - 1;
+    let w_max = codes.iter().map(|c| c.abs()).max().unwrap_or(0).max(1);
+    let chunk = ((i32::MAX as i64) / (2 * a_max * w_max)) as usize;
+    // Below 16 pairs the i64 flushes cost more than the digit passes save (measured: B = 14,
+    // 7 pairs, no faster; B = 15, 1 pair, 1.7× slower; B = 12, 128 pairs, 1.38× faster).
+    if chunk < 16 {
+        return None;
+    }
+    let mut w = vec![0i16; rows_pad * kp];
+    for r in 0..rows {
+        for k in 0..d {
+            // |code| ≤ 2^15 − 1 or −2^15: fits i16 (B_W ≤ 16).
+            w[pair_index(r, k, kp)] = codes[r * d + k] as i16;
+        }
+    }
+    Some((w, chunk))
+}
+
+/// Position of weight (row r, input k) in the `vpdpwssd` layout: blocks of 64 rows, then
+/// groups of 2 inputs, then the 64 rows × 2 values of the group.
+pub(super) fn pair_index(r: usize, k: usize, kp: usize) -> usize {
+    (r / NR) * NR * kp + (k / 2) * NR * 2 + (r % NR) * 2 + k % 2
 }
 
 /// Position of weight (row r, input k) in the VNNI layout: blocks of 64 rows, then groups of 4

@@ -93,3 +93,79 @@ unsafe fn block<const M: usize>(a: *const u8, kp: usize, panel: *const i8, out: 
         }
     }
 }
+
+/// The exact sums of 16-bit codes (B_A ≤ 15) against the `vpdpwssd` packing of row block `b`
+/// (see [`PackedWeights::pairs`](super::PackedWeights)): i32 sums of `chunk` input pairs at a
+/// time (exact by the choice of `chunk`), added to i64 totals. `c` receives n × 64 totals.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI present; `a` holds n rows of `kp` codes, `w` the block's 64 × kp values,
+/// `c` n × 64 values; `kp` even, `chunk` ≥ 1.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(super) unsafe fn pairs_block(
+    a: &[u16],
+    n: usize,
+    kp: usize,
+    w: &[i16],
+    chunk: usize,
+    c: &mut [i64],
+) {
+    assert!(a.len() >= n * kp && w.len() >= NR * kp && c.len() >= n * NR && kp.is_multiple_of(2));
+    let mut p = 0;
+    while p < n {
+        let (ap, out) = (a.as_ptr().add(p * kp), c.as_mut_ptr().add(p * NR));
+        match n - p {
+            1 => pairs::<1>(ap, kp, w.as_ptr(), chunk, out),
+            2 => pairs::<2>(ap, kp, w.as_ptr(), chunk, out),
+            3 => pairs::<3>(ap, kp, w.as_ptr(), chunk, out),
+            _ => pairs::<MR>(ap, kp, w.as_ptr(), chunk, out),
+        }
+        p += MR;
+    }
+}
+
+/// M positions × 64 rows of [`pairs_block`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn pairs<const M: usize>(
+    a: *const u16,
+    kp: usize,
+    panel: *const i16,
+    chunk: usize,
+    out: *mut i64,
+) {
+    let mut tot = [[_mm512_setzero_si512(); 8]; M];
+    let mut k = 0;
+    while k < kp {
+        let end = (k + 2 * chunk).min(kp);
+        let mut acc = [[_mm512_setzero_si512(); 4]; M];
+        while k < end {
+            let wp = panel.add(k * NR);
+            let w0 = _mm512_loadu_si512(wp as *const _);
+            let w1 = _mm512_loadu_si512(wp.add(32) as *const _);
+            let w2 = _mm512_loadu_si512(wp.add(64) as *const _);
+            let w3 = _mm512_loadu_si512(wp.add(96) as *const _);
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_epi32((a.add(i * kp + k) as *const i32).read_unaligned());
+                row[0] = _mm512_dpwssd_epi32(row[0], av, w0);
+                row[1] = _mm512_dpwssd_epi32(row[1], av, w1);
+                row[2] = _mm512_dpwssd_epi32(row[2], av, w2);
+                row[3] = _mm512_dpwssd_epi32(row[3], av, w3);
+            }
+            k += 2;
+        }
+        for (t, row) in tot.iter_mut().zip(&acc) {
+            for (j, v) in row.iter().enumerate() {
+                let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(*v));
+                let hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(*v));
+                t[2 * j] = _mm512_add_epi64(t[2 * j], lo);
+                t[2 * j + 1] = _mm512_add_epi64(t[2 * j + 1], hi);
+            }
+        }
+    }
+    for (i, t) in tot.iter().enumerate() {
+        for (j, v) in t.iter().enumerate() {
+            _mm512_storeu_si512(out.add(i * NR + j * 8) as *mut _, *v);
+        }
+    }
+}
