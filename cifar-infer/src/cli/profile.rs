@@ -134,12 +134,12 @@ pub(crate) fn profile_cmd(a: ProfileArgs) -> Result<(), InferError> {
         "W",
         "A"
     );
-    for l in 0..p.layers.len() {
+    for (l, (name, sign)) in p.layers.iter().zip(&signs).enumerate() {
         outln!(
             "{:>2} {:<width$} {:>8} {:>7} {:>5} {:>11} {:>11} {:>8} {:>8} {:>4} {:>4}",
             l + 1,
-            p.layers[l],
-            signs[l],
+            name,
+            sign,
             fxp_core::text::short(p.ranges.weight[l], 4),
             fxp_core::text::short(p.ranges.activation[l], 4),
             fxp_core::text::num(g.e_w[l], 4),
