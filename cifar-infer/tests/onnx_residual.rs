@@ -86,3 +86,47 @@ fn sweep_and_profile_run_on_the_resnet() {
         assert!(v.is_object(), "{args:?}");
     }
 }
+
+/// PyTorch's predicted class of each of the 10,000 test images (`resnet_trained_predictions.npy`,
+/// uint8, made with the network by `make_trained_resnet.py`).
+fn pytorch_predictions() -> Vec<u8> {
+    let bytes = std::fs::read(fixture("resnet_trained_predictions.npy")).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "an npy file");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = String::from_utf8_lossy(&bytes[10..10 + header_len]);
+    assert!(
+        header.contains("'|u1'") && header.contains("(10000,)"),
+        "{header}"
+    );
+    bytes[10 + header_len..].to_vec()
+}
+
+#[test]
+fn a_trained_resnet_from_pytorch_predicts_as_pytorch_on_every_test_image() {
+    // torch.onnx.export of a ResNet with batch norm unfused and 1×1 downsampling shortcuts,
+    // input x = pixel/255 (the default for an ONNX network).
+    let s = cifar_infer::Setup::load(&cifar_infer::Sources {
+        onnx: Some(fixture("resnet_trained.onnx")),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(s.test.len(), 10_000);
+    let ours = cifar_infer::eval::evaluate(
+        &s.model,
+        &cifar_infer::FloatKernel,
+        &s.test,
+        cifar_infer::eval::DEFAULT_BATCH,
+        &Silent,
+    )
+    .unwrap();
+    let theirs = pytorch_predictions();
+    let differ = ours
+        .predictions
+        .iter()
+        .zip(&theirs)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differ, 0, "{differ} of 10,000 predictions differ from PyTorch's");
+    // The network learned something: PyTorch's accuracy was 47.63 % (4,763 images).
+    assert_eq!(ours.correct, 4_763);
+}
