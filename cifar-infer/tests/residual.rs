@@ -66,10 +66,7 @@ fn weights(spec: &NetworkSpec, seed: u64) -> Weights {
         let data = (0..len).map(|_| rng.gen_range(lo..hi)).collect();
         out.insert(
             t.name.clone(),
-            Tensor {
-                shape: t.shape,
-                data,
-            },
+            Tensor::from_shape_vec(t.shape, data).unwrap(),
         );
     }
     out
@@ -281,7 +278,7 @@ impl Reference<'_> {
 
 fn params64(w: &Weights) -> BTreeMap<String, Vec<f64>> {
     w.iter()
-        .map(|(k, t)| (k.clone(), t.data.iter().map(|&v| f64::from(v)).collect()))
+        .map(|(k, t)| (k.clone(), t.iter().map(|&v| f64::from(v)).collect()))
         .collect()
 }
 
@@ -377,7 +374,7 @@ impl LayerKernel for ReferenceKernel<'_> {
                                         continue;
                                     }
                                     let a = img[(ic * g.in_h + yy as usize) * g.in_w + xx as usize];
-                                    let w = c.weight[((oc * cg + ci) * k + i) * k + j];
+                                    let w = c.weight[[oc, ci, i, j]];
                                     acc += q.act.quantize(f64::from(a))
                                         * q.weight.quantize(f64::from(w));
                                 }
@@ -657,7 +654,7 @@ fn a_residual_sum_is_unsigned_only_when_both_branches_are() {
             name: name.into(),
             in_features: 4,
             out_features: 4,
-            weight: vec![0.5; 16],
+            weight: ndarray::Array2::from_elem((4, 4), 0.5),
             bias: None,
         })
     };

@@ -10,6 +10,7 @@
 use crate::data::{preprocess, CifarSlice};
 use crate::error::{InferError, Result};
 use crate::ops::{self, ConvGeom, PoolGeom};
+use ndarray::{Array1, Array2, Array4, ArrayBase, Data, Dimension};
 use nn_cost::spec::Preprocess;
 
 pub use super::build::{expected_tensors, BatchNormMode};
@@ -29,13 +30,29 @@ pub struct ConvLayer {
     /// with zeros between the taps ([`ConvLayer::expand`]): the zero taps add exact zeros, so
     /// fixed-point sums are unchanged; ranges, weight counts and noise gains use the real taps.
     pub dilation: usize,
-    /// Weights, O × (I/groups) × k × k (the real taps).
-    pub weight: Vec<f32>,
+    /// Weights, O × (I/groups) × k × k (the real taps), in standard layout.
+    pub weight: Array4<f32>,
     /// Bias per output channel.
-    pub bias: Option<Vec<f32>>,
+    pub bias: Option<Array1<f32>>,
+}
+
+/// The elements of a parameter array in row-major order, as the kernels take them.
+fn flat<S: Data<Elem = f32>, D: Dimension>(a: &ArrayBase<S, D>) -> &[f32] {
+    a.as_slice()
+        .expect("parameters are built in standard layout (Model::check refuses others)")
 }
 
 impl ConvLayer {
+    /// The weights as a flat OIHW slice (the kernels' view).
+    pub fn weights(&self) -> &[f32] {
+        flat(&self.weight)
+    }
+
+    /// The bias as a slice, if the layer has one.
+    pub fn biases(&self) -> Option<&[f32]> {
+        self.bias.as_ref().map(flat)
+    }
+
     /// Geometry of one group (the whole layer when `groups` = 1), kernel = the span.
     pub fn group_geom(&self) -> ConvGeom {
         let g = self.groups.max(1);
@@ -149,10 +166,22 @@ pub struct LinearLayer {
     pub in_features: usize,
     /// Output features.
     pub out_features: usize,
-    /// Weights, out×in.
-    pub weight: Vec<f32>,
+    /// Weights, out×in, in standard layout.
+    pub weight: Array2<f32>,
     /// Bias per output feature.
-    pub bias: Option<Vec<f32>>,
+    pub bias: Option<Array1<f32>>,
+}
+
+impl LinearLayer {
+    /// The weights as a flat row-major out×in slice (the kernels' view).
+    pub fn weights(&self) -> &[f32] {
+        flat(&self.weight)
+    }
+
+    /// The bias as a slice, if the layer has one.
+    pub fn biases(&self) -> Option<&[f32]> {
+        self.bias.as_ref().map(flat)
+    }
 }
 
 /// A batch-norm layer (inference form), kept in float.
@@ -256,8 +285,8 @@ impl<'a> WeightLayer<'a> {
     /// The weights (OIHW or out×in).
     pub fn weight(&self) -> &'a [f32] {
         match self {
-            WeightLayer::Conv(c) => &c.weight,
-            WeightLayer::Linear(l) => &l.weight,
+            WeightLayer::Conv(c) => c.weights(),
+            WeightLayer::Linear(l) => l.weights(),
         }
     }
     /// Output channels or features (rows of the weight matrix).
@@ -287,21 +316,14 @@ impl LayerKernel for FloatKernel {
     fn conv(&self, _layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
         let dg = c.group_geom().out_c * c.group_geom().d();
         let og = c.group_geom().out_c;
-        let w = c.expand(&c.weight);
+        let w = c.expand(c.weights());
         c.per_group(x, n, |j, g, xj| {
-            let b = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+            let b = c.biases().map(|b| &b[j * og..][..og]);
             ops::conv2d(xj, n, g, &w[j * dg..][..dg], b)
         })
     }
     fn linear(&self, _layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
-        ops::linear(
-            x,
-            n,
-            l.in_features,
-            l.out_features,
-            &l.weight,
-            l.bias.as_deref(),
-        )
+        ops::linear(x, n, l.in_features, l.out_features, l.weights(), l.biases())
     }
 }
 
@@ -380,7 +402,8 @@ fn op_out_len(op: &Op, len: usize) -> Result<usize> {
                 || c.dilation == 0
                 || c.geom.in_c % c.groups != 0
                 || c.geom.out_c % c.groups != 0
-                || c.weight.len() != wg.out_c * c.groups * wg.d()
+                || c.weight.dim() != (c.geom.out_c, wg.in_c, c.taps(), c.taps())
+                || !c.weight.is_standard_layout()
                 || c.bias.as_ref().is_some_and(|b| b.len() != c.geom.out_c)
             {
                 return bad(format!("conv {}: parameter sizes or groups", c.name));
@@ -395,7 +418,8 @@ fn op_out_len(op: &Op, len: usize) -> Result<usize> {
             Ok(c.geom.out_len())
         }
         Op::Linear(l) => {
-            if l.weight.len() != l.in_features * l.out_features
+            if l.weight.dim() != (l.out_features, l.in_features)
+                || !l.weight.is_standard_layout()
                 || l.bias.as_ref().is_some_and(|b| b.len() != l.out_features)
             {
                 return bad(format!("linear {}: parameter sizes", l.name));

@@ -403,7 +403,7 @@ impl LayerKernel for QuantizedModel {
         let plane = gg.out_h() * gg.out_w();
         let scale = self.scale(layer);
         c.per_group(x, n, |j, g, xj| {
-            let bias = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+            let bias = c.biases().map(|b| &b[j * og..][..og]);
             match &q.codes {
                 Codes::F32(w) => {
                     let s = conv2d_nobias(
@@ -437,7 +437,7 @@ impl LayerKernel for QuantizedModel {
 
     fn linear(&self, layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
         let q = &self.layers[layer];
-        let bias = l.bias.as_deref();
+        let bias = l.biases();
         let scale = self.scale(layer);
         let (i, o) = (l.in_features, l.out_features);
         match &q.codes {
@@ -471,7 +471,7 @@ pub fn reference_linear(
             let mut s = 0.0f64;
             for i in 0..l.in_features {
                 s += act.quantize(x[b * l.in_features + i] as f64)
-                    * weight.quantize(l.weight[o * l.in_features + i] as f64);
+                    * weight.quantize(l.weight[[o, i]] as f64);
             }
             y[b * l.out_features + o] = s + l.bias.as_ref().map_or(0.0, |bb| bb[o] as f64);
         }
