@@ -10,7 +10,7 @@
 use crate::data::{preprocess, CifarSlice};
 use crate::error::{InferError, Result};
 use crate::ops::{self, ConvGeom, PoolGeom};
-use ndarray::{Array1, Array2, Array4, ArrayBase, Data, Dimension};
+use ndarray::{Array1, Array2, Array4, ArrayBase, ArrayView4, Axis, Data, Dimension};
 use nn_cost::spec::Preprocess;
 
 pub use super::build::{expected_tensors, BatchNormMode};
@@ -535,28 +535,47 @@ impl Model {
         out
     }
 
-    /// Preprocessed network input (NCHW f32) of a run of images.
-    pub fn input_of(&self, images: CifarSlice<'_>) -> Vec<f32> {
-        preprocess(images.pixels, self.input, self.preprocess.as_ref())
+    /// Preprocessed network input of a run of images: an (N, C, H, W) batch. Images whose
+    /// size is not the network's input (C·H·W bytes each) are an error.
+    pub fn input_of(&self, images: CifarSlice<'_>) -> Result<Array4<f32>> {
+        let [c, h, w] = self.input;
+        let n = images.labels.len();
+        let x = preprocess(images.pixels, self.input, self.preprocess.as_ref());
+        Array4::from_shape_vec((n, c, h, w), x).map_err(|_| {
+            InferError::Invalid(format!(
+                "{n} images of {} bytes do not fit the input {c}×{h}×{w} of the network {}:                  use a network that takes {c}×{h}×{w} images",
+                images.pixels.len() / n.max(1),
+                self.name
+            ))
+        })
     }
 
-    /// Logits (n × classes) of a batch of `n` preprocessed inputs with a given layer kernel.
-    pub fn forward_with(&self, kernel: &impl LayerKernel, x: &[f32], n: usize) -> Vec<f32> {
-        self.run(kernel, x, n, false).logits
+    /// Logits (N × classes) of an (N, C, H, W) batch of preprocessed inputs with a given
+    /// layer kernel.
+    ///
+    /// # Panics
+    /// If a batch image is not of the input shape, or the model fails [`Model::check`].
+    pub fn forward_with(&self, kernel: &impl LayerKernel, x: ArrayView4<'_, f32>) -> Array2<f32> {
+        let n = x.len_of(Axis(0));
+        let logits = self.run(kernel, &standard(&x), n, false).logits;
+        Array2::from_shape_vec((n, self.classes), logits)
+            .expect("a checked model gives `classes` outputs per image")
     }
 
-    /// Float logits (n × classes) of a batch of `n` preprocessed inputs.
-    pub fn forward(&self, x: &[f32], n: usize) -> Vec<f32> {
-        self.forward_with(&FloatKernel, x, n)
+    /// Float logits (N × classes) of an (N, C, H, W) batch of preprocessed inputs.
+    pub fn forward(&self, x: ArrayView4<'_, f32>) -> Array2<f32> {
+        self.forward_with(&FloatKernel, x)
     }
 
-    /// Float forward pass that also returns the input activation of every conv/linear layer
-    /// (for dynamic ranges and back-propagation).
-    pub fn forward_traced(&self, x: &[f32], n: usize) -> Trace {
-        self.run(&FloatKernel, x, n, true)
+    /// Float forward pass of an (N, C, H, W) batch that also returns the input activation of
+    /// every conv/linear layer (for dynamic ranges and back-propagation).
+    pub fn forward_traced(&self, x: ArrayView4<'_, f32>) -> Trace {
+        let n = x.len_of(Axis(0));
+        self.run(&FloatKernel, &standard(&x), n, true)
     }
 
-    /// Forward pass with a given kernel, optionally tracing the weight-layer inputs.
+    /// Forward pass with a given kernel on `n` flat NCHW inputs (the internal pass: layers
+    /// exchange flat buffers), optionally tracing the weight-layer inputs.
     pub fn run(&self, kernel: &impl LayerKernel, x: &[f32], n: usize, trace: bool) -> Trace {
         assert_eq!(x.len(), n * self.input_len(), "forward: input length");
         let mut run = Run {
@@ -570,6 +589,15 @@ impl Model {
             layer_inputs: run.trace.unwrap_or_default(),
             logits,
         }
+    }
+}
+
+/// A batch's elements in row-major order: borrowed when the view is in standard layout, else
+/// copied into it.
+fn standard<'a>(x: &'a ArrayView4<'_, f32>) -> std::borrow::Cow<'a, [f32]> {
+    match x.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(x.iter().copied().collect()),
     }
 }
 
