@@ -245,7 +245,6 @@ fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
     let bias = |name: &str, has: bool| -> Result<Option<Array1<f32>>> {
         has.then(|| get(name, "bias")).transpose()
     };
-    let vec = |name: &str, suffix: &str| get(name, suffix).map(|a| a.to_vec());
     let map = |what: &str| match shape {
         Shape::Map(c, h, w) => Ok((c, h, w)),
         Shape::Vec(_) => Err(InferError::Invalid(format!("{what} on a flat input"))),
@@ -293,15 +292,15 @@ fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
         }),
         LayerSpec::BatchNorm { name, eps } => {
             let (channels, plane) = shape.channels();
-            let var = vec(name, "running_var")?;
+            let var = get(name, "running_var")?;
             check_batch_norm(name, &var, *eps)?;
             Op::BatchNorm(BatchNormLayer {
                 name: name.clone(),
                 channels,
                 plane,
-                gamma: vec(name, "weight")?,
-                beta: vec(name, "bias")?,
-                mean: vec(name, "running_mean")?,
+                gamma: get(name, "weight")?,
+                beta: get(name, "bias")?,
+                mean: get(name, "running_mean")?,
                 var,
                 eps: *eps,
             })
@@ -386,7 +385,7 @@ fn fold_into<D: RemoveAxis>(
 /// Checks the statistics of a batch-norm layer: the running variances must be ≥ 0 and ε ≥ 0
 /// finite with var + ε > 0, else the layer divides by the square root of a negative number or
 /// zero and every logit after it is NaN or infinite.
-fn check_batch_norm(name: &str, var: &[f32], eps: f64) -> Result<()> {
+fn check_batch_norm(name: &str, var: &Array1<f32>, eps: f64) -> Result<()> {
     if !(eps.is_finite() && eps >= 0.0) {
         return Err(InferError::Invalid(format!(
             "batch-norm layer {name}: eps {eps} must be finite and ≥ 0"

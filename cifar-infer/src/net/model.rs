@@ -193,14 +193,14 @@ pub struct BatchNormLayer {
     pub channels: usize,
     /// Elements per channel plane (H·W, or 1 after flatten).
     pub plane: usize,
-    /// γ.
-    pub gamma: Vec<f32>,
+    /// γ (standard layout, as every parameter array).
+    pub gamma: Array1<f32>,
     /// β.
-    pub beta: Vec<f32>,
+    pub beta: Array1<f32>,
     /// Running mean.
-    pub mean: Vec<f32>,
+    pub mean: Array1<f32>,
     /// Running variance.
-    pub var: Vec<f32>,
+    pub var: Array1<f32>,
     /// ε.
     pub eps: f64,
 }
@@ -213,6 +213,20 @@ impl BatchNormLayer {
             .zip(&self.var)
             .map(|(g, v)| g / (v + self.eps as f32).sqrt())
             .collect()
+    }
+
+    /// Normalizes a batch of flat NCHW (or N × features) inputs in place (the float kernel).
+    pub fn apply(&self, a: &mut [f32]) {
+        ops::batch_norm_inplace(
+            a,
+            self.channels,
+            self.plane,
+            flat(&self.gamma),
+            flat(&self.beta),
+            flat(&self.mean),
+            flat(&self.var),
+            self.eps,
+        );
     }
 }
 
@@ -434,7 +448,10 @@ fn op_out_len(op: &Op, len: usize) -> Result<usize> {
         }
         Op::BatchNorm(b) => {
             let c = b.channels;
-            if [b.gamma.len(), b.beta.len(), b.mean.len(), b.var.len()] != [c; 4]
+            let params = [&b.gamma, &b.beta, &b.mean, &b.var];
+            if params
+                .iter()
+                .any(|p| p.len() != c || !p.is_standard_layout())
                 || c * b.plane != len
             {
                 return bad(format!("batch norm {}: sizes", b.name));
@@ -630,9 +647,7 @@ impl<K: LayerKernel> Run<'_, K> {
                 self.kernel.linear(self.layer - 1, l, &a, n)
             }
             Op::BatchNorm(b) => {
-                ops::batch_norm_inplace(
-                    &mut a, b.channels, b.plane, &b.gamma, &b.beta, &b.mean, &b.var, b.eps,
-                );
+                b.apply(&mut a);
                 a
             }
             Op::Relu => {

@@ -154,9 +154,7 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
             Tape::None,
         ),
         Op::BatchNorm(b) => {
-            ops::batch_norm_inplace(
-                &mut x, b.channels, b.plane, &b.gamma, &b.beta, &b.mean, &b.var, b.eps,
-            );
+            b.apply(&mut x);
             (x, Tape::None)
         }
         Op::Flatten | Op::Dropout => (x, Tape::None),
