@@ -496,8 +496,8 @@ fn seq_out_len(ops: &[Op], len: usize) -> Result<usize> {
 
 impl Model {
     /// Checks that the ops chain (each op's input length is the previous output length, the
-    /// parameters have their sizes), that the output has `classes` values and that there is a
-    /// weight layer: a model built by hand is checked before it is run.
+    /// parameters have their shapes, in standard layout), that the output has `classes` values
+    /// and that there is a weight layer: a model built by hand is checked before it is run.
     pub fn check(&self) -> Result<()> {
         let out = seq_out_len(&self.ops, self.input_len())?;
         if out != self.classes {
