@@ -104,11 +104,14 @@ pub fn evaluate_until(
             .par_iter()
             .map(|&start| {
                 let end = (start + batch).min(data.len());
-                let x = model.input_of(data.slice(start, end));
-                let logits = model.forward_with(kernel, &x, end - start);
+                let x = model.input_of(data.slice(start, end))?;
+                let logits = model.forward_with(kernel, x.view());
+                let logits = logits
+                    .as_slice()
+                    .expect("logits are built in standard layout");
                 progress.advance((end - start) as u64);
-                check_logits(&logits, model.classes, start)?;
-                Ok(argmax_rows(&logits, model.classes))
+                check_logits(logits, model.classes, start)?;
+                Ok(argmax_rows(logits, model.classes))
             })
             .collect::<Result<_>>()?;
         for (&start, classes) in group.iter().zip(classified) {

@@ -63,7 +63,7 @@ fn integer_path_equals_float_code_path_on_images() {
     let s = setup();
     let ranges = s.ranges(RangeSource::Npy).unwrap();
     let few = s.test.take(8);
-    let x = s.model.input_of(few.slice(0, few.len()));
+    let x = s.model.input_of(few.slice(0, few.len())).unwrap();
     for (b_w, b_a) in [(8, 8), (6, 5), (12, 10), (16, 16)] {
         let p = vec![LayerPrecision { b_w, b_a }; s.model.num_weight_layers()];
         let auto = QuantizedModel::new(&s.model, &ranges, &p, PathPolicy::Auto).unwrap();
@@ -83,8 +83,8 @@ fn integer_path_equals_float_code_path_on_images() {
                 auto.paths()
             );
         }
-        let la = s.model.forward_with(&auto, &x, few.len());
-        let lc = s.model.forward_with(&codes, &x, few.len());
+        let la = s.model.forward_with(&auto, x.view());
+        let lc = s.model.forward_with(&codes, x.view());
         assert_eq!(
             la,
             lc,
@@ -94,7 +94,7 @@ fn integer_path_equals_float_code_path_on_images() {
         if b_w == 8 {
             // The slow all-f64 reference, once.
             let f64only = QuantizedModel::new(&s.model, &ranges, &p, PathPolicy::F64Only).unwrap();
-            let lf = s.model.forward_with(&f64only, &x, few.len());
+            let lf = s.model.forward_with(&f64only, x.view());
             assert_eq!(lc, lf, "B_W={b_w} B_A={b_a}: float codes vs f64");
         }
     }

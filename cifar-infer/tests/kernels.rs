@@ -5,6 +5,7 @@ use cifar_infer::model::{LayerKernel, LinearLayer};
 use cifar_infer::ops::{self, ConvGeom};
 use cifar_infer::quantized::activation_codes;
 use fxp_core::Quantizer;
+use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -187,8 +188,8 @@ fn quantized_layer_equals_slow_f64_reference() {
         name: "fc".into(),
         in_features: i,
         out_features: o,
-        weight: (0..o * i).map(|_| rng.gen_range(-0.6..0.6)).collect(),
-        bias: Some((0..o).map(|_| rng.gen_range(-1.0..1.0)).collect()),
+        weight: Array2::from_shape_simple_fn((o, i), || rng.gen_range(-0.6..0.6)),
+        bias: Some(Array1::from_shape_simple_fn(o, || rng.gen_range(-1.0..1.0))),
     };
     let model = Model {
         name: "one-layer".into(),

@@ -130,13 +130,28 @@ fn safetensors_f32_f16_bf16_load_and_run() {
         let p = dir.path().join(format!("{dtype:?}.safetensors"));
         write_tensors(&p, &tiny_tensors(dtype), None);
         let m = Model::load(&spec, &p).unwrap();
-        let x = vec![0.5f32; 2 * 3 * 8 * 8];
-        logits.push(m.forward(&x, 2));
+        let x = ndarray::Array4::from_elem((2, 3, 8, 8), 0.5f32);
+        logits.push(m.forward(x.view()));
     }
     // The values −0.03..0.03 in steps of 0.01 round differently in each format, but all run.
     assert!(logits
         .iter()
         .all(|l| l.len() == 20 && l.iter().all(|v| v.is_finite())));
+}
+
+/// CIFAR images (3×32×32) given to a network of another input shape (3×8×8) are an error
+/// naming both, not a panic.
+#[test]
+fn images_of_another_size_than_the_input_are_an_error() {
+    let spec = NetworkSpec::from_json_str(TINY).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("tiny.safetensors");
+    write_tensors(&p, &tiny_tensors(Dtype::F32), None);
+    let m = Model::load(&spec, &p).unwrap();
+    let set = CifarSet::from_bytes(&vec![0u8; 2 * RECORD_BYTES], Path::new("two.bin")).unwrap();
+    let e = m.input_of(set.slice(0, 2)).unwrap_err().to_string();
+    assert!(e.contains("3072 bytes") && e.contains("3×8×8"), "{e}");
+    assert_eq!(m.input_of(set.slice(0, 0)).unwrap().dim(), (0, 3, 8, 8));
 }
 
 #[test]

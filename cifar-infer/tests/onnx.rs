@@ -44,8 +44,8 @@ fn fixed_point_logits(s: &Setup, bits: u32, policy: PathPolicy) -> Vec<f32> {
         policy,
     )
     .unwrap();
-    let x = s.model.input_of(s.test.slice(0, s.test.len()));
-    s.model.forward_with(&q, &x, s.test.len())
+    let x = s.model.input_of(s.test.slice(0, s.test.len())).unwrap();
+    s.model.forward_with(&q, x.view()).into_iter().collect()
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn exact_fixed_point_equals_the_f64_path_on_residual_networks() {
         let ranges = s
             .ranges_with(RangeSource::Computed, Some(100), &Silent)
             .unwrap();
-        let x = s.model.input_of(s.test.slice(0, s.test.len()));
+        let x = s.model.input_of(s.test.slice(0, s.test.len())).unwrap();
         for bits in [4, 8] {
             let p = vec![
                 LayerPrecision {
@@ -38,7 +38,7 @@ fn exact_fixed_point_equals_the_f64_path_on_residual_networks() {
             ];
             let logits = |policy| {
                 let q = QuantizedModel::new(&s.model, &ranges, &p, policy).unwrap();
-                s.model.forward_with(&q, &x, s.test.len())
+                s.model.forward_with(&q, x.view())
             };
             assert_eq!(
                 logits(PathPolicy::Auto),

@@ -13,6 +13,7 @@ use cifar_infer::profile::{
 };
 use cifar_infer::Ranges;
 use fxp_core::rng::stream;
+use ndarray::{Array1, Array2, Array4};
 use rand::Rng;
 
 /// Parameters of the test network, owned.
@@ -90,8 +91,9 @@ fn conv(name: &str, geom: ConvGeom, w: &[f32], b: &[f32]) -> Op {
         geom,
         groups: 1,
         dilation: 1,
-        weight: w.to_vec(),
-        bias: Some(b.to_vec()),
+        weight: Array4::from_shape_vec((geom.out_c, geom.in_c, geom.k, geom.k), w.to_vec())
+            .unwrap(),
+        bias: Some(Array1::from(b.to_vec())),
     })
 }
 
@@ -100,8 +102,8 @@ fn linear(name: &str, (i, o): (usize, usize), w: &[f32], b: Option<&[f32]>) -> O
         name: name.into(),
         in_features: i,
         out_features: o,
-        weight: w.to_vec(),
-        bias: b.map(<[f32]>::to_vec),
+        weight: Array2::from_shape_vec((o, i), w.to_vec()).unwrap(),
+        bias: b.map(|b| Array1::from(b.to_vec())),
     })
 }
 

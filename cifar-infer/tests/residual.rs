@@ -16,6 +16,7 @@ use cifar_infer::quantized::{PathPolicy, QuantizedModel, Ranges};
 use cifar_infer::weights::{Tensor, Weights};
 use fxp_core::rng::stream;
 use fxp_core::LayerPrecision;
+use ndarray::ArrayView4;
 use nn_cost::spec::{LayerSpec, NetworkSpec};
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -66,13 +67,16 @@ fn weights(spec: &NetworkSpec, seed: u64) -> Weights {
         let data = (0..len).map(|_| rng.gen_range(lo..hi)).collect();
         out.insert(
             t.name.clone(),
-            Tensor {
-                shape: t.shape,
-                data,
-            },
+            Tensor::from_shape_vec(t.shape, data).unwrap(),
         );
     }
     out
+}
+
+/// Flat NCHW inputs as the model's (N, C, H, W) batch.
+fn batch<'a>(model: &Model, x: &'a [f32]) -> ArrayView4<'a, f32> {
+    let [c, h, w] = model.input;
+    ArrayView4::from_shape((x.len() / model.input_len(), c, h, w), x).unwrap()
 }
 
 fn images(n: usize, len: usize, seed: u64) -> Vec<f32> {
@@ -281,7 +285,7 @@ impl Reference<'_> {
 
 fn params64(w: &Weights) -> BTreeMap<String, Vec<f64>> {
     w.iter()
-        .map(|(k, t)| (k.clone(), t.data.iter().map(|&v| f64::from(v)).collect()))
+        .map(|(k, t)| (k.clone(), t.iter().map(|&v| f64::from(v)).collect()))
         .collect()
 }
 
@@ -330,7 +334,8 @@ fn float_forward_equals_the_reference() {
             let model = Model::from_weights_with(&spec, &w, mode).unwrap();
             let n = 4;
             let x = images(n, model.input_len(), 3);
-            let logits = model.forward(&x, n);
+            let logits = model.forward(batch(&model, &x));
+            let logits = logits.as_slice().unwrap();
             for (j, img) in x.chunks_exact(model.input_len()).enumerate() {
                 let r = reference(&spec, &w64, img, Nudge::None);
                 for (a, b) in logits[j * 5..][..5].iter().zip(&r) {
@@ -377,7 +382,7 @@ impl LayerKernel for ReferenceKernel<'_> {
                                         continue;
                                     }
                                     let a = img[(ic * g.in_h + yy as usize) * g.in_w + xx as usize];
-                                    let w = c.weight[((oc * cg + ci) * k + i) * k + j];
+                                    let w = c.weight[[oc, ci, i, j]];
                                     acc += q.act.quantize(f64::from(a))
                                         * q.weight.quantize(f64::from(w));
                                 }
@@ -408,7 +413,7 @@ fn exact_fixed_point_equals_the_f64_reference_on_every_path() {
         let model = Model::from_weights(&spec, &weights(&spec, 4)).unwrap();
         let n = 6;
         let x = images(n, model.input_len(), 5);
-        let ranges = Ranges::compute_from_inputs(&model, &x, n).unwrap();
+        let ranges = Ranges::compute_from_inputs(&model, batch(&model, &x)).unwrap();
         let layers = model.num_weight_layers();
         for (b_w, b_a) in [(8, 8), (5, 6), (12, 10)] {
             let p = vec![LayerPrecision { b_w, b_a }; layers];
@@ -419,8 +424,8 @@ fn exact_fixed_point_equals_the_f64_reference_on_every_path() {
                 PathPolicy::F64Only,
             ] {
                 let q = QuantizedModel::new(&model, &ranges, &p, policy).unwrap();
-                let got = model.forward_with(&q, &x, n);
-                let want = model.forward_with(&ReferenceKernel(&q), &x, n);
+                let got = model.forward_with(&q, batch(&model, &x));
+                let want = model.forward_with(&ReferenceKernel(&q), batch(&model, &x));
                 assert_eq!(
                     got,
                     want,
@@ -528,7 +533,7 @@ fn explicit_grads(model: &Model, x: &[f32], tops: &[usize]) -> Grads {
         .flat_map(|&t| difference_seeds(classes, t))
         .collect();
     let in_lens: Vec<usize> = model
-        .forward_traced(&x[..model.input_len()], 1)
+        .forward_traced(batch(model, &x[..model.input_len()]))
         .layer_inputs
         .iter()
         .map(Vec::len)
@@ -578,8 +583,9 @@ fn sq(v: &[f32]) -> f64 {
 
 fn logits64(model: &Model, x: &[f32], n: usize) -> Vec<Vec<f64>> {
     model
-        .forward(x, n)
-        .chunks_exact(model.classes)
+        .forward(batch(model, &x[..n * model.input_len()]))
+        .rows()
+        .into_iter()
         .map(|z| z.iter().map(|&v| f64::from(v)).collect())
         .collect()
 }
@@ -657,7 +663,7 @@ fn a_residual_sum_is_unsigned_only_when_both_branches_are() {
             name: name.into(),
             in_features: 4,
             out_features: 4,
-            weight: vec![0.5; 16],
+            weight: ndarray::Array2::from_elem((4, 4), 0.5),
             bias: None,
         })
     };

@@ -84,20 +84,25 @@ pub fn parse_safetensors(
     for (exp, view) in views {
         let data = to_f32(view.dtype(), view.data());
         check_finite(path, &exp.name, &data)?;
-        out.insert(
-            exp.name.clone(),
-            Tensor {
-                shape: exp.shape.clone(),
-                data,
-            },
-        );
+        // The shape was checked against the file's above, so the element count matches.
+        let tensor = Tensor::from_shape_vec(exp.shape.clone(), data).map_err(|e| {
+            InferError::TensorMismatch {
+                path: path.to_path_buf(),
+                problems: vec![format!("tensor {}: {e}", exp.name)],
+            }
+        })?;
+        out.insert(exp.name.clone(), tensor);
     }
     Ok(out)
 }
 
 /// A NaN or infinite parameter is an error naming the tensor and the element.
-fn check_finite(path: &Path, tensor: &str, data: &[f32]) -> Result<()> {
-    match data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+fn check_finite<'a>(
+    path: &Path,
+    tensor: &str,
+    data: impl IntoIterator<Item = &'a f32>,
+) -> Result<()> {
+    match data.into_iter().enumerate().find(|(_, v)| !v.is_finite()) {
         Some((index, &value)) => Err(InferError::NonFiniteWeight {
             path: path.to_path_buf(),
             tensor: tensor.to_string(),
@@ -141,12 +146,14 @@ pub fn onnx_weights(
                 "missing tensor {} (expected shape {:?})",
                 exp.name, exp.shape
             )),
-            Some(t) if t.shape != exp.shape => problems.push(format!(
+            Some(t) if t.shape() != exp.shape => problems.push(format!(
                 "tensor {} has shape {:?}, expected {:?}",
-                exp.name, t.shape, exp.shape
+                exp.name,
+                t.shape(),
+                exp.shape
             )),
             Some(t) => {
-                check_finite(path, &exp.name, &t.data)?;
+                check_finite(path, &exp.name, t.iter())?;
                 out.insert(exp.name.clone(), t);
             }
         }

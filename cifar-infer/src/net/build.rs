@@ -15,6 +15,7 @@ use super::model::{AdaptiveGeom, BatchNormLayer, ConvLayer, LinearLayer, Model, 
 use crate::error::{InferError, Result};
 use crate::ops::{ConvGeom, PoolGeom};
 use crate::weights::{load_safetensors, ExpectedTensor, Weights};
+use ndarray::{Array, Array1, Axis, Dimension, Ix1, Ix2, Ix4, RemoveAxis};
 use nn_cost::spec::{LayerSpec, NetworkSpec};
 use std::path::Path;
 
@@ -223,14 +224,25 @@ fn assemble(layers: &[LayerSpec], leaves: &mut impl Iterator<Item = Op>) -> Vec<
 
 /// The op of one non-residual layer with input shape `shape`.
 fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
-    let get = |name: &str, suffix: &str| -> Result<Vec<f32>> {
+    // A parameter as an owned array of dimension D in standard layout (the kernels' slices).
+    fn param<D: Dimension>(weights: &Weights, name: &str, suffix: &str) -> Result<Array<f32, D>> {
         let key = format!("{name}.{suffix}");
-        weights
+        let t = weights
             .get(&key)
-            .map(|t| t.data.clone())
-            .ok_or_else(|| InferError::Invalid(format!("tensor {key} missing")))
-    };
-    let bias = |name: &str, has: bool| -> Result<Option<Vec<f32>>> {
+            .ok_or_else(|| InferError::Invalid(format!("tensor {key} missing")))?;
+        t.as_standard_layout()
+            .into_owned()
+            .into_dimensionality::<D>()
+            .map_err(|_| {
+                InferError::Invalid(format!(
+                    "tensor {key} has shape {:?}, expected {} dimensions",
+                    t.shape(),
+                    D::NDIM.unwrap_or(0)
+                ))
+            })
+    }
+    let get = |name: &str, suffix: &str| param::<Ix1>(weights, name, suffix);
+    let bias = |name: &str, has: bool| -> Result<Option<Array1<f32>>> {
         has.then(|| get(name, "bias")).transpose()
     };
     let map = |what: &str| match shape {
@@ -263,7 +275,7 @@ fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
                 },
                 groups: *groups,
                 dilation: *dilation,
-                weight: get(name, "weight")?,
+                weight: param::<Ix4>(weights, name, "weight")?,
                 bias: bias(name, *has_bias)?,
             })
         }
@@ -275,7 +287,7 @@ fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
             name: name.clone(),
             in_features: shape.len(),
             out_features: *out_features,
-            weight: get(name, "weight")?,
+            weight: param::<Ix2>(weights, name, "weight")?,
             bias: bias(name, *has_bias)?,
         }),
         LayerSpec::BatchNorm { name, eps } => {
@@ -341,14 +353,8 @@ fn fold_batch_norm(ops: &mut Vec<Op>) {
     let mut out: Vec<Op> = Vec::with_capacity(ops.len());
     for op in ops.drain(..) {
         match (out.last_mut(), op) {
-            (Some(Op::Conv(c)), Op::BatchNorm(b)) => {
-                let rows = c.geom.out_c;
-                fold_into(&mut c.weight, &mut c.bias, rows, &b);
-            }
-            (Some(Op::Linear(l)), Op::BatchNorm(b)) => {
-                let rows = l.out_features;
-                fold_into(&mut l.weight, &mut l.bias, rows, &b);
-            }
+            (Some(Op::Conv(c)), Op::BatchNorm(b)) => fold_into(&mut c.weight, &mut c.bias, &b),
+            (Some(Op::Linear(l)), Op::BatchNorm(b)) => fold_into(&mut l.weight, &mut l.bias, &b),
             (_, Op::Residual(mut r)) => {
                 fold_batch_norm(&mut r.body);
                 fold_batch_norm(&mut r.shortcut);
@@ -360,15 +366,17 @@ fn fold_batch_norm(ops: &mut Vec<Op>) {
     *ops = out;
 }
 
-/// `w' = w·s`, `b' = (b − mean)·s + β` per output row, `s = γ/√(var + ε)`, in f64.
-fn fold_into(weight: &mut [f32], bias: &mut Option<Vec<f32>>, rows: usize, bn: &BatchNormLayer) {
-    let d = weight.len() / rows.max(1);
-    let mut b = bias.take().unwrap_or_else(|| vec![0.0; rows]);
-    for o in 0..rows {
+/// `w' = w·s`, `b' = (b − mean)·s + β` per output row (axis 0), `s = γ/√(var + ε)`, in f64.
+fn fold_into<D: RemoveAxis>(
+    weight: &mut Array<f32, D>,
+    bias: &mut Option<Array1<f32>>,
+    bn: &BatchNormLayer,
+) {
+    let rows = weight.len_of(Axis(0));
+    let mut b = bias.take().unwrap_or_else(|| Array1::zeros(rows));
+    for (o, mut row) in weight.axis_iter_mut(Axis(0)).enumerate() {
         let s = f64::from(bn.gamma[o]) / (f64::from(bn.var[o]) + bn.eps).sqrt();
-        for w in &mut weight[o * d..(o + 1) * d] {
-            *w = (f64::from(*w) * s) as f32;
-        }
+        row.mapv_inplace(|w| (f64::from(w) * s) as f32);
         b[o] = ((f64::from(b[o]) - f64::from(bn.mean[o])) * s + f64::from(bn.beta[o])) as f32;
     }
     *bias = Some(b);
@@ -377,7 +385,7 @@ fn fold_into(weight: &mut [f32], bias: &mut Option<Vec<f32>>, rows: usize, bn: &
 /// Checks the statistics of a batch-norm layer: the running variances must be ≥ 0 and ε ≥ 0
 /// finite with var + ε > 0, else the layer divides by the square root of a negative number or
 /// zero and every logit after it is NaN or infinite.
-fn check_batch_norm(name: &str, var: &[f32], eps: f64) -> Result<()> {
+fn check_batch_norm(name: &str, var: &Array1<f32>, eps: f64) -> Result<()> {
     if !(eps.is_finite() && eps >= 0.0) {
         return Err(InferError::Invalid(format!(
             "batch-norm layer {name}: eps {eps} must be finite and ≥ 0"

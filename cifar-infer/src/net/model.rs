@@ -10,6 +10,7 @@
 use crate::data::{preprocess, CifarSlice};
 use crate::error::{InferError, Result};
 use crate::ops::{self, ConvGeom, PoolGeom};
+use ndarray::{Array1, Array2, Array4, ArrayBase, ArrayView4, Axis, Data, Dimension};
 use nn_cost::spec::Preprocess;
 
 pub use super::build::{expected_tensors, BatchNormMode};
@@ -29,13 +30,29 @@ pub struct ConvLayer {
     /// with zeros between the taps ([`ConvLayer::expand`]): the zero taps add exact zeros, so
     /// fixed-point sums are unchanged; ranges, weight counts and noise gains use the real taps.
     pub dilation: usize,
-    /// Weights, O × (I/groups) × k × k (the real taps).
-    pub weight: Vec<f32>,
+    /// Weights, O × (I/groups) × k × k (the real taps), in standard layout.
+    pub weight: Array4<f32>,
     /// Bias per output channel.
-    pub bias: Option<Vec<f32>>,
+    pub bias: Option<Array1<f32>>,
+}
+
+/// The elements of a parameter array in row-major order, as the kernels take them.
+fn flat<S: Data<Elem = f32>, D: Dimension>(a: &ArrayBase<S, D>) -> &[f32] {
+    a.as_slice()
+        .expect("parameters are built in standard layout (Model::check refuses others)")
 }
 
 impl ConvLayer {
+    /// The weights as a flat OIHW slice (the kernels' view).
+    pub fn weights(&self) -> &[f32] {
+        flat(&self.weight)
+    }
+
+    /// The bias as a slice, if the layer has one.
+    pub fn biases(&self) -> Option<&[f32]> {
+        self.bias.as_ref().map(flat)
+    }
+
     /// Geometry of one group (the whole layer when `groups` = 1), kernel = the span.
     pub fn group_geom(&self) -> ConvGeom {
         let g = self.groups.max(1);
@@ -149,10 +166,22 @@ pub struct LinearLayer {
     pub in_features: usize,
     /// Output features.
     pub out_features: usize,
-    /// Weights, out×in.
-    pub weight: Vec<f32>,
+    /// Weights, out×in, in standard layout.
+    pub weight: Array2<f32>,
     /// Bias per output feature.
-    pub bias: Option<Vec<f32>>,
+    pub bias: Option<Array1<f32>>,
+}
+
+impl LinearLayer {
+    /// The weights as a flat row-major out×in slice (the kernels' view).
+    pub fn weights(&self) -> &[f32] {
+        flat(&self.weight)
+    }
+
+    /// The bias as a slice, if the layer has one.
+    pub fn biases(&self) -> Option<&[f32]> {
+        self.bias.as_ref().map(flat)
+    }
 }
 
 /// A batch-norm layer (inference form), kept in float.
@@ -164,14 +193,14 @@ pub struct BatchNormLayer {
     pub channels: usize,
     /// Elements per channel plane (H·W, or 1 after flatten).
     pub plane: usize,
-    /// γ.
-    pub gamma: Vec<f32>,
+    /// γ (standard layout, as every parameter array).
+    pub gamma: Array1<f32>,
     /// β.
-    pub beta: Vec<f32>,
+    pub beta: Array1<f32>,
     /// Running mean.
-    pub mean: Vec<f32>,
+    pub mean: Array1<f32>,
     /// Running variance.
-    pub var: Vec<f32>,
+    pub var: Array1<f32>,
     /// ε.
     pub eps: f64,
 }
@@ -184,6 +213,20 @@ impl BatchNormLayer {
             .zip(&self.var)
             .map(|(g, v)| g / (v + self.eps as f32).sqrt())
             .collect()
+    }
+
+    /// Normalizes a batch of flat NCHW (or N × features) inputs in place (the float kernel).
+    pub fn apply(&self, a: &mut [f32]) {
+        ops::batch_norm_inplace(
+            a,
+            self.channels,
+            self.plane,
+            flat(&self.gamma),
+            flat(&self.beta),
+            flat(&self.mean),
+            flat(&self.var),
+            self.eps,
+        );
     }
 }
 
@@ -256,8 +299,8 @@ impl<'a> WeightLayer<'a> {
     /// The weights (OIHW or out×in).
     pub fn weight(&self) -> &'a [f32] {
         match self {
-            WeightLayer::Conv(c) => &c.weight,
-            WeightLayer::Linear(l) => &l.weight,
+            WeightLayer::Conv(c) => c.weights(),
+            WeightLayer::Linear(l) => l.weights(),
         }
     }
     /// Output channels or features (rows of the weight matrix).
@@ -287,21 +330,14 @@ impl LayerKernel for FloatKernel {
     fn conv(&self, _layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
         let dg = c.group_geom().out_c * c.group_geom().d();
         let og = c.group_geom().out_c;
-        let w = c.expand(&c.weight);
+        let w = c.expand(c.weights());
         c.per_group(x, n, |j, g, xj| {
-            let b = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+            let b = c.biases().map(|b| &b[j * og..][..og]);
             ops::conv2d(xj, n, g, &w[j * dg..][..dg], b)
         })
     }
     fn linear(&self, _layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
-        ops::linear(
-            x,
-            n,
-            l.in_features,
-            l.out_features,
-            &l.weight,
-            l.bias.as_deref(),
-        )
+        ops::linear(x, n, l.in_features, l.out_features, l.weights(), l.biases())
     }
 }
 
@@ -380,7 +416,8 @@ fn op_out_len(op: &Op, len: usize) -> Result<usize> {
                 || c.dilation == 0
                 || c.geom.in_c % c.groups != 0
                 || c.geom.out_c % c.groups != 0
-                || c.weight.len() != wg.out_c * c.groups * wg.d()
+                || c.weight.dim() != (c.geom.out_c, wg.in_c, c.taps(), c.taps())
+                || !c.weight.is_standard_layout()
                 || c.bias.as_ref().is_some_and(|b| b.len() != c.geom.out_c)
             {
                 return bad(format!("conv {}: parameter sizes or groups", c.name));
@@ -395,7 +432,8 @@ fn op_out_len(op: &Op, len: usize) -> Result<usize> {
             Ok(c.geom.out_len())
         }
         Op::Linear(l) => {
-            if l.weight.len() != l.in_features * l.out_features
+            if l.weight.dim() != (l.out_features, l.in_features)
+                || !l.weight.is_standard_layout()
                 || l.bias.as_ref().is_some_and(|b| b.len() != l.out_features)
             {
                 return bad(format!("linear {}: parameter sizes", l.name));
@@ -410,7 +448,10 @@ fn op_out_len(op: &Op, len: usize) -> Result<usize> {
         }
         Op::BatchNorm(b) => {
             let c = b.channels;
-            if [b.gamma.len(), b.beta.len(), b.mean.len(), b.var.len()] != [c; 4]
+            let params = [&b.gamma, &b.beta, &b.mean, &b.var];
+            if params
+                .iter()
+                .any(|p| p.len() != c || !p.is_standard_layout())
                 || c * b.plane != len
             {
                 return bad(format!("batch norm {}: sizes", b.name));
@@ -455,8 +496,8 @@ fn seq_out_len(ops: &[Op], len: usize) -> Result<usize> {
 
 impl Model {
     /// Checks that the ops chain (each op's input length is the previous output length, the
-    /// parameters have their sizes), that the output has `classes` values and that there is a
-    /// weight layer: a model built by hand is checked before it is run.
+    /// parameters have their shapes, in standard layout), that the output has `classes` values
+    /// and that there is a weight layer: a model built by hand is checked before it is run.
     pub fn check(&self) -> Result<()> {
         let out = seq_out_len(&self.ops, self.input_len())?;
         if out != self.classes {
@@ -511,28 +552,47 @@ impl Model {
         out
     }
 
-    /// Preprocessed network input (NCHW f32) of a run of images.
-    pub fn input_of(&self, images: CifarSlice<'_>) -> Vec<f32> {
-        preprocess(images.pixels, self.input, self.preprocess.as_ref())
+    /// Preprocessed network input of a run of images: an (N, C, H, W) batch. Images whose
+    /// size is not the network's input (C·H·W bytes each) are an error.
+    pub fn input_of(&self, images: CifarSlice<'_>) -> Result<Array4<f32>> {
+        let [c, h, w] = self.input;
+        let n = images.labels.len();
+        let x = preprocess(images.pixels, self.input, self.preprocess.as_ref());
+        Array4::from_shape_vec((n, c, h, w), x).map_err(|_| {
+            InferError::Invalid(format!(
+                "{n} images of {} bytes do not fit the input {c}×{h}×{w} of the network {}:                  use a network that takes {c}×{h}×{w} images",
+                images.pixels.len() / n.max(1),
+                self.name
+            ))
+        })
     }
 
-    /// Logits (n × classes) of a batch of `n` preprocessed inputs with a given layer kernel.
-    pub fn forward_with(&self, kernel: &impl LayerKernel, x: &[f32], n: usize) -> Vec<f32> {
-        self.run(kernel, x, n, false).logits
+    /// Logits (N × classes) of an (N, C, H, W) batch of preprocessed inputs with a given
+    /// layer kernel.
+    ///
+    /// # Panics
+    /// If a batch image is not of the input shape, or the model fails [`Model::check`].
+    pub fn forward_with(&self, kernel: &impl LayerKernel, x: ArrayView4<'_, f32>) -> Array2<f32> {
+        let n = x.len_of(Axis(0));
+        let logits = self.run(kernel, &standard(&x), n, false).logits;
+        Array2::from_shape_vec((n, self.classes), logits)
+            .expect("a checked model gives `classes` outputs per image")
     }
 
-    /// Float logits (n × classes) of a batch of `n` preprocessed inputs.
-    pub fn forward(&self, x: &[f32], n: usize) -> Vec<f32> {
-        self.forward_with(&FloatKernel, x, n)
+    /// Float logits (N × classes) of an (N, C, H, W) batch of preprocessed inputs.
+    pub fn forward(&self, x: ArrayView4<'_, f32>) -> Array2<f32> {
+        self.forward_with(&FloatKernel, x)
     }
 
-    /// Float forward pass that also returns the input activation of every conv/linear layer
-    /// (for dynamic ranges and back-propagation).
-    pub fn forward_traced(&self, x: &[f32], n: usize) -> Trace {
-        self.run(&FloatKernel, x, n, true)
+    /// Float forward pass of an (N, C, H, W) batch that also returns the input activation of
+    /// every conv/linear layer (for dynamic ranges and back-propagation).
+    pub fn forward_traced(&self, x: ArrayView4<'_, f32>) -> Trace {
+        let n = x.len_of(Axis(0));
+        self.run(&FloatKernel, &standard(&x), n, true)
     }
 
-    /// Forward pass with a given kernel, optionally tracing the weight-layer inputs.
+    /// Forward pass with a given kernel on `n` flat NCHW inputs (the internal pass: layers
+    /// exchange flat buffers), optionally tracing the weight-layer inputs.
     pub fn run(&self, kernel: &impl LayerKernel, x: &[f32], n: usize, trace: bool) -> Trace {
         assert_eq!(x.len(), n * self.input_len(), "forward: input length");
         let mut run = Run {
@@ -546,6 +606,15 @@ impl Model {
             layer_inputs: run.trace.unwrap_or_default(),
             logits,
         }
+    }
+}
+
+/// A batch's elements in row-major order: borrowed when the view is in standard layout, else
+/// copied into it.
+fn standard<'a>(x: &'a ArrayView4<'_, f32>) -> std::borrow::Cow<'a, [f32]> {
+    match x.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(x.iter().copied().collect()),
     }
 }
 
@@ -578,9 +647,7 @@ impl<K: LayerKernel> Run<'_, K> {
                 self.kernel.linear(self.layer - 1, l, &a, n)
             }
             Op::BatchNorm(b) => {
-                ops::batch_norm_inplace(
-                    &mut a, b.channels, b.plane, &b.gamma, &b.beta, &b.mean, &b.var, b.eps,
-                );
+                b.apply(&mut a);
                 a
             }
             Op::Relu => {

@@ -594,9 +594,12 @@ pub fn profile(
 ) -> Result<Profile> {
     check_profilable(model)?;
     let n = images.unwrap_or(calibration.len()).min(calibration.len());
-    let x = model.input_of(calibration.slice(0, n));
+    let x = model.input_of(calibration.slice(0, n))?;
+    let x = x
+        .as_slice()
+        .expect("input_of builds a standard-layout batch");
     progress.begin(&format!("noise gains ({})", estimator.name()), n as u64);
-    let gains = noise_gains(model, &x, estimator, progress);
+    let gains = noise_gains(model, x, estimator, progress);
     progress.end();
     let gains = gains?;
     let offsets = offsets(&gains, ranges)?;

@@ -95,11 +95,11 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
             for xi in x.chunks_exact(c.geom.in_len()) {
                 for (j, cols_j) in all_cols.iter_mut().enumerate() {
                     let cols = c.tap_rows(patches(&gg, &xi[j * gg.in_len()..][..gg.in_len()]));
-                    let b = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+                    let b = c.biases().map(|b| &b[j * og..][..og]);
                     y.extend(conv2d_forward_cols(
                         &wg,
                         &cols,
-                        &c.weight[j * dg..][..dg],
+                        &c.weights()[j * dg..][..dg],
                         b,
                     ));
                     cols_j.push(cols);
@@ -113,7 +113,7 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
             // in (more than twice as fast as X · Wᵀ); then transposed, plus the bias.
             let mut yt = vec![0.0f32; out_f * n];
             gemm(
-                Mat::new(&l.weight, out_f, in_f),
+                Mat::new(l.weights(), out_f, in_f),
                 Mat::new(&x, n, in_f).t(),
                 0.0,
                 &mut yt,
@@ -154,9 +154,7 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
             Tape::None,
         ),
         Op::BatchNorm(b) => {
-            ops::batch_norm_inplace(
-                &mut x, b.channels, b.plane, &b.gamma, &b.beta, &b.mean, &b.var, b.eps,
-            );
+            b.apply(&mut x);
             (x, Tape::None)
         }
         Op::Flatten | Op::Dropout => (x, Tape::None),
@@ -257,7 +255,7 @@ impl Backward<'_> {
                 // gradients from the patches of the real taps (`weight_geom`).
                 let (gg, geom) = (c.group_geom(), c.weight_geom());
                 let dg = gg.out_c * gg.d();
-                let weight = c.expand(&c.weight);
+                let weight = c.expand(c.weights());
                 if cols.len() == 1 {
                     let mut gi = Vec::with_capacity(n * seeds * gg.in_len());
                     for go in g.chunks_exact(seeds * gg.out_len()) {
@@ -300,7 +298,7 @@ impl Backward<'_> {
             (Op::Linear(l), Tape::Linear(input)) => {
                 self.layer -= 1;
                 let (in_f, out_f) = (l.in_features, l.out_features);
-                let gi = linear_backward_input(&l.weight, in_f, out_f, &g, n * seeds);
+                let gi = linear_backward_input(l.weights(), in_f, out_f, &g, n * seeds);
                 self.emit(0, LayerInput::Linear { input }, &g, &gi);
                 gi
             }

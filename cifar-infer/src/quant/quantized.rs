@@ -28,6 +28,7 @@ use crate::int8;
 use crate::model::{ConvLayer, LayerKernel, LinearLayer, Model, WeightLayer};
 use crate::ops::{conv2d_nobias, linear_nobias};
 use fxp_core::{LayerPrecision, Quantizer};
+use ndarray::ArrayView4;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -103,29 +104,29 @@ impl Ranges {
             .par_iter()
             .map(|&start| {
                 let end = (start + batch).min(calibration.len());
-                let x = model.input_of(calibration.slice(start, end));
-                let m = input_maxima(model, &x, end - start);
+                let x = model.input_of(calibration.slice(start, end))?;
+                let m = input_maxima(model, x.view());
                 progress.advance((end - start) as u64);
-                m
+                Ok::<_, InferError>(m)
             })
-            .reduce(
+            .try_reduce(
                 || vec![0f32; layers],
-                |a, b| a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect(),
-            );
+                |a, b| Ok(a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect()),
+            )?;
         Ok(Self {
             weight,
             activation: activation_ranges(model, &max)?,
         })
     }
 
-    /// Ranges computed the course's way from `n` preprocessed inputs `x` (one batch).
-    pub fn compute_from_inputs(model: &Model, x: &[f32], n: usize) -> Result<Self> {
-        if n == 0 {
+    /// Ranges computed the course's way from an (N, C, H, W) batch of preprocessed inputs.
+    pub fn compute_from_inputs(model: &Model, x: ArrayView4<'_, f32>) -> Result<Self> {
+        if x.is_empty() {
             return Err(InferError::Invalid("no calibration inputs".into()));
         }
         Ok(Self {
             weight: weight_ranges(model)?,
-            activation: activation_ranges(model, &input_maxima(model, x, n))?,
+            activation: activation_ranges(model, &input_maxima(model, x))?,
         })
     }
 
@@ -171,10 +172,11 @@ fn weight_ranges(model: &Model) -> Result<Vec<f64>> {
         .collect()
 }
 
-/// max |a| of the input of every weight layer over a batch of `n` preprocessed inputs.
-fn input_maxima(model: &Model, x: &[f32], n: usize) -> Vec<f32> {
+/// max |a| of the input of every weight layer over an (N, C, H, W) batch of preprocessed
+/// inputs.
+fn input_maxima(model: &Model, x: ArrayView4<'_, f32>) -> Vec<f32> {
     model
-        .forward_traced(x, n)
+        .forward_traced(x)
         .layer_inputs
         .iter()
         .map(|a| a.iter().fold(0f32, |acc, v| acc.max(v.abs())))
@@ -403,7 +405,7 @@ impl LayerKernel for QuantizedModel {
         let plane = gg.out_h() * gg.out_w();
         let scale = self.scale(layer);
         c.per_group(x, n, |j, g, xj| {
-            let bias = c.bias.as_deref().map(|b| &b[j * og..][..og]);
+            let bias = c.biases().map(|b| &b[j * og..][..og]);
             match &q.codes {
                 Codes::F32(w) => {
                     let s = conv2d_nobias(
@@ -437,7 +439,7 @@ impl LayerKernel for QuantizedModel {
 
     fn linear(&self, layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
         let q = &self.layers[layer];
-        let bias = l.bias.as_deref();
+        let bias = l.biases();
         let scale = self.scale(layer);
         let (i, o) = (l.in_features, l.out_features);
         match &q.codes {
@@ -471,7 +473,7 @@ pub fn reference_linear(
             let mut s = 0.0f64;
             for i in 0..l.in_features {
                 s += act.quantize(x[b * l.in_features + i] as f64)
-                    * weight.quantize(l.weight[o * l.in_features + i] as f64);
+                    * weight.quantize(l.weight[[o, i]] as f64);
             }
             y[b * l.out_features + o] = s + l.bias.as_ref().map_or(0.0, |bb| bb[o] as f64);
         }

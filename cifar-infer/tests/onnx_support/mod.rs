@@ -41,8 +41,8 @@ pub fn load(onnx: &str, mean_std: Option<(f32, f32)>) -> Setup {
 
 /// Float logits (IMAGES × classes) of the setup's test images.
 pub fn float_logits(s: &Setup) -> Vec<f32> {
-    let x = s.model.input_of(s.test.slice(0, s.test.len()));
-    s.model.forward(&x, s.test.len())
+    let x = s.model.input_of(s.test.slice(0, s.test.len())).unwrap();
+    s.model.forward(x.view()).into_iter().collect()
 }
 
 /// onnxruntime's logits of a fixture (`<name>_logits.npy`, float32 IMAGES × 10).

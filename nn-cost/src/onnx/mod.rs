@@ -113,13 +113,16 @@ impl OnnxNetwork {
         self.params
             .iter()
             .map(|p| match &p.data {
-                ParamData::Values(data) => Ok((
-                    p.name.clone(),
-                    Tensor {
-                        shape: p.shape.clone(),
-                        data: data.clone(),
-                    },
-                )),
+                ParamData::Values(data) => Tensor::from_shape_vec(p.shape.clone(), data.clone())
+                    .map(|t| (p.name.clone(), t))
+                    .map_err(|e| CostError::Onnx {
+                        message: format!(
+                            "parameter {} has {} values for shape {:?}: {e}",
+                            p.name,
+                            data.len(),
+                            p.shape
+                        ),
+                    }),
                 ParamData::External(location) => Err(CostError::Onnx {
                     message: format!(
                         "parameter {} is stored in the external file {location:?}, which is \

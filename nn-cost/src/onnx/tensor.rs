@@ -1,14 +1,9 @@
 //! Constant tensors of an ONNX file (initializers and `Constant` nodes) decoded into numbers.
 use super::proto::TensorProto;
 
-/// A dense f32 tensor (row-major): a network parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tensor {
-    /// Shape, outermost first.
-    pub shape: Vec<usize>,
-    /// Elements in row-major order.
-    pub data: Vec<f32>,
-}
+/// A dense f32 tensor, shape and elements in one (standard row-major layout): a network
+/// parameter.
+pub type Tensor = ndarray::ArrayD<f32>;
 
 /// The values of a constant tensor.
 #[derive(Debug, Clone, PartialEq)]
