@@ -158,9 +158,12 @@ pub fn time_gains(
     estimator: Estimator,
 ) -> Result<GainTiming> {
     let n = images.min(calibration.len());
-    let x = model.input_of(calibration.slice(0, n));
+    let x = model.input_of(calibration.slice(0, n))?;
+    let x = x
+        .as_slice()
+        .expect("input_of builds a standard-layout batch");
     let t = Instant::now();
-    let gains = noise_gains(model, &x, estimator, &fxp_core::progress::Silent)?;
+    let gains = noise_gains(model, x, estimator, &fxp_core::progress::Silent)?;
     Ok(GainTiming {
         estimator,
         images: n,

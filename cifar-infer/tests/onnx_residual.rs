@@ -126,7 +126,10 @@ fn a_trained_resnet_from_pytorch_predicts_as_pytorch_on_every_test_image() {
         .zip(&theirs)
         .filter(|(a, b)| a != b)
         .count();
-    assert_eq!(differ, 0, "{differ} of 10,000 predictions differ from PyTorch's");
+    assert_eq!(
+        differ, 0,
+        "{differ} of 10,000 predictions differ from PyTorch's"
+    );
     // The network learned something: PyTorch's accuracy was 47.63 % (4,763 images).
     assert_eq!(ours.correct, 4_763);
 }

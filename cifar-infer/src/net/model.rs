@@ -560,8 +560,10 @@ impl Model {
         let x = preprocess(images.pixels, self.input, self.preprocess.as_ref());
         Array4::from_shape_vec((n, c, h, w), x).map_err(|_| {
             InferError::Invalid(format!(
-                "{n} images of {} bytes do not fit the input {c}×{h}×{w} of the network {}:                  use a network that takes {c}×{h}×{w} images",
+                "{n} images of {} bytes each do not fit the input {c}×{h}×{w} ({} bytes) of the \
+                 network {}: give images of that size, or a network whose input matches them",
                 images.pixels.len() / n.max(1),
+                c * h * w,
                 self.name
             ))
         })

@@ -252,7 +252,7 @@ impl LayerKernel for ReferenceModel {
             &sums,
             |v| v as f64,
             self.scale(layer),
-            c.bias.as_deref(),
+            c.biases(),
             g.out_c,
             hw,
         )
@@ -273,14 +273,7 @@ impl LayerKernel for ReferenceModel {
                     *out = one[0];
                 }
             });
-        epilogue(
-            &sums,
-            |v| v as f64,
-            self.scale(layer),
-            l.bias.as_deref(),
-            o,
-            1,
-        )
+        epilogue(&sums, |v| v as f64, self.scale(layer), l.biases(), o, 1)
     }
 }
 

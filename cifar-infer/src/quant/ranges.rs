@@ -202,7 +202,7 @@ impl CalibrationSample {
         let batch = batch.max(1);
         let n = calibration.len();
         // Input elements per image of each layer, from one traced image.
-        let first = model.forward_traced(&model.input_of(calibration.slice(0, 1)), 1);
+        let first = model.forward_traced(model.input_of(calibration.slice(0, 1))?.view());
         let per_image: Vec<usize> = first.layer_inputs.iter().map(Vec::len).collect();
         let stride: Vec<usize> = per_image
             .iter()
@@ -211,11 +211,11 @@ impl CalibrationSample {
         let starts: Vec<usize> = (0..n).step_by(batch).collect();
         let parts: Vec<Vec<Vec<f32>>> = starts
             .par_iter()
-            .map(|&start| {
+            .map(|&start| -> Result<Vec<Vec<f32>>> {
                 let end = (start + batch).min(n);
-                let trace = model
-                    .forward_traced(&model.input_of(calibration.slice(start, end)), end - start);
-                trace
+                let trace =
+                    model.forward_traced(model.input_of(calibration.slice(start, end))?.view());
+                Ok(trace
                     .layer_inputs
                     .iter()
                     .enumerate()
@@ -225,9 +225,9 @@ impl CalibrationSample {
                         let skip = (s - base % s) % s;
                         a.iter().skip(skip).step_by(s).copied().collect()
                     })
-                    .collect()
+                    .collect())
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut inputs = vec![Vec::new(); per_image.len()];
         for part in parts {
             for (dst, src) in inputs.iter_mut().zip(part) {
