@@ -184,7 +184,7 @@ fn search_md(s: &SearchStudy, ctx: &Ctx) -> XResult<String> {
                 s.network,
                 metric.name()
             ),
-            format!("{} cost", metric.name()),
+            metric.axis_label(),
             "test accuracy (%)",
         )
         .log_x()

@@ -35,6 +35,16 @@ impl CostMetric {
         }
     }
 
+    /// The cost with its unit, for a figure's axis.
+    pub fn axis_label(self) -> &'static str {
+        match self {
+            Self::Rep => "representational cost (bits)",
+            Self::Fa => "computational cost (full adders)",
+            Self::Bops => "BOPs (Σ MACs·B_W·B_A)",
+            Self::Energy => "energy per inference (pJ, Horowitz 45 nm model)",
+        }
+    }
+
     /// Cost of layer `l` of `table` at `p`.
     pub fn of_layer(self, table: &NetworkTable, l: usize, p: LayerPrecision) -> Result<f64> {
         let r = table.rows.get(l).ok_or_else(|| {
