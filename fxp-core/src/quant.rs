@@ -48,6 +48,25 @@ pub enum Signedness {
     Unsigned,
 }
 
+impl Signedness {
+    /// Unsigned for an input known to be non-negative (it follows a ReLU), signed otherwise.
+    pub fn for_input(nonnegative: bool) -> Self {
+        if nonnegative {
+            Self::Unsigned
+        } else {
+            Self::Signed
+        }
+    }
+
+    /// `signed` or `unsigned` (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+            Self::Unsigned => "unsigned",
+        }
+    }
+}
+
 /// A uniform B-bit quantizer of range r with the course conventions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Quantizer {

@@ -182,6 +182,6 @@ pub(crate) fn input_signs(model: &cifar_infer::Model) -> Vec<&'static str> {
     model
         .nonnegative_inputs()
         .into_iter()
-        .map(|u| if u { "unsigned" } else { "signed" })
+        .map(|u| fxp_core::Signedness::for_input(u).name())
         .collect()
 }

@@ -46,11 +46,7 @@ fn raw_pair(w: &[f64], a: &[f64], l: usize) -> String {
 
 /// The sign of a layer's quantized input, as the graph gives it.
 fn sign(unsigned: Option<bool>) -> &'static str {
-    match unsigned {
-        Some(true) => "unsigned",
-        Some(false) => "signed",
-        None => "–",
-    }
+    unsigned.map_or("–", |u| fxp_core::Signedness::for_input(u).name())
 }
 
 fn offsets_table(p: &Problem3) -> String {
