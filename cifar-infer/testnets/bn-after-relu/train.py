@@ -11,9 +11,9 @@ Usage (from the repository root, a few minutes on 2 cores):
         [--net-json net.json]
 The defaults train `bn-after-relu`; the other network's README gives its flags.
 Needs torch, numpy and safetensors. Trains on data_batch_1.bin (10,000 images), prints the
-float accuracy on test_batch.bin and, per batch norm, the largest |output| over the first
-500 training images (the values the course's max ranges are ruled by), writes the parameters
-(and with --net-json the description).
+float accuracy on test_batch.bin and, per batch norm, the largest |output| over the 10,000
+training images (the calibration images: the values the course's max ranges are ruled by),
+writes the parameters (and with --net-json the description).
 """
 import argparse
 import json
@@ -95,17 +95,24 @@ def to_json(desc):
 
 
 def report_outliers(net, x):
-    """Per batch norm: largest |output| and its ratio to the output's standard deviation."""
-    trace = []
+    """Per batch norm, over the images `x` (eval mode): the largest |output|, its channel, how
+    many positions of that channel fire (ReLU input > 0) and its running variance."""
+    peak, fires = None, None
     with torch.no_grad():
-        net(x, trace)
-    for i, t in enumerate(trace, 1):
-        a = t.abs()
-        per_channel = a.amax(dim=(0, 2, 3))
-        ch = int(per_channel.argmax())
-        print(f"bn{i}: max |output| {a.max().item():.1f} (channel {ch}), "
-              f"std {t.std().item():.3f}, max/std {a.max().item() / t.std().item():.0f}, "
-              f"running_var of that channel {getattr(net, f'bn{i}').running_var[ch].item():.3g}")
+        for s in range(0, len(x), 500):
+            trace = []
+            net(x[s : s + 500], trace)
+            m = [t.abs().amax(dim=(0, 2, 3)) for t in trace]
+            # A batch norm's input fires where its output differs from the output of 0.
+            f = [(t != bn(torch.zeros_like(t[:1]))).sum(dim=(0, 2, 3))
+                 for t, (_, bn) in zip(trace, net.blocks())]
+            peak = m if peak is None else [torch.maximum(a, b) for a, b in zip(peak, m)]
+            fires = f if fires is None else [a + b for a, b in zip(fires, f)]
+    for i, (p, f) in enumerate(zip(peak, fires), 1):
+        ch = int(p.argmax())
+        print(f"bn{i}: largest |output| over {len(x)} images {p[ch].item():.1f} (channel {ch}, "
+              f"fires at {int(f[ch])} positions, running_var "
+              f"{getattr(net, f'bn{i}').running_var[ch].item():.3g})")
 
 
 def to_save(net, f16_weights):
@@ -172,7 +179,7 @@ def main():
             acc = (net(xt).argmax(1) == yt).float().mean().item()
         print(f"epoch {epoch + 1}: loss {loss.item():.3f}, test accuracy {100 * acc:.2f} %, "
               f"largest |batch norm output| {max_outputs(net, x[:200])}", flush=True)
-    report_outliers(net, x[:500])
+    report_outliers(net, x)
     state = to_save(net, args.f16_weights)
     save_file(state, args.out)
     print(f"wrote {args.out}")
