@@ -53,6 +53,7 @@ pub fn render(d: &PrecisionDesign, ctx: &Ctx) -> XResult<Section> {
         md.push_str(&search_md(s, ctx)?);
     }
     md.push_str(&ranges_md(&d.ranges));
+    md.push_str(&ranges_md(&d.outlier_ranges));
     for a in &d.accumulators {
         md.push_str(&accumulators_md(a, ctx)?);
     }

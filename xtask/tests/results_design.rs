@@ -1,5 +1,5 @@
 //! Snapshot of "Beyond the homework: precision design" on the quick configuration (the test
-//! network `bn-after-relu` only): the result struct (rounded JSON) and the rendered markdown,
+//! networks `bn-after-relu` and `bn-after-relu-outliers` only): the result struct (rounded JSON) and the rendered markdown,
 //! and the results.json section being exactly the serialized result.
 //!
 //! Accept an intended change with `cargo insta review` (or `INSTA_UPDATE=always cargo test`),

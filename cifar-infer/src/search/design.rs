@@ -1,6 +1,7 @@
 //! "Beyond the homework: precision design" as one result: the budgeted search beside the
-//! uniform and B_min + offsets assignments, the range-method comparison on the test network
-//! `bn-after-relu`, and the accumulator analysis of each network ([`run`]).
+//! uniform and B_min + offsets assignments, the range-method comparison on the test networks
+//! `bn-after-relu` and `bn-after-relu-outliers` (where max ranges collapse), and the
+//! accumulator analysis of each network ([`run`]).
 use super::study::{range_study, search_study, RangeStudy, SearchSettings, SearchStudy};
 use super::CostMetric;
 use crate::error::Result;
@@ -15,6 +16,12 @@ use std::path::{Path, PathBuf};
 /// The bundled test network (batch norm after ReLU, raw pixels), relative to this crate.
 pub fn testnet_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testnets/bn-after-relu")
+}
+
+/// The test network of the same shape on which max ranges collapse (one first-layer channel
+/// fires on one calibration image only), relative to this crate.
+pub fn outliers_testnet_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testnets/bn-after-relu-outliers")
 }
 
 /// How much of each study to run.
@@ -37,6 +44,9 @@ pub struct DesignSettings {
     pub range_calibration_images: usize,
     /// Uniform precisions of the range comparison.
     pub range_bits: Vec<u32>,
+    /// Calibration images of the range methods on `bn-after-relu-outliers` (its outlier is in
+    /// the 1,648th).
+    pub outlier_calibration_images: usize,
     /// Test images of the accumulator analysis, per network (course, test network).
     pub accumulator_test_images: (usize, usize),
     /// Calibration images behind the reached widths.
@@ -57,6 +67,7 @@ impl DesignSettings {
             range_test_images: 10_000,
             range_calibration_images: 1000,
             range_bits: vec![4, 5, 6, 8],
+            outlier_calibration_images: 10_000,
             accumulator_test_images: (50, 2000),
             accumulator_calibration_images: 50,
             accumulator_widths: (vec![16, 18, 20, 22], (8..=20).step_by(2).collect()),
@@ -74,6 +85,7 @@ impl DesignSettings {
             range_test_images: 300,
             range_calibration_images: 200,
             range_bits: vec![4, 8],
+            outlier_calibration_images: 2000,
             accumulator_test_images: (0, 100),
             accumulator_calibration_images: 20,
             accumulator_widths: (vec![], vec![10, 14, 18]),
@@ -90,6 +102,8 @@ pub struct PrecisionDesign {
     pub searches: Vec<SearchStudy>,
     /// Range methods on the test network.
     pub ranges: RangeStudy,
+    /// Range methods on the test network where max ranges collapse.
+    pub outlier_ranges: RangeStudy,
     /// Accumulator analysis per network at 8 bits, max ranges.
     pub accumulators: Vec<AccumulatorAnalysis>,
 }
@@ -181,29 +195,34 @@ pub fn run(
         s.accumulator_test_images.1,
         &s.accumulator_widths.1,
     )?);
-    let setup = Setup::load(&Sources {
-        limit: Some(s.range_test_images),
-        ..test_sources.clone()
-    })?;
-    let calib = setup.calibration()?.take(s.range_calibration_images);
-    let ranges = range_study(
-        &setup.model,
-        &calib,
-        &setup.test,
-        &[
-            RangeMethod::Max,
-            RangeMethod::Percentile(99.99),
-            RangeMethod::Mse,
-        ],
-        &s.range_bits,
-        DEFAULT_SAMPLE,
-        batch,
-        progress,
-    )?;
+    let ranges_on = |dir: &Path, calibration_images: usize| -> Result<RangeStudy> {
+        let setup = Setup::load(&Sources {
+            spec: Some(dir.join("net.json")),
+            model: Some(dir.join("model.safetensors")),
+            limit: Some(s.range_test_images),
+            ..course.clone()
+        })?;
+        let calib = setup.calibration()?.take(calibration_images);
+        range_study(
+            &setup.model,
+            &calib,
+            &setup.test,
+            &[
+                RangeMethod::Max,
+                RangeMethod::Percentile(99.99),
+                RangeMethod::Mse,
+            ],
+            &s.range_bits,
+            DEFAULT_SAMPLE,
+            batch,
+            progress,
+        )
+    };
     Ok(PrecisionDesign {
         settings: s.clone(),
         searches,
-        ranges,
+        ranges: ranges_on(&testnet_dir(), s.range_calibration_images)?,
+        outlier_ranges: ranges_on(&outliers_testnet_dir(), s.outlier_calibration_images)?,
         accumulators,
     })
 }
