@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// Test images the accuracies are measured on.
 const TEST_IMAGES: usize = 300;
 /// Calibration images (data_batch_1) behind the ranges: enough to include the image (1,648th)
-/// on which the rare channel fires, as any calibration over the whole batch does.
+/// on which the rare channel fires strongest, as any calibration over the whole batch does.
 const CALIBRATION_IMAGES: usize = 2000;
 /// Issue 17's criterion: MSE ranges at 8 bits within this many points of float.
 const MSE_TOLERANCE: f64 = 2.0;
