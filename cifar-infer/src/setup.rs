@@ -2,10 +2,10 @@
 //! test images and the data folder.
 use crate::data::{resolve_data_dir, CifarSet, DataPaths};
 use crate::error::{InferError, Result};
-use crate::quant::ranges::{CalibrationSample, RangeMethod, DEFAULT_SAMPLE};
-use fxp_core::LayerPrecision;
 use crate::model::Model;
+use crate::quant::ranges::{CalibrationSample, RangeMethod, DEFAULT_SAMPLE};
 use crate::quantized::Ranges;
+use fxp_core::LayerPrecision;
 use nn_cost::spec::NetworkSpec;
 use serde::{Deserialize, Serialize};
 use std::fmt;

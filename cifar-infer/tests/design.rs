@@ -133,7 +133,10 @@ fn search_meets_its_tolerance_on_calibration_and_beats_the_baselines() {
     .unwrap();
     let threshold = st.float_calibration_accuracy - 2.0;
     for m in &st.searches {
-        assert!(m.searched.calibration_accuracy.unwrap() >= threshold, "{m:?}");
+        assert!(
+            m.searched.calibration_accuracy.unwrap() >= threshold,
+            "{m:?}"
+        );
         assert_eq!(m.searched.validated, Some(true), "{m:?}");
         // Never costlier than its start, the cheapest feasible baseline on calibration.
         let start = st.uniform.iter().find(|a| a.label == m.start).unwrap();

@@ -34,9 +34,7 @@ fn uniform(bits: u32, layers: usize) -> Vec<LayerPrecision> {
 
 /// Logits at a uniform precision with ranges from 100 calibration images.
 fn fixed_point_logits(s: &Setup, bits: u32, policy: PathPolicy) -> Vec<f32> {
-    let ranges = s
-        .ranges_with(RangeSource::MAX, Some(100), &Silent)
-        .unwrap();
+    let ranges = s.ranges_with(RangeSource::MAX, Some(100), &Silent).unwrap();
     let q = QuantizedModel::new(
         &s.model,
         &ranges,

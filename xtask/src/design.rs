@@ -43,14 +43,15 @@ pub fn render(d: &PrecisionDesign, ctx: &Ctx) -> XResult<Section> {
          **Two answers, two guarantees.** The *searched* assignment removes bits greedily (most \
          cost saved per accuracy point lost) while the exact accuracy on labelled **calibration** \
          images (data_batch_1) stays ≥ float − T; then the greedy's path is **validated** on \
-         further calibration images the search never saw: the answer is the cheapest assignment \
-         on the path whose validation accuracy passes float − T with a margin of z standard \
-         errors of the paired accuracy difference (McNemar; z = 1.645: a one-sided 95 % lower \
-         bound). What this covers: the accuracy drop on images drawn like the validation images \
-         is at most T with 95 % confidence for one assignment tested; the scan back along the \
-         path tests a few, which weakens it slightly, and the validation images are training \
-         images (float 92.5 % on them against 86.35 % on test for the course network), so the \
-         test images, never seen, are the real check. The *bound-optimal* assignment \
+         further calibration images the search never saw: the answer is the path's end if its \
+         validation accuracy passes float − T with a margin of z standard errors of the paired \
+         accuracy difference (McNemar; z = 1.645: a one-sided 95 % lower bound), else the last \
+         assignment on the path that passes, found by bisection. What this covers: the accuracy \
+         drop on images drawn like the validation images is at most T with 95 % confidence for \
+         one assignment tested; the bisection tests a few (about log2 of the steps), which \
+         weakens it slightly, and the validation images are training images (float 92.5 % on \
+         them against 86.35 % on test for the course network), so the test images, never seen, \
+         are the real check (the last column). The *bound-optimal* assignment \
          minimises the cost subject to Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l) ≤ p = T/100 (Lagrangian \
          relaxation, then greedy completion): an analytical bound on the expected decision \
          mismatch under the additive-noise model, with no image evaluated — it needs the noise \

@@ -93,8 +93,8 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 1.0)]
     tolerance: f64,
     /// Margin of the validation rule in standard errors of the paired accuracy difference:
-    /// the answer is the cheapest on the search's path with validation accuracy − z·SE ≥
-    /// float − T (0: no margin).
+    /// the answer is the search's last assignment with validation accuracy − z·SE ≥
+    /// float − T, by bisection on its path (0: no margin).
     #[arg(long, default_value_t = Z_95)]
     z: f64,
     /// Calibration images held out to validate the search (the ones after the

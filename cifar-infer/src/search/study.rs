@@ -122,8 +122,9 @@ pub struct MetricSearch {
     /// The start: the cheapest (in this metric) uniform or offsets assignment the acceptance
     /// rule passes on the calibration images.
     pub start: String,
-    /// The answer: the cheapest assignment on the greedy path (start, then each accepted
-    /// step) that passes the validation rule; if none does, the cheapest baseline that does.
+    /// The answer: an assignment on the greedy path (start, then each accepted step) that
+    /// passes the validation rule, found by bisection (the path's end when it passes; accuracy
+    /// falls along the path, roughly); if its start fails, the cheapest baseline that passes.
     pub searched: Assignment,
     /// Accepted steps of the greedy search.
     pub steps: usize,
@@ -457,16 +458,29 @@ pub fn search_study(
             ))
         })?;
         let g: Greedy = greedy(&judge, table, metric, &start.precisions, progress)?;
-        // Validation: the cheapest on the greedy path that passes, scanning back from its end;
-        // else the cheapest baseline that passes.
+        // Validation: an assignment on the greedy path that passes, found by bisection (its
+        // end if that passes); else the cheapest baseline that passes.
         let validations = validator.runs();
         let path = g.path(&start.precisions);
+        let passes = |p: &[LayerPrecision]| -> Result<bool> {
+            Ok(validator.measure(p)?.is_some_and(|m| validator.accepts(&m)))
+        };
         let mut picked = None;
-        for (k, p) in path.iter().enumerate().rev() {
-            if validator.measure(p)?.is_some_and(|m| validator.accepts(&m)) {
-                picked = Some((p.clone(), path.len() - 1 - k));
-                break;
+        let last = path.len() - 1;
+        if passes(&path[last])? {
+            picked = Some((path[last].clone(), 0));
+        } else if last > 0 && passes(&path[0])? {
+            // path[lo] passes, path[hi] fails.
+            let (mut lo, mut hi) = (0, last);
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if passes(&path[mid])? {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
             }
+            picked = Some((path[lo].clone(), last - lo));
         }
         if picked.is_none() {
             for a in &by_cost {
@@ -489,6 +503,11 @@ pub fn search_study(
             ))
         })?;
         let validations = validator.runs() - validations;
+        progress.note(&format!(
+            "{}: validation undid {steps_undone} of {} steps ({validations} evaluations)",
+            metric.name(),
+            g.steps.len()
+        ));
         let searched = sc.assess(
             "searched",
             format!("search ({})", metric.name()),
