@@ -200,6 +200,8 @@ fn design_subcommands_give_the_same_json_on_one_and_two_threads() {
                 "5",
                 "--validation-images",
                 "40",
+                "--z",
+                "0",
             ],
         ),
     ];
