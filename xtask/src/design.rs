@@ -42,16 +42,16 @@ pub fn render(d: &PrecisionDesign, ctx: &Ctx) -> XResult<Section> {
          (`nn_cost::metrics`). Every accuracy is exact fixed point.\n\n\
          **Two answers, two guarantees.** The *searched* assignment removes bits greedily (most \
          cost saved per accuracy point lost) while the exact accuracy on labelled **calibration** \
-         images (data_batch_1) stays ≥ float − T; then the greedy's path is **validated** on \
-         further calibration images the search never saw: the answer is the path's end if its \
-         validation accuracy passes float − T with a margin of z standard errors of the paired \
-         accuracy difference (McNemar; z = 1.645: a one-sided 95 % lower bound), else the last \
-         assignment on the path that passes, found by bisection. What this covers: the accuracy \
-         drop on images drawn like the validation images is at most T with 95 % confidence for \
-         one assignment tested; the bisection tests a few (about log2 of the steps), which \
-         weakens it slightly, and the validation images are training images (float 92.5 % on \
-         them against 86.35 % on test for the course network), so the test images, never seen, \
-         are the real check (the last column). The *bound-optimal* assignment \
+         images (data_batch_1) stays ≥ float − T, and each step it takes is **validated** on \
+         further calibration images, which the greedy's choices never saw: validation accuracy \
+         − z·SE ≥ float − T, SE the standard error of the paired accuracy difference to float \
+         (McNemar; z = 1.645: a one-sided 95 % lower bound); the first step the validation \
+         refuses ends the search. What this covers: the accuracy drop on images drawn like the \
+         validation images is at most T with 95 % confidence for one assignment tested; the \
+         search tests one per step, which weakens it (the last accepted is the one reported), \
+         and the validation images are training images (float 92.5 % on them against 86.35 % \
+         on test for the course network), so the test images, never seen, are the real check \
+         (the test column). The *bound-optimal* assignment \
          minimises the cost subject to Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l) ≤ p = T/100 (Lagrangian \
          relaxation, then greedy completion): an analytical bound on the expected decision \
          mismatch under the additive-noise model, with no image evaluated — it needs the noise \
@@ -167,20 +167,26 @@ fn search_md(s: &SearchStudy, ctx: &Ctx) -> XResult<String> {
         &rows,
     ));
     md.push_str(&format!(
-        "\nGreedy starts (cheapest baseline within T on calibration), steps, steps undone by the \
-         validation and exact evaluations (calibration + validation; an assignment another \
-         search evaluated is not counted again): {}.\n",
+        "\nGreedy starts (cheapest baseline within T on calibration and validated), steps, how \
+         each search ended, and exact evaluations (calibration + validation; an assignment \
+         another search evaluated is not counted again): {}.\n",
         s.searches
             .iter()
-            .map(|m| format!(
-                "{} from {} ({} steps, {} undone, {} + {} evaluations)",
-                m.metric.name(),
-                m.start,
-                m.steps,
-                m.steps_undone,
-                m.evaluations,
-                m.validations
-            ))
+            .map(|m| {
+                let end = if m.stopped_by_validation {
+                    "then a step the validation refused"
+                } else {
+                    "then none within T on calibration"
+                };
+                format!(
+                    "{} from {} ({} steps, {end}; {} + {} evaluations)",
+                    m.metric.name(),
+                    m.start,
+                    m.steps,
+                    m.evaluations,
+                    m.validations
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     ));

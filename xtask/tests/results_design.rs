@@ -47,17 +47,15 @@ fn check_search(s: &SearchStudy) {
         let v = m.searched.validation_accuracy.unwrap();
         let se = m.searched.validation_se.unwrap();
         assert!(v - s.settings.z * se >= s.float_validation_accuracy - t - 1e-9);
-        if m.steps_undone <= m.steps {
-            // On the greedy path: within T on calibration, never costlier than its start.
-            assert!(m.searched.calibration_accuracy.unwrap() >= s.float_calibration_accuracy - t);
-            let start = s
-                .uniform
-                .iter()
-                .chain(&s.offsets)
-                .find(|a| a.label == m.start)
-                .unwrap();
-            assert!(cost(&m.searched) <= cost(start));
-        }
+        // Within T on calibration, never costlier than its start.
+        assert!(m.searched.calibration_accuracy.unwrap() >= s.float_calibration_accuracy - t);
+        let start = s
+            .uniform
+            .iter()
+            .chain(&s.offsets)
+            .find(|a| a.label == m.start)
+            .unwrap();
+        assert!(cost(&m.searched) <= cost(start));
         // The verdicts, recomputed from the accuracies and costs.
         let best = s
             .uniform

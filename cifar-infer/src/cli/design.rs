@@ -93,8 +93,8 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 1.0)]
     tolerance: f64,
     /// Margin of the validation rule in standard errors of the paired accuracy difference:
-    /// the answer is the search's last assignment with validation accuracy − z·SE ≥
-    /// float − T, by bisection on its path (0: no margin).
+    /// every step of the search must keep validation accuracy − z·SE ≥ float − T, and the
+    /// first that does not ends it (0: no margin).
     #[arg(long, default_value_t = Z_95)]
     z: f64,
     /// Calibration images held out to validate the search (the ones after the
@@ -293,11 +293,15 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
     for m in &s.searches {
         outln!();
         outln!(
-            "cost {} (start: {}; {} steps, {} undone by the validation):",
+            "cost {} (start: {}; {} steps, then {}):",
             m.metric.name(),
             m.start,
             m.steps,
-            m.steps_undone
+            if m.stopped_by_validation {
+                "a step the validation refused"
+            } else {
+                "no removal within tolerance on calibration"
+            }
         );
         if let Some((label, cost)) = &m.best_baseline {
             outln!(

@@ -4,12 +4,13 @@
 //! * [`greedy`] — **measured**: starts from a feasible assignment (the cheapest feasible
 //!   uniform or B_min + offsets one) and removes one bit at a time, each step the removal with
 //!   the most cost saved per accuracy point lost, as long as the exact fixed-point accuracy on
-//!   the labelled **calibration** images passes the acceptance rule of [`judge`]: ≥ float − T
-//!   by a margin of z standard errors of the paired difference. Evaluations stop early once
-//!   they cannot pass and are shared by every metric's search; a removal that failed once is
-//!   not tried again (accuracy is taken to fall as bits are removed), and scores are updated
-//!   lazily (only the best candidate is re-evaluated). It holds on the calibration images
-//!   only; the test images, never seen by the search, say how well it carries over.
+//!   the labelled **calibration** images stays ≥ float − T, and each step taken is validated
+//!   on held-out calibration images with the acceptance rule of [`judge`] (≥ float − T by a
+//!   margin of z standard errors of the paired difference); the first step the validation
+//!   refuses ends the search. Evaluations stop early once they cannot pass and are shared by
+//!   every metric's search; a removal that failed once is not tried again (accuracy is taken
+//!   to fall as bits are removed), and scores are updated lazily (only the best candidate is
+//!   re-evaluated). The test images, never seen by the search, say how well it carries over.
 //! * [`bound_optimal`] — **analytical**: the assignment minimising the cost subject to the
 //!   noise-gain bound Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l) ≤ p (Sakr et al.: a first-order bound
 //!   on the probability that the fixed-point decision differs from the float one), solved by
@@ -64,23 +65,11 @@ pub struct Greedy {
     /// Exact evaluations run (each over the calibration images, possibly stopped early);
     /// those another search already ran are not counted.
     pub evaluations: usize,
-}
-
-impl Greedy {
-    /// The assignments of the search's path: `start`, then the one after each step.
-    pub fn path(&self, start: &[LayerPrecision]) -> Vec<Vec<LayerPrecision>> {
-        let mut p = start.to_vec();
-        let mut path = vec![p.clone()];
-        for s in &self.steps {
-            if s.weight {
-                p[s.layer].b_w -= 1;
-            } else {
-                p[s.layer].b_a -= 1;
-            }
-            path.push(p.clone());
-        }
-        path
-    }
+    /// Exact evaluations of the validation (likewise).
+    pub validations: usize,
+    /// Whether the search ended because its next step failed the validation (else: no
+    /// removal passed on the calibration images).
+    pub stopped_by_validation: bool,
 }
 
 /// A candidate removal of the greedy search: its last known score and, when it was evaluated
@@ -93,18 +82,21 @@ struct Candidate {
 }
 
 /// Greedy bit removal from `start` (which must pass `judge`'s acceptance rule) minimising
-/// `metric`; `progress` gets one note per accepted step. Lazy: the candidates keep their score
+/// `metric`; a step is taken when it passes `judge` (the calibration images searched on) and
+/// then `validator` (held-out images, with the margin), and the first winning step the
+/// validator refuses ends the search; `progress` gets one note per accepted step. Lazy: the candidates keep their score
 /// from the last time they were evaluated, and only the best one is re-evaluated; it is taken
 /// when its fresh score still beats every other candidate's last score (all candidates are
 /// evaluated on the first step).
 pub fn greedy(
     judge: &Judge<'_>,
+    validator: &Judge<'_>,
     table: &NetworkTable,
     metric: CostMetric,
     start: &[LayerPrecision],
     progress: &dyn Progress,
 ) -> Result<Greedy> {
-    let runs = judge.runs();
+    let (runs, validations) = (judge.runs(), validator.runs());
     let passing = |p: &[LayerPrecision]| -> Result<Option<Measured>> {
         Ok(judge.measure(p)?.filter(|m| judge.accepts(m)))
     };
@@ -128,6 +120,7 @@ pub fn greedy(
         })
         .collect();
     let mut steps = Vec::new();
+    let mut stopped_by_validation = false;
     loop {
         let mut accepted = None;
         while !cands.is_empty() {
@@ -174,6 +167,15 @@ pub fn greedy(
         let Some((c, saved, layer, weight, m)) = accepted else {
             break;
         };
+        // The step must hold on the held-out images too; the first that does not ends the
+        // search (the validation is not asked again which other step would pass).
+        if !validator
+            .measure(&c)?
+            .is_some_and(|v| validator.accepts(&v))
+        {
+            stopped_by_validation = true;
+            break;
+        }
         p = c;
         cost -= saved;
         current = m;
@@ -201,6 +203,8 @@ pub fn greedy(
         accuracy: current.accuracy,
         steps,
         evaluations: judge.runs() - runs,
+        validations: validator.runs() - validations,
+        stopped_by_validation,
     })
 }
 

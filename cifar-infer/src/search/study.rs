@@ -119,21 +119,20 @@ pub struct Assignment {
 pub struct MetricSearch {
     /// The cost minimised.
     pub metric: CostMetric,
-    /// The start: the cheapest (in this metric) uniform or offsets assignment the acceptance
-    /// rule passes on the calibration images.
+    /// The start: the cheapest (in this metric) uniform or offsets assignment within T on the
+    /// calibration images that passes the validation rule.
     pub start: String,
-    /// The answer: an assignment on the greedy path (start, then each accepted step) that
-    /// passes the validation rule, found by bisection (the path's end when it passes; accuracy
-    /// falls along the path, roughly); if its start fails, the cheapest baseline that passes.
+    /// The greedy search's answer.
     pub searched: Assignment,
     /// Accepted steps of the greedy search.
     pub steps: usize,
-    /// Of them, the last ones the validation undid.
-    pub steps_undone: usize,
+    /// Whether it ended because its next step failed the validation (else: no removal
+    /// stayed within T on the calibration images).
+    pub stopped_by_validation: bool,
     /// Exact evaluations the greedy ran on the calibration images (not counting those another
     /// metric's search had run).
     pub evaluations: usize,
-    /// Exact evaluations of the validation.
+    /// Exact evaluations of the validation (likewise).
     pub validations: usize,
     /// The bound-optimal assignment (cost minimised subject to bound ≤ p), when the noise
     /// gains exist.
@@ -161,8 +160,8 @@ pub struct SearchSettings {
     /// (validation accuracy − z·SE ≥ float − T; [`super::judge`]); 0: the plain rule.
     pub z: f64,
     /// Of the calibration images given, the last `validation_images` are held out: the greedy
-    /// searches the others with the plain rule, and its path is validated on these with the
-    /// margin. 0: the margin rule is applied on the searched images themselves.
+    /// searches the others with the plain rule, and each step it takes must pass the margin
+    /// rule on these. 0: the margin rule is applied on the searched images themselves.
     pub validation_images: usize,
     /// The costs to minimise (one search each).
     pub metrics: Vec<CostMetric>,
@@ -436,82 +435,53 @@ pub fn search_study(
                 .filter(|a| ok(a))
                 .min_by(|a, b| a.costs.get(metric).total_cmp(&b.costs.get(metric)))
         };
-        // The start: the cheapest baseline the rule accepts, judged in order of cost (the
-        // cheap ones below float − T stop early).
+        // The start: the cheapest baseline within T on calibration that the validation
+        // accepts, judged in order of cost (the cheap ones below float − T stop early).
         let mut by_cost: Vec<&Assignment> = uniform.iter().chain(&offsets).collect();
         by_cost.sort_by(|a, b| a.costs.get(metric).total_cmp(&b.costs.get(metric)));
         let mut start = None;
         for &a in &by_cost {
-            if judge
-                .measure(&a.precisions)?
-                .is_some_and(|m| judge.accepts(&m))
-            {
+            let ok = |j: &Judge| -> Result<bool> {
+                Ok(j.measure(&a.precisions)?.is_some_and(|m| j.accepts(&m)))
+            };
+            if ok(&judge)? && ok(&validator)? {
                 start = Some(a);
                 break;
             }
         }
         let start = start.ok_or_else(|| {
             InferError::Invalid(format!(
-                "no uniform or offsets assignment reaches {:.2} % on the calibration images: \
-                 widen the tolerance or the precisions tried",
+                "no uniform or offsets assignment reaches {:.2} % on the calibration images and \
+                 {:.2} % with a margin of {} standard errors on the validation images: widen the \
+                 tolerance or the precisions tried, lower the margin (--z) or give more \
+                 validation images",
                 judge.threshold(),
-            ))
-        })?;
-        let g: Greedy = greedy(&judge, table, metric, &start.precisions, progress)?;
-        // Validation: an assignment on the greedy path that passes, found by bisection (its
-        // end if that passes); else the cheapest baseline that passes.
-        let validations = validator.runs();
-        let path = g.path(&start.precisions);
-        let passes = |p: &[LayerPrecision]| -> Result<bool> {
-            Ok(validator.measure(p)?.is_some_and(|m| validator.accepts(&m)))
-        };
-        let mut picked = None;
-        let last = path.len() - 1;
-        if passes(&path[last])? {
-            picked = Some((path[last].clone(), 0));
-        } else if last > 0 && passes(&path[0])? {
-            // path[lo] passes, path[hi] fails.
-            let (mut lo, mut hi) = (0, last);
-            while hi - lo > 1 {
-                let mid = (lo + hi) / 2;
-                if passes(&path[mid])? {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            picked = Some((path[lo].clone(), last - lo));
-        }
-        if picked.is_none() {
-            for a in &by_cost {
-                if validator
-                    .measure(&a.precisions)?
-                    .is_some_and(|m| validator.accepts(&m))
-                {
-                    picked = Some((a.precisions.clone(), path.len()));
-                    break;
-                }
-            }
-        }
-        let (picked, steps_undone) = picked.ok_or_else(|| {
-            InferError::Invalid(format!(
-                "no assignment of the search reaches {:.2} % on the validation images with a \
-                 margin of {} standard errors: widen the tolerance, lower the margin (--z) or \
-                 give more validation images",
                 validator.threshold(),
                 settings.z
             ))
         })?;
-        let validations = validator.runs() - validations;
+        let g: Greedy = greedy(
+            &judge,
+            &validator,
+            table,
+            metric,
+            &start.precisions,
+            progress,
+        )?;
         progress.note(&format!(
-            "{}: validation undid {steps_undone} of {} steps ({validations} evaluations)",
+            "{}: {} steps, {}",
             metric.name(),
-            g.steps.len()
+            g.steps.len(),
+            if g.stopped_by_validation {
+                "the next refused by the validation"
+            } else {
+                "no further removal within T on calibration"
+            }
         ));
         let searched = sc.assess(
             "searched",
             format!("search ({})", metric.name()),
-            picked,
+            g.precisions,
             true,
         )?;
         note(&searched);
@@ -543,9 +513,9 @@ pub fn search_study(
                 .map(|b| b.test_accuracy >= test_threshold),
             searched,
             steps: g.steps.len(),
-            steps_undone,
+            stopped_by_validation: g.stopped_by_validation,
             evaluations: g.evaluations,
-            validations,
+            validations: g.validations,
             bound_optimal,
             best_baseline,
         });
