@@ -9,10 +9,12 @@
 //! images the search sees are a sample, and an assignment that passes by a few lucky images
 //! is refused. z = 0 is the plain rule a ≥ float − T.
 //!
-//! What it does not cover: the greedy compares many candidates and keeps the best-looking one,
-//! which favours candidates whose calibration accuracy came out high by chance (the level is
-//! per comparison, not for the whole search); and the calibration images are training images of
-//! the course network, where margins are larger than on test images.
+//! The search uses two judges: z = 0 on the calibration images it searches on (the greedy
+//! compares many candidates there and keeps the best-looking one, which favours candidates
+//! whose accuracy came out high by chance), and z > 0 on held-out calibration images that
+//! see one assignment per step taken. What the margin does not cover: the level is per
+//! assignment tested, not for the whole search; and the calibration images are training images
+//! of the course network, where margins are larger than on test images.
 //!
 //! An assignment's accuracy does not depend on the cost being minimised: every exact
 //! evaluation is kept by assignment ([`Judge::measure`]) and shared by the searches of every
