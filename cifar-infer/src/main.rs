@@ -38,7 +38,8 @@ enum Cmd {
         cifar-infer eval --images 1000                  # float baseline\n  \
         cifar-infer eval --bits 6,8 --json > eval.json  # one result per precision\n  \
         cifar-infer eval --weight-bits 9,9,9,9,8,6,7,8 --act-bits 5,7,8,8,8,7,6,6\n  \
-        cifar-infer eval --bits 8 --ranges computed --calibration-images 1000\n  \
+        cifar-infer eval --bits 8 --ranges max --calibration-images 1000\n  \
+        cifar-infer eval --bits 6 --ranges mse --calibration-images 1000   # one range per precision\n  \
         cifar-infer eval --onnx my-net.onnx --images 1000   # input x = pixel/255\n  \
         cifar-infer eval --onnx my-net.onnx --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225")]
     Eval(EvalArgs),
@@ -47,7 +48,8 @@ enum Cmd {
         cifar-infer sweep --tolerance 1\n  \
         cifar-infer sweep --tolerance 1 --relative --bisect --images 2000\n  \
         cifar-infer sweep --offsets data --min-bits 3 --max-bits 8 --json\n  \
-        cifar-infer sweep --onnx my-net.onnx --bisect --images 2000")]
+        cifar-infer sweep --onnx my-net.onnx --bisect --images 2000\n  \
+        cifar-infer sweep --ranges percentile:99.99 --images 2000")]
     Sweep(SweepArgs),
     /// Images per second of the float and quantized evaluations (use a release build).
     #[command(after_help = "Examples:\n  \
@@ -67,13 +69,16 @@ enum Cmd {
     Ranges(design::RangesArgs),
     /// Accumulator widths per layer; accuracy with accumulators cut to W bits (wrap vs saturate).
     #[command(after_help = "Examples:\n  \
-        cifar-infer accumulators --bits 8 --images 200 --widths 14,16,18,20")]
+        cifar-infer accumulators --bits 8 --images 200 --widths 14,16,18,20\n  \
+        cifar-infer accumulators --bits 6 --ranges mse --images 200")]
     Accumulators(design::AccumulatorArgs),
-    /// Per-layer precisions minimising a cost within an accuracy tolerance (greedy, measured on
-    /// calibration images) and the noise-gain bound-optimal allocation.
+    /// Per-layer precisions minimising a cost within an accuracy tolerance (greedy on
+    /// calibration images, validated on held-out ones) and the noise-gain bound-optimal
+    /// allocation.
     #[command(after_help = "Examples:\n  \
         cifar-infer search --cost bops --tolerance 1 --images 2000\n  \
-        cifar-infer search --cost rep,fa,bops,energy --calibration-images 500 --json")]
+        cifar-infer search --cost rep,fa,bops,energy --calibration-images 500 --validation-images 2000 --z 1.645 --json\n  \
+        cifar-infer search --spec net.json --model net.safetensors --ranges percentile:99.99")]
     Search(design::SearchArgs),
 }
 

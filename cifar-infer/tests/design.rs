@@ -117,6 +117,9 @@ fn search_meets_its_tolerance_on_calibration_and_beats_the_baselines() {
     let ranges = cifar_infer::Ranges::compute(&s.model, &calib, 100).unwrap();
     let settings = SearchSettings {
         tolerance: 2.0,
+        // The plain rule on the searched images: the greedy's own answer is kept.
+        z: 0.0,
+        validation_images: 0,
         metrics: vec![CostMetric::Bops, CostMetric::Rep],
         uniform_bits: (3..=10).collect(),
         b_min: vec![],
@@ -130,7 +133,11 @@ fn search_meets_its_tolerance_on_calibration_and_beats_the_baselines() {
     .unwrap();
     let threshold = st.float_calibration_accuracy - 2.0;
     for m in &st.searches {
-        assert!(m.searched.calibration_accuracy >= threshold, "{m:?}");
+        assert!(
+            m.searched.calibration_accuracy.unwrap() >= threshold,
+            "{m:?}"
+        );
+        assert_eq!(m.searched.validated, Some(true), "{m:?}");
         // Never costlier than its start, the cheapest feasible baseline on calibration.
         let start = st.uniform.iter().find(|a| a.label == m.start).unwrap();
         assert!(m.searched.costs.get(m.metric) <= start.costs.get(m.metric));
@@ -184,7 +191,19 @@ fn design_subcommands_give_the_same_json_on_one_and_two_threads() {
     let runs: Vec<(&str, Vec<&str>)> = vec![
         ("ranges", vec!["--bits", "4", "--ranges", "max,mse"]),
         ("accumulators", vec!["--widths", "12,16"]),
-        ("search", vec!["--cost", "bops", "--tolerance", "5"]),
+        (
+            "search",
+            vec![
+                "--cost",
+                "bops",
+                "--tolerance",
+                "5",
+                "--validation-images",
+                "40",
+                "--z",
+                "0",
+            ],
+        ),
     ];
     for (cmd, extra) in runs {
         let out = |threads: &str| {

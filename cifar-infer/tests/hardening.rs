@@ -401,7 +401,7 @@ fn a_custom_network_gets_computed_ranges_by_default() {
     ];
     let out = support::run(BIN, &args, 0);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["ranges_source"], "computed", "{v}");
+    assert_eq!(v["ranges_source"], "max", "{v}");
     assert_eq!(v["n"], 20);
     // Asked for explicitly, the npy ranges are refused with a hint.
     let mut npy = args.to_vec();

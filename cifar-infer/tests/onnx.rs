@@ -34,9 +34,7 @@ fn uniform(bits: u32, layers: usize) -> Vec<LayerPrecision> {
 
 /// Logits at a uniform precision with ranges from 100 calibration images.
 fn fixed_point_logits(s: &Setup, bits: u32, policy: PathPolicy) -> Vec<f32> {
-    let ranges = s
-        .ranges_with(RangeSource::Computed, Some(100), &Silent)
-        .unwrap();
+    let ranges = s.ranges_with(RangeSource::MAX, Some(100), &Silent).unwrap();
     let q = QuantizedModel::new(
         &s.model,
         &ranges,
@@ -70,8 +68,8 @@ fn the_course_layers_through_onnx_equal_their_description() {
         float_logits(&desc),
         "float, bit for bit"
     );
-    let ro = onnx.ranges_with(RangeSource::Computed, Some(100), &Silent);
-    let rd = desc.ranges_with(RangeSource::Computed, Some(100), &Silent);
+    let ro = onnx.ranges_with(RangeSource::MAX, Some(100), &Silent);
+    let rd = desc.ranges_with(RangeSource::MAX, Some(100), &Silent);
     assert_eq!(ro.unwrap(), rd.unwrap(), "computed ranges");
     for bits in [4, 6, 8] {
         assert_eq!(
@@ -154,7 +152,7 @@ fn the_cli_takes_onnx_networks_and_says_how_their_input_is_made() {
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("note:"), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["ranges_source"], "computed");
+    assert_eq!(v["ranges_source"], "max");
     // --onnx replaces --spec and --model.
     let out = cifar_infer(&["eval", "--onnx", seq, "--model", "x.safetensors"]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -130,7 +130,7 @@ fn eval_sweep_and_profile_run_on_a_residual_network() {
         ]
         .concat(),
     );
-    assert_eq!(fixed["ranges_source"], "computed");
+    assert_eq!(fixed["ranges_source"], "max");
     assert_eq!(fixed["kernel_paths"].as_array().unwrap().len(), 7);
     // Signs from the graph: the image is signed; every other input follows a ReLU or ReLU6
     // (the fc's through global average pooling and flatten).

@@ -4,7 +4,8 @@
 use super::NetworkArgs;
 use cifar_infer::eval::DEFAULT_BATCH;
 use cifar_infer::quant::accumulators::analyze;
-use cifar_infer::quant::ranges::{CalibrationSample, RangeMethod, DEFAULT_SAMPLE};
+use cifar_infer::quant::ranges::{RangeMethod, DEFAULT_SAMPLE};
+use cifar_infer::search::design::Z_95;
 use cifar_infer::search::study::{range_study, search_study, SearchSettings};
 use cifar_infer::search::CostMetric;
 use cifar_infer::{InferError, RangeSource, Setup};
@@ -69,9 +70,10 @@ pub struct AccumulatorArgs {
     /// Uniform precision of the network analysed.
     #[arg(long, default_value_t = 8, value_parser = bits_item)]
     bits: u32,
-    /// Range method: max, percentile:P or mse.
-    #[arg(long, default_value = "max", value_parser = list_item::<RangeMethod>)]
-    ranges: RangeMethod,
+    /// Where the ranges come from (the --ranges vocabulary): max, percentile:P, mse (at
+    /// --bits), npy or auto.
+    #[arg(long, value_name = "METHOD", default_value = "max", value_parser = list_item::<RangeSource>)]
+    ranges: RangeSource,
     /// Accumulator widths W to try (bits, all layers), comma-separated.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = bits_item,
           default_value = "12,14,16,18,20,22,24,26")]
@@ -90,10 +92,24 @@ pub struct SearchArgs {
     /// Accuracy tolerance in points below float (measured on the calibration images).
     #[arg(long, default_value_t = 1.0)]
     tolerance: f64,
+    /// Margin of the validation rule in standard errors of the paired accuracy difference:
+    /// every step of the search must keep validation accuracy − z·SE ≥ float − T, and the
+    /// first that does not ends it (0: no margin).
+    #[arg(long, default_value_t = Z_95)]
+    z: f64,
+    /// Calibration images held out to validate the search (the ones after the
+    /// --calibration-images searched on; 0: the margin rule is applied on those instead).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    validation_images: usize,
     /// Folder with weight_offsets.npy and activation_offsets.npy for the B_min + offsets
     /// baselines (default: the data folder's, for the course network).
     #[arg(long, value_name = "DIR")]
     offsets: Option<PathBuf>,
+    /// Where the ranges come from (the --ranges vocabulary): auto (the course npy files for
+    /// the course network, max for any other), npy, max or percentile:P over the calibration
+    /// images searched on (not mse: its ranges change with the precision).
+    #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = list_item::<RangeSource>)]
+    ranges: RangeSource,
     /// Calibration images of the noise gains (per-image estimator) behind the bound.
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = count_item)]
     gain_images: usize,
@@ -101,6 +117,9 @@ pub struct SearchArgs {
 
 /// Calibration images the design subcommands use when --calibration-images is not given.
 const DEFAULT_CALIBRATION: usize = 1000;
+
+/// Calibration images `search` searches on when --calibration-images is not given.
+const SEARCH_CALIBRATION: usize = 500;
 
 /// `cifar-infer ranges`: accuracy and per-layer ranges of each method at each precision.
 pub fn ranges_cmd(a: RangesArgs) -> Result<(), InferError> {
@@ -166,9 +185,7 @@ pub fn accumulators_cmd(a: AccumulatorArgs) -> Result<(), InferError> {
         };
         layers
     ];
-    let ranges = CalibrationSample::collect(&setup.model, &calib, DEFAULT_SAMPLE, c.batch)?
-        .ranges(a.ranges, &p)?
-        .ranges();
+    let ranges = setup.ranges_at(a.ranges, Some(calib.len()), &p, &Bar::new(c.json))?;
     let r = analyze(
         &setup.model,
         &ranges,
@@ -220,7 +237,9 @@ pub fn accumulators_cmd(a: AccumulatorArgs) -> Result<(), InferError> {
 /// `cifar-infer search`: the budgeted search per cost, beside the baselines.
 pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
     let c = &a.common;
-    let (setup, calib) = c.load(DEFAULT_CALIBRATION)?;
+    let setup = c.net.load(c.images)?;
+    let searched_on = c.calibration_images.unwrap_or(SEARCH_CALIBRATION);
+    let calib = setup.calibration()?.take(searched_on + a.validation_images);
     let table = setup.spec.analyze()?;
     let layers = setup.model.num_weight_layers();
     let offsets_dir = match (&a.offsets, &c.net.spec) {
@@ -231,12 +250,11 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
     let offsets = offsets_dir
         .map(|d| nn_cost::read_offsets_for(d, layers))
         .transpose()?;
-    let ranges = match (&c.net.spec, c.net.model.is_some()) {
-        (None, false) => setup.ranges(RangeSource::Npy)?,
-        _ => cifar_infer::Ranges::compute(&setup.model, &calib, c.batch)?,
-    };
+    let ranges = setup.ranges_with(a.ranges, Some(searched_on), &Bar::new(c.json))?;
     let settings = SearchSettings {
         tolerance: a.tolerance,
+        z: a.z,
+        validation_images: a.validation_images,
         metrics: a.cost.clone(),
         uniform_bits: (2..=12).collect(),
         b_min: (1..=8).collect(),
@@ -259,13 +277,14 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
     }
     outln!(
         "{}: float {:.2} % (calibration, {} images), {:.2} % (test, {} images); tolerance {} \
-         points; bound budget p = {}",
+         points, margin {} SE; bound budget p = {}",
         s.network,
         s.float_calibration_accuracy,
         s.calibration_images,
         s.float_test_accuracy,
         s.test_images,
         a.tolerance,
+        a.z,
         s.budget
     );
     if let Some(why) = &s.no_bound {
@@ -273,7 +292,17 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
     }
     for m in &s.searches {
         outln!();
-        outln!("cost {} (start: {}):", m.metric.name(), m.start);
+        outln!(
+            "cost {} (start: {}; {} steps, then {}):",
+            m.metric.name(),
+            m.start,
+            m.steps,
+            if m.stopped_by_validation {
+                "a step the validation refused"
+            } else {
+                "no removal within tolerance on calibration"
+            }
+        );
         if let Some((label, cost)) = &m.best_baseline {
             outln!(
                 "  best baseline within tolerance on test: {label}, cost {}",
@@ -281,11 +310,14 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
             );
         }
         for x in std::iter::once(&m.searched).chain(&m.bound_optimal) {
+            let pct = |a: Option<f64>| a.map_or("—".into(), |a| format!("{a:.2} %"));
             outln!(
-                "  {}: cost {}, calibration {:.2} %, test {:.2} %, bound {}",
+                "  {}: cost {}, calibration {}, validation {} (SE {}), test {:.2} %, bound {}",
                 x.label,
                 sci(x.costs.get(m.metric), 4),
-                x.calibration_accuracy,
+                pct(x.calibration_accuracy),
+                pct(x.validation_accuracy),
+                x.validation_se.map_or("—".into(), |s| format!("{s:.2}")),
                 x.test_accuracy,
                 x.bound.map_or("—".into(), |b| sci(b, 3))
             );

@@ -1,5 +1,5 @@
 //! `cifar-infer eval`: accuracy in float or at given precisions.
-use super::{input_signs, load, ranges_of, Common};
+use super::{input_signs, load, ranges_at, ranges_of, Common};
 use cifar_infer::eval::evaluate;
 use cifar_infer::{FloatKernel, InferError, QuantizedModel};
 use fxp_cli::clap::{self, Args};
@@ -53,7 +53,8 @@ pub(crate) fn eval(a: EvalArgs) -> Result<(), InferError> {
     } else {
         vec![None]
     };
-    let ranges = if settings.iter().any(Option::is_some) {
+    // One set of ranges for all settings, except `mse`: one per setting.
+    let shared = if settings.iter().any(Option::is_some) && !c.ranges.per_precision() {
         Some(ranges_of(&setup, c)?)
     } else {
         None
@@ -63,6 +64,11 @@ pub(crate) fn eval(a: EvalArgs) -> Result<(), InferError> {
         let pb = Bar::new(c.json);
         pb.begin("evaluating", setup.test.len() as u64);
         let t = Instant::now();
+        let ranges = match (precisions, &shared) {
+            (Some(_), Some(r)) => Some(r.clone()),
+            (Some(p), None) => Some(ranges_at(&setup, c, p)?),
+            (None, _) => None,
+        };
         let (res, extra) = match (precisions, &ranges) {
             (Some(p), Some(ranges)) => {
                 let q = QuantizedModel::new(&setup.model, ranges, p, c.kernel.into())?;
@@ -72,7 +78,7 @@ pub(crate) fn eval(a: EvalArgs) -> Result<(), InferError> {
                     "weight_bits": p.iter().map(|x| x.b_w).collect::<Vec<_>>(),
                     "act_bits": p.iter().map(|x| x.b_a).collect::<Vec<_>>(),
                     "unsigned_inputs": setup.model.nonnegative_inputs(),
-                    "ranges_source": setup.resolve(c.range_source()),
+                    "ranges_source": setup.resolve(c.ranges),
                     "weight_ranges": ranges.weight,
                     "activation_ranges": ranges.activation,
                     "kernel_paths": q.paths(),

@@ -4,7 +4,7 @@ use cifar_infer::eval::DEFAULT_BATCH;
 use cifar_infer::profile::Estimator;
 use cifar_infer::{InferError, PathPolicy, RangeSource, Setup, Sources};
 use fxp_cli::clap::{self, Args, ValueEnum};
-use fxp_cli::{count_item, Bar, InputArgs};
+use fxp_cli::{count_item, list_item, Bar, InputArgs};
 use nn_cost::PreprocessOverride;
 use std::path::PathBuf;
 
@@ -82,9 +82,11 @@ pub(crate) struct Common {
     /// Only the first N test images (default: all 10,000; bench: 1,000).
     #[arg(long, value_name = "N", alias = "limit", value_parser = count_item)]
     pub(crate) images: Option<usize>,
-    /// Where the dynamic ranges come from.
-    #[arg(long, value_enum, default_value_t = RangesArg::Auto)]
-    pub(crate) ranges: RangesArg,
+    /// Where the dynamic ranges come from: auto (the course npy files for the course network,
+    /// max for any other), npy, or a calibration method over the calibration images: max (the
+    /// course's), percentile:P, mse (one range per precision; eval only). `computed` = max.
+    #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = list_item::<RangeSource>)]
+    pub(crate) ranges: RangeSource,
     /// When ranges are computed: only the first N calibration images (default: all 10,000).
     #[arg(long, value_name = "N", value_parser = count_item)]
     pub(crate) calibration_images: Option<usize>,
@@ -97,27 +99,6 @@ pub(crate) struct Common {
     /// Print only JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-/// `--ranges`: clap's names for [`RangeSource`] (the library type knows nothing of clap).
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum RangesArg {
-    /// The npy files for the course network, computed for any other (--spec, --onnx).
-    Auto,
-    /// The course npy files of the data folder.
-    Npy,
-    /// Computed from the weights and the calibration batch (`data_batch_1.bin`).
-    Computed,
-}
-
-impl From<RangesArg> for RangeSource {
-    fn from(r: RangesArg) -> Self {
-        match r {
-            RangesArg::Auto => RangeSource::Auto,
-            RangesArg::Npy => RangeSource::Npy,
-            RangesArg::Computed => RangeSource::Computed,
-        }
-    }
 }
 
 /// `--estimator`: clap's names for [`Estimator`].
@@ -163,17 +144,19 @@ pub(crate) fn load(c: &Common, limit: Option<usize>) -> Result<Setup, InferError
     c.net.load(limit)
 }
 
-impl Common {
-    /// `--ranges` (`auto` is resolved by [`Setup::resolve`]: the course npy files for the
-    /// course network, computed ranges for any other).
-    pub(crate) fn range_source(&self) -> RangeSource {
-        self.ranges.into()
-    }
+/// The ranges of `c.ranges` (`auto` is resolved by [`Setup::resolve`]), with a progress bar
+/// while they are computed; `mse` is refused (one range per precision: [`ranges_at`]).
+pub(crate) fn ranges_of(setup: &Setup, c: &Common) -> Result<cifar_infer::Ranges, InferError> {
+    setup.ranges_with(c.ranges, c.calibration_images, &Bar::new(c.json))
 }
 
-/// The ranges of `c.ranges`, with a progress bar while they are computed.
-pub(crate) fn ranges_of(setup: &Setup, c: &Common) -> Result<cifar_infer::Ranges, InferError> {
-    setup.ranges_with(c.range_source(), c.calibration_images, &Bar::new(c.json))
+/// The ranges of `c.ranges` at precisions `p` (any method, `mse` included).
+pub(crate) fn ranges_at(
+    setup: &Setup,
+    c: &Common,
+    p: &[fxp_core::LayerPrecision],
+) -> Result<cifar_infer::Ranges, InferError> {
+    setup.ranges_at(c.ranges, c.calibration_images, p, &Bar::new(c.json))
 }
 
 /// The sign of each weight layer's quantized input, read from the graph: `unsigned` when it

@@ -163,6 +163,15 @@ impl CifarSet {
         }
     }
 
+    /// The images after the first `n` (none when `n` is larger).
+    pub fn skip(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        Self {
+            labels: self.labels[n..].to_vec(),
+            pixels: self.pixels[n * IMAGE_BYTES..].to_vec(),
+        }
+    }
+
     /// Images `start..end` as a borrowed slice.
     pub fn slice(&self, start: usize, end: usize) -> CifarSlice<'_> {
         CifarSlice {

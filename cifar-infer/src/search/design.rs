@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::quant::accumulators::{analyze, AccumulatorAnalysis};
 use crate::quant::ranges::{RangeMethod, DEFAULT_SAMPLE};
 use crate::setup::{RangeSource, Setup, Sources};
-use fxp_core::progress::Progress;
+use fxp_core::progress::{Progress, Silent};
 use fxp_core::LayerPrecision;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -19,10 +19,13 @@ pub fn testnet_dir() -> PathBuf {
 }
 
 /// The test network of the same shape on which max ranges collapse (one first-layer channel
-/// fires on one calibration image only), relative to this crate.
+/// fires on a handful of calibration images only), relative to this crate.
 pub fn outliers_testnet_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testnets/bn-after-relu-outliers")
 }
+
+/// The one-sided 95 % normal quantile: the default margin of the acceptance rule.
+pub const Z_95: f64 = 1.645;
 
 /// How much of each study to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,10 +37,18 @@ pub struct DesignSettings {
     pub search_test_images: usize,
     /// Calibration images of the search (searched on).
     pub search_calibration_images: usize,
+    /// The next calibration images, held out to validate the search's path.
+    pub search_validation_images: usize,
+    /// Uniform precisions of the search's baselines.
+    pub search_uniform_bits: Vec<u32>,
+    /// B_min values of the search's offsets baselines (course network).
+    pub search_b_min: Vec<u32>,
     /// Calibration images of the noise gains.
     pub gain_images: usize,
     /// Accuracy tolerance (points).
     pub tolerance: f64,
+    /// Margin of the search's acceptance rule (standard errors; [`super::judge`]).
+    pub z: f64,
     /// Test images of the range comparison.
     pub range_test_images: usize,
     /// Calibration images of the range methods.
@@ -61,9 +72,15 @@ impl DesignSettings {
         Self {
             course: true,
             search_test_images: 2000,
-            search_calibration_images: 400,
+            search_calibration_images: 500,
+            search_validation_images: 2000,
+            // Past B = 9 and B_min = 5 every baseline is at float accuracy (and on the slower
+            // exact f32 path): the front is drawn without them.
+            search_uniform_bits: (2..=9).collect(),
+            search_b_min: (1..=5).collect(),
             gain_images: 100,
             tolerance: 1.0,
+            z: Z_95,
             range_test_images: 10_000,
             range_calibration_images: 1000,
             range_bits: vec![4, 5, 6, 8],
@@ -80,8 +97,12 @@ impl DesignSettings {
             course: false,
             search_test_images: 200,
             search_calibration_images: 200,
+            search_validation_images: 800,
+            search_uniform_bits: (2..=12).collect(),
+            search_b_min: (1..=8).collect(),
             gain_images: 20,
             tolerance: 2.0,
+            z: Z_95,
             range_test_images: 300,
             range_calibration_images: 200,
             range_bits: vec![4, 8],
@@ -129,15 +150,12 @@ pub fn run(
             limit: Some(s.search_test_images),
             ..src.clone()
         })?;
-        let calib = setup.calibration()?.take(s.search_calibration_images);
+        let calib = setup
+            .calibration()?
+            .take(s.search_calibration_images + s.search_validation_images);
         let table = setup.spec.analyze()?;
         let layers = setup.model.num_weight_layers();
-        let r = match ranges {
-            RangeSource::Npy => setup.ranges(RangeSource::Npy)?,
-            RangeSource::Auto | RangeSource::Computed => {
-                crate::Ranges::compute(&setup.model, &calib, batch)?
-            }
-        };
+        let r = setup.ranges_with(ranges, Some(s.search_calibration_images), &Silent)?;
         let offsets = if offsets {
             Some(nn_cost::read_offsets_for(setup.data_dir(), layers)?)
         } else {
@@ -145,9 +163,11 @@ pub fn run(
         };
         let settings = SearchSettings {
             tolerance: s.tolerance,
+            z: s.z,
+            validation_images: s.search_validation_images,
             metrics: CostMetric::ALL.to_vec(),
-            uniform_bits: (2..=12).collect(),
-            b_min: (1..=8).collect(),
+            uniform_bits: s.search_uniform_bits.clone(),
+            b_min: s.search_b_min.clone(),
             offsets,
             gain_images: s.gain_images,
             batch,
@@ -182,19 +202,23 @@ pub fn run(
         )
     };
     if s.course {
-        searches.push(search_on(course, true, RangeSource::Npy)?);
-        accumulators.push(accumulators_on(
-            course,
-            s.accumulator_test_images.0,
-            &s.accumulator_widths.0,
-        )?);
+        searches.push(timed(progress, "search (course)", || {
+            search_on(course, true, RangeSource::Npy)
+        })?);
+        accumulators.push(timed(progress, "accumulators (course)", || {
+            accumulators_on(course, s.accumulator_test_images.0, &s.accumulator_widths.0)
+        })?);
     }
-    searches.push(search_on(&test_sources, false, RangeSource::Computed)?);
-    accumulators.push(accumulators_on(
-        &test_sources,
-        s.accumulator_test_images.1,
-        &s.accumulator_widths.1,
-    )?);
+    searches.push(timed(progress, "search (test network)", || {
+        search_on(&test_sources, false, RangeSource::MAX)
+    })?);
+    accumulators.push(timed(progress, "accumulators (test network)", || {
+        accumulators_on(
+            &test_sources,
+            s.accumulator_test_images.1,
+            &s.accumulator_widths.1,
+        )
+    })?);
     let ranges_on = |dir: &Path, calibration_images: usize| -> Result<RangeStudy> {
         let setup = Setup::load(&Sources {
             spec: Some(dir.join("net.json")),
@@ -221,8 +245,20 @@ pub fn run(
     Ok(PrecisionDesign {
         settings: s.clone(),
         searches,
-        ranges: ranges_on(&testnet_dir(), s.range_calibration_images)?,
-        outlier_ranges: ranges_on(&outliers_testnet_dir(), s.outlier_calibration_images)?,
+        ranges: timed(progress, "range methods (test network)", || {
+            ranges_on(&testnet_dir(), s.range_calibration_images)
+        })?,
+        outlier_ranges: timed(progress, "range methods (outlier network)", || {
+            ranges_on(&outliers_testnet_dir(), s.outlier_calibration_images)
+        })?,
         accumulators,
     })
+}
+
+/// Runs `f` and notes its wall time under `stage` (where the design's time goes).
+fn timed<T>(progress: &dyn Progress, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let t = std::time::Instant::now();
+    let r = f()?;
+    progress.note(&format!("{stage}: {:.1} s", t.elapsed().as_secs_f64()));
+    Ok(r)
 }

@@ -4,10 +4,13 @@
 //! * [`greedy`] — **measured**: starts from a feasible assignment (the cheapest feasible
 //!   uniform or B_min + offsets one) and removes one bit at a time, each step the removal with
 //!   the most cost saved per accuracy point lost, as long as the exact fixed-point accuracy on
-//!   the labelled **calibration** images stays ≥ float − T. Evaluations stop early once they
-//!   cannot pass; a removal that failed once is not tried again (accuracy is taken to fall as
-//!   bits are removed), and scores are updated lazily (only the best candidate is re-evaluated). It holds on the calibration images only; the test images, never seen by
-//!   the search, say how well it carries over.
+//!   the labelled **calibration** images stays ≥ float − T, and each step taken is validated
+//!   on held-out calibration images with the acceptance rule of [`judge`] (≥ float − T by a
+//!   margin of z standard errors of the paired difference); the first step the validation
+//!   refuses ends the search. Evaluations stop early once they cannot pass and are shared by
+//!   every metric's search; a removal that failed once is not tried again (accuracy is taken
+//!   to fall as bits are removed), and scores are updated lazily (only the best candidate is
+//!   re-evaluated). The test images, never seen by the search, say how well it carries over.
 //! * [`bound_optimal`] — **analytical**: the assignment minimising the cost subject to the
 //!   noise-gain bound Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l) ≤ p (Sakr et al.: a first-order bound
 //!   on the probability that the fixed-point decision differs from the float one), solved by
@@ -17,16 +20,15 @@
 //!   needed), not a measured accuracy.
 pub mod cost;
 pub mod design;
+pub mod judge;
 pub mod study;
 
 pub use cost::{CostMetric, Costs};
+pub use judge::{Judge, Measured};
 
-use crate::data::CifarSet;
 use crate::error::{InferError, Result};
-use crate::eval::evaluate_until;
-use crate::model::Model;
-use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
-use fxp_core::progress::{Progress, Silent};
+use crate::quantized::Ranges;
+use fxp_core::progress::Progress;
 use fxp_core::{LayerPrecision, Quantizer};
 use nn_cost::NetworkTable;
 use serde::{Deserialize, Serialize};
@@ -47,6 +49,8 @@ pub struct Step {
     pub cost: f64,
     /// Calibration accuracy (%) after the step.
     pub accuracy: f64,
+    /// Its standard error (points, paired difference to float).
+    pub se: f64,
 }
 
 /// The result of a greedy search.
@@ -58,46 +62,14 @@ pub struct Greedy {
     pub accuracy: f64,
     /// Accepted steps in order.
     pub steps: Vec<Step>,
-    /// Exact evaluations run (each over the calibration images, possibly stopped early).
+    /// Exact evaluations run (each over the calibration images, possibly stopped early);
+    /// those another search already ran are not counted.
     pub evaluations: usize,
-}
-
-/// What the greedy search evaluates on.
-#[derive(Debug, Clone, Copy)]
-pub struct Evaluator<'a> {
-    /// The network.
-    pub model: &'a Model,
-    /// Its ranges.
-    pub ranges: &'a Ranges,
-    /// Labelled images the accuracy is measured on.
-    pub images: &'a CifarSet,
-    /// Images per forward batch.
-    pub batch: usize,
-    /// Kernel paths allowed.
-    pub policy: PathPolicy,
-}
-
-impl Evaluator<'_> {
-    /// Accuracy (%) at `p` if at least `min_correct` images are right, else `None` (stopped early).
-    pub fn accuracy_if(&self, p: &[LayerPrecision], min_correct: usize) -> Result<Option<f64>> {
-        let q = QuantizedModel::new(self.model, self.ranges, p, self.policy)?;
-        Ok(evaluate_until(
-            self.model,
-            &q,
-            self.images,
-            self.batch,
-            &Silent,
-            min_correct,
-        )?
-        .map(|r| r.accuracy))
-    }
-
-    /// Correct images needed for accuracy ≥ `threshold` (%).
-    pub fn min_correct(&self, threshold: f64) -> usize {
-        let n = self.images.len() as f64;
-        // The smallest integer c with 100·c/n ≥ threshold (a hair of slack for rounding).
-        ((threshold * n / 100.0) - 1e-9).ceil().max(0.0) as usize
-    }
+    /// Exact evaluations of the validation (likewise).
+    pub validations: usize,
+    /// Whether the search ended because its next step failed the validation (else: no
+    /// removal passed on the calibration images).
+    pub stopped_by_validation: bool,
 }
 
 /// A candidate removal of the greedy search: its last known score and, when it was evaluated
@@ -106,27 +78,33 @@ struct Candidate {
     score: f64,
     layer: usize,
     weight: bool,
-    fresh: Option<f64>,
+    fresh: Option<Measured>,
 }
 
-/// Greedy bit removal from `start` (which must be feasible: accuracy ≥ `threshold`) minimising
-/// `metric`; `progress` gets one note per accepted step. Lazy: the candidates keep their score
+/// Greedy bit removal from `start` (which must pass `judge`'s acceptance rule) minimising
+/// `metric`; a step is taken when it passes `judge` (the calibration images searched on) and
+/// then `validator` (held-out images, with the margin), and the first winning step the
+/// validator refuses ends the search; `progress` gets one note per accepted step. Lazy: the candidates keep their score
 /// from the last time they were evaluated, and only the best one is re-evaluated; it is taken
 /// when its fresh score still beats every other candidate's last score (all candidates are
 /// evaluated on the first step).
 pub fn greedy(
-    eval: &Evaluator<'_>,
+    judge: &Judge<'_>,
+    validator: &Judge<'_>,
     table: &NetworkTable,
     metric: CostMetric,
     start: &[LayerPrecision],
-    threshold: f64,
     progress: &dyn Progress,
 ) -> Result<Greedy> {
-    let min_correct = eval.min_correct(threshold);
-    let mut evaluations = 1;
-    let mut accuracy = eval.accuracy_if(start, min_correct)?.ok_or_else(|| {
+    let (runs, validations) = (judge.runs(), validator.runs());
+    let passing = |p: &[LayerPrecision]| -> Result<Option<Measured>> {
+        Ok(judge.measure(p)?.filter(|m| judge.accepts(m)))
+    };
+    let mut current = passing(start)?.ok_or_else(|| {
         InferError::Invalid(format!(
-            "the greedy search must start from an assignment with accuracy ≥ {threshold:.2} %"
+            "the greedy search must start from an assignment its acceptance rule passes \
+             (accuracy ≥ {:.2} % with the margin)",
+            judge.threshold()
         ))
     })?;
     let mut p = start.to_vec();
@@ -142,6 +120,7 @@ pub fn greedy(
         })
         .collect();
     let mut steps = Vec::new();
+    let mut stopped_by_validation = false;
     loop {
         let mut accepted = None;
         while !cands.is_empty() {
@@ -163,58 +142,69 @@ pub fn greedy(
                 cands.remove(0);
                 continue;
             }
-            let a = match cands[0].fresh {
-                Some(a) => a,
-                None => {
-                    evaluations += 1;
-                    match eval.accuracy_if(&c, min_correct)? {
-                        Some(a) => a,
-                        None => {
-                            // Fails now: taken to fail for every smaller assignment too.
-                            cands.remove(0);
-                            continue;
-                        }
+            let m = match cands[0].fresh {
+                Some(m) => m,
+                None => match passing(&c)? {
+                    Some(m) => m,
+                    None => {
+                        // Fails now: taken to fail for every smaller assignment too.
+                        cands.remove(0);
+                        continue;
                     }
-                }
+                },
             };
             // Cost saved per accuracy point lost (a loss under 0.01 point counts as 0.01:
             // gains and ties are ranked by the cost saved).
-            let score = saved / (accuracy - a).max(0.01);
+            let score = saved / (current.accuracy - m.accuracy).max(0.01);
             let next = cands.get(1).map_or(f64::NEG_INFINITY, |n| n.score);
             cands[0].score = score;
-            cands[0].fresh = Some(a);
+            cands[0].fresh = Some(m);
             if score >= next {
-                accepted = Some((c, saved, layer, weight, a));
+                accepted = Some((c, saved, layer, weight, m));
                 break;
             }
         }
-        let Some((c, saved, layer, weight, a)) = accepted else {
+        let Some((c, saved, layer, weight, m)) = accepted else {
             break;
         };
+        // The step must hold on the held-out images too; the first that does not ends the
+        // search (the validation is not asked again which other step would pass).
+        if !validator
+            .measure(&c)?
+            .is_some_and(|v| validator.accepts(&v))
+        {
+            stopped_by_validation = true;
+            break;
+        }
         p = c;
         cost -= saved;
-        accuracy = a;
+        current = m;
         for k in &mut cands {
             k.fresh = None;
         }
         progress.note(&format!(
-            "{}: layer {} {} −1 bit → cost {cost:.4e}, accuracy {a:.2} %",
+            "{}: layer {} {} −1 bit → cost {cost:.4e}, accuracy {:.2} % (SE {:.2})",
             metric.name(),
             layer + 1,
-            if weight { "B_W" } else { "B_A" }
+            if weight { "B_W" } else { "B_A" },
+            m.accuracy,
+            m.se
         ));
         steps.push(Step {
             layer,
             weight,
             cost: metric.of(table, &p)?,
-            accuracy: a,
+            accuracy: m.accuracy,
+            se: m.se,
         });
     }
     Ok(Greedy {
         precisions: p,
-        accuracy,
+        accuracy: current.accuracy,
         steps,
-        evaluations,
+        evaluations: judge.runs() - runs,
+        validations: validator.runs() - validations,
+        stopped_by_validation,
     })
 }
 

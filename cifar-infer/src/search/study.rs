@@ -1,6 +1,7 @@
 //! The precision-design studies as data: the range-method comparison ([`range_study`]) and
 //! the budgeted search beside uniform and B_min + offsets assignments ([`search_study`]).
-use super::{bound, bound_optimal, greedy, CostMetric, Costs, Evaluator, Greedy};
+use super::judge::key;
+use super::{bound, bound_optimal, greedy, CostMetric, Costs, Greedy, Judge};
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
 use crate::eval::evaluate;
@@ -12,6 +13,8 @@ use fxp_core::progress::{Progress, Silent};
 use fxp_core::LayerPrecision;
 use nn_cost::NetworkTable;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Test accuracy of one range method at one uniform precision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,8 +97,16 @@ pub struct Assignment {
     pub precisions: Vec<LayerPrecision>,
     /// Its four costs.
     pub costs: Costs,
-    /// Calibration accuracy (%).
-    pub calibration_accuracy: f64,
+    /// Accuracy (%) on the calibration images searched on; `None` for a baseline no search
+    /// needed in full (below float − T, its evaluation stopped early, or costlier than a start).
+    pub calibration_accuracy: Option<f64>,
+    /// Accuracy (%) on the held-out validation images, when measured in full.
+    pub validation_accuracy: Option<f64>,
+    /// Standard error (points) of its validation accuracy difference to float (paired).
+    pub validation_se: Option<f64>,
+    /// Whether it passes the validation rule (validation accuracy − z·SE ≥ float − T);
+    /// `None`: not judged.
+    pub validated: Option<bool>,
     /// Test accuracy (%).
     pub test_accuracy: f64,
     /// The noise-gain bound Σ_l (Δ_A² E_A + Δ_W² E_W) at this assignment (when the profiler
@@ -108,15 +119,21 @@ pub struct Assignment {
 pub struct MetricSearch {
     /// The cost minimised.
     pub metric: CostMetric,
-    /// The start: the cheapest (in this metric) uniform or offsets assignment feasible on the
-    /// calibration images.
+    /// The start: the cheapest (in this metric) uniform or offsets assignment within T on the
+    /// calibration images that passes the validation rule.
     pub start: String,
     /// The greedy search's answer.
     pub searched: Assignment,
-    /// Accepted steps and evaluations of the greedy search.
+    /// Accepted steps of the greedy search.
     pub steps: usize,
-    /// Exact evaluations it ran.
+    /// Whether it ended because its next step failed the validation (else: no removal
+    /// stayed within T on the calibration images).
+    pub stopped_by_validation: bool,
+    /// Exact evaluations the greedy ran on the calibration images (not counting those another
+    /// metric's search had run).
     pub evaluations: usize,
+    /// Exact evaluations of the validation (likewise).
+    pub validations: usize,
     /// The bound-optimal assignment (cost minimised subject to bound ≤ p), when the noise
     /// gains exist.
     pub bound_optimal: Option<Assignment>,
@@ -139,6 +156,13 @@ pub struct MetricSearch {
 pub struct SearchSettings {
     /// Accuracy tolerance T in points: feasible means accuracy ≥ float − T.
     pub tolerance: f64,
+    /// Margin of the validation rule in standard errors of the paired accuracy difference
+    /// (validation accuracy − z·SE ≥ float − T; [`super::judge`]); 0: the plain rule.
+    pub z: f64,
+    /// Of the calibration images given, the last `validation_images` are held out: the greedy
+    /// searches the others with the plain rule, and each step it takes must pass the margin
+    /// rule on these. 0: the margin rule is applied on the searched images themselves.
+    pub validation_images: usize,
     /// The costs to minimise (one search each).
     pub metrics: Vec<CostMetric>,
     /// Uniform precisions evaluated as baselines.
@@ -160,12 +184,16 @@ pub struct SearchStudy {
     pub network: String,
     /// The settings.
     pub settings: SearchSettings,
-    /// Float accuracy on the calibration images (%).
+    /// Float accuracy on the calibration images searched on (%).
     pub float_calibration_accuracy: f64,
+    /// Float accuracy on the validation images (%).
+    pub float_validation_accuracy: f64,
     /// Float accuracy on the test images (%).
     pub float_test_accuracy: f64,
-    /// Calibration images (searched on).
+    /// Calibration images searched on.
     pub calibration_images: usize,
+    /// Validation images (held out of the calibration images; 0: none).
+    pub validation_images: usize,
     /// Test images (reported on).
     pub test_images: usize,
     /// The bound's budget p = T/100.
@@ -179,37 +207,89 @@ pub struct SearchStudy {
     pub offsets: Vec<Assignment>,
     /// One search per metric.
     pub searches: Vec<MetricSearch>,
+    /// Issue 17's check, computed: every searched assignment is within T on the **test**
+    /// images and costs no more than the cheapest baseline within T on test, in its metric.
+    pub holds: bool,
 }
 
+/// Assesses assignments: costs, bound, calibration accuracy (through the judge's memo) and
+/// test accuracy (memoized too: the searches of several metrics often end on the same one).
 struct Scorer<'a> {
     model: &'a Model,
     table: &'a NetworkTable,
     ranges: &'a Ranges,
-    calibration: &'a CifarSet,
+    judge: &'a Judge<'a>,
+    validator: &'a Judge<'a>,
     test: &'a CifarSet,
     batch: usize,
     gains: Option<(Vec<f64>, Vec<f64>)>,
     unsigned: Vec<bool>,
+    tested: Mutex<HashMap<Vec<(u32, u32)>, f64>>,
 }
 
 impl Scorer<'_> {
-    fn assess(&self, kind: &str, label: String, p: Vec<LayerPrecision>) -> Result<Assignment> {
-        let q = QuantizedModel::new(self.model, self.ranges, &p, PathPolicy::Auto)?;
-        let acc = |d: &CifarSet| -> Result<f64> {
-            Ok(evaluate(self.model, &q, d, self.batch, &Silent)?.accuracy)
+    /// Costs, bound and test accuracy of `p`; its calibration and validation accuracies too
+    /// when `calibrate` (else whatever the judges already know, see [`Scorer::recall`]).
+    fn assess(
+        &self,
+        kind: &str,
+        label: String,
+        p: Vec<LayerPrecision>,
+        calibrate: bool,
+    ) -> Result<Assignment> {
+        if calibrate {
+            self.judge.measure_all(&p)?;
+            self.validator.measure_all(&p)?;
+        }
+        let known = self
+            .tested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key(&p))
+            .copied();
+        let test_accuracy = match known {
+            Some(a) => a,
+            None => {
+                let q = QuantizedModel::new(self.model, self.ranges, &p, PathPolicy::Auto)?;
+                let a = evaluate(self.model, &q, self.test, self.batch, &Silent)?.accuracy;
+                self.tested
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key(&p), a);
+                a
+            }
         };
-        Ok(Assignment {
+        let mut a = Assignment {
             kind: kind.into(),
             label,
             costs: Costs::of(self.table, &p)?,
-            calibration_accuracy: acc(self.calibration)?,
-            test_accuracy: acc(self.test)?,
+            calibration_accuracy: None,
+            validation_accuracy: None,
+            validation_se: None,
+            validated: None,
+            test_accuracy,
             bound: match &self.gains {
                 Some((e_w, e_a)) => Some(bound(&p, self.ranges, e_w, e_a, &self.unsigned)?),
                 None => None,
             },
             precisions: p,
-        })
+        };
+        self.recall(&mut a);
+        Ok(a)
+    }
+
+    /// Fills `a`'s calibration and validation fields with what the judges know of it.
+    fn recall(&self, a: &mut Assignment) {
+        a.calibration_accuracy = self
+            .judge
+            .recall(&a.precisions)
+            .flatten()
+            .map(|m| m.accuracy);
+        let known = self.validator.recall(&a.precisions);
+        let m = known.flatten();
+        a.validation_accuracy = m.map(|m| m.accuracy);
+        a.validation_se = m.map(|m| m.se);
+        a.validated = known.map(|m| m.is_some_and(|m| self.validator.accepts(&m)));
     }
 }
 
@@ -230,7 +310,21 @@ pub fn search_study(
             settings.tolerance
         )));
     }
+    if !(settings.z.is_finite() && settings.z >= 0.0) {
+        return Err(InferError::Invalid(format!(
+            "margin z = {}: give a number of standard errors ≥ 0 (e.g. 1.645)",
+            settings.z
+        )));
+    }
     let batch = settings.batch;
+    let clock = std::time::Instant::now();
+    let lap = |stage: &str| {
+        progress.note(&format!(
+            "{}: {stage} done at {:.1} s",
+            model.name,
+            clock.elapsed().as_secs_f64()
+        ))
+    };
     let layers = model.num_weight_layers();
     progress.begin("noise gains (per-image)", settings.gain_images as u64);
     let prof = profile(
@@ -253,28 +347,51 @@ pub fn search_study(
         Err(e @ InferError::Unsupported(_)) => (None, None, Some(e.to_string())),
         Err(e) => return Err(e),
     };
+    lap("noise gains");
+    // The greedy searches the first images with the plain rule; the held-out last ones
+    // validate its path with the margin (the searched ones when none are held out).
+    let v = settings.validation_images;
+    if v >= calibration.len() {
+        return Err(InferError::Invalid(format!(
+            "{v} validation images leave none of the {} calibration images to search on: \
+             give more calibration images or fewer validation images",
+            calibration.len()
+        )));
+    }
+    let searched_on = calibration.take(calibration.len() - v);
+    let held_out = calibration.skip(calibration.len() - v);
+    let judge = Judge::new(model, ranges, &searched_on, batch, settings.tolerance, 0.0)?;
+    let validation_set = if v > 0 { &held_out } else { &searched_on };
+    let validator = Judge::new(
+        model,
+        ranges,
+        validation_set,
+        batch,
+        settings.tolerance,
+        settings.z,
+    )?;
     let sc = Scorer {
         model,
         table,
         ranges,
-        calibration,
+        judge: &judge,
+        validator: &validator,
         test,
         batch,
         gains,
         unsigned: model.nonnegative_inputs(),
+        tested: Mutex::new(HashMap::new()),
     };
-    let float_calibration_accuracy =
-        evaluate(model, &FloatKernel, calibration, batch, &Silent)?.accuracy;
+    let float_calibration_accuracy = judge.float_accuracy();
     let float_test_accuracy = evaluate(model, &FloatKernel, test, batch, &Silent)?.accuracy;
-    let threshold = float_calibration_accuracy - settings.tolerance;
     let test_threshold = float_test_accuracy - settings.tolerance;
     let note = |a: &Assignment| {
-        progress.note(&format!(
-            "{}: calibration {:.2} %, test {:.2} %",
-            a.label, a.calibration_accuracy, a.test_accuracy
-        ))
+        let cal = a
+            .calibration_accuracy
+            .map_or(String::new(), |c| format!("calibration {c:.2} %, "));
+        progress.note(&format!("{}: {cal}test {:.2} %", a.label, a.test_accuracy))
     };
-    let uniform = settings
+    let mut uniform = settings
         .uniform_bits
         .iter()
         .map(|&b| {
@@ -282,6 +399,7 @@ pub fn search_study(
                 "uniform",
                 format!("B={b}"),
                 vec![LayerPrecision { b_w: b, b_a: b }; layers],
+                false,
             )?;
             note(&a);
             Ok(a)
@@ -299,21 +417,15 @@ pub fn search_study(
             let Some((w, a)) = o else { continue };
             for &b in &settings.b_min {
                 if let Ok(p) = nn_cost::precisions_from_offsets(b, w, a) {
-                    let x = sc.assess(kind, format!("B_min={b}{suffix}"), p)?;
+                    let x = sc.assess(kind, format!("B_min={b}{suffix}"), p, false)?;
                     note(&x);
                     offsets.push(x);
                 }
             }
         }
     }
+    lap("baselines");
     let budget = settings.tolerance / 100.0;
-    let eval = Evaluator {
-        model,
-        ranges,
-        images: calibration,
-        batch,
-        policy: PathPolicy::Auto,
-    };
     let mut searches = Vec::new();
     for &metric in &settings.metrics {
         let cheapest = |ok: &dyn Fn(&Assignment) -> bool| {
@@ -323,17 +435,54 @@ pub fn search_study(
                 .filter(|a| ok(a))
                 .min_by(|a, b| a.costs.get(metric).total_cmp(&b.costs.get(metric)))
         };
-        let start = cheapest(&|a| a.calibration_accuracy >= threshold).ok_or_else(|| {
+        // The start: the cheapest baseline within T on calibration that the validation
+        // accepts, judged in order of cost (the cheap ones below float − T stop early).
+        let mut by_cost: Vec<&Assignment> = uniform.iter().chain(&offsets).collect();
+        by_cost.sort_by(|a, b| a.costs.get(metric).total_cmp(&b.costs.get(metric)));
+        let mut start = None;
+        for &a in &by_cost {
+            let ok = |j: &Judge| -> Result<bool> {
+                Ok(j.measure(&a.precisions)?.is_some_and(|m| j.accepts(&m)))
+            };
+            if ok(&judge)? && ok(&validator)? {
+                start = Some(a);
+                break;
+            }
+        }
+        let start = start.ok_or_else(|| {
             InferError::Invalid(format!(
-                "no uniform or offsets assignment reaches {threshold:.2} % on the calibration \
-                 images: widen the tolerance or the precisions tried"
+                "no uniform or offsets assignment reaches {:.2} % on the calibration images and \
+                 {:.2} % with a margin of {} standard errors on the validation images: widen the \
+                 tolerance or the precisions tried, lower the margin (--z) or give more \
+                 validation images",
+                judge.threshold(),
+                validator.threshold(),
+                settings.z
             ))
         })?;
-        let g: Greedy = greedy(&eval, table, metric, &start.precisions, threshold, progress)?;
+        let g: Greedy = greedy(
+            &judge,
+            &validator,
+            table,
+            metric,
+            &start.precisions,
+            progress,
+        )?;
+        progress.note(&format!(
+            "{}: {} steps, {}",
+            metric.name(),
+            g.steps.len(),
+            if g.stopped_by_validation {
+                "the next refused by the validation"
+            } else {
+                "no further removal within T on calibration"
+            }
+        ));
         let searched = sc.assess(
             "searched",
             format!("search ({})", metric.name()),
             g.precisions,
+            true,
         )?;
         note(&searched);
         let bound_optimal = match &sc.gains {
@@ -341,7 +490,7 @@ pub fn search_study(
             Some((e_w, e_a)) => {
                 let p = bound_optimal(table, metric, ranges, e_w, e_a, &sc.unsigned, budget)?;
                 let label = format!("bound-optimal ({})", metric.name());
-                let a = sc.assess("bound-optimal", label, p)?;
+                let a = sc.assess("bound-optimal", label, p, true)?;
                 note(&a);
                 Some(a)
             }
@@ -364,22 +513,35 @@ pub fn search_study(
                 .map(|b| b.test_accuracy >= test_threshold),
             searched,
             steps: g.steps.len(),
+            stopped_by_validation: g.stopped_by_validation,
             evaluations: g.evaluations,
+            validations: g.validations,
             bound_optimal,
             best_baseline,
         });
+        lap(&format!("search ({})", metric.name()));
     }
+    // What the searches learnt of the baselines on the calibration images.
+    for a in uniform.iter_mut().chain(&mut offsets) {
+        sc.recall(a);
+    }
+    let holds = searches
+        .iter()
+        .all(|m| m.searched_within_tolerance_on_test && m.searched_not_costlier == Some(true));
     Ok(SearchStudy {
         network: model.name.clone(),
         settings: settings.clone(),
         float_calibration_accuracy,
+        float_validation_accuracy: validator.float_accuracy(),
         float_test_accuracy,
-        calibration_images: calibration.len(),
+        calibration_images: searched_on.len(),
+        validation_images: v,
         test_images: test.len(),
         budget,
         no_bound,
         uniform,
         offsets,
         searches,
+        holds,
     })
 }

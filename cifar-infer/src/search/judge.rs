@@ -1,0 +1,234 @@
+//! The acceptance rule of the greedy search and the exact evaluations behind it, memoized.
+//!
+//! An assignment is **accepted** when its exact accuracy a on the n labelled calibration images
+//! satisfies a − z·SE ≥ float − T, where SE is the standard error of the paired accuracy
+//! difference to the float network on the same images (McNemar's statistic): with b images the
+//! fixed-point network gets right and the float one wrong, c the reverse, d̄ = (b − c)/n,
+//! s² = (b + c − n·d̄²)/(n − 1) and SE = 100·s/√n points. So a step is taken only when the
+//! one-sided lower confidence bound (level Φ(z)) of the accuracy change stays above −T: the
+//! images the search sees are a sample, and an assignment that passes by a few lucky images
+//! is refused. z = 0 is the plain rule a ≥ float − T.
+//!
+//! The search uses two judges: z = 0 on the calibration images it searches on (the greedy
+//! compares many candidates there and keeps the best-looking one, which favours candidates
+//! whose accuracy came out high by chance), and z > 0 on held-out calibration images that
+//! see one assignment per step taken. What the margin does not cover: the level is per
+//! assignment tested, not for the whole search; and the calibration images are training images
+//! of the course network, where margins are larger than on test images.
+//!
+//! An assignment's accuracy does not depend on the cost being minimised: every exact
+//! evaluation is kept by assignment ([`Judge::measure`]) and shared by the searches of every
+//! metric and by the baselines.
+use crate::data::CifarSet;
+use crate::error::Result;
+use crate::eval::{evaluate, evaluate_until};
+use crate::model::{FloatKernel, Model};
+use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
+use fxp_core::progress::Silent;
+use fxp_core::LayerPrecision;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One assignment measured on the calibration images.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// Accuracy (%).
+    pub accuracy: f64,
+    /// Standard error (points) of the paired accuracy difference to float.
+    pub se: f64,
+}
+
+/// What is known of an assignment.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// Below float − T: its evaluation stopped early.
+    Below,
+    /// Evaluated on every calibration image.
+    Measured(Measured),
+}
+
+/// Exact evaluations on the calibration images, memoized by assignment, and the acceptance
+/// rule (see the module docs).
+pub struct Judge<'a> {
+    model: &'a Model,
+    ranges: &'a Ranges,
+    images: &'a CifarSet,
+    batch: usize,
+    policy: PathPolicy,
+    float_correct: Vec<bool>,
+    float_accuracy: f64,
+    threshold: f64,
+    z: f64,
+    memo: Mutex<HashMap<Vec<(u32, u32)>, Outcome>>,
+    runs: AtomicUsize,
+}
+
+impl<'a> Judge<'a> {
+    /// A judge on `images` with tolerance `tolerance` (points) and margin `z` (standard
+    /// errors); evaluates the float network once.
+    pub fn new(
+        model: &'a Model,
+        ranges: &'a Ranges,
+        images: &'a CifarSet,
+        batch: usize,
+        tolerance: f64,
+        z: f64,
+    ) -> Result<Self> {
+        let float = evaluate(model, &FloatKernel, images, batch, &Silent)?;
+        let float_correct = float
+            .predictions
+            .iter()
+            .zip(&images.labels)
+            .map(|(&p, &l)| p == l)
+            .collect();
+        Ok(Self {
+            model,
+            ranges,
+            images,
+            batch,
+            policy: PathPolicy::Auto,
+            float_correct,
+            float_accuracy: float.accuracy,
+            threshold: float.accuracy - tolerance,
+            z,
+            memo: Mutex::new(HashMap::new()),
+            runs: AtomicUsize::new(0),
+        })
+    }
+
+    /// Float accuracy on the calibration images (%).
+    pub fn float_accuracy(&self) -> f64 {
+        self.float_accuracy
+    }
+
+    /// float − T (%).
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Exact evaluations run so far (memo misses).
+    pub fn runs(&self) -> usize {
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    /// Whether `m` passes the acceptance rule a − z·SE ≥ float − T.
+    pub fn accepts(&self, m: &Measured) -> bool {
+        m.accuracy - self.z * m.se >= self.threshold - 1e-9
+    }
+
+    /// `p` measured, or `None` when its accuracy is below float − T (the evaluation stops as
+    /// soon as that is certain).
+    pub fn measure(&self, p: &[LayerPrecision]) -> Result<Option<Measured>> {
+        match self.outcome(p) {
+            Some(Outcome::Below) => Ok(None),
+            Some(Outcome::Measured(m)) => Ok(Some(m)),
+            None => self.run(p, self.min_correct()),
+        }
+    }
+
+    /// `p` measured on every calibration image, whatever its accuracy.
+    pub fn measure_all(&self, p: &[LayerPrecision]) -> Result<Measured> {
+        if let Some(Outcome::Measured(m)) = self.outcome(p) {
+            return Ok(m);
+        }
+        Ok(self
+            .run(p, 0)?
+            .expect("an evaluation without a bar is never stopped"))
+    }
+
+    /// What is known of `p` without evaluating: `None` if never evaluated, `Some(None)` if
+    /// below float − T, else its measure.
+    pub fn recall(&self, p: &[LayerPrecision]) -> Option<Option<Measured>> {
+        Some(match self.outcome(p)? {
+            Outcome::Below => None,
+            Outcome::Measured(m) => Some(m),
+        })
+    }
+
+    fn outcome(&self, p: &[LayerPrecision]) -> Option<Outcome> {
+        let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        memo.get(&key(p)).copied()
+    }
+
+    /// Correct images needed for accuracy ≥ float − T.
+    fn min_correct(&self) -> usize {
+        let n = self.images.len() as f64;
+        // The smallest integer c with 100·c/n ≥ threshold (a hair of slack for rounding).
+        ((self.threshold * n / 100.0) - 1e-9).ceil().max(0.0) as usize
+    }
+
+    fn run(&self, p: &[LayerPrecision], min_correct: usize) -> Result<Option<Measured>> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        let q = QuantizedModel::new(self.model, self.ranges, p, self.policy)?;
+        let r = evaluate_until(
+            self.model,
+            &q,
+            self.images,
+            self.batch,
+            &Silent,
+            min_correct,
+        )?;
+        let outcome = match &r {
+            None => Outcome::Below,
+            Some(r) => {
+                let (mut gained, mut lost) = (0usize, 0usize);
+                for ((&pred, &label), &f) in r
+                    .predictions
+                    .iter()
+                    .zip(&self.images.labels)
+                    .zip(&self.float_correct)
+                {
+                    match (pred == label, f) {
+                        (true, false) => gained += 1,
+                        (false, true) => lost += 1,
+                        _ => {}
+                    }
+                }
+                Outcome::Measured(Measured {
+                    accuracy: r.accuracy,
+                    se: paired_se(gained, lost, r.n),
+                })
+            }
+        };
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        memo.insert(key(p), outcome);
+        Ok(match outcome {
+            Outcome::Below => None,
+            Outcome::Measured(m) => Some(m),
+        })
+    }
+}
+
+/// An assignment as a memo key.
+pub(crate) fn key(p: &[LayerPrecision]) -> Vec<(u32, u32)> {
+    p.iter().map(|q| (q.b_w, q.b_a)).collect()
+}
+
+/// Standard error (points) of the mean paired difference of correctness over `n` images, of
+/// which `gained` are right only with fixed point and `lost` right only in float.
+pub fn paired_se(gained: usize, lost: usize, n: usize) -> f64 {
+    if n < 2 {
+        return 0.0;
+    }
+    let nf = n as f64;
+    let mean = (gained as f64 - lost as f64) / nf;
+    let var = ((gained + lost) as f64 - nf * mean * mean) / (nf - 1.0);
+    100.0 * (var.max(0.0) / nf).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paired_se;
+
+    #[test]
+    fn paired_se_matches_the_sample_formula() {
+        // d = +1 once, −1 three times, 0 six times: mean −0.2, sample variance
+        // (Σd² − n·mean²)/(n − 1) = (4 − 0.4)/9 = 0.4, SE = √(0.4/10) = 0.2 → 20 points.
+        assert!((paired_se(1, 3, 10) - 20.0).abs() < 1e-12);
+        // No image changed: no spread.
+        assert_eq!(paired_se(0, 0, 100), 0.0);
+        assert_eq!(paired_se(0, 1, 1), 0.0);
+    }
+}
