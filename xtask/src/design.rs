@@ -168,22 +168,19 @@ fn search_md(s: &SearchStudy, ctx: &Ctx) -> XResult<String> {
         &rows,
     ));
     md.push_str(&format!(
-        "\nGreedy starts (cheapest baseline within T on calibration and validated), steps, how \
-         each search ended, and exact evaluations (calibration + validation; an assignment \
+        "\nGreedy starts (cheapest baseline within T on calibration and validated), steps taken, \
+         winning steps the validation refused (each dropped; the search ends when no removal is \
+         left), and exact evaluations (calibration + validation; an assignment \
          another search evaluated is not counted again): {}.\n",
         s.searches
             .iter()
             .map(|m| {
-                let end = if m.stopped_by_validation {
-                    "then a step the validation refused"
-                } else {
-                    "then none within T on calibration"
-                };
                 format!(
-                    "{} from {} ({} steps, {end}; {} + {} evaluations)",
+                    "{} from {} ({} steps, {} refused; {} + {} evaluations)",
                     m.metric.name(),
                     m.start,
                     m.steps,
+                    m.refused_by_validation,
                     m.evaluations,
                     m.validations
                 )

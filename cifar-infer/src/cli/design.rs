@@ -293,15 +293,11 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
     for m in &s.searches {
         outln!();
         outln!(
-            "cost {} (start: {}; {} steps, then {}):",
+            "cost {} (start: {}; {} steps, {} refused by the validation):",
             m.metric.name(),
             m.start,
             m.steps,
-            if m.stopped_by_validation {
-                "a step the validation refused"
-            } else {
-                "no removal within tolerance on calibration"
-            }
+            m.refused_by_validation
         );
         if let Some((label, cost)) = &m.best_baseline {
             outln!(

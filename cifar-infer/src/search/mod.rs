@@ -6,8 +6,9 @@
 //!   the most cost saved per accuracy point lost, as long as the exact fixed-point accuracy on
 //!   the labelled **calibration** images stays ≥ float − T, and each step taken is validated
 //!   on held-out calibration images with the acceptance rule of [`judge`] (≥ float − T by a
-//!   margin of z standard errors of the paired difference); the first step the validation
-//!   refuses ends the search. Evaluations stop early once they cannot pass and are shared by
+//!   margin of z standard errors of the paired difference); a step the validation refuses is
+//!   dropped like one that fails on calibration, and the search goes on with the others.
+//!   Evaluations stop early once they cannot pass and are shared by
 //!   every metric's search; a removal that failed once is not tried again (accuracy is taken
 //!   to fall as bits are removed), and scores are updated lazily (only the best candidate is
 //!   re-evaluated). The test images, never seen by the search, say how well it carries over.
@@ -67,9 +68,9 @@ pub struct Greedy {
     pub evaluations: usize,
     /// Exact evaluations of the validation (likewise).
     pub validations: usize,
-    /// Whether the search ended because its next step failed the validation (else: no
-    /// removal passed on the calibration images).
-    pub stopped_by_validation: bool,
+    /// Winning steps the validation refused (each dropped from the candidates; the search
+    /// ends when no candidate is left).
+    pub refused_by_validation: usize,
 }
 
 /// A candidate removal of the greedy search: its last known score and, when it was evaluated
@@ -83,8 +84,8 @@ struct Candidate {
 
 /// Greedy bit removal from `start` (which must pass `judge`'s acceptance rule) minimising
 /// `metric`; a step is taken when it passes `judge` (the calibration images searched on) and
-/// then `validator` (held-out images, with the margin), and the first winning step the
-/// validator refuses ends the search; `progress` gets one note per accepted step. Lazy: the candidates keep their score
+/// then `validator` (held-out images, with the margin); a removal either refuses is not tried
+/// again, and the search ends when no removal is left; `progress` gets one note per accepted step. Lazy: the candidates keep their score
 /// from the last time they were evaluated, and only the best one is re-evaluated; it is taken
 /// when its fresh score still beats every other candidate's last score (all candidates are
 /// evaluated on the first step).
@@ -120,7 +121,7 @@ pub fn greedy(
         })
         .collect();
     let mut steps = Vec::new();
-    let mut stopped_by_validation = false;
+    let mut refused_by_validation = 0;
     loop {
         let mut accepted = None;
         while !cands.is_empty() {
@@ -167,14 +168,15 @@ pub fn greedy(
         let Some((c, saved, layer, weight, m)) = accepted else {
             break;
         };
-        // The step must hold on the held-out images too; the first that does not ends the
-        // search (the validation is not asked again which other step would pass).
+        // The step must hold on the held-out images too; one that does not is dropped like a
+        // removal that fails on calibration (cands[0] is the winning candidate).
         if !validator
             .measure(&c)?
             .is_some_and(|v| validator.accepts(&v))
         {
-            stopped_by_validation = true;
-            break;
+            refused_by_validation += 1;
+            cands.remove(0);
+            continue;
         }
         p = c;
         cost -= saved;
@@ -204,7 +206,7 @@ pub fn greedy(
         steps,
         evaluations: judge.runs() - runs,
         validations: validator.runs() - validations,
-        stopped_by_validation,
+        refused_by_validation,
     })
 }
 

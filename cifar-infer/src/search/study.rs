@@ -126,9 +126,8 @@ pub struct MetricSearch {
     pub searched: Assignment,
     /// Accepted steps of the greedy search.
     pub steps: usize,
-    /// Whether it ended because its next step failed the validation (else: no removal
-    /// stayed within T on the calibration images).
-    pub stopped_by_validation: bool,
+    /// Winning steps the validation refused (dropped; the search went on with the others).
+    pub refused_by_validation: usize,
     /// Exact evaluations the greedy ran on the calibration images (not counting those another
     /// metric's search had run).
     pub evaluations: usize,
@@ -469,14 +468,10 @@ pub fn search_study(
             progress,
         )?;
         progress.note(&format!(
-            "{}: {} steps, {}",
+            "{}: {} steps, {} refused by the validation",
             metric.name(),
             g.steps.len(),
-            if g.stopped_by_validation {
-                "the next refused by the validation"
-            } else {
-                "no further removal within T on calibration"
-            }
+            g.refused_by_validation
         ));
         let searched = sc.assess(
             "searched",
@@ -513,7 +508,7 @@ pub fn search_study(
                 .map(|b| b.test_accuracy >= test_threshold),
             searched,
             steps: g.steps.len(),
-            stopped_by_validation: g.stopped_by_validation,
+            refused_by_validation: g.refused_by_validation,
             evaluations: g.evaluations,
             validations: g.validations,
             bound_optimal,
