@@ -312,6 +312,32 @@ impl<'a> WeightLayer<'a> {
     }
 }
 
+/// The values passed from op to op in a forward pass: float activations, or — between two
+/// weight layers linked by ReLU, max-pooling, flatten and dropout only — the u8 input codes of
+/// the second layer (offset codes, as the integer kernel takes them), written by the first
+/// layer's kernel (see [`LayerKernel::emits_codes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation {
+    /// Float values (NCHW or N × features).
+    Float(Vec<f32>),
+    /// Input codes of the next weight layer, in the same layout.
+    Codes(Vec<u8>),
+}
+
+impl Activation {
+    /// The float values.
+    ///
+    /// # Panics
+    /// On codes: only a kernel whose [`LayerKernel::emits_codes`] is true receives codes, and it
+    /// implements [`LayerKernel::conv_act`] and [`LayerKernel::linear_act`] for them.
+    pub fn float(&self) -> &[f32] {
+        match self {
+            Activation::Float(x) => x,
+            Activation::Codes(_) => panic!("codes reach only a kernel that emits them"),
+        }
+    }
+}
+
 /// The conv/linear layers are computed by a kernel: the float one ([`FloatKernel`]) or the exact
 /// fixed-point one ([`crate::quantized::QuantizedModel`]). `layer` is the index of the layer among
 /// the weight layers (0 for the first conv, depth-first).
@@ -320,6 +346,41 @@ pub trait LayerKernel: Sync {
     fn conv(&self, layer: usize, conv: &ConvLayer, x: &[f32], n: usize) -> Vec<f32>;
     /// Output (with bias) of linear layer `layer` on a batch of `n` input rows.
     fn linear(&self, layer: usize, lin: &LinearLayer, x: &[f32], n: usize) -> Vec<f32>;
+
+    /// Whether layer `layer` can write its output directly as the u8 input codes of layer
+    /// `layer + 1` when only ReLU, max-pooling, flatten and dropout lie between them (the
+    /// forward pass checks that). Exact for a clamping monotone quantizer: quantizing commutes
+    /// with max-pooling, and ReLU is the clamp of the unsigned quantizer that follows it. The
+    /// default: never (every layer exchanges floats).
+    fn emits_codes(&self, _layer: usize) -> bool {
+        false
+    }
+
+    /// [`LayerKernel::conv`] on float values or codes (codes only after a layer `layer − 1`
+    /// that [emits](LayerKernel::emits_codes) them), giving the input codes of layer
+    /// `layer + 1` when `codes_out` (only asked where `emits_codes(layer)`), else floats.
+    fn conv_act(
+        &self,
+        layer: usize,
+        conv: &ConvLayer,
+        x: &Activation,
+        n: usize,
+        _codes_out: bool,
+    ) -> Activation {
+        Activation::Float(self.conv(layer, conv, x.float(), n))
+    }
+
+    /// [`LayerKernel::linear`] on float values or codes, as [`LayerKernel::conv_act`].
+    fn linear_act(
+        &self,
+        layer: usize,
+        lin: &LinearLayer,
+        x: &Activation,
+        n: usize,
+        _codes_out: bool,
+    ) -> Activation {
+        Activation::Float(self.linear(layer, lin, x.float(), n))
+    }
 }
 
 /// The float (f32, PyTorch semantics) kernel.
@@ -620,6 +681,16 @@ fn standard<'a>(x: &'a ArrayView4<'_, f32>) -> std::borrow::Cow<'a, [f32]> {
     }
 }
 
+/// Whether the ops after a weight layer (`rest`, in its sequence) lead to another weight layer
+/// through ReLU, max-pooling, flatten and dropout only: the ops under which the next layer's
+/// input codes can be made from this layer's output and carried in its place.
+fn codes_link(rest: &[Op]) -> bool {
+    let next = rest
+        .iter()
+        .find(|op| !matches!(op, Op::Relu | Op::MaxPool(_) | Op::Flatten | Op::Dropout));
+    matches!(next, Some(Op::Conv(_) | Op::Linear(_)))
+}
+
 /// The state of one forward pass.
 struct Run<'k, K> {
     kernel: &'k K,
@@ -630,24 +701,52 @@ struct Run<'k, K> {
 }
 
 impl<K: LayerKernel> Run<'_, K> {
-    fn seq(&mut self, ops: &[Op], mut a: Vec<f32>) -> Vec<f32> {
-        for op in ops {
-            a = self.op(op, a);
+    fn seq(&mut self, ops: &[Op], x: Vec<f32>) -> Vec<f32> {
+        let mut a = Activation::Float(x);
+        for (i, op) in ops.iter().enumerate() {
+            a = match (op, a) {
+                (Op::Conv(_) | Op::Linear(_), a) => self.weight_layer(op, a, &ops[i + 1..]),
+                (op, Activation::Float(a)) => Activation::Float(self.op(op, a)),
+                (op, Activation::Codes(c)) => Activation::Codes(self.on_codes(op, c)),
+            };
         }
-        a
+        match a {
+            Activation::Float(a) => a,
+            Activation::Codes(_) => unreachable!("a sequence never ends on codes (codes_link)"),
+        }
     }
 
+    /// A conv or linear op on `a`; `rest` are the ops after it in its sequence. Its output is
+    /// the next layer's codes where [`codes_link`] and the kernel allow it.
+    fn weight_layer(&mut self, op: &Op, a: Activation, rest: &[Op]) -> Activation {
+        match &a {
+            Activation::Float(x) => self.record(x),
+            Activation::Codes(_) => self.layer += 1,
+        }
+        let (l, n) = (self.layer - 1, self.n);
+        let codes_out = self.trace.is_none() && codes_link(rest) && self.kernel.emits_codes(l);
+        match op {
+            Op::Conv(c) => self.kernel.conv_act(l, c, &a, n, codes_out),
+            Op::Linear(lin) => self.kernel.linear_act(l, lin, &a, n, codes_out),
+            _ => unreachable!("weight_layer is called on conv and linear ops"),
+        }
+    }
+
+    /// The ops [`codes_link`] admits, on codes: ReLU is already their clamp (the quantizer after
+    /// a ReLU is unsigned), max-pooling commutes with quantizing.
+    fn on_codes(&mut self, op: &Op, c: Vec<u8>) -> Vec<u8> {
+        match op {
+            Op::MaxPool(g) => ops::max_pool2d(&c, self.n, g),
+            Op::Relu | Op::Flatten | Op::Dropout => c,
+            _ => unreachable!("codes_link admits only ReLU, max-pooling, flatten and dropout"),
+        }
+    }
+
+    /// One op other than conv/linear on float values.
     fn op(&mut self, op: &Op, mut a: Vec<f32>) -> Vec<f32> {
         let n = self.n;
         match op {
-            Op::Conv(c) => {
-                self.record(&a);
-                self.kernel.conv(self.layer - 1, c, &a, n)
-            }
-            Op::Linear(l) => {
-                self.record(&a);
-                self.kernel.linear(self.layer - 1, l, &a, n)
-            }
+            Op::Conv(_) | Op::Linear(_) => unreachable!("weight layers go through weight_layer"),
             Op::BatchNorm(b) => {
                 b.apply(&mut a);
                 a

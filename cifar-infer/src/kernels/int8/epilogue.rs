@@ -3,6 +3,8 @@
 //! (the transposed one through a staging block and 16 × 16 AVX-512 transposes).
 use super::pack::PackedWeights;
 use super::NR;
+use fxp_core::quant::F32Leveler;
+use fxp_core::Quantizer;
 
 /// Where the layer drivers writes S(p, r): `out[p·ld + r − col0]`, or transposed `out[(r − col0)·ld + p]`.
 #[derive(Clone, Copy)]
@@ -69,6 +71,8 @@ pub(super) trait Staged: Copy + Default {
 }
 
 impl Staged for i64 {}
+
+impl Staged for u8 {}
 
 impl Staged for f32 {
     /// Full 16 × 16 tiles through [`transpose16`] on AVX-512 CPUs, the edges one by one.
@@ -223,6 +227,54 @@ impl Emit<f32> for Dequantize<'_> {
             None => {
                 for ((d, &s), &c) in out.iter_mut().zip(sums).zip(corr) {
                     *d = ((s.into() - c) as f64 * scale + 0.0) as f32;
+                }
+            }
+        }
+    }
+}
+
+/// The input codes of the next layer: `next`'s offset code of the [`Dequantize`]d value (the same
+/// f32 value, quantized as that layer quantizes its float input), one byte each (B_A ≤ 8).
+#[derive(Clone, Copy)]
+pub struct Requantize<'a> {
+    de: Dequantize<'a>,
+    next: &'a Quantizer,
+    leveler: Option<F32Leveler>,
+    offset: i32,
+}
+
+impl<'a> Requantize<'a> {
+    /// `de`'s values quantized by `next` (at most 8 bits), offset as the integer kernel takes
+    /// them: 2^(B−1) for a signed quantizer, 0 for an unsigned one.
+    pub fn new(de: Dequantize<'a>, next: &'a Quantizer) -> Self {
+        debug_assert!(next.bits() <= 8);
+        Self {
+            de,
+            next,
+            leveler: next.f32_leveler(),
+            offset: super::pack::act_offset(next) as i32,
+        }
+    }
+}
+
+impl Emit<u8> for Requantize<'_> {
+    /// The [`Dequantize`]d f32 values of the row, then their codes: `F32Leveler::level` equals
+    /// `Quantizer::level` of the value, so these are the codes the next layer would make.
+    #[inline(always)]
+    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [u8]) {
+        let mut y = [0f32; NR];
+        let y = &mut y[..out.len()];
+        self.de.row(sums, corr, r0, y);
+        let o = self.offset;
+        match self.leveler {
+            Some(lv) => {
+                for (d, &v) in out.iter_mut().zip(y.iter()) {
+                    *d = (lv.level(v) + o) as u8;
+                }
+            }
+            None => {
+                for (d, &v) in out.iter_mut().zip(y.iter()) {
+                    *d = (self.next.level(v as f64) + o as i64) as u8;
                 }
             }
         }

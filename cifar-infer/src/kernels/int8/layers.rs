@@ -4,8 +4,8 @@
 use super::cpu::IntKernel;
 #[cfg(target_arch = "x86_64")]
 use super::cpu::SimdLevel;
-pub use super::epilogue::Dequantize;
 use super::epilogue::{write_sums, Emit, Exact, OutLayout, Staged};
+pub use super::epilogue::{Dequantize, Requantize};
 use super::im2row::{im2row, im2row_hwc};
 use super::pack::PackedWeights;
 use super::portable::Kernel;
@@ -177,6 +177,8 @@ pub enum Activations<'a> {
     Codes(&'a [u16]),
     /// Float activations and their quantizer.
     Float(&'a [f32], &'a Quantizer),
+    /// Single-digit offset codes (B_A ≤ 8), as a [`Requantize`]d layer writes them.
+    Codes8(&'a [u8]),
 }
 
 impl Activations<'_> {
@@ -184,6 +186,7 @@ impl Activations<'_> {
         match self {
             Activations::Codes(c) => c.len(),
             Activations::Float(x, _) => x.len(),
+            Activations::Codes8(c) => c.len(),
         }
     }
 
@@ -192,6 +195,11 @@ impl Activations<'_> {
     fn fill<T: Code>(&self, start: usize, dst: &mut [T], offset: i64) {
         match self {
             Activations::Codes(c) => {
+                for (d, &v) in dst.iter_mut().zip(&c[start..]) {
+                    *d = T::from_code(v as i32);
+                }
+            }
+            Activations::Codes8(c) => {
                 for (d, &v) in dst.iter_mut().zip(&c[start..]) {
                     *d = T::from_code(v as i32);
                 }
@@ -263,20 +271,33 @@ pub fn conv2d_on(
     out
 }
 
-/// A quantized convolution end to end: float activations quantized by `act`, exact integer sums,
-/// then [`Dequantize`] (bias per output channel). Equal, bit for bit, to [`conv2d`] on
-/// [`activation_codes_u16`](super::activation_codes_u16) followed by `de`, in one pass per image.
+/// A quantized convolution end to end: activations (float ones quantized on the fly), exact
+/// integer sums, then [`Dequantize`] (bias per output channel). Equal, bit for bit, to [`conv2d`]
+/// on [`activation_codes_u16`](super::activation_codes_u16) followed by `de`, in one pass per
+/// image.
 pub fn conv2d_dequantized(
-    x: &[f32],
-    act: &Quantizer,
+    src: Activations<'_>,
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
     de: Dequantize<'_>,
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * g.out_len()];
-    let src = Activations::Float(x, act);
     conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, &de);
+    out
+}
+
+/// [`conv2d_dequantized`] whose output is quantized again by the next layer's quantizer
+/// ([`Requantize`]): that layer's u8 input codes, from the same float values.
+pub fn conv2d_requantized(
+    src: Activations<'_>,
+    n: usize,
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    rq: Requantize<'_>,
+) -> Vec<u8> {
+    let mut out = vec![0u8; n * g.out_len()];
+    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, &rq);
     out
 }
 
@@ -372,15 +393,25 @@ pub fn linear_on(kernel: IntKernel, codes: &[u16], n: usize, pw: &PackedWeights)
 
 /// A quantized linear layer end to end (see [`conv2d_dequantized`]; bias per output feature).
 pub fn linear_dequantized(
-    x: &[f32],
-    act: &Quantizer,
+    src: Activations<'_>,
     n: usize,
     pw: &PackedWeights,
     de: Dequantize<'_>,
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * pw.rows];
-    let src = Activations::Float(x, act);
     linear_into(src, n, pw, IntKernel::best(), &mut out, &de);
+    out
+}
+
+/// [`linear_dequantized`] giving the next layer's u8 input codes (see [`conv2d_requantized`]).
+pub fn linear_requantized(
+    src: Activations<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    rq: Requantize<'_>,
+) -> Vec<u8> {
+    let mut out = vec![0u8; n * pw.rows];
+    linear_into(src, n, pw, IntKernel::best(), &mut out, &rq);
     out
 }
 

@@ -54,8 +54,8 @@ mod vnni;
 pub use cpu::{applies, check_kernel_env, simd_level, IntKernel, SimdLevel};
 pub use im2row::im2row;
 pub use layers::{
-    conv2d, conv2d_dequantized, conv2d_on, linear, linear_dequantized, linear_on, Activations,
-    Dequantize,
+    conv2d, conv2d_dequantized, conv2d_on, conv2d_requantized, linear, linear_dequantized,
+    linear_on, linear_requantized, Activations, Dequantize, Requantize,
 };
 pub use pack::{activation_codes_u16, PackedWeights};
 

@@ -6,7 +6,8 @@ use crate::net::ops::ConvGeom;
 use fxp_core::{Quantizer, Signedness};
 use rayon::prelude::*;
 
-fn act_offset(act: &Quantizer) -> i64 {
+/// Offset o of a layer's activation codes: 2^(B_A−1) for signed activations, else 0.
+pub(super) fn act_offset(act: &Quantizer) -> i64 {
     match act.signedness() {
         Signedness::Signed => -act.min_level(),
         Signedness::Unsigned => 0,
