@@ -320,8 +320,25 @@ impl<'a> WeightLayer<'a> {
 pub enum Activation {
     /// Float values (NCHW or N × features).
     Float(Vec<f32>),
-    /// Input codes of the next weight layer, in the same layout.
-    Codes(Vec<u8>),
+    /// Input codes of the next weight layer.
+    Codes {
+        /// The codes, NCHW (or N × features), or NHWC when `channels_last`.
+        codes: Vec<u8>,
+        /// Channels last: each position's channels contiguous (between two convolutions).
+        channels_last: bool,
+    },
+}
+
+/// What a weight layer writes: floats, or the next layer's input codes (in the layout asked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Float values, NCHW (or N × features).
+    Float,
+    /// Input codes of the next weight layer ([`Activation::Codes`]).
+    Codes {
+        /// NHWC instead of NCHW (only asked of a convolution feeding a convolution).
+        channels_last: bool,
+    },
 }
 
 impl Activation {
@@ -333,7 +350,7 @@ impl Activation {
     pub fn float(&self) -> &[f32] {
         match self {
             Activation::Float(x) => x,
-            Activation::Codes(_) => panic!("codes reach only a kernel that emits them"),
+            Activation::Codes { .. } => panic!("codes reach only a kernel that emits them"),
         }
     }
 }
@@ -357,15 +374,15 @@ pub trait LayerKernel: Sync {
     }
 
     /// [`LayerKernel::conv`] on float values or codes (codes only after a layer `layer − 1`
-    /// that [emits](LayerKernel::emits_codes) them), giving the input codes of layer
-    /// `layer + 1` when `codes_out` (only asked where `emits_codes(layer)`), else floats.
+    /// that [emits](LayerKernel::emits_codes) them), giving what `out` asks (codes only where
+    /// `emits_codes(layer)`).
     fn conv_act(
         &self,
         layer: usize,
         conv: &ConvLayer,
         x: &Activation,
         n: usize,
-        _codes_out: bool,
+        _out: Output,
     ) -> Activation {
         Activation::Float(self.conv(layer, conv, x.float(), n))
     }
@@ -377,7 +394,7 @@ pub trait LayerKernel: Sync {
         lin: &LinearLayer,
         x: &Activation,
         n: usize,
-        _codes_out: bool,
+        _out: Output,
     ) -> Activation {
         Activation::Float(self.linear(layer, lin, x.float(), n))
     }
@@ -681,14 +698,30 @@ fn standard<'a>(x: &'a ArrayView4<'_, f32>) -> std::borrow::Cow<'a, [f32]> {
     }
 }
 
-/// Whether the ops after a weight layer (`rest`, in its sequence) lead to another weight layer
-/// through ReLU, max-pooling, flatten and dropout only: the ops under which the next layer's
-/// input codes can be made from this layer's output and carried in its place.
-fn codes_link(rest: &[Op]) -> bool {
-    let next = rest
-        .iter()
-        .find(|op| !matches!(op, Op::Relu | Op::MaxPool(_) | Op::Flatten | Op::Dropout));
-    matches!(next, Some(Op::Conv(_) | Op::Linear(_)))
+/// Whether the ops after weight layer `op` (`rest`, in its sequence) lead to another weight
+/// layer through ReLU, max-pooling, flatten and dropout only — the ops under which the next
+/// layer's input codes can be made from this layer's output and carried in its place — and
+/// then whether the codes can be channels last: a convolution feeding a convolution through
+/// no flatten, every shape in between the one the next op expects.
+fn codes_link(op: &Op, rest: &[Op]) -> Option<bool> {
+    let linked = |op: &Op| matches!(op, Op::Relu | Op::MaxPool(_) | Op::Flatten | Op::Dropout);
+    let next = rest.iter().find(|op| !linked(op))?;
+    if !matches!(next, Op::Conv(_) | Op::Linear(_)) {
+        return None;
+    }
+    let (Op::Conv(c), Op::Conv(next)) = (op, next) else {
+        return Some(false);
+    };
+    let between = rest.iter().take_while(|op| linked(op));
+    let mut shape = (c.geom.out_c, c.geom.out_h(), c.geom.out_w());
+    for op in between {
+        match op {
+            Op::MaxPool(g) if (g.c, g.h, g.w) == shape => shape = (g.c, g.out_h(), g.out_w()),
+            Op::Relu | Op::Dropout => {}
+            _ => return Some(false),
+        }
+    }
+    Some(shape == (next.geom.in_c, next.geom.in_h, next.geom.in_w))
 }
 
 /// The state of one forward pass.
@@ -707,12 +740,21 @@ impl<K: LayerKernel> Run<'_, K> {
             a = match (op, a) {
                 (Op::Conv(_) | Op::Linear(_), a) => self.weight_layer(op, a, &ops[i + 1..]),
                 (op, Activation::Float(a)) => Activation::Float(self.op(op, a)),
-                (op, Activation::Codes(c)) => Activation::Codes(self.on_codes(op, c)),
+                (
+                    op,
+                    Activation::Codes {
+                        codes,
+                        channels_last,
+                    },
+                ) => Activation::Codes {
+                    codes: self.on_codes(op, codes, channels_last),
+                    channels_last,
+                },
             };
         }
         match a {
             Activation::Float(a) => a,
-            Activation::Codes(_) => unreachable!("a sequence never ends on codes (codes_link)"),
+            Activation::Codes { .. } => unreachable!("a sequence never ends on codes (codes_link)"),
         }
     }
 
@@ -721,21 +763,27 @@ impl<K: LayerKernel> Run<'_, K> {
     fn weight_layer(&mut self, op: &Op, a: Activation, rest: &[Op]) -> Activation {
         match &a {
             Activation::Float(x) => self.record(x),
-            Activation::Codes(_) => self.layer += 1,
+            Activation::Codes { .. } => self.layer += 1,
         }
         let (l, n) = (self.layer - 1, self.n);
-        let codes_out = self.trace.is_none() && codes_link(rest) && self.kernel.emits_codes(l);
+        let out = match codes_link(op, rest) {
+            Some(channels_last) if self.trace.is_none() && self.kernel.emits_codes(l) => {
+                Output::Codes { channels_last }
+            }
+            _ => Output::Float,
+        };
         match op {
-            Op::Conv(c) => self.kernel.conv_act(l, c, &a, n, codes_out),
-            Op::Linear(lin) => self.kernel.linear_act(l, lin, &a, n, codes_out),
+            Op::Conv(c) => self.kernel.conv_act(l, c, &a, n, out),
+            Op::Linear(lin) => self.kernel.linear_act(l, lin, &a, n, out),
             _ => unreachable!("weight_layer is called on conv and linear ops"),
         }
     }
 
     /// The ops [`codes_link`] admits, on codes: ReLU is already their clamp (the quantizer after
     /// a ReLU is unsigned), max-pooling commutes with quantizing.
-    fn on_codes(&mut self, op: &Op, c: Vec<u8>) -> Vec<u8> {
+    fn on_codes(&mut self, op: &Op, c: Vec<u8>, channels_last: bool) -> Vec<u8> {
         match op {
+            Op::MaxPool(g) if channels_last => ops::max_pool2d_channels_last(&c, self.n, g),
             Op::MaxPool(g) => ops::max_pool2d(&c, self.n, g),
             Op::Relu | Op::Flatten | Op::Dropout => c,
             _ => unreachable!("codes_link admits only ReLU, max-pooling, flatten and dropout"),

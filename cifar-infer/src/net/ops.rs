@@ -373,6 +373,39 @@ fn max_pool_inside<T: PoolValue, const K: usize>(x: &[T], g: &PoolGeom) -> Vec<T
     out
 }
 
+/// [`max_pool2d`] on channels-last (NHWC) values: the same maxima, each window's positions
+/// compared a whole channel run at a time.
+pub fn max_pool2d_channels_last<T: PoolValue>(x: &[T], n: usize, g: &PoolGeom) -> Vec<T> {
+    let (oh, ow, c) = (g.out_h(), g.out_w(), g.c);
+    assert_eq!(x.len(), n * c * g.h * g.w, "pool: input length");
+    let mut out = vec![T::LOWEST; n * c * oh * ow];
+    if c == 0 {
+        return out;
+    }
+    let span = |o: usize, len: usize| {
+        let start = (o * g.stride) as isize - g.pad as isize;
+        start.max(0) as usize..((start + g.k as isize).max(0) as usize).min(len)
+    };
+    for (img, dst) in x
+        .chunks_exact((g.h * g.w * c).max(1))
+        .zip(out.chunks_exact_mut(oh * ow * c))
+    {
+        for (oy, dst) in dst.chunks_exact_mut(ow * c).enumerate() {
+            for (ox, m) in dst.chunks_exact_mut(c).enumerate() {
+                for y in span(oy, g.h) {
+                    for xx in span(ox, g.w) {
+                        let v = &img[(y * g.w + xx) * c..][..c];
+                        for (m, &v) in m.iter_mut().zip(v) {
+                            *m = m.max_of(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// PyTorch `AvgPool2d(k, stride, padding)` in floor mode with `count_include_pad=True`.
 pub fn avg_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
     let (oh, ow) = (g.out_h(), g.out_w());

@@ -25,7 +25,7 @@ use crate::data::{CifarSet, DataPaths};
 use crate::error::{InferError, Result};
 use crate::gemm::GemmScalar;
 use crate::int8;
-use crate::model::{Activation, ConvLayer, LayerKernel, LinearLayer, Model, WeightLayer};
+use crate::model::{Activation, ConvLayer, LayerKernel, LinearLayer, Model, Output, WeightLayer};
 use crate::ops::{conv2d_nobias, linear_nobias};
 use fxp_core::{LayerPrecision, Quantizer};
 use ndarray::ArrayView4;
@@ -370,24 +370,25 @@ impl QuantizedModel {
     fn int8_input<'a>(&'a self, layer: usize, x: &'a Activation) -> int8::Activations<'a> {
         match x {
             Activation::Float(x) => int8::Activations::Float(x, &self.layers[layer].act),
-            Activation::Codes(c) => int8::Activations::Codes8(c),
+            Activation::Codes {
+                codes,
+                channels_last,
+            } => int8::Activations::Codes8 {
+                codes,
+                channels_last: *channels_last,
+            },
         }
     }
 
-    /// Layer `layer + 1`'s quantizer on `de`'s values, when the output goes out as codes.
-    fn requantize<'a>(
-        &'a self,
-        layer: usize,
-        de: int8::Dequantize<'a>,
-        codes_out: bool,
-    ) -> Option<int8::Requantize<'a>> {
-        codes_out.then(|| int8::Requantize::new(de, &self.layers[layer + 1].act))
+    /// Layer `layer + 1`'s quantizer on `de`'s values (the output as codes).
+    fn requantize<'a>(&'a self, layer: usize, de: int8::Dequantize<'a>) -> int8::Requantize<'a> {
+        int8::Requantize::new(de, &self.layers[layer + 1].act)
     }
 }
 
 /// Whether a layer's input and output are both floats (then it runs as `conv`/`linear` do).
-fn takes_floats(x: &Activation, codes_out: bool) -> bool {
-    matches!(x, Activation::Float(_)) && !codes_out
+fn takes_floats(x: &Activation, out: Output) -> bool {
+    matches!(x, Activation::Float(_)) && out == Output::Float
 }
 
 /// Whether each weight layer can write the next one's input codes ([`LayerKernel::emits_codes`]):
@@ -511,17 +512,26 @@ impl LayerKernel for QuantizedModel {
         c: &ConvLayer,
         x: &Activation,
         n: usize,
-        codes_out: bool,
+        out: Output,
     ) -> Activation {
-        let (Codes::Int8(p), false) = (&self.layers[layer].codes, takes_floats(x, codes_out))
-        else {
+        let (Codes::Int8(p), false) = (&self.layers[layer].codes, takes_floats(x, out)) else {
             return Activation::Float(self.conv(layer, c, x.float(), n));
         };
         let (g, de) = (c.group_geom(), self.dequantize(layer, c.biases()));
         let src = self.int8_input(layer, x);
-        match self.requantize(layer, de, codes_out) {
-            Some(rq) => Activation::Codes(int8::conv2d_requantized(src, n, &g, &p[0], rq)),
-            None => Activation::Float(int8::conv2d_dequantized(src, n, &g, &p[0], de)),
+        match out {
+            Output::Codes { channels_last } => Activation::Codes {
+                codes: int8::conv2d_requantized(
+                    src,
+                    n,
+                    &g,
+                    &p[0],
+                    self.requantize(layer, de),
+                    channels_last,
+                ),
+                channels_last,
+            },
+            Output::Float => Activation::Float(int8::conv2d_dequantized(src, n, &g, &p[0], de)),
         }
     }
 
@@ -531,17 +541,19 @@ impl LayerKernel for QuantizedModel {
         l: &LinearLayer,
         x: &Activation,
         n: usize,
-        codes_out: bool,
+        out: Output,
     ) -> Activation {
-        let (Codes::Int8(p), false) = (&self.layers[layer].codes, takes_floats(x, codes_out))
-        else {
+        let (Codes::Int8(p), false) = (&self.layers[layer].codes, takes_floats(x, out)) else {
             return Activation::Float(self.linear(layer, l, x.float(), n));
         };
         let de = self.dequantize(layer, l.biases());
         let src = self.int8_input(layer, x);
-        match self.requantize(layer, de, codes_out) {
-            Some(rq) => Activation::Codes(int8::linear_requantized(src, n, &p[0], rq)),
-            None => Activation::Float(int8::linear_dequantized(src, n, &p[0], de)),
+        match out {
+            Output::Codes { .. } => Activation::Codes {
+                codes: int8::linear_requantized(src, n, &p[0], self.requantize(layer, de)),
+                channels_last: false,
+            },
+            Output::Float => Activation::Float(int8::linear_dequantized(src, n, &p[0], de)),
         }
     }
 

@@ -177,16 +177,32 @@ pub enum Activations<'a> {
     Codes(&'a [u16]),
     /// Float activations and their quantizer.
     Float(&'a [f32], &'a Quantizer),
-    /// Single-digit offset codes (B_A ≤ 8), as a [`Requantize`]d layer writes them.
-    Codes8(&'a [u8]),
+    /// Single-digit offset codes (B_A ≤ 8), as a [`Requantize`]d layer writes them: NCHW, or
+    /// NHWC when `channels_last` (a convolution's input only).
+    Codes8 {
+        /// The codes.
+        codes: &'a [u8],
+        /// Channels last.
+        channels_last: bool,
+    },
 }
 
 impl Activations<'_> {
+    fn channels_last(&self) -> bool {
+        matches!(
+            self,
+            Activations::Codes8 {
+                channels_last: true,
+                ..
+            }
+        )
+    }
+
     fn len(&self) -> usize {
         match self {
             Activations::Codes(c) => c.len(),
             Activations::Float(x, _) => x.len(),
-            Activations::Codes8(c) => c.len(),
+            Activations::Codes8 { codes, .. } => codes.len(),
         }
     }
 
@@ -199,8 +215,8 @@ impl Activations<'_> {
                     *d = T::from_code(v as i32);
                 }
             }
-            Activations::Codes8(c) => {
-                for (d, &v) in dst.iter_mut().zip(&c[start..]) {
+            Activations::Codes8 { codes, .. } => {
+                for (d, &v) in dst.iter_mut().zip(&codes[start..]) {
                     *d = T::from_code(v as i32);
                 }
             }
@@ -259,15 +275,8 @@ pub fn conv2d_on(
     pw: &PackedWeights,
 ) -> Vec<i64> {
     let mut out = vec![0i64; n * g.out_len()];
-    conv2d_into(
-        Activations::Codes(codes),
-        n,
-        g,
-        pw,
-        kernel,
-        &mut out,
-        &Exact,
-    );
+    let src = Activations::Codes(codes);
+    conv2d_into(src, n, g, pw, kernel, Out::planar(&mut out), &Exact);
     out
 }
 
@@ -283,22 +292,44 @@ pub fn conv2d_dequantized(
     de: Dequantize<'_>,
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * g.out_len()];
-    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, &de);
+    conv2d_into(src, n, g, pw, IntKernel::best(), Out::planar(&mut out), &de);
     out
 }
 
 /// [`conv2d_dequantized`] whose output is quantized again by the next layer's quantizer
-/// ([`Requantize`]): that layer's u8 input codes, from the same float values.
+/// ([`Requantize`]): that layer's u8 input codes, from the same float values; NHWC when
+/// `channels_last` (for a next convolution: no transposes, neither here nor there), else NCHW.
 pub fn conv2d_requantized(
     src: Activations<'_>,
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
     rq: Requantize<'_>,
+    channels_last: bool,
 ) -> Vec<u8> {
     let mut out = vec![0u8; n * g.out_len()];
-    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, &rq);
+    let out_ = Out {
+        values: &mut out,
+        channels_last,
+    };
+    conv2d_into(src, n, g, pw, IntKernel::best(), out_, &rq);
     out
+}
+
+/// A convolution's output buffer (n images) and its layout.
+struct Out<'a, T> {
+    values: &'a mut [T],
+    /// NHWC instead of NCHW.
+    channels_last: bool,
+}
+
+impl<'a, T> Out<'a, T> {
+    fn planar(values: &'a mut [T]) -> Self {
+        Self {
+            values,
+            channels_last: false,
+        }
+    }
 }
 
 fn conv2d_into<T: Staged + Send>(
@@ -307,18 +338,21 @@ fn conv2d_into<T: Staged + Send>(
     g: &ConvGeom,
     pw: &PackedWeights,
     kernel: IntKernel,
-    out: &mut [T],
+    out: Out<'_, T>,
     emit: &impl Emit<T>,
 ) {
     assert_eq!(src.len(), n * g.in_len());
-    assert_eq!(out.len(), n * g.out_len());
+    assert_eq!(out.values.len(), n * g.out_len());
     assert_eq!((pw.rows, pw.d), (g.out_c, g.d()));
     let hw = g.out_h() * g.out_w();
+    // NCHW: row r of position p at r·hw + p (transposed); NHWC: at p·C + r.
     let lay = OutLayout {
-        ld: hw,
+        ld: if out.channels_last { g.out_c } else { hw },
         col0: 0,
-        transposed: true,
+        transposed: !out.channels_last,
     };
+    let cl = src.channels_last();
+    let out = out.values;
     let blocks = pw.rows_pad / NR;
     let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
     // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so.
@@ -337,7 +371,7 @@ fn conv2d_into<T: Staged + Send>(
             },
             |(x8, xp, rows, sc), (i, y)| {
                 src.fill(i * in_len, x8, pw.offset);
-                unfold(x8, g, pw.kp, hwc, pw.offset as u8, xp, rows);
+                unfold((x8, cl), g, pw.kp, hwc, pw.offset as u8, xp, rows);
                 dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
@@ -353,17 +387,18 @@ fn conv2d_into<T: Staged + Send>(
             },
             |(x16, xp, rows, sc), (i, y)| {
                 src.fill(i * in_len, x16, pw.offset);
-                unfold(x16, g, pw.kp, hwc, pw.offset as u16, xp, rows);
+                unfold((x16, cl), g, pw.kp, hwc, pw.offset as u16, xp, rows);
                 dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
             },
         );
     }
 }
 
-/// One image's codes unfolded into patch rows: in (i, j, c) order through `xp` when `hwc` (the
-/// weights come from [`PackedWeights::for_conv`]), else in (c, i, j) order.
+/// One image's codes (CHW, or HWC when the flag is set) unfolded into patch rows: in (i, j, c)
+/// order through `xp` when `hwc` (the weights come from [`PackedWeights::for_conv`]), else in
+/// (c, i, j) order.
 fn unfold<T: Copy + Default>(
-    x: &[T],
+    (x, channels_last): (&[T], bool),
     g: &ConvGeom,
     kp: usize,
     hwc: bool,
@@ -371,10 +406,21 @@ fn unfold<T: Copy + Default>(
     xp: &mut Vec<T>,
     rows: &mut [T],
 ) {
-    if hwc {
-        im2row_hwc(x, g, kp, pad, xp, rows);
-    } else {
-        im2row(x, g, kp, pad, rows);
+    match (hwc, channels_last) {
+        (true, _) => im2row_hwc((x, channels_last), g, kp, pad, xp, rows),
+        (false, false) => im2row(x, g, kp, pad, rows),
+        (false, true) => {
+            // Back to CHW for the (c, i, j) order.
+            let (c, hw) = (g.in_c, g.in_h * g.in_w);
+            xp.clear();
+            xp.resize(c * hw, pad);
+            for (p, px) in x.chunks_exact(c.max(1)).take(hw).enumerate() {
+                for (ci, &v) in px.iter().enumerate() {
+                    xp[ci * hw + p] = v;
+                }
+            }
+            im2row(xp, g, kp, pad, rows);
+        }
     }
 }
 
