@@ -211,25 +211,40 @@ pub struct Dequantize<'a> {
     pub bias: Option<&'a [f32]>,
 }
 
-impl Emit<f32> for Dequantize<'_> {
-    /// (S·scale + bias) in f64, rounded once to f32; the same operations in the same order for
-    /// every row (no fused multiply-add), so vectorising them changes no bit.
+impl Dequantize<'_> {
+    /// `out[o] = f(y)` for the value y of each row's sum: (S·scale + bias) in f64, rounded once
+    /// to f32; the same operations in the same order for every row (no fused multiply-add), so
+    /// vectorising them changes no bit.
     #[inline(always)]
-    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [f32]) {
+    fn map_row<S: Copy + Into<i64>, T>(
+        &self,
+        sums: &[S],
+        corr: &[i64],
+        r0: usize,
+        out: &mut [T],
+        f: impl Fn(f32) -> T,
+    ) {
         let scale = self.scale;
         match self.bias {
             Some(bias) => {
                 let bias = &bias[r0..r0 + out.len()];
                 for (((d, &s), &c), &b) in out.iter_mut().zip(sums).zip(corr).zip(bias) {
-                    *d = ((s.into() - c) as f64 * scale + b as f64) as f32;
+                    *d = f(((s.into() - c) as f64 * scale + b as f64) as f32);
                 }
             }
             None => {
                 for ((d, &s), &c) in out.iter_mut().zip(sums).zip(corr) {
-                    *d = ((s.into() - c) as f64 * scale + 0.0) as f32;
+                    *d = f(((s.into() - c) as f64 * scale + 0.0) as f32);
                 }
             }
         }
+    }
+}
+
+impl Emit<f32> for Dequantize<'_> {
+    #[inline(always)]
+    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [f32]) {
+        self.map_row(sums, corr, r0, out, |y| y);
     }
 }
 
@@ -262,21 +277,14 @@ impl Emit<u8> for Requantize<'_> {
     /// `Quantizer::level` of the value, so these are the codes the next layer would make.
     #[inline(always)]
     fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [u8]) {
-        let mut y = [0f32; NR];
-        let y = &mut y[..out.len()];
-        self.de.row(sums, corr, r0, y);
         let o = self.offset;
         match self.leveler {
-            Some(lv) => {
-                for (d, &v) in out.iter_mut().zip(y.iter()) {
-                    *d = (lv.level(v) + o) as u8;
-                }
-            }
-            None => {
-                for (d, &v) in out.iter_mut().zip(y.iter()) {
-                    *d = (self.next.level(v as f64) + o as i64) as u8;
-                }
-            }
+            Some(lv) => self
+                .de
+                .map_row(sums, corr, r0, out, |y| (lv.level(y) + o) as u8),
+            None => self.de.map_row(sums, corr, r0, out, |y| {
+                (self.next.level(y as f64) + o as i64) as u8
+            }),
         }
     }
 }

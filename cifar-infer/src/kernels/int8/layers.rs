@@ -14,6 +14,10 @@ use crate::net::ops::ConvGeom;
 use fxp_core::Quantizer;
 use rayon::prelude::*;
 
+/// The shortest run of k·C codes for which the (i, j, c) unfolding pays (measured on the first
+/// layer of the course network, 3 channels, k = 3: (c, i, j) order is faster there).
+const MIN_RUN: usize = 16;
+
 /// Reusable buffers of [`dot_rows`].
 #[derive(Default)]
 struct Scratch {
@@ -241,7 +245,7 @@ impl Activations<'_> {
 }
 
 /// An activation code digit type: u8 (B_A ≤ 8) or u16 (B_A ≤ 16).
-trait Code: Copy + Default + Send + Sync {
+trait Code: Copy + Default + Send + Sync + 'static {
     /// The code `v` (already within the type's range).
     fn from_code(v: i32) -> Self;
 }
@@ -257,6 +261,48 @@ impl Code for u16 {
     #[inline]
     fn from_code(v: i32) -> Self {
         v as u16
+    }
+}
+
+/// The buffers of one image of a convolution: its codes, the padded (H, W, C) copy, the patch
+/// rows and the sums. Kept per thread across layers and batches: the per-image buffers of the
+/// first layers are hundreds of KB, which fresh allocations would page-fault in every time.
+#[derive(Default)]
+struct ImageBufs<T> {
+    x: Vec<T>,
+    xp: Vec<T>,
+    rows: Vec<T>,
+    sc: Scratch,
+}
+
+impl<T: Code> ImageBufs<T> {
+    /// Sizes the codes and rows buffers (their contents are overwritten before use).
+    fn take(&mut self, x: usize, rows: usize) {
+        self.x.resize(x, T::default());
+        self.rows.resize(rows, T::default());
+    }
+}
+
+thread_local! {
+    static BUFS_U8: std::cell::RefCell<ImageBufs<u8>> = Default::default();
+    static BUFS_U16: std::cell::RefCell<ImageBufs<u16>> = Default::default();
+}
+
+/// The calling thread's [`ImageBufs`] of a code type (borrowed only by code that starts no
+/// parallel work, so never twice at once).
+trait WithBufs: Code {
+    fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<Self>) -> R) -> R;
+}
+
+impl WithBufs for u8 {
+    fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<u8>) -> R) -> R {
+        BUFS_U8.with_borrow_mut(f)
+    }
+}
+
+impl WithBufs for u16 {
+    fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<u16>) -> R) -> R {
+        BUFS_U16.with_borrow_mut(f)
     }
 }
 
@@ -355,42 +401,41 @@ fn conv2d_into<T: Staged + Send>(
     let out = out.values;
     let blocks = pw.rows_pad / NR;
     let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
-    // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so.
-    let hwc = pw.for_conv(g);
+    // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so, for
+    // channels-last input or runs long enough to copy as blocks (a first layer's runs of
+    // 3·3 codes go faster in (c, i, j) order, k at a time, than as 9-byte block copies).
+    let hwc = pw.for_conv(g).filter(|_| cl || g.k * g.in_c >= MIN_RUN);
     let pw = hwc.unwrap_or(pw);
     let hwc = hwc.is_some();
+    let pad = pw.offset as i32;
     if pw.act_digits == 1 {
-        out.par_chunks_mut(out_len).enumerate().for_each_init(
-            || {
-                (
-                    vec![0u8; in_len],
-                    Vec::new(),
-                    vec![0u8; hw * pw.kp],
-                    Scratch::default(),
-                )
-            },
-            |(x8, xp, rows, sc), (i, y)| {
-                src.fill(i * in_len, x8, pw.offset);
-                unfold((x8, cl), g, pw.kp, hwc, pw.offset as u8, xp, rows);
-                dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
-            },
-        );
+        out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
+            u8::with_bufs(|b| {
+                b.take(in_len, hw * pw.kp);
+                src.fill(i * in_len, &mut b.x, pw.offset);
+                unfold((&b.x, cl), g, pw.kp, hwc, pad as u8, &mut b.xp, &mut b.rows);
+                let rows = Rows::U8(&b.rows);
+                dot_rows(rows, hw, pw, kernel, 0, blocks, y, lay, &mut b.sc, emit);
+            })
+        });
     } else {
-        out.par_chunks_mut(out_len).enumerate().for_each_init(
-            || {
-                (
-                    vec![0u16; in_len],
-                    Vec::new(),
-                    vec![0u16; hw * pw.kp],
-                    Scratch::default(),
-                )
-            },
-            |(x16, xp, rows, sc), (i, y)| {
-                src.fill(i * in_len, x16, pw.offset);
-                unfold((x16, cl), g, pw.kp, hwc, pw.offset as u16, xp, rows);
-                dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
-            },
-        );
+        out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
+            u16::with_bufs(|b| {
+                b.take(in_len, hw * pw.kp);
+                src.fill(i * in_len, &mut b.x, pw.offset);
+                unfold(
+                    (&b.x, cl),
+                    g,
+                    pw.kp,
+                    hwc,
+                    pad as u16,
+                    &mut b.xp,
+                    &mut b.rows,
+                );
+                let rows = Rows::U16(&b.rows);
+                dot_rows(rows, hw, pw, kernel, 0, blocks, y, lay, &mut b.sc, emit);
+            })
+        });
     }
 }
 
