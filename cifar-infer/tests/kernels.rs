@@ -232,7 +232,7 @@ fn quantized_layer_equals_slow_f64_reference() {
 /// Max pooling (the unrolled no-padding paths and the general one) against a naive loop.
 #[test]
 fn max_pool_equals_naive() {
-    use cifar_infer::ops::{max_pool2d, PoolGeom};
+    use cifar_infer::ops::{max_pool2d, max_pool2d_channels_last, PoolGeom};
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for (h, w, k, stride, pad) in [
         (8, 8, 2, 2, 0),
@@ -274,6 +274,26 @@ fn max_pool_equals_naive() {
             }
         }
         assert_eq!(max_pool2d(&x, n, &g), want, "{g:?}");
+        // Channels last: the same maxima, NHWC.
+        let nhwc = |v: &[f32], hh: usize, ww: usize| -> Vec<f32> {
+            let mut out = vec![0f32; v.len()];
+            for (i, &val) in v.iter().enumerate() {
+                let (b, c, p) = (i / (3 * hh * ww), i / (hh * ww) % 3, i % (hh * ww));
+                out[(b * hh * ww + p) * 3 + c] = val;
+            }
+            out
+        };
+        assert_eq!(
+            max_pool2d_channels_last(&nhwc(&x, h, w), n, &g),
+            nhwc(&want, oh, ow),
+            "channels last {g:?}"
+        );
+        // On u8 codes of a monotone quantizer: the codes of the float maxima.
+        let q = Quantizer::signed(1.0, 8).unwrap();
+        let code = |v: &f32| (q.level(*v as f64) - q.min_level()) as u8;
+        let codes: Vec<u8> = x.iter().map(code).collect();
+        let want_codes: Vec<u8> = want.iter().map(code).collect();
+        assert_eq!(max_pool2d(&codes, n, &g), want_codes, "codes {g:?}");
     }
 }
 

@@ -312,6 +312,9 @@ impl<'a> WeightLayer<'a> {
     }
 }
 
+use super::forward::Run;
+pub use super::forward::{Activation, Output};
+
 /// The conv/linear layers are computed by a kernel: the float one ([`FloatKernel`]) or the exact
 /// fixed-point one ([`crate::quantized::QuantizedModel`]). `layer` is the index of the layer among
 /// the weight layers (0 for the first conv, depth-first).
@@ -320,6 +323,41 @@ pub trait LayerKernel: Sync {
     fn conv(&self, layer: usize, conv: &ConvLayer, x: &[f32], n: usize) -> Vec<f32>;
     /// Output (with bias) of linear layer `layer` on a batch of `n` input rows.
     fn linear(&self, layer: usize, lin: &LinearLayer, x: &[f32], n: usize) -> Vec<f32>;
+
+    /// Whether layer `layer` can write its output directly as the u8 input codes of layer
+    /// `layer + 1` when only ReLU, max-pooling, flatten and dropout lie between them (the
+    /// forward pass checks that). Exact for a clamping monotone quantizer: quantizing commutes
+    /// with max-pooling, and ReLU is the clamp of the unsigned quantizer that follows it. The
+    /// default: never (every layer exchanges floats).
+    fn emits_codes(&self, _layer: usize) -> bool {
+        false
+    }
+
+    /// [`LayerKernel::conv`] on float values or codes (codes only after a layer `layer − 1`
+    /// that [emits](LayerKernel::emits_codes) them), giving what `out` asks (codes only where
+    /// `emits_codes(layer)`).
+    fn conv_act(
+        &self,
+        layer: usize,
+        conv: &ConvLayer,
+        x: &Activation,
+        n: usize,
+        _out: Output,
+    ) -> Activation {
+        Activation::Float(self.conv(layer, conv, x.float(), n))
+    }
+
+    /// [`LayerKernel::linear`] on float values or codes, as [`LayerKernel::conv_act`].
+    fn linear_act(
+        &self,
+        layer: usize,
+        lin: &LinearLayer,
+        x: &Activation,
+        n: usize,
+        _out: Output,
+    ) -> Activation {
+        Activation::Float(self.linear(layer, lin, x.float(), n))
+    }
 }
 
 /// The float (f32, PyTorch semantics) kernel.
@@ -617,69 +655,5 @@ fn standard<'a>(x: &'a ArrayView4<'_, f32>) -> std::borrow::Cow<'a, [f32]> {
     match x.as_slice() {
         Some(s) => std::borrow::Cow::Borrowed(s),
         None => std::borrow::Cow::Owned(x.iter().copied().collect()),
-    }
-}
-
-/// The state of one forward pass.
-struct Run<'k, K> {
-    kernel: &'k K,
-    n: usize,
-    /// Index of the next weight layer.
-    layer: usize,
-    trace: Option<Vec<Vec<f32>>>,
-}
-
-impl<K: LayerKernel> Run<'_, K> {
-    fn seq(&mut self, ops: &[Op], mut a: Vec<f32>) -> Vec<f32> {
-        for op in ops {
-            a = self.op(op, a);
-        }
-        a
-    }
-
-    fn op(&mut self, op: &Op, mut a: Vec<f32>) -> Vec<f32> {
-        let n = self.n;
-        match op {
-            Op::Conv(c) => {
-                self.record(&a);
-                self.kernel.conv(self.layer - 1, c, &a, n)
-            }
-            Op::Linear(l) => {
-                self.record(&a);
-                self.kernel.linear(self.layer - 1, l, &a, n)
-            }
-            Op::BatchNorm(b) => {
-                b.apply(&mut a);
-                a
-            }
-            Op::Relu => {
-                ops::relu_inplace(&mut a);
-                a
-            }
-            Op::Relu6 => {
-                ops::relu6_inplace(&mut a);
-                a
-            }
-            Op::MaxPool(g) => ops::max_pool2d(&a, n, g),
-            Op::AvgPool(g) => ops::avg_pool2d(&a, n, g),
-            Op::AdaptiveAvgPool(g) => ops::adaptive_avg_pool2d(&a, n, g.c, g.h, g.w, g.out),
-            Op::Flatten | Op::Dropout => a,
-            Op::Residual(r) => {
-                let mut y = self.seq(&r.body, a.clone());
-                let s = self.seq(&r.shortcut, a);
-                for (y, s) in y.iter_mut().zip(&s) {
-                    *y += s;
-                }
-                y
-            }
-        }
-    }
-
-    /// Counts a weight layer and traces its input.
-    fn record(&mut self, a: &[f32]) {
-        self.layer += 1;
-        if let Some(t) = &mut self.trace {
-            t.push(a.to_vec());
-        }
     }
 }

@@ -292,15 +292,40 @@ impl PoolGeom {
     }
 }
 
+/// A value max-pooling takes: f32 activations, or u8 codes of a monotone quantizer (whose
+/// maximum is the code of the maximum, so pooling commutes with quantizing).
+pub trait PoolValue: Copy + Send + Sync {
+    /// The value below every other (the padding).
+    const LOWEST: Self;
+    /// The larger of two values (for f32, a NaN loses, as in `f32::max`).
+    fn max_of(self, other: Self) -> Self;
+}
+
+impl PoolValue for f32 {
+    const LOWEST: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn max_of(self, other: f32) -> f32 {
+        self.max(other)
+    }
+}
+
+impl PoolValue for u8 {
+    const LOWEST: u8 = 0;
+    #[inline(always)]
+    fn max_of(self, other: u8) -> u8 {
+        self.max(other)
+    }
+}
+
 /// PyTorch `MaxPool2d(k, stride, padding)` in floor mode (padding acts as −∞).
-pub fn max_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
+pub fn max_pool2d<T: PoolValue>(x: &[T], n: usize, g: &PoolGeom) -> Vec<T> {
     let (oh, ow) = (g.out_h(), g.out_w());
     assert_eq!(x.len(), n * g.c * g.h * g.w, "pool: input length");
     if g.pad == 0 {
         // Every window lies inside the plane: a fixed window size unrolls the loops.
         match g.k {
-            2 => return max_pool_inside::<2>(x, g),
-            3 => return max_pool_inside::<3>(x, g),
+            2 => return max_pool_inside::<T, 2>(x, g),
+            3 => return max_pool_inside::<T, 3>(x, g),
             _ => {}
         }
     }
@@ -312,10 +337,10 @@ pub fn max_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
             for ox in 0..ow {
                 let x0 = (ox * g.stride) as isize - g.pad as isize;
                 let (xa, xb) = (x0.max(0) as usize, ((x0 + g.k as isize) as usize).min(g.w));
-                let mut m = f32::NEG_INFINITY;
+                let mut m = T::LOWEST;
                 for yy in ya..yb {
                     for &v in &plane[yy * g.w + xa..yy * g.w + xb] {
-                        m = m.max(v);
+                        m = m.max_of(v);
                     }
                 }
                 out.push(m);
@@ -326,22 +351,55 @@ pub fn max_pool2d(x: &[f32], n: usize, g: &PoolGeom) -> Vec<f32> {
 }
 
 /// [`max_pool2d`] without padding, K × K windows (all inside the plane in floor mode).
-fn max_pool_inside<const K: usize>(x: &[f32], g: &PoolGeom) -> Vec<f32> {
+fn max_pool_inside<T: PoolValue, const K: usize>(x: &[T], g: &PoolGeom) -> Vec<T> {
     let (oh, ow) = (g.out_h(), g.out_w());
     let mut out = Vec::with_capacity(x.len() / (g.h * g.w).max(1) * oh * ow);
     for plane in x.chunks_exact((g.h * g.w).max(1)) {
         for oy in 0..oh {
-            let rows: [&[f32]; K] =
+            let rows: [&[T]; K] =
                 std::array::from_fn(|i| &plane[(oy * g.stride + i) * g.w..][..g.w]);
             for ox in 0..ow {
                 let x0 = ox * g.stride;
-                let mut m = f32::NEG_INFINITY;
+                let mut m = T::LOWEST;
                 for row in &rows {
                     for &v in &row[x0..x0 + K] {
-                        m = m.max(v);
+                        m = m.max_of(v);
                     }
                 }
                 out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// [`max_pool2d`] on channels-last (NHWC) values: the same maxima, each window's positions
+/// compared a whole channel run at a time.
+pub fn max_pool2d_channels_last<T: PoolValue>(x: &[T], n: usize, g: &PoolGeom) -> Vec<T> {
+    let (oh, ow, c) = (g.out_h(), g.out_w(), g.c);
+    assert_eq!(x.len(), n * c * g.h * g.w, "pool: input length");
+    let mut out = vec![T::LOWEST; n * c * oh * ow];
+    if c == 0 {
+        return out;
+    }
+    let span = |o: usize, len: usize| {
+        let start = (o * g.stride) as isize - g.pad as isize;
+        start.max(0) as usize..((start + g.k as isize).max(0) as usize).min(len)
+    };
+    for (img, dst) in x
+        .chunks_exact((g.h * g.w * c).max(1))
+        .zip(out.chunks_exact_mut(oh * ow * c))
+    {
+        for (oy, dst) in dst.chunks_exact_mut(ow * c).enumerate() {
+            for (ox, m) in dst.chunks_exact_mut(c).enumerate() {
+                for y in span(oy, g.h) {
+                    for xx in span(ox, g.w) {
+                        let v = &img[(y * g.w + xx) * c..][..c];
+                        for (m, &v) in m.iter_mut().zip(v) {
+                            *m = m.max_of(v);
+                        }
+                    }
+                }
             }
         }
     }

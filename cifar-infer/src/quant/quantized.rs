@@ -25,7 +25,7 @@ use crate::data::{CifarSet, DataPaths};
 use crate::error::{InferError, Result};
 use crate::gemm::GemmScalar;
 use crate::int8;
-use crate::model::{ConvLayer, LayerKernel, LinearLayer, Model, WeightLayer};
+use crate::model::{Activation, ConvLayer, LayerKernel, LinearLayer, Model, Output, WeightLayer};
 use crate::ops::{conv2d_nobias, linear_nobias};
 use fxp_core::{LayerPrecision, Quantizer};
 use ndarray::ArrayView4;
@@ -256,6 +256,8 @@ pub struct QuantizedLayer {
 pub struct QuantizedModel {
     /// Per-layer quantization and kernel choice.
     pub layers: Vec<QuantizedLayer>,
+    /// Whether each layer may hand the next its input codes ([`LayerKernel::emits_codes`]).
+    codes_out: Vec<bool>,
 }
 
 impl QuantizedModel {
@@ -344,7 +346,8 @@ impl QuantizedModel {
                 codes,
             });
         }
-        Ok(Self { layers })
+        let codes_out = codes_out_of(model, &layers);
+        Ok(Self { layers, codes_out })
     }
 
     /// The kernel path of each layer.
@@ -355,6 +358,69 @@ impl QuantizedModel {
     fn scale(&self, layer: usize) -> f64 {
         self.layers[layer].act.step() * self.layers[layer].weight.step()
     }
+
+    fn dequantize<'a>(&self, layer: usize, bias: Option<&'a [f32]>) -> int8::Dequantize<'a> {
+        int8::Dequantize {
+            scale: self.scale(layer),
+            bias,
+        }
+    }
+
+    /// The input of integer layer `layer`: its codes, or float values and its quantizer.
+    fn int8_input<'a>(&'a self, layer: usize, x: &'a Activation) -> int8::Activations<'a> {
+        match x {
+            Activation::Float(x) => int8::Activations::Float(x, &self.layers[layer].act),
+            Activation::Codes {
+                codes,
+                channels_last,
+            } => int8::Activations::Codes8 {
+                codes,
+                channels_last: *channels_last,
+            },
+        }
+    }
+
+    /// Layer `layer + 1`'s quantizer on `de`'s values (the output as codes).
+    fn requantize<'a>(&'a self, layer: usize, de: int8::Dequantize<'a>) -> int8::Requantize<'a> {
+        int8::Requantize::new(de, &self.layers[layer + 1].act)
+    }
+}
+
+/// Whether a layer's input and output are both floats (then it runs as `conv`/`linear` do).
+fn takes_floats(x: &Activation, out: Output) -> bool {
+    matches!(x, Activation::Float(_)) && out == Output::Float
+}
+
+/// Whether each weight layer can write the next one's input codes ([`LayerKernel::emits_codes`]):
+/// both on the integer path as dense layers (one group), the next with single-byte codes
+/// (B_A ≤ 8), a finite scale and finite biases (so every value is finite: a NaN would not
+/// quantize monotonically).
+fn codes_out_of(model: &Model, layers: &[QuantizedLayer]) -> Vec<bool> {
+    let weight_layers = model.weight_layers();
+    let dense_int8 = |l: usize| {
+        let dense = match weight_layers[l] {
+            WeightLayer::Conv(c) => c.groups <= 1,
+            WeightLayer::Linear(_) => true,
+        };
+        dense && layers[l].path == KernelPath::Int8
+    };
+    let finite = |l: usize| {
+        let bias = match weight_layers[l] {
+            WeightLayer::Conv(c) => c.biases(),
+            WeightLayer::Linear(lin) => lin.biases(),
+        };
+        let scale = layers[l].act.step() * layers[l].weight.step();
+        scale.is_finite() && bias.is_none_or(|b| b.iter().all(|v| v.is_finite()))
+    };
+    (0..layers.len())
+        .map(|l| {
+            l + 1 < layers.len()
+                && dense_int8(l)
+                && dense_int8(l + 1)
+                && layers[l + 1].act.bits() <= 8
+                && finite(l)
+        })
+        .collect()
 }
 
 /// Integer codes k_a of an activation buffer (as a GEMM scalar; exact).
@@ -426,8 +492,7 @@ impl LayerKernel for QuantizedModel {
                     epilogue(&s, |v| v, scale, bias, og, plane)
                 }
                 Codes::Int8(p) => int8::conv2d_dequantized(
-                    xj,
-                    &q.act,
+                    int8::Activations::Float(xj, &q.act),
                     n,
                     g,
                     &p[j],
@@ -435,6 +500,61 @@ impl LayerKernel for QuantizedModel {
                 ),
             }
         })
+    }
+
+    fn emits_codes(&self, layer: usize) -> bool {
+        self.codes_out.get(layer).copied().unwrap_or(false)
+    }
+
+    fn conv_act(
+        &self,
+        layer: usize,
+        c: &ConvLayer,
+        x: &Activation,
+        n: usize,
+        out: Output,
+    ) -> Activation {
+        let (Codes::Int8(p), false) = (&self.layers[layer].codes, takes_floats(x, out)) else {
+            return Activation::Float(self.conv(layer, c, x.float(), n));
+        };
+        let (g, de) = (c.group_geom(), self.dequantize(layer, c.biases()));
+        let src = self.int8_input(layer, x);
+        match out {
+            Output::Codes { channels_last } => Activation::Codes {
+                codes: int8::conv2d_requantized(
+                    src,
+                    n,
+                    &g,
+                    &p[0],
+                    self.requantize(layer, de),
+                    channels_last,
+                ),
+                channels_last,
+            },
+            Output::Float => Activation::Float(int8::conv2d_dequantized(src, n, &g, &p[0], de)),
+        }
+    }
+
+    fn linear_act(
+        &self,
+        layer: usize,
+        l: &LinearLayer,
+        x: &Activation,
+        n: usize,
+        out: Output,
+    ) -> Activation {
+        let (Codes::Int8(p), false) = (&self.layers[layer].codes, takes_floats(x, out)) else {
+            return Activation::Float(self.linear(layer, l, x.float(), n));
+        };
+        let de = self.dequantize(layer, l.biases());
+        let src = self.int8_input(layer, x);
+        match out {
+            Output::Codes { .. } => Activation::Codes {
+                codes: int8::linear_requantized(src, n, &p[0], self.requantize(layer, de)),
+                channels_last: false,
+            },
+            Output::Float => Activation::Float(int8::linear_dequantized(src, n, &p[0], de)),
+        }
     }
 
     fn linear(&self, layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
@@ -451,9 +571,12 @@ impl LayerKernel for QuantizedModel {
                 let s = linear_nobias(&activation_codes::<f64>(&q.act, x), n, i, o, w);
                 epilogue(&s, |v| v, scale, bias, o, 1)
             }
-            Codes::Int8(p) => {
-                int8::linear_dequantized(x, &q.act, n, &p[0], int8::Dequantize { scale, bias })
-            }
+            Codes::Int8(p) => int8::linear_dequantized(
+                int8::Activations::Float(x, &q.act),
+                n,
+                &p[0],
+                int8::Dequantize { scale, bias },
+            ),
         }
     }
 }

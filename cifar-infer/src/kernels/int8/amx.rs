@@ -18,7 +18,7 @@ pub(super) fn gemm_amx(
     b1: usize,
     c: &mut [i32],
 ) {
-    assert!(detected_level() >= SimdLevel::Amx);
+    assert!(detected_level() >= SimdLevel::Amx && kp.is_multiple_of(super::KP_AMX));
     check_kernel_args(a, n, kp, w, b0, b1, c);
     // SAFETY: AMX (and the tile permission) and VNNI were detected, the bounds checked above.
     unsafe { gemm(a, n, kp, w, b0, b1, c) };

@@ -3,6 +3,8 @@
 //! (the transposed one through a staging block and 16 × 16 AVX-512 transposes).
 use super::pack::PackedWeights;
 use super::NR;
+use fxp_core::quant::F32Leveler;
+use fxp_core::Quantizer;
 
 /// Where the layer drivers writes S(p, r): `out[p·ld + r − col0]`, or transposed `out[(r − col0)·ld + p]`.
 #[derive(Clone, Copy)]
@@ -69,6 +71,8 @@ pub(super) trait Staged: Copy + Default {
 }
 
 impl Staged for i64 {}
+
+impl Staged for u8 {}
 
 impl Staged for f32 {
     /// Full 16 × 16 tiles through [`transpose16`] on AVX-512 CPUs, the edges one by one.
@@ -207,24 +211,80 @@ pub struct Dequantize<'a> {
     pub bias: Option<&'a [f32]>,
 }
 
-impl Emit<f32> for Dequantize<'_> {
-    /// (S·scale + bias) in f64, rounded once to f32; the same operations in the same order for
-    /// every row (no fused multiply-add), so vectorising them changes no bit.
+impl Dequantize<'_> {
+    /// `out[o] = f(y)` for the value y of each row's sum: (S·scale + bias) in f64, rounded once
+    /// to f32; the same operations in the same order for every row (no fused multiply-add), so
+    /// vectorising them changes no bit.
     #[inline(always)]
-    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [f32]) {
+    fn map_row<S: Copy + Into<i64>, T>(
+        &self,
+        sums: &[S],
+        corr: &[i64],
+        r0: usize,
+        out: &mut [T],
+        f: impl Fn(f32) -> T,
+    ) {
         let scale = self.scale;
         match self.bias {
             Some(bias) => {
                 let bias = &bias[r0..r0 + out.len()];
                 for (((d, &s), &c), &b) in out.iter_mut().zip(sums).zip(corr).zip(bias) {
-                    *d = ((s.into() - c) as f64 * scale + b as f64) as f32;
+                    *d = f(((s.into() - c) as f64 * scale + b as f64) as f32);
                 }
             }
             None => {
                 for ((d, &s), &c) in out.iter_mut().zip(sums).zip(corr) {
-                    *d = ((s.into() - c) as f64 * scale + 0.0) as f32;
+                    *d = f(((s.into() - c) as f64 * scale + 0.0) as f32);
                 }
             }
+        }
+    }
+}
+
+impl Emit<f32> for Dequantize<'_> {
+    #[inline(always)]
+    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [f32]) {
+        self.map_row(sums, corr, r0, out, |y| y);
+    }
+}
+
+/// The input codes of the next layer: `next`'s offset code of the [`Dequantize`]d value (the same
+/// f32 value, quantized as that layer quantizes its float input), one byte each (B_A ≤ 8).
+#[derive(Clone, Copy)]
+pub struct Requantize<'a> {
+    de: Dequantize<'a>,
+    next: &'a Quantizer,
+    leveler: Option<F32Leveler>,
+    offset: i32,
+}
+
+impl<'a> Requantize<'a> {
+    /// `de`'s values quantized by `next` (at most 8 bits), offset as the integer kernel takes
+    /// them: 2^(B−1) for a signed quantizer, 0 for an unsigned one.
+    pub fn new(de: Dequantize<'a>, next: &'a Quantizer) -> Self {
+        debug_assert!(next.bits() <= 8);
+        Self {
+            de,
+            next,
+            leveler: next.f32_leveler(),
+            offset: super::pack::act_offset(next) as i32,
+        }
+    }
+}
+
+impl Emit<u8> for Requantize<'_> {
+    /// The [`Dequantize`]d f32 values of the row, then their codes: `F32Leveler::level` equals
+    /// `Quantizer::level` of the value, so these are the codes the next layer would make.
+    #[inline(always)]
+    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [u8]) {
+        let o = self.offset;
+        match self.leveler {
+            Some(lv) => self
+                .de
+                .map_row(sums, corr, r0, out, |y| (lv.level(y) + o) as u8),
+            None => self.de.map_row(sums, corr, r0, out, |y| {
+                (self.next.level(y as f64) + o as i64) as u8
+            }),
         }
     }
 }

@@ -98,12 +98,12 @@ fn im2row_any<T: Copy + Default>(x: &[T], g: &ConvGeom, kp: usize, pad: T, rows:
     }
 }
 
-/// im2row in (i, j, c) order: the image `x` (C, H, W) is first laid out (H + 2p, W + 2p, C) in
-/// `xp` with the border holding `pad`, then row p (an output position) is the k runs of k·C
-/// contiguous codes of its window, then zeros up to `kp`. For weights packed by
-/// [`PackedWeights::for_conv`](super::PackedWeights::for_conv).
+/// im2row in (i, j, c) order: the image `x` (C, H, W), or (H, W, C) when `channels_last`, is
+/// first laid out (H + 2p, W + 2p, C) in `xp` with the border holding `pad`, then row p (an
+/// output position) is the k runs of k·C contiguous codes of its window, then zeros up to `kp`.
+/// For weights packed by [`PackedWeights::for_conv`](super::PackedWeights::for_conv).
 pub(super) fn im2row_hwc<T: Copy + Default>(
-    x: &[T],
+    (x, channels_last): (&[T], bool),
     g: &ConvGeom,
     kp: usize,
     pad: T,
@@ -116,11 +116,17 @@ pub(super) fn im2row_hwc<T: Copy + Default>(
     assert!(rows.len() >= oh * ow * kp && x.len() >= g.in_len() && g.d() <= kp);
     xp.clear();
     xp.resize(hp * wp * c, pad);
-    for (ci, plane) in x.chunks_exact(h * w).take(c).enumerate() {
-        for (y, line) in plane.chunks_exact(w).enumerate() {
-            let dst = &mut xp[((y + p) * wp + p) * c + ci..];
-            for (xx, &v) in line.iter().enumerate() {
-                dst[xx * c] = v;
+    if channels_last {
+        for (y, line) in x.chunks_exact(w * c).take(h).enumerate() {
+            xp[((y + p) * wp + p) * c..][..w * c].copy_from_slice(line);
+        }
+    } else {
+        for (ci, plane) in x.chunks_exact(h * w).take(c).enumerate() {
+            for (y, line) in plane.chunks_exact(w).enumerate() {
+                let dst = &mut xp[((y + p) * wp + p) * c + ci..];
+                for (xx, &v) in line.iter().enumerate() {
+                    dst[xx * c] = v;
+                }
             }
         }
     }

@@ -4,8 +4,8 @@
 use super::cpu::IntKernel;
 #[cfg(target_arch = "x86_64")]
 use super::cpu::SimdLevel;
-pub use super::epilogue::Dequantize;
 use super::epilogue::{write_sums, Emit, Exact, OutLayout, Staged};
+pub use super::epilogue::{Dequantize, Requantize};
 use super::im2row::{im2row, im2row_hwc};
 use super::pack::PackedWeights;
 use super::portable::Kernel;
@@ -13,6 +13,10 @@ use super::NR;
 use crate::net::ops::ConvGeom;
 use fxp_core::Quantizer;
 use rayon::prelude::*;
+
+/// The shortest run of k·C codes for which the (i, j, c) unfolding pays (measured on the first
+/// layer of the course network, 3 channels, k = 3: (c, i, j) order is faster there).
+const MIN_RUN: usize = 16;
 
 /// Reusable buffers of [`dot_rows`].
 #[derive(Default)]
@@ -177,13 +181,32 @@ pub enum Activations<'a> {
     Codes(&'a [u16]),
     /// Float activations and their quantizer.
     Float(&'a [f32], &'a Quantizer),
+    /// Single-digit offset codes (B_A ≤ 8), as a [`Requantize`]d layer writes them: NCHW, or
+    /// NHWC when `channels_last` (a convolution's input only).
+    Codes8 {
+        /// The codes.
+        codes: &'a [u8],
+        /// Channels last.
+        channels_last: bool,
+    },
 }
 
 impl Activations<'_> {
+    fn channels_last(&self) -> bool {
+        matches!(
+            self,
+            Activations::Codes8 {
+                channels_last: true,
+                ..
+            }
+        )
+    }
+
     fn len(&self) -> usize {
         match self {
             Activations::Codes(c) => c.len(),
             Activations::Float(x, _) => x.len(),
+            Activations::Codes8 { codes, .. } => codes.len(),
         }
     }
 
@@ -193,6 +216,11 @@ impl Activations<'_> {
         match self {
             Activations::Codes(c) => {
                 for (d, &v) in dst.iter_mut().zip(&c[start..]) {
+                    *d = T::from_code(v as i32);
+                }
+            }
+            Activations::Codes8 { codes, .. } => {
+                for (d, &v) in dst.iter_mut().zip(&codes[start..]) {
                     *d = T::from_code(v as i32);
                 }
             }
@@ -217,7 +245,7 @@ impl Activations<'_> {
 }
 
 /// An activation code digit type: u8 (B_A ≤ 8) or u16 (B_A ≤ 16).
-trait Code: Copy + Default + Send + Sync {
+trait Code: Copy + Default + Send + Sync + 'static {
     /// The code `v` (already within the type's range).
     fn from_code(v: i32) -> Self;
 }
@@ -236,6 +264,48 @@ impl Code for u16 {
     }
 }
 
+/// The buffers of one image of a convolution: its codes, the padded (H, W, C) copy, the patch
+/// rows and the sums. Kept per thread across layers and batches: the per-image buffers of the
+/// first layers are hundreds of KB, which fresh allocations would page-fault in every time.
+#[derive(Default)]
+struct ImageBufs<T> {
+    x: Vec<T>,
+    xp: Vec<T>,
+    rows: Vec<T>,
+    sc: Scratch,
+}
+
+impl<T: Code> ImageBufs<T> {
+    /// Sizes the codes and rows buffers (their contents are overwritten before use).
+    fn take(&mut self, x: usize, rows: usize) {
+        self.x.resize(x, T::default());
+        self.rows.resize(rows, T::default());
+    }
+}
+
+thread_local! {
+    static BUFS_U8: std::cell::RefCell<ImageBufs<u8>> = Default::default();
+    static BUFS_U16: std::cell::RefCell<ImageBufs<u16>> = Default::default();
+}
+
+/// The calling thread's [`ImageBufs`] of a code type (borrowed only by code that starts no
+/// parallel work, so never twice at once).
+trait WithBufs: Code {
+    fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<Self>) -> R) -> R;
+}
+
+impl WithBufs for u8 {
+    fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<u8>) -> R) -> R {
+        BUFS_U8.with_borrow_mut(f)
+    }
+}
+
+impl WithBufs for u16 {
+    fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<u16>) -> R) -> R {
+        BUFS_U16.with_borrow_mut(f)
+    }
+}
+
 /// Exact integer sums Σ k_a·k_w of a convolution on a batch of offset codes (images in
 /// parallel): n × O × OH × OW, NCHW.
 pub fn conv2d(codes: &[u16], n: usize, g: &ConvGeom, pw: &PackedWeights) -> Vec<i64> {
@@ -251,33 +321,61 @@ pub fn conv2d_on(
     pw: &PackedWeights,
 ) -> Vec<i64> {
     let mut out = vec![0i64; n * g.out_len()];
-    conv2d_into(
-        Activations::Codes(codes),
-        n,
-        g,
-        pw,
-        kernel,
-        &mut out,
-        &Exact,
-    );
+    let src = Activations::Codes(codes);
+    conv2d_into(src, n, g, pw, kernel, Out::planar(&mut out), &Exact);
     out
 }
 
-/// A quantized convolution end to end: float activations quantized by `act`, exact integer sums,
-/// then [`Dequantize`] (bias per output channel). Equal, bit for bit, to [`conv2d`] on
-/// [`activation_codes_u16`](super::activation_codes_u16) followed by `de`, in one pass per image.
+/// A quantized convolution end to end: activations (float ones quantized on the fly), exact
+/// integer sums, then [`Dequantize`] (bias per output channel). Equal, bit for bit, to [`conv2d`]
+/// on [`activation_codes_u16`](super::activation_codes_u16) followed by `de`, in one pass per
+/// image.
 pub fn conv2d_dequantized(
-    x: &[f32],
-    act: &Quantizer,
+    src: Activations<'_>,
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
     de: Dequantize<'_>,
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * g.out_len()];
-    let src = Activations::Float(x, act);
-    conv2d_into(src, n, g, pw, IntKernel::best(), &mut out, &de);
+    conv2d_into(src, n, g, pw, IntKernel::best(), Out::planar(&mut out), &de);
     out
+}
+
+/// [`conv2d_dequantized`] whose output is quantized again by the next layer's quantizer
+/// ([`Requantize`]): that layer's u8 input codes, from the same float values; NHWC when
+/// `channels_last` (for a next convolution: no transposes, neither here nor there), else NCHW.
+pub fn conv2d_requantized(
+    src: Activations<'_>,
+    n: usize,
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    rq: Requantize<'_>,
+    channels_last: bool,
+) -> Vec<u8> {
+    let mut out = vec![0u8; n * g.out_len()];
+    let out_ = Out {
+        values: &mut out,
+        channels_last,
+    };
+    conv2d_into(src, n, g, pw, IntKernel::best(), out_, &rq);
+    out
+}
+
+/// A convolution's output buffer (n images) and its layout.
+struct Out<'a, T> {
+    values: &'a mut [T],
+    /// NHWC instead of NCHW.
+    channels_last: bool,
+}
+
+impl<'a, T> Out<'a, T> {
+    fn planar(values: &'a mut [T]) -> Self {
+        Self {
+            values,
+            channels_last: false,
+        }
+    }
 }
 
 fn conv2d_into<T: Staged + Send>(
@@ -286,63 +384,66 @@ fn conv2d_into<T: Staged + Send>(
     g: &ConvGeom,
     pw: &PackedWeights,
     kernel: IntKernel,
-    out: &mut [T],
+    out: Out<'_, T>,
     emit: &impl Emit<T>,
 ) {
     assert_eq!(src.len(), n * g.in_len());
-    assert_eq!(out.len(), n * g.out_len());
+    assert_eq!(out.values.len(), n * g.out_len());
     assert_eq!((pw.rows, pw.d), (g.out_c, g.d()));
     let hw = g.out_h() * g.out_w();
+    // NCHW: row r of position p at r·hw + p (transposed); NHWC: at p·C + r.
     let lay = OutLayout {
-        ld: hw,
+        ld: if out.channels_last { g.out_c } else { hw },
         col0: 0,
-        transposed: true,
+        transposed: !out.channels_last,
     };
+    let cl = src.channels_last();
+    let out = out.values;
     let blocks = pw.rows_pad / NR;
     let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
-    // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so.
-    let hwc = pw.for_conv(g);
+    // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so, for
+    // channels-last input or runs long enough to copy as blocks (a first layer's runs of
+    // 3·3 codes go faster in (c, i, j) order, k at a time, than as 9-byte block copies).
+    let hwc = pw.for_conv(g).filter(|_| cl || g.k * g.in_c >= MIN_RUN);
     let pw = hwc.unwrap_or(pw);
     let hwc = hwc.is_some();
+    let pad = pw.offset as i32;
     if pw.act_digits == 1 {
-        out.par_chunks_mut(out_len).enumerate().for_each_init(
-            || {
-                (
-                    vec![0u8; in_len],
-                    Vec::new(),
-                    vec![0u8; hw * pw.kp],
-                    Scratch::default(),
-                )
-            },
-            |(x8, xp, rows, sc), (i, y)| {
-                src.fill(i * in_len, x8, pw.offset);
-                unfold(x8, g, pw.kp, hwc, pw.offset as u8, xp, rows);
-                dot_rows(Rows::U8(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
-            },
-        );
+        out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
+            u8::with_bufs(|b| {
+                b.take(in_len, hw * pw.kp);
+                src.fill(i * in_len, &mut b.x, pw.offset);
+                unfold((&b.x, cl), g, pw.kp, hwc, pad as u8, &mut b.xp, &mut b.rows);
+                let rows = Rows::U8(&b.rows);
+                dot_rows(rows, hw, pw, kernel, 0, blocks, y, lay, &mut b.sc, emit);
+            })
+        });
     } else {
-        out.par_chunks_mut(out_len).enumerate().for_each_init(
-            || {
-                (
-                    vec![0u16; in_len],
-                    Vec::new(),
-                    vec![0u16; hw * pw.kp],
-                    Scratch::default(),
-                )
-            },
-            |(x16, xp, rows, sc), (i, y)| {
-                src.fill(i * in_len, x16, pw.offset);
-                unfold(x16, g, pw.kp, hwc, pw.offset as u16, xp, rows);
-                dot_rows(Rows::U16(rows), hw, pw, kernel, 0, blocks, y, lay, sc, emit);
-            },
-        );
+        out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
+            u16::with_bufs(|b| {
+                b.take(in_len, hw * pw.kp);
+                src.fill(i * in_len, &mut b.x, pw.offset);
+                unfold(
+                    (&b.x, cl),
+                    g,
+                    pw.kp,
+                    hwc,
+                    pad as u16,
+                    &mut b.xp,
+                    &mut b.rows,
+                );
+                let rows = Rows::U16(&b.rows);
+                dot_rows(rows, hw, pw, kernel, 0, blocks, y, lay, &mut b.sc, emit);
+            })
+        });
     }
 }
 
-/// One image's codes unfolded into patch rows: in (i, j, c) order through `xp` when `hwc` (the
-/// weights come from [`PackedWeights::for_conv`]), else in (c, i, j) order.
+/// One image's codes (CHW, or HWC when the flag is set) unfolded into patch rows: in (i, j, c)
+/// order through `xp` when `hwc` (the weights come from [`PackedWeights::for_conv`]), else in
+/// (c, i, j) order.
 fn unfold<T: Copy + Default>(
-    x: &[T],
+    (x, channels_last): (&[T], bool),
     g: &ConvGeom,
     kp: usize,
     hwc: bool,
@@ -350,10 +451,21 @@ fn unfold<T: Copy + Default>(
     xp: &mut Vec<T>,
     rows: &mut [T],
 ) {
-    if hwc {
-        im2row_hwc(x, g, kp, pad, xp, rows);
-    } else {
-        im2row(x, g, kp, pad, rows);
+    match (hwc, channels_last) {
+        (true, _) => im2row_hwc((x, channels_last), g, kp, pad, xp, rows),
+        (false, false) => im2row(x, g, kp, pad, rows),
+        (false, true) => {
+            // Back to CHW for the (c, i, j) order.
+            let (c, hw) = (g.in_c, g.in_h * g.in_w);
+            xp.clear();
+            xp.resize(c * hw, pad);
+            for (p, px) in x.chunks_exact(c.max(1)).take(hw).enumerate() {
+                for (ci, &v) in px.iter().enumerate() {
+                    xp[ci * hw + p] = v;
+                }
+            }
+            im2row(xp, g, kp, pad, rows);
+        }
     }
 }
 
@@ -372,15 +484,25 @@ pub fn linear_on(kernel: IntKernel, codes: &[u16], n: usize, pw: &PackedWeights)
 
 /// A quantized linear layer end to end (see [`conv2d_dequantized`]; bias per output feature).
 pub fn linear_dequantized(
-    x: &[f32],
-    act: &Quantizer,
+    src: Activations<'_>,
     n: usize,
     pw: &PackedWeights,
     de: Dequantize<'_>,
 ) -> Vec<f32> {
     let mut out = vec![0f32; n * pw.rows];
-    let src = Activations::Float(x, act);
     linear_into(src, n, pw, IntKernel::best(), &mut out, &de);
+    out
+}
+
+/// [`linear_dequantized`] giving the next layer's u8 input codes (see [`conv2d_requantized`]).
+pub fn linear_requantized(
+    src: Activations<'_>,
+    n: usize,
+    pw: &PackedWeights,
+    rq: Requantize<'_>,
+) -> Vec<u8> {
+    let mut out = vec![0u8; n * pw.rows];
+    linear_into(src, n, pw, IntKernel::best(), &mut out, &rq);
     out
 }
 

@@ -15,7 +15,7 @@
 //! the exact integer dot products, identical for every kernel.
 //!
 //! **Kernels.** Weights are packed once per precision in the VNNI layout (blocks of 64 output
-//! rows × groups of 4 inputs, inputs padded to a multiple of 64). Three kernels read it, chosen
+//! rows × groups of 4 inputs, inputs padded to a multiple of 64 on AMX CPUs, else of 4). Three kernels read it, chosen
 //! at run time ([`simd_level`]):
 //! - **AMX** (`tdpbusd`: 16 × 16 × 64 multiply-accumulates per instruction) on CPUs with AMX-INT8
 //!   whose kernel grants the tile state: 2 × 2 tiles of 16 positions × 16 rows, K in steps of 64;
@@ -54,8 +54,8 @@ mod vnni;
 pub use cpu::{applies, check_kernel_env, simd_level, IntKernel, SimdLevel};
 pub use im2row::im2row;
 pub use layers::{
-    conv2d, conv2d_dequantized, conv2d_on, linear, linear_dequantized, linear_on, Activations,
-    Dequantize,
+    conv2d, conv2d_dequantized, conv2d_on, conv2d_requantized, linear, linear_dequantized,
+    linear_on, linear_requantized, Activations, Dequantize, Requantize,
 };
 pub use pack::{activation_codes_u16, PackedWeights};
 
@@ -63,7 +63,20 @@ pub use pack::{activation_codes_u16, PackedWeights};
 const NR: usize = 64;
 /// Positions per micro-kernel call.
 const MR: usize = 4;
-/// Inputs are padded to a multiple of this (the bytes of one AMX tile row).
-const KP_ALIGN: usize = 64;
+/// Inputs are padded to a multiple of this on CPUs with AMX (the bytes of one AMX tile row).
+const KP_AMX: usize = 64;
+/// Inputs are padded to a multiple of this elsewhere (one group of 4 inputs of `vpdpbusd`).
+const KP_VNNI: usize = 4;
+
+/// The padding of the inputs of packed weights on this CPU: the AMX kernel's where it can run
+/// (every kernel then reads the same packing), else the VNNI kernel's (a first convolution of
+/// D = 27 inputs multiplies 28 instead of 64).
+fn kp_align() -> usize {
+    if cpu::detected_level() >= SimdLevel::Amx {
+        KP_AMX
+    } else {
+        KP_VNNI
+    }
+}
 /// Largest precision of the integer path.
 pub const MAX_BITS: u32 = 16;

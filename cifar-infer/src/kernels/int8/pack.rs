@@ -1,12 +1,13 @@
 //! Codes and packing: offset activation codes, and weight codes split into balanced base-256
 //! digits and packed in the VNNI layout ([`PackedWeights`], once per precision).
-use super::{KP_ALIGN, MAX_BITS, NR};
+use super::{MAX_BITS, NR};
 use crate::error::{InferError, Result};
 use crate::net::ops::ConvGeom;
 use fxp_core::{Quantizer, Signedness};
 use rayon::prelude::*;
 
-fn act_offset(act: &Quantizer) -> i64 {
+/// Offset o of a layer's activation codes: 2^(B_A−1) for signed activations, else 0.
+pub(super) fn act_offset(act: &Quantizer) -> i64 {
     match act.signedness() {
         Signedness::Signed => -act.min_level(),
         Signedness::Unsigned => 0,
@@ -49,7 +50,7 @@ pub struct PackedWeights {
     pub rows: usize,
     /// Dot-product length D.
     pub d: usize,
-    /// D padded to a multiple of 64 (one AMX tile row; 16 VNNI groups).
+    /// D padded to a multiple of 64 on AMX CPUs (one tile row), else of 4 (one VNNI group).
     pub kp: usize,
     /// Rows padded to a multiple of 64.
     pub rows_pad: usize,
@@ -101,7 +102,7 @@ impl PackedWeights {
                 weight.bits()
             )));
         }
-        let kp = d.div_ceil(KP_ALIGN) * KP_ALIGN;
+        let kp = d.div_ceil(super::kp_align()) * super::kp_align();
         let rows_pad = rows.div_ceil(NR) * NR;
         let wd = weight_digits_of(weight.bits());
         let mut digits = vec![vec![0i8; rows_pad * kp]; wd];

@@ -1,5 +1,5 @@
 //! The micro-kernel contract ([`Kernel`]) and the portable scalar micro-kernel.
-use super::{KP_ALIGN, NR};
+use super::{KP_VNNI, NR};
 
 /// c[b][p][o] (b = row block of 64, o < 64) = Σ_k a[p][k]·w[b·64 + o][k] for `n` activation
 /// rows of `kp` bytes and row blocks `b0..b1`; `c` holds (b1 − b0)·n·64 values.
@@ -48,6 +48,6 @@ pub(super) fn check_kernel_args(
         a.len() >= n * kp
             && c.len() >= (b1 - b0) * n * NR
             && w.len() >= b1 * NR * kp
-            && kp.is_multiple_of(KP_ALIGN)
+            && kp.is_multiple_of(KP_VNNI)
     );
 }

@@ -1,0 +1,182 @@
+//! The forward walk of a [`Model`](super::model::Model): ops in order, residual blocks as body +
+//! shortcut, the weight layers through a [`LayerKernel`], and between two weight layers linked by
+//! ReLU, max-pooling, flatten and dropout only, the next layer's input codes instead of floats
+//! where the kernel makes them ([`Activation::Codes`]).
+use super::model::{LayerKernel, Op};
+use crate::ops;
+
+/// The values passed from op to op in a forward pass: float activations, or — between two
+/// weight layers linked by ReLU, max-pooling, flatten and dropout only — the u8 input codes of
+/// the second layer (offset codes, as the integer kernel takes them), written by the first
+/// layer's kernel (see [`LayerKernel::emits_codes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation {
+    /// Float values (NCHW or N × features).
+    Float(Vec<f32>),
+    /// Input codes of the next weight layer.
+    Codes {
+        /// The codes, NCHW (or N × features), or NHWC when `channels_last`.
+        codes: Vec<u8>,
+        /// Channels last: each position's channels contiguous (between two convolutions).
+        channels_last: bool,
+    },
+}
+
+/// What a weight layer writes: floats, or the next layer's input codes (in the layout asked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Float values, NCHW (or N × features).
+    Float,
+    /// Input codes of the next weight layer ([`Activation::Codes`]).
+    Codes {
+        /// NHWC instead of NCHW (only asked of a convolution feeding a convolution).
+        channels_last: bool,
+    },
+}
+
+impl Activation {
+    /// The float values.
+    ///
+    /// # Panics
+    /// On codes: only a kernel whose [`LayerKernel::emits_codes`] is true receives codes, and it
+    /// implements [`LayerKernel::conv_act`] and [`LayerKernel::linear_act`] for them.
+    pub fn float(&self) -> &[f32] {
+        match self {
+            Activation::Float(x) => x,
+            Activation::Codes { .. } => panic!("codes reach only a kernel that emits them"),
+        }
+    }
+}
+
+/// Whether the ops after weight layer `op` (`rest`, in its sequence) lead to another weight
+/// layer through ReLU, max-pooling, flatten and dropout only — the ops under which the next
+/// layer's input codes can be made from this layer's output and carried in its place — and
+/// then whether the codes can be channels last: a convolution feeding a convolution through
+/// no flatten, every shape in between the one the next op expects.
+fn codes_link(op: &Op, rest: &[Op]) -> Option<bool> {
+    let linked = |op: &Op| matches!(op, Op::Relu | Op::MaxPool(_) | Op::Flatten | Op::Dropout);
+    let next = rest.iter().find(|op| !linked(op))?;
+    if !matches!(next, Op::Conv(_) | Op::Linear(_)) {
+        return None;
+    }
+    let (Op::Conv(c), Op::Conv(next)) = (op, next) else {
+        return Some(false);
+    };
+    let between = rest.iter().take_while(|op| linked(op));
+    let mut shape = (c.geom.out_c, c.geom.out_h(), c.geom.out_w());
+    for op in between {
+        match op {
+            Op::MaxPool(g) if (g.c, g.h, g.w) == shape => shape = (g.c, g.out_h(), g.out_w()),
+            Op::Relu | Op::Dropout => {}
+            _ => return Some(false),
+        }
+    }
+    Some(shape == (next.geom.in_c, next.geom.in_h, next.geom.in_w))
+}
+
+/// The state of one forward pass.
+pub(super) struct Run<'k, K> {
+    pub(super) kernel: &'k K,
+    pub(super) n: usize,
+    /// Index of the next weight layer.
+    pub(super) layer: usize,
+    pub(super) trace: Option<Vec<Vec<f32>>>,
+}
+
+impl<K: LayerKernel> Run<'_, K> {
+    pub(super) fn seq(&mut self, ops: &[Op], x: Vec<f32>) -> Vec<f32> {
+        let mut a = Activation::Float(x);
+        for (i, op) in ops.iter().enumerate() {
+            a = match (op, a) {
+                (Op::Conv(_) | Op::Linear(_), a) => self.weight_layer(op, a, &ops[i + 1..]),
+                (op, Activation::Float(a)) => Activation::Float(self.op(op, a)),
+                (
+                    op,
+                    Activation::Codes {
+                        codes,
+                        channels_last,
+                    },
+                ) => Activation::Codes {
+                    codes: self.on_codes(op, codes, channels_last),
+                    channels_last,
+                },
+            };
+        }
+        match a {
+            Activation::Float(a) => a,
+            Activation::Codes { .. } => unreachable!("a sequence never ends on codes (codes_link)"),
+        }
+    }
+
+    /// A conv or linear op on `a`; `rest` are the ops after it in its sequence. Its output is
+    /// the next layer's codes where [`codes_link`] and the kernel allow it.
+    fn weight_layer(&mut self, op: &Op, a: Activation, rest: &[Op]) -> Activation {
+        match &a {
+            Activation::Float(x) => self.record(x),
+            Activation::Codes { .. } => self.layer += 1,
+        }
+        let (l, n) = (self.layer - 1, self.n);
+        let out = match codes_link(op, rest) {
+            Some(channels_last) if self.trace.is_none() && self.kernel.emits_codes(l) => {
+                Output::Codes { channels_last }
+            }
+            _ => Output::Float,
+        };
+        match op {
+            Op::Conv(c) => self.kernel.conv_act(l, c, &a, n, out),
+            Op::Linear(lin) => self.kernel.linear_act(l, lin, &a, n, out),
+            _ => unreachable!("weight_layer is called on conv and linear ops"),
+        }
+    }
+
+    /// The ops [`codes_link`] admits, on codes: ReLU is already their clamp (the quantizer after
+    /// a ReLU is unsigned), max-pooling commutes with quantizing.
+    fn on_codes(&mut self, op: &Op, c: Vec<u8>, channels_last: bool) -> Vec<u8> {
+        match op {
+            Op::MaxPool(g) if channels_last => ops::max_pool2d_channels_last(&c, self.n, g),
+            Op::MaxPool(g) => ops::max_pool2d(&c, self.n, g),
+            Op::Relu | Op::Flatten | Op::Dropout => c,
+            _ => unreachable!("codes_link admits only ReLU, max-pooling, flatten and dropout"),
+        }
+    }
+
+    /// One op other than conv/linear on float values.
+    fn op(&mut self, op: &Op, mut a: Vec<f32>) -> Vec<f32> {
+        let n = self.n;
+        match op {
+            Op::Conv(_) | Op::Linear(_) => unreachable!("weight layers go through weight_layer"),
+            Op::BatchNorm(b) => {
+                b.apply(&mut a);
+                a
+            }
+            Op::Relu => {
+                ops::relu_inplace(&mut a);
+                a
+            }
+            Op::Relu6 => {
+                ops::relu6_inplace(&mut a);
+                a
+            }
+            Op::MaxPool(g) => ops::max_pool2d(&a, n, g),
+            Op::AvgPool(g) => ops::avg_pool2d(&a, n, g),
+            Op::AdaptiveAvgPool(g) => ops::adaptive_avg_pool2d(&a, n, g.c, g.h, g.w, g.out),
+            Op::Flatten | Op::Dropout => a,
+            Op::Residual(r) => {
+                let mut y = self.seq(&r.body, a.clone());
+                let s = self.seq(&r.shortcut, a);
+                for (y, s) in y.iter_mut().zip(&s) {
+                    *y += s;
+                }
+                y
+            }
+        }
+    }
+
+    /// Counts a weight layer and traces its input.
+    fn record(&mut self, a: &[f32]) {
+        self.layer += 1;
+        if let Some(t) = &mut self.trace {
+            t.push(a.to_vec());
+        }
+    }
+}
