@@ -245,10 +245,11 @@ struct ChunkAcc {
     lin_input: Vec<Vec<f32>>,
 }
 
-fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress) -> ChunkAcc {
+/// The gradients of one chunk of a course batch from its forward pass (kept from the batch's
+/// logits, so the forward runs once per image).
+fn course_chunk(model: &Model, fwd: &Forward, top: usize, progress: &dyn Progress) -> ChunkAcc {
     let layers = model.num_weight_layers();
     let seeds = model.classes - 1;
-    let fwd = forward(model, imgs);
     let count = fwd.images;
     let seed_rows = difference_seeds(model.classes, top).repeat(count);
     let mut act = vec![vec![0.0; seeds]; layers];
@@ -259,7 +260,7 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
     let mut conv_geom: Vec<Option<ConvGeom>> = vec![None; layers];
     let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
     let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
-    backward(model, &fwd, &seed_rows, seeds, |lg| {
+    backward(model, fwd, &seed_rows, seeds, |lg| {
         let l = lg.layer;
         // Images in file order: the per-image norms are summed in a fixed order.
         for gi in lg.grad_in.chunks_exact(lg.grad_in.len() / count) {
@@ -278,17 +279,13 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
                     conv_g[l].resize(k + 1, Vec::new());
                     conv_x[l].resize(k + 1, Vec::new());
                 }
-                let (cg, cx) = (&mut conv_g[l][k], &mut conv_x[l][k]);
-                *cg = vec![0.0; seeds * o * width];
-                *cx = vec![0.0; d * width];
-                for (j, (go, cj)) in lg.grad_out.chunks_exact(go_len).zip(cols).enumerate() {
-                    for (r, row) in go.chunks_exact(p).enumerate() {
-                        cg[r * width + j * p..][..p].copy_from_slice(row);
-                    }
-                    for (r, row) in cj.chunks_exact(p).enumerate() {
-                        cx[r * width + j * p..][..p].copy_from_slice(row);
-                    }
-                }
+                // Row r of the stacked matrix: row r of every image, side by side (filled in
+                // order, without zeroing first).
+                let gos: Vec<&[f32]> = lg.grad_out.chunks_exact(go_len).collect();
+                conv_g[l][k] = stack_rows(&gos, seeds * o, p);
+                let xs: Vec<&[f32]> = cols.iter().map(Vec::as_slice).collect();
+                conv_x[l][k] = stack_rows(&xs, d, p);
+                debug_assert_eq!(conv_x[l][k].len(), d * width);
             }
             LayerInput::Linear { input } => {
                 let out = go_len / seeds;
@@ -332,6 +329,18 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
     }
 }
 
+/// The matrix whose row `r` is row `r` of each of the `rows × cols` matrices `mats`, side by
+/// side: `rows × (mats.len()·cols)`.
+fn stack_rows(mats: &[&[f32]], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows * cols * mats.len());
+    for r in 0..rows {
+        for m in mats {
+            out.extend_from_slice(&m[r * cols..][..cols]);
+        }
+    }
+    out
+}
+
 /// `‖Σ_n g_n x_nᵀ‖² = Σ_{n,m} (g_n·g_m)(x_n·x_m)` from the rows `g` (`n×out`) and the Gram
 /// matrix `xx` (`n×n`) of the inputs.
 fn outer_sum_sq_norm(g: &[f32], out: usize, xx: &[f32], n: usize) -> f64 {
@@ -350,21 +359,24 @@ fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress
     let mut batches = 0;
     for batch in inputs.chunks(COURSE_BATCH * in_len) {
         let b = batch.len() / in_len;
-        // Pass 1: the batch-summed logits (images in parallel, summed in file order).
-        let logits: Vec<Vec<f32>> = batch
+        // Pass 1: the forward passes of the batch's chunks (in parallel; kept for pass 2) and
+        // the batch-summed logits (summed in file order).
+        let fwds: Vec<Forward> = batch
             .par_chunks(COURSE_CHUNK * in_len)
-            .map(|chunk| forward(model, chunk).logits)
+            .map(|chunk| forward(model, chunk))
             .collect();
         let mut z = vec![0.0f64; model.classes];
-        for row in logits.iter().flat_map(|l| l.chunks_exact(model.classes)) {
+        for row in fwds
+            .iter()
+            .flat_map(|f| f.logits.chunks_exact(model.classes))
+        {
             for (zi, &v) in z.iter_mut().zip(row) {
                 *zi += f64::from(v);
             }
         }
         let top = argmax(&z);
         // Pass 2: gradients of the differences, chunks in parallel, reduced in chunk order.
-        let chunk_len = COURSE_CHUNK * in_len;
-        let n_chunks = batch.len().div_ceil(chunk_len);
+        let n_chunks = fwds.len();
         let wave = rayon::current_num_threads().max(1);
         let mut act = vec![vec![0.0f64; seeds]; layers];
         let mut conv: Vec<Option<Vec<Vec<f32>>>> = vec![None; layers];
@@ -373,10 +385,7 @@ fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress
         for w0 in (0..n_chunks).step_by(wave) {
             let accs: Vec<ChunkAcc> = (w0..(w0 + wave).min(n_chunks))
                 .into_par_iter()
-                .map(|c| {
-                    let imgs = &batch[c * chunk_len..((c + 1) * chunk_len).min(batch.len())];
-                    course_chunk(model, imgs, top, progress)
-                })
+                .map(|c| course_chunk(model, &fwds[c], top, progress))
                 .collect();
             for acc in accs {
                 for l in 0..layers {
