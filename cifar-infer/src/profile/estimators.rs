@@ -4,6 +4,7 @@ use super::backprop::{conv_weight_grad_sq_norms, dot64, gemm, positions, sum_sq,
 use super::passes::{
     argmax, backward, check_profilable, difference_seeds, forward, Forward, LayerInput,
 };
+use super::sparse;
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
 use crate::net::model::Model;
@@ -253,11 +254,8 @@ fn course_chunk(model: &Model, fwd: &Forward, top: usize, progress: &dyn Progres
     let count = fwd.images;
     let seed_rows = difference_seeds(model.classes, top).repeat(count);
     let mut act = vec![vec![0.0; seeds]; layers];
-    // Conv layers, per group: stacked grad_out (seeds·C_out × count·P) and patches
-    // (K × count·P).
-    let mut conv_g: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
-    let mut conv_x: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
-    let mut conv_geom: Vec<Option<ConvGeom>> = vec![None; layers];
+    // Conv layers: Σ_n grad_out_n · cols_nᵀ per group.
+    let mut conv: Vec<Option<Vec<Vec<f32>>>> = vec![None; layers];
     let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
     let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
     backward(model, fwd, &seed_rows, seeds, |lg| {
@@ -271,21 +269,8 @@ fn course_chunk(model: &Model, fwd: &Forward, top: usize, progress: &dyn Progres
         let go_len = lg.grad_out.len() / count;
         match lg.input {
             LayerInput::Conv { geom, cols } => {
-                let (p, d, o) = (positions(&geom), geom.d(), geom.out_c);
-                let width = count * p;
-                conv_geom[l] = Some(geom);
-                let k = lg.group;
-                if conv_g[l].len() <= k {
-                    conv_g[l].resize(k + 1, Vec::new());
-                    conv_x[l].resize(k + 1, Vec::new());
-                }
-                // Row r of the stacked matrix: row r of every image, side by side (filled in
-                // order, without zeroing first).
-                let gos: Vec<&[f32]> = lg.grad_out.chunks_exact(go_len).collect();
-                conv_g[l][k] = stack_rows(&gos, seeds * o, p);
-                let xs: Vec<&[f32]> = cols.iter().map(Vec::as_slice).collect();
-                conv_x[l][k] = stack_rows(&xs, d, p);
-                debug_assert_eq!(conv_x[l][k].len(), d * width);
+                let groups = conv[l].get_or_insert_with(Vec::new);
+                groups.push(conv_weight_grad_sum(&geom, cols, lg.grad_out, seeds));
             }
             LayerInput::Linear { input } => {
                 let out = go_len / seeds;
@@ -299,34 +284,43 @@ fn course_chunk(model: &Model, fwd: &Forward, top: usize, progress: &dyn Progres
         }
     });
     progress.advance(count as u64);
-    let conv = (0..layers)
-        .map(|l| {
-            conv_geom[l].map(|geom| {
-                let (d, o) = (geom.d(), geom.out_c);
-                let width = count * positions(&geom);
-                conv_g[l]
-                    .iter()
-                    .zip(&conv_x[l])
-                    .map(|(cg, cx)| {
-                        let mut acc = vec![0.0f32; seeds * o * d];
-                        gemm(
-                            Mat::new(cg, seeds * o, width),
-                            Mat::new(cx, d, width).t(),
-                            0.0,
-                            &mut acc,
-                        );
-                        acc
-                    })
-                    .collect()
-            })
-        })
-        .collect();
     ChunkAcc {
         act,
         conv,
         lin_grad,
         lin_input,
     }
+}
+
+/// `Σ_n grad_out_n · cols_nᵀ` (`seeds·C_out × K`) over the images of a chunk: from the entries
+/// ReLU and max-pooling leave nonzero when they are few ([`sparse`]), else as one GEMM over the
+/// images side by side (`(seeds·C_out × n·P) · (n·P × K)`).
+fn conv_weight_grad_sum(
+    geom: &ConvGeom,
+    cols: &[Vec<f32>],
+    grad_out: &[f32],
+    seeds: usize,
+) -> Vec<f32> {
+    let (p, d, o) = (positions(geom), geom.d(), geom.out_c);
+    let count = cols.len();
+    let (active, total) = sparse::active_entries(grad_out, count, seeds, o * p);
+    if sparse::worth_sparse(active, total) {
+        return sparse::conv_weight_grad_sparse(d, o, p, cols, grad_out, seeds);
+    }
+    // Row r of the stacked matrices: row r of every image, side by side.
+    let gos: Vec<&[f32]> = grad_out.chunks_exact(seeds * o * p).collect();
+    let cg = stack_rows(&gos, seeds * o, p);
+    let xs: Vec<&[f32]> = cols.iter().map(Vec::as_slice).collect();
+    let cx = stack_rows(&xs, d, p);
+    let width = count * p;
+    let mut acc = vec![0.0f32; seeds * o * d];
+    gemm(
+        Mat::new(&cg, seeds * o, width),
+        Mat::new(&cx, d, width).t(),
+        0.0,
+        &mut acc,
+    );
+    acc
 }
 
 /// The matrix whose row `r` is row `r` of each of the `rows × cols` matrices `mats`, side by

@@ -44,6 +44,7 @@ mod estimators;
 pub mod mismatch;
 pub mod offset_sweep;
 mod passes;
+pub mod sparse;
 
 pub use estimators::*;
 pub use passes::*;

@@ -8,6 +8,7 @@ use super::backprop::{
     conv2d_forward_cols, gemm, linear_backward_input, maxpool_backward, maxpool_forward, patches,
     relu6_mask, relu_backward, relu_mask, Mat,
 };
+use super::sparse;
 use crate::error::{InferError, Result};
 use crate::net::model::{ConvLayer, Model, Op};
 use crate::net::ops::{self, ConvGeom};
@@ -183,6 +184,13 @@ fn conv_cols(c: &ConvLayer, x: &[f32]) -> Vec<Vec<Vec<f32>>> {
         .collect()
 }
 
+/// The input gradient of a convolution (one image): from the active entries of `grad_out`
+/// when ReLU and pooling left few ([`sparse`]), else dense.
+fn input_grad(g: &ConvGeom, weight: &[f32], grad_out: &[f32], seeds: usize) -> Vec<f32> {
+    sparse::conv2d_backward_input_sparse(g, weight, grad_out, seeds)
+        .unwrap_or_else(|| conv2d_backward_input(g, weight, grad_out, seeds))
+}
+
 /// The input side of a layer, as [`backward`] hands it out.
 #[derive(Debug, Clone, Copy)]
 pub enum LayerInput<'t> {
@@ -274,7 +282,7 @@ impl Backward<'_> {
                 if cols.len() == 1 {
                     let mut gi = Vec::with_capacity(n * seeds * gg.in_len());
                     for go in g.chunks_exact(seeds * gg.out_len()) {
-                        gi.extend(conv2d_backward_input(&gg, &weight, go, seeds));
+                        gi.extend(input_grad(&gg, &weight, go, seeds));
                     }
                     let input = LayerInput::Conv {
                         geom,
@@ -295,12 +303,7 @@ impl Backward<'_> {
                         .collect();
                     let mut gij = Vec::with_capacity(n * seeds * ig);
                     for goi in go.chunks_exact(seeds * og) {
-                        gij.extend(conv2d_backward_input(
-                            &gg,
-                            &weight[j * dg..][..dg],
-                            goi,
-                            seeds,
-                        ));
+                        gij.extend(input_grad(&gg, &weight[j * dg..][..dg], goi, seeds));
                     }
                     let input = LayerInput::Conv { geom, cols: cols_j };
                     self.emit(j, input, &go, &gij);

@@ -1,0 +1,249 @@
+//! Gradient products that skip the zeros ReLU and max-pooling leave in a layer's output
+//! gradient. A 2×2 max-pool passes one gradient in four, a 3×3 one of stride 2 one in five, and
+//! ReLU drops the gradient wherever the activation was zero; the pattern is the same for every
+//! seed of an image (it comes from the forward pass), so the seeds' coefficients of one active
+//! entry go together: `out_s += coef_s · row` for each active entry, `seeds` rows of output at
+//! once. On AVX-512 with 9 seeds (10 classes) the 9 × 48 outputs of a column block stay in
+//! registers over the whole list of entries.
+
+use super::backprop::{col2im, positions};
+use crate::net::ops::ConvGeom;
+
+/// Whether a gradient with `active` of `total` entries nonzero is worth the sparse products
+/// (below half, measured: the sparse kernel runs at about the dense GEMM's rate per product).
+pub fn worth_sparse(active: usize, total: usize) -> bool {
+    2 * active < total
+}
+
+/// `out[s·out_stride + i] += Σ_j coefs[j·seeds + s] · rows[idx[j]·k + i]` for `s < seeds`,
+/// `i < k`: the rows of `rows` (each `k` long) named by `idx`, weighted by each seed's
+/// coefficient, added in the order of `idx`.
+///
+/// # Panics
+/// If an index names a row past the end of `rows`, or `out`/`coefs` are too short.
+pub fn add_weighted_rows(
+    out: &mut [f32],
+    out_stride: usize,
+    seeds: usize,
+    k: usize,
+    rows: &[f32],
+    idx: &[u32],
+    coefs: &[f32],
+) {
+    if seeds == 0 || k == 0 {
+        return;
+    }
+    let n_rows = rows.len() / k;
+    assert!(
+        idx.iter().all(|&r| (r as usize) < n_rows),
+        "add_weighted_rows: row index out of range"
+    );
+    assert!(
+        coefs.len() >= idx.len() * seeds,
+        "add_weighted_rows: coefficients"
+    );
+    assert!(
+        out.len() >= (seeds - 1) * out_stride + k && out_stride >= k,
+        "add_weighted_rows: output length"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if seeds == 9 && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is present; the asserts above keep every access in bounds.
+        unsafe { avx512::add_weighted_rows9(out, out_stride, k, rows, idx, coefs) };
+        return;
+    }
+    for (j, &r) in idx.iter().enumerate() {
+        let row = &rows[r as usize * k..][..k];
+        for (s, &c) in coefs[j * seeds..][..seeds].iter().enumerate() {
+            if c != 0.0 {
+                for (o, &x) in out[s * out_stride..][..k].iter_mut().zip(row) {
+                    *o += c * x;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// [`super::add_weighted_rows`] for 9 seeds: column blocks of 48 (3 registers × 9 seeds =
+    /// 27 accumulators), then blocks of 16 with a mask for the rest.
+    ///
+    /// # Safety
+    /// AVX-512F must be available; the bounds are those checked by the caller.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn add_weighted_rows9(
+        out: &mut [f32],
+        out_stride: usize,
+        k: usize,
+        rows: &[f32],
+        idx: &[u32],
+        coefs: &[f32],
+    ) {
+        let (o, x, c) = (out.as_mut_ptr(), rows.as_ptr(), coefs.as_ptr());
+        let mut kb = 0;
+        while kb + 48 <= k {
+            let mut acc = [[_mm512_setzero_ps(); 3]; 9];
+            for (s, a) in acc.iter_mut().enumerate() {
+                for (v, a) in a.iter_mut().enumerate() {
+                    *a = _mm512_loadu_ps(o.add(s * out_stride + kb + 16 * v));
+                }
+            }
+            for (j, &r) in idx.iter().enumerate() {
+                let row = x.add(r as usize * k + kb);
+                let xs = [
+                    _mm512_loadu_ps(row),
+                    _mm512_loadu_ps(row.add(16)),
+                    _mm512_loadu_ps(row.add(32)),
+                ];
+                let cj = c.add(j * 9);
+                for (s, a) in acc.iter_mut().enumerate() {
+                    let cs = _mm512_set1_ps(*cj.add(s));
+                    for (a, &xv) in a.iter_mut().zip(&xs) {
+                        *a = _mm512_fmadd_ps(cs, xv, *a);
+                    }
+                }
+            }
+            for (s, a) in acc.iter().enumerate() {
+                for (v, &a) in a.iter().enumerate() {
+                    _mm512_storeu_ps(o.add(s * out_stride + kb + 16 * v), a);
+                }
+            }
+            kb += 48;
+        }
+        while kb < k {
+            let m: __mmask16 = if k - kb >= 16 {
+                0xFFFF
+            } else {
+                (1u16 << (k - kb)) - 1
+            };
+            let mut acc = [_mm512_setzero_ps(); 9];
+            for (s, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_maskz_loadu_ps(m, o.add(s * out_stride + kb));
+            }
+            for (j, &r) in idx.iter().enumerate() {
+                let xv = _mm512_maskz_loadu_ps(m, x.add(r as usize * k + kb));
+                let cj = c.add(j * 9);
+                for (s, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*cj.add(s)), xv, *a);
+                }
+            }
+            for (s, &a) in acc.iter().enumerate() {
+                _mm512_mask_storeu_ps(o.add(s * out_stride + kb), m, a);
+            }
+            kb += 16;
+        }
+    }
+}
+
+/// The transpose of a `rows × cols` matrix.
+pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0f32; rows * cols];
+    const B: usize = 16;
+    for r0 in (0..rows).step_by(B) {
+        for c0 in (0..cols).step_by(B) {
+            for r in r0..(r0 + B).min(rows) {
+                for c in c0..(c0 + B).min(cols) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
+    t
+}
+
+/// The weight gradients `Σ_n grad_out_n · cols_nᵀ` of a convolution over the images of a chunk,
+/// `seeds·C_out × K` (row `s·C_out + c`), from the active entries only. `grad_out` is
+/// `images × seeds × C_out·P`, `cols[n]` the `K × P` patch matrix of image `n`. Each entry
+/// sums its terms image by image, position by position.
+pub fn conv_weight_grad_sparse(
+    d: usize,
+    o: usize,
+    p: usize,
+    cols: &[Vec<f32>],
+    grad_out: &[f32],
+    seeds: usize,
+) -> Vec<f32> {
+    let n = cols.len();
+    // The patches of every image, position-major: row n·P + q is position q of image n.
+    let mut xt = Vec::with_capacity(n * p * d);
+    for c in cols {
+        xt.extend(transpose(c, d, p));
+    }
+    let mut out = vec![0.0f32; seeds * o * d];
+    let per_image = seeds * o * p;
+    let mut idx = Vec::new();
+    let mut coefs = Vec::new();
+    for ch in 0..o {
+        idx.clear();
+        coefs.clear();
+        for (im, g) in grad_out.chunks_exact(per_image).enumerate() {
+            for q in 0..p {
+                let at = |s: usize| g[(s * o + ch) * p + q];
+                if (0..seeds).any(|s| at(s) != 0.0) {
+                    idx.push((im * p + q) as u32);
+                    coefs.extend((0..seeds).map(at));
+                }
+            }
+        }
+        add_weighted_rows(&mut out[ch * d..], o * d, seeds, d, &xt, &idx, &coefs);
+    }
+    out
+}
+
+/// The entries of `grad_out` (`images × seeds × C_out·P`) nonzero for some seed, and all of
+/// them: (active, total) over (image, channel, position).
+pub fn active_entries(grad_out: &[f32], images: usize, seeds: usize, len: usize) -> (usize, usize) {
+    let mut active = 0;
+    for g in grad_out.chunks_exact(seeds * len).take(images) {
+        active += (0..len)
+            .filter(|&e| (0..seeds).any(|s| g[s * len + e] != 0.0))
+            .count();
+    }
+    (active, images * len)
+}
+
+/// The gradient with respect to the input of a convolution (one image, `seeds` gradients:
+/// `grad_out` is `seeds × C_out·P`, the result `seeds × C·H·W`) from the active entries of
+/// `grad_out` only, or `None` when they are not few enough to be worth it
+/// ([`worth_sparse`]; then the dense [`super::backprop::conv2d_backward_input`]). Per output
+/// position, the weight rows of its active channels weighted by each seed's gradient give the
+/// patch-gradient column, folded back onto the image as by `col2im`.
+pub fn conv2d_backward_input_sparse(
+    g: &ConvGeom,
+    weight: &[f32],
+    grad_out: &[f32],
+    seeds: usize,
+) -> Option<Vec<f32>> {
+    let (d, p, o) = (g.d(), positions(g), g.out_c);
+    let (active, total) = active_entries(grad_out, 1, seeds, o * p);
+    if !worth_sparse(active, total) {
+        return None;
+    }
+    // Per seed, the patch gradients position-major (P × K).
+    let mut cols_t = vec![0.0f32; seeds * p * d];
+    let mut idx = Vec::with_capacity(o);
+    let mut coefs = Vec::with_capacity(o * seeds);
+    for q in 0..p {
+        idx.clear();
+        coefs.clear();
+        for ch in 0..o {
+            let at = |s: usize| grad_out[(s * o + ch) * p + q];
+            if (0..seeds).any(|s| at(s) != 0.0) {
+                idx.push(ch as u32);
+                coefs.extend((0..seeds).map(at));
+            }
+        }
+        add_weighted_rows(&mut cols_t[q * d..], p * d, seeds, d, weight, &idx, &coefs);
+    }
+    let mut grad_in = vec![0.0f32; seeds * g.in_len()];
+    for (ct, gi) in cols_t
+        .chunks_exact(p * d)
+        .zip(grad_in.chunks_exact_mut(g.in_len().max(1)))
+    {
+        col2im(g, &transpose(ct, p, d), gi);
+    }
+    Some(grad_in)
+}
