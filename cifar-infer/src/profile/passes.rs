@@ -12,6 +12,7 @@ use super::sparse;
 use crate::error::{InferError, Result};
 use crate::net::model::{ConvLayer, Model, Op};
 use crate::net::ops::{self, ConvGeom};
+use std::cell::OnceCell;
 
 /// Checks that the profiler can differentiate `model`: a consistent network
 /// ([`Model::check`]) with at least two outputs.
@@ -186,9 +187,22 @@ fn conv_cols(c: &ConvLayer, x: &[f32]) -> Vec<Vec<Vec<f32>>> {
 
 /// The input gradient of a convolution (one image): from the active entries of `grad_out`
 /// when ReLU and pooling left few ([`sparse`]), else dense.
-fn input_grad(g: &ConvGeom, weight: &[f32], grad_out: &[f32], seeds: usize) -> Vec<f32> {
-    sparse::conv2d_backward_input_sparse(g, weight, grad_out, seeds)
-        .unwrap_or_else(|| conv2d_backward_input(g, weight, grad_out, seeds))
+/// `weight_tm` holds the weights in [`sparse::tap_major`] order once made (per chunk).
+fn input_grad(
+    g: &ConvGeom,
+    weight: &[f32],
+    weight_tm: &OnceCell<Vec<f32>>,
+    grad_out: &[f32],
+    seeds: usize,
+) -> Vec<f32> {
+    let tm = || weight_tm.get_or_init(|| sparse::tap_major(weight, g));
+    let (active, total) = sparse::active_entries(grad_out, 1, seeds, g.out_len());
+    if sparse::worth_sparse(active, total) {
+        if let Some(gi) = sparse::conv2d_backward_input_sparse(g, tm(), grad_out, seeds) {
+            return gi;
+        }
+    }
+    conv2d_backward_input(g, weight, grad_out, seeds)
 }
 
 /// The input side of a layer, as [`backward`] hands it out.
@@ -281,8 +295,9 @@ impl Backward<'_> {
                 let weight = c.expand(c.weights());
                 if cols.len() == 1 {
                     let mut gi = Vec::with_capacity(n * seeds * gg.in_len());
+                    let tm = OnceCell::new();
                     for go in g.chunks_exact(seeds * gg.out_len()) {
-                        gi.extend(input_grad(&gg, &weight, go, seeds));
+                        gi.extend(input_grad(&gg, &weight, &tm, go, seeds));
                     }
                     let input = LayerInput::Conv {
                         geom,
@@ -302,8 +317,9 @@ impl Backward<'_> {
                         .copied()
                         .collect();
                     let mut gij = Vec::with_capacity(n * seeds * ig);
+                    let tm = OnceCell::new();
                     for goi in go.chunks_exact(seeds * og) {
-                        gij.extend(input_grad(&gg, &weight[j * dg..][..dg], goi, seeds));
+                        gij.extend(input_grad(&gg, &weight[j * dg..][..dg], &tm, goi, seeds));
                     }
                     let input = LayerInput::Conv { geom, cols: cols_j };
                     self.emit(j, input, &go, &gij);

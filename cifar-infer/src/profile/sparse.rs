@@ -6,7 +6,7 @@
 //! once. On AVX-512 with 9 seeds (10 classes) the 9 × 48 outputs of a column block stay in
 //! registers over the whole list of entries.
 
-use super::backprop::{col2im, positions};
+use super::backprop::positions;
 use crate::net::ops::ConvGeom;
 
 /// Whether a gradient with `active` of `total` entries nonzero is worth the sparse products
@@ -140,18 +140,38 @@ mod avx512 {
 
 /// The transpose of a `rows × cols` matrix.
 pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(m.len(), rows * cols, "transpose: matrix length");
     let mut t = vec![0.0f32; rows * cols];
-    const B: usize = 16;
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
-            for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    t[c * rows + r] = m[r * cols + c];
-                }
+    // Eight source rows at a time: eight sequential reads, eight contiguous writes per column.
+    const B: usize = 8;
+    let mut r0 = 0;
+    while r0 + B <= rows {
+        let src: [&[f32]; B] = std::array::from_fn(|i| &m[(r0 + i) * cols..][..cols]);
+        for (c, dst) in t.chunks_exact_mut(rows).enumerate() {
+            let dst = &mut dst[r0..r0 + B];
+            for (d, s) in dst.iter_mut().zip(&src) {
+                *d = s[c];
             }
+        }
+        r0 += B;
+    }
+    for r in r0..rows {
+        for (c, &v) in m[r * cols..][..cols].iter().enumerate() {
+            t[c * rows + r] = v;
         }
     }
     t
+}
+
+/// A convolution's weights (`C_out × C·k·k`, rows in (channel, tap) order) with each row in
+/// (tap, channel) order: a tap's weights over the input channels are contiguous.
+pub fn tap_major(weight: &[f32], g: &ConvGeom) -> Vec<f32> {
+    let (c, kk) = (g.in_c, g.k * g.k);
+    let mut out = Vec::with_capacity(weight.len());
+    for row in weight.chunks_exact((c * kk).max(1)) {
+        out.extend(transpose(row, c, kk));
+    }
+    out
 }
 
 /// The weight gradients `Σ_n grad_out_n · cols_nᵀ` of a convolution over the images of a chunk,
@@ -208,12 +228,14 @@ pub fn active_entries(grad_out: &[f32], images: usize, seeds: usize, len: usize)
 /// The gradient with respect to the input of a convolution (one image, `seeds` gradients:
 /// `grad_out` is `seeds × C_out·P`, the result `seeds × C·H·W`) from the active entries of
 /// `grad_out` only, or `None` when they are not few enough to be worth it
-/// ([`worth_sparse`]; then the dense [`super::backprop::conv2d_backward_input`]). Per output
-/// position, the weight rows of its active channels weighted by each seed's gradient give the
-/// patch-gradient column, folded back onto the image as by `col2im`.
+/// ([`worth_sparse`]; then the dense [`super::backprop::conv2d_backward_input`]).
+/// `weight_tm` is the weight matrix in [`tap_major`] order. Per output position, the weight
+/// rows of its active channels weighted by each seed's gradient give the patch-gradient
+/// column, folded back onto the image tap by tap (each input element receives its taps'
+/// terms in the order `col2im` adds them, so the result is that of the dense path).
 pub fn conv2d_backward_input_sparse(
     g: &ConvGeom,
-    weight: &[f32],
+    weight_tm: &[f32],
     grad_out: &[f32],
     seeds: usize,
 ) -> Option<Vec<f32>> {
@@ -222,28 +244,61 @@ pub fn conv2d_backward_input_sparse(
     if !worth_sparse(active, total) {
         return None;
     }
-    // Per seed, the patch gradients position-major (P × K).
+    // The gradients position-major, the seeds of an entry together: (P × C_out × seeds).
+    let mut gt = vec![0.0f32; p * o * seeds];
+    for (s, gs) in grad_out.chunks_exact(o * p).enumerate() {
+        for (ch, row) in gs.chunks_exact(p).enumerate() {
+            for (q, &v) in row.iter().enumerate() {
+                gt[(q * o + ch) * seeds + s] = v;
+            }
+        }
+    }
+    // Per seed, the patch gradients position-major, taps then channels (P × k·k·C).
     let mut cols_t = vec![0.0f32; seeds * p * d];
     let mut idx = Vec::with_capacity(o);
     let mut coefs = Vec::with_capacity(o * seeds);
-    for q in 0..p {
+    for (q, gq) in gt.chunks_exact(o * seeds).enumerate() {
         idx.clear();
         coefs.clear();
-        for ch in 0..o {
-            let at = |s: usize| grad_out[(s * o + ch) * p + q];
-            if (0..seeds).any(|s| at(s) != 0.0) {
+        for (ch, c) in gq.chunks_exact(seeds).enumerate() {
+            if c.iter().any(|&v| v != 0.0) {
                 idx.push(ch as u32);
-                coefs.extend((0..seeds).map(at));
+                coefs.extend_from_slice(c);
             }
         }
-        add_weighted_rows(&mut cols_t[q * d..], p * d, seeds, d, weight, &idx, &coefs);
+        add_weighted_rows(
+            &mut cols_t[q * d..],
+            p * d,
+            seeds,
+            d,
+            weight_tm,
+            &idx,
+            &coefs,
+        );
     }
-    let mut grad_in = vec![0.0f32; seeds * g.in_len()];
-    for (ct, gi) in cols_t
-        .chunks_exact(p * d)
-        .zip(grad_in.chunks_exact_mut(g.in_len().max(1)))
-    {
-        col2im(g, &transpose(ct, p, d), gi);
+    // Folded onto the image laid out (H, W, C), then back to (C, H, W).
+    let (c, h, w, ow) = (g.in_c, g.in_h, g.in_w, g.out_w());
+    let mut grad_in = Vec::with_capacity(seeds * g.in_len());
+    let mut acc = vec![0.0f32; h * w * c];
+    for ct in cols_t.chunks_exact(p * d) {
+        acc.fill(0.0);
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let t = ky * g.k + kx;
+                for (q, col) in ct.chunks_exact(d).enumerate() {
+                    let iy = ((q / ow) * g.stride + ky) as isize - g.pad as isize;
+                    let ix = ((q % ow) * g.stride + kx) as isize - g.pad as isize;
+                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                        continue;
+                    }
+                    let dst = &mut acc[(iy as usize * w + ix as usize) * c..][..c];
+                    for (a, &v) in dst.iter_mut().zip(&col[t * c..][..c]) {
+                        *a += v;
+                    }
+                }
+            }
+        }
+        grad_in.extend(transpose(&acc, h * w, c));
     }
     Some(grad_in)
 }
