@@ -303,8 +303,11 @@ fn conv_weight_grad_sum(
 ) -> Vec<f32> {
     let (p, d, o) = (positions(geom), geom.d(), geom.out_c);
     let count = cols.len();
-    let (active, total) = sparse::active_entries(grad_out, count, seeds, o * p);
-    if sparse::worth_sparse(active, total) {
+    let active: usize = grad_out
+        .chunks_exact(seeds * o * p)
+        .map(|g| sparse::active_mask(g, seeds, o * p).1)
+        .sum();
+    if sparse::worth_sparse(active, count * o * p) {
         return sparse::conv_weight_grad_sparse(d, o, p, cols, grad_out, seeds);
     }
     // Row r of the stacked matrices: row r of every image, side by side.

@@ -196,11 +196,9 @@ fn input_grad(
     seeds: usize,
 ) -> Vec<f32> {
     let tm = || weight_tm.get_or_init(|| sparse::tap_major(weight, g));
-    let (active, total) = sparse::active_entries(grad_out, 1, seeds, g.out_len());
-    if sparse::worth_sparse(active, total) {
-        if let Some(gi) = sparse::conv2d_backward_input_sparse(g, tm(), grad_out, seeds) {
-            return gi;
-        }
+    let (mask, active) = sparse::active_mask(grad_out, seeds, g.out_len());
+    if sparse::worth_sparse(active, mask.len()) {
+        return sparse::conv2d_backward_input_sparse(g, tm(), grad_out, &mask, seeds);
     }
     conv2d_backward_input(g, weight, grad_out, seeds)
 }

@@ -194,18 +194,19 @@ pub fn conv_weight_grad_sparse(
     }
     let mut out = vec![0.0f32; seeds * o * d];
     let per_image = seeds * o * p;
+    let masks: Vec<Vec<bool>> = grad_out
+        .chunks_exact(per_image)
+        .map(|g| active_mask(g, seeds, o * p).0)
+        .collect();
     let mut idx = Vec::new();
     let mut coefs = Vec::new();
     for ch in 0..o {
         idx.clear();
         coefs.clear();
-        for (im, g) in grad_out.chunks_exact(per_image).enumerate() {
-            for q in 0..p {
-                let at = |s: usize| g[(s * o + ch) * p + q];
-                if (0..seeds).any(|s| at(s) != 0.0) {
-                    idx.push((im * p + q) as u32);
-                    coefs.extend((0..seeds).map(at));
-                }
+        for (im, (g, mask)) in grad_out.chunks_exact(per_image).zip(&masks).enumerate() {
+            for (q, _) in mask[ch * p..][..p].iter().enumerate().filter(|(_, &m)| m) {
+                idx.push((im * p + q) as u32);
+                coefs.extend((0..seeds).map(|s| g[(s * o + ch) * p + q]));
             }
         }
         add_weighted_rows(&mut out[ch * d..], o * d, seeds, d, &xt, &idx, &coefs);
@@ -213,23 +214,23 @@ pub fn conv_weight_grad_sparse(
     out
 }
 
-/// The entries of `grad_out` (`images × seeds × C_out·P`) nonzero for some seed, and all of
-/// them: (active, total) over (image, channel, position).
-pub fn active_entries(grad_out: &[f32], images: usize, seeds: usize, len: usize) -> (usize, usize) {
-    let mut active = 0;
-    for g in grad_out.chunks_exact(seeds * len).take(images) {
-        active += (0..len)
-            .filter(|&e| (0..seeds).any(|s| g[s * len + e] != 0.0))
-            .count();
+/// Where the gradients of one image (`seeds × len`) are nonzero for some seed, and how many
+/// such entries there are.
+pub fn active_mask(grad_out: &[f32], seeds: usize, len: usize) -> (Vec<bool>, usize) {
+    let mut mask = vec![false; len];
+    for g in grad_out[..seeds * len].chunks_exact(len.max(1)) {
+        for (m, &v) in mask.iter_mut().zip(g) {
+            *m |= v != 0.0;
+        }
     }
-    (active, images * len)
+    let active = mask.iter().filter(|&&m| m).count();
+    (mask, active)
 }
 
 /// The gradient with respect to the input of a convolution (one image, `seeds` gradients:
 /// `grad_out` is `seeds × C_out·P`, the result `seeds × C·H·W`) from the active entries of
-/// `grad_out` only, or `None` when they are not few enough to be worth it
-/// ([`worth_sparse`]; then the dense [`super::backprop::conv2d_backward_input`]).
-/// `weight_tm` is the weight matrix in [`tap_major`] order. Per output position, the weight
+/// `grad_out` only (`mask`: [`active_mask`]; worth it when they are few, [`worth_sparse`],
+/// else the dense [`super::backprop::conv2d_backward_input`] is faster). `weight_tm` is the weight matrix in [`tap_major`] order. Per output position, the weight
 /// rows of its active channels weighted by each seed's gradient give the patch-gradient
 /// column, folded back onto the image tap by tap (each input element receives its taps'
 /// terms in the order `col2im` adds them, so the result is that of the dense path).
@@ -237,34 +238,21 @@ pub fn conv2d_backward_input_sparse(
     g: &ConvGeom,
     weight_tm: &[f32],
     grad_out: &[f32],
+    mask: &[bool],
     seeds: usize,
-) -> Option<Vec<f32>> {
+) -> Vec<f32> {
     let (d, p, o) = (g.d(), positions(g), g.out_c);
-    let (active, total) = active_entries(grad_out, 1, seeds, o * p);
-    if !worth_sparse(active, total) {
-        return None;
-    }
-    // The gradients position-major, the seeds of an entry together: (P × C_out × seeds).
-    let mut gt = vec![0.0f32; p * o * seeds];
-    for (s, gs) in grad_out.chunks_exact(o * p).enumerate() {
-        for (ch, row) in gs.chunks_exact(p).enumerate() {
-            for (q, &v) in row.iter().enumerate() {
-                gt[(q * o + ch) * seeds + s] = v;
-            }
-        }
-    }
+    assert_eq!(mask.len(), o * p, "sparse conv backward: mask length");
     // Per seed, the patch gradients position-major, taps then channels (P × k·k·C).
     let mut cols_t = vec![0.0f32; seeds * p * d];
     let mut idx = Vec::with_capacity(o);
     let mut coefs = Vec::with_capacity(o * seeds);
-    for (q, gq) in gt.chunks_exact(o * seeds).enumerate() {
+    for q in 0..p {
         idx.clear();
         coefs.clear();
-        for (ch, c) in gq.chunks_exact(seeds).enumerate() {
-            if c.iter().any(|&v| v != 0.0) {
-                idx.push(ch as u32);
-                coefs.extend_from_slice(c);
-            }
+        for ch in (0..o).filter(|&ch| mask[ch * p + q]) {
+            idx.push(ch as u32);
+            coefs.extend((0..seeds).map(|s| grad_out[(s * o + ch) * p + q]));
         }
         add_weighted_rows(
             &mut cols_t[q * d..],
@@ -300,5 +288,5 @@ pub fn conv2d_backward_input_sparse(
         }
         grad_in.extend(transpose(&acc, h * w, c));
     }
-    Some(grad_in)
+    grad_in
 }
