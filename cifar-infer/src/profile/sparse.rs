@@ -243,8 +243,30 @@ pub fn conv2d_backward_input_sparse(
 ) -> Vec<f32> {
     let (d, p, o) = (g.d(), positions(g), g.out_c);
     assert_eq!(mask.len(), o * p, "sparse conv backward: mask length");
+    COLS_T.with_borrow_mut(|cols_t| {
+        // Reused: a fresh buffer per image and layer costs page faults.
+        cols_t.clear();
+        cols_t.resize(seeds * p * d, 0.0);
+        input_grad_from_cols(g, weight_tm, grad_out, mask, seeds, cols_t)
+    })
+}
+
+thread_local! {
+    /// The patch-gradient buffer of [`conv2d_backward_input_sparse`], one per thread.
+    static COLS_T: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`conv2d_backward_input_sparse`] with a zeroed buffer of `seeds·P·K` values.
+fn input_grad_from_cols(
+    g: &ConvGeom,
+    weight_tm: &[f32],
+    grad_out: &[f32],
+    mask: &[bool],
+    seeds: usize,
+    cols_t: &mut [f32],
+) -> Vec<f32> {
+    let (d, p, o) = (g.d(), positions(g), g.out_c);
     // Per seed, the patch gradients position-major, taps then channels (P × k·k·C).
-    let mut cols_t = vec![0.0f32; seeds * p * d];
     let mut idx = Vec::with_capacity(o);
     let mut coefs = Vec::with_capacity(o * seeds);
     for q in 0..p {
