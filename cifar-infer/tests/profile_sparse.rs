@@ -5,7 +5,7 @@ use cifar_infer::backprop::{conv2d_backward_input, conv2d_backward_weight, posit
 use cifar_infer::ops::ConvGeom;
 use cifar_infer::profile::sparse::{
     active_mask, add_weighted_rows, conv2d_backward_input_sparse, conv_weight_grad_sparse,
-    tap_major, transpose,
+    set_weighted_rows, tap_major, transpose,
 };
 use fxp_core::rng::stream;
 use rand::Rng;
@@ -74,6 +74,22 @@ fn weighted_rows_match_a_direct_sum() {
             // six-term sum).
             let e = rel_err(&out, &want);
             assert!(e < 1e-6, "k {k}, {seeds} seeds: relative error {e:e}");
+            // Into zeros: the same sums without the initial values; the gaps between the
+            // rows (stride > k) keep theirs.
+            let mut set = init.clone();
+            set_weighted_rows(&mut set, stride, seeds, k, &rows, &idx, &coefs);
+            for (i, (&v, &w0)) in set.iter().zip(&init).enumerate() {
+                let sum = want[i] - f64::from(w0);
+                let (s, c) = (i / stride, i % stride);
+                if s < seeds && c < k {
+                    assert!(
+                        (f64::from(v) - sum).abs() <= 1e-6 * (1.0 + sum.abs()),
+                        "set, k {k}"
+                    );
+                } else {
+                    assert_eq!(v, w0, "set wrote outside the rows");
+                }
+            }
         }
     }
 }

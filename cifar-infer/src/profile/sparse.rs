@@ -30,27 +30,61 @@ pub fn add_weighted_rows(
     idx: &[u32],
     coefs: &[f32],
 ) {
+    weighted_rows::<true>(out, out_stride, seeds, k, rows, idx, coefs);
+}
+
+/// [`add_weighted_rows`] into zeros: `out[s·out_stride + i] = Σ_j …` (the same sums, without
+/// reading `out` first; an empty `idx` writes zeros).
+///
+/// # Panics
+/// As [`add_weighted_rows`].
+pub fn set_weighted_rows(
+    out: &mut [f32],
+    out_stride: usize,
+    seeds: usize,
+    k: usize,
+    rows: &[f32],
+    idx: &[u32],
+    coefs: &[f32],
+) {
+    weighted_rows::<false>(out, out_stride, seeds, k, rows, idx, coefs);
+}
+
+fn weighted_rows<const ACC: bool>(
+    out: &mut [f32],
+    out_stride: usize,
+    seeds: usize,
+    k: usize,
+    rows: &[f32],
+    idx: &[u32],
+    coefs: &[f32],
+) {
     if seeds == 0 || k == 0 {
         return;
     }
     let n_rows = rows.len() / k;
     assert!(
         idx.iter().all(|&r| (r as usize) < n_rows),
-        "add_weighted_rows: row index out of range"
+        "weighted rows: row index out of range"
     );
     assert!(
         coefs.len() >= idx.len() * seeds,
-        "add_weighted_rows: coefficients"
+        "weighted rows: coefficients"
     );
     assert!(
         out.len() >= (seeds - 1) * out_stride + k && out_stride >= k,
-        "add_weighted_rows: output length"
+        "weighted rows: output length"
     );
     #[cfg(target_arch = "x86_64")]
     if seeds == 9 && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F is present; the asserts above keep every access in bounds.
-        unsafe { avx512::add_weighted_rows9(out, out_stride, k, rows, idx, coefs) };
+        unsafe { avx512::weighted_rows9::<ACC>(out, out_stride, k, rows, idx, coefs) };
         return;
+    }
+    if !ACC {
+        for s in 0..seeds {
+            out[s * out_stride..][..k].fill(0.0);
+        }
     }
     for (j, &r) in idx.iter().enumerate() {
         let row = &rows[r as usize * k..][..k];
@@ -68,13 +102,14 @@ pub fn add_weighted_rows(
 mod avx512 {
     use std::arch::x86_64::*;
 
-    /// [`super::add_weighted_rows`] for 9 seeds: column blocks of 48 (3 registers × 9 seeds =
-    /// 27 accumulators), then blocks of 16 with a mask for the rest.
+    /// [`super::add_weighted_rows`] (`ACC`) or [`super::set_weighted_rows`] for 9 seeds: column
+    /// blocks of 48 (3 registers × 9 seeds = 27 accumulators), then blocks of 16 with a mask
+    /// for the rest.
     ///
     /// # Safety
     /// AVX-512F must be available; the bounds are those checked by the caller.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn add_weighted_rows9(
+    pub(super) unsafe fn weighted_rows9<const ACC: bool>(
         out: &mut [f32],
         out_stride: usize,
         k: usize,
@@ -86,9 +121,11 @@ mod avx512 {
         let mut kb = 0;
         while kb + 48 <= k {
             let mut acc = [[_mm512_setzero_ps(); 3]; 9];
-            for (s, a) in acc.iter_mut().enumerate() {
-                for (v, a) in a.iter_mut().enumerate() {
-                    *a = _mm512_loadu_ps(o.add(s * out_stride + kb + 16 * v));
+            if ACC {
+                for (s, a) in acc.iter_mut().enumerate() {
+                    for (v, a) in a.iter_mut().enumerate() {
+                        *a = _mm512_loadu_ps(o.add(s * out_stride + kb + 16 * v));
+                    }
                 }
             }
             for (j, &r) in idx.iter().enumerate() {
@@ -120,8 +157,10 @@ mod avx512 {
                 (1u16 << (k - kb)) - 1
             };
             let mut acc = [_mm512_setzero_ps(); 9];
-            for (s, a) in acc.iter_mut().enumerate() {
-                *a = _mm512_maskz_loadu_ps(m, o.add(s * out_stride + kb));
+            if ACC {
+                for (s, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_maskz_loadu_ps(m, o.add(s * out_stride + kb));
+                }
             }
             for (j, &r) in idx.iter().enumerate() {
                 let xv = _mm512_maskz_loadu_ps(m, x.add(r as usize * k + kb));
@@ -209,7 +248,7 @@ pub fn conv_weight_grad_sparse(
                 coefs.extend((0..seeds).map(|s| g[(s * o + ch) * p + q]));
             }
         }
-        add_weighted_rows(&mut out[ch * d..], o * d, seeds, d, &xt, &idx, &coefs);
+        set_weighted_rows(&mut out[ch * d..], o * d, seeds, d, &xt, &idx, &coefs);
     }
     out
 }
@@ -244,10 +283,13 @@ pub fn conv2d_backward_input_sparse(
     let (d, p, o) = (g.d(), positions(g), g.out_c);
     assert_eq!(mask.len(), o * p, "sparse conv backward: mask length");
     COLS_T.with_borrow_mut(|cols_t| {
-        // Reused: a fresh buffer per image and layer costs page faults.
-        cols_t.clear();
-        cols_t.resize(seeds * p * d, 0.0);
-        input_grad_from_cols(g, weight_tm, grad_out, mask, seeds, cols_t)
+        // Reused: a fresh buffer per image and layer costs page faults. Every value is
+        // written below before it is read.
+        let len = seeds * p * d;
+        if cols_t.len() < len {
+            cols_t.resize(len, 0.0);
+        }
+        input_grad_from_cols(g, weight_tm, grad_out, mask, seeds, &mut cols_t[..len])
     })
 }
 
@@ -256,7 +298,7 @@ thread_local! {
     static COLS_T: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// [`conv2d_backward_input_sparse`] with a zeroed buffer of `seeds·P·K` values.
+/// [`conv2d_backward_input_sparse`] with a buffer of `seeds·P·K` values (overwritten).
 fn input_grad_from_cols(
     g: &ConvGeom,
     weight_tm: &[f32],
@@ -276,7 +318,7 @@ fn input_grad_from_cols(
             idx.push(ch as u32);
             coefs.extend((0..seeds).map(|s| grad_out[(s * o + ch) * p + q]));
         }
-        add_weighted_rows(
+        set_weighted_rows(
             &mut cols_t[q * d..],
             p * d,
             seeds,
