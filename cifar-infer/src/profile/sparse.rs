@@ -308,7 +308,8 @@ fn input_grad_from_cols(
     cols_t: &mut [f32],
 ) -> Vec<f32> {
     let (d, p, o) = (g.d(), positions(g), g.out_c);
-    // Per seed, the patch gradients position-major, taps then channels (P × k·k·C).
+    // The patch gradients position-major, then seed, then taps and channels (P × seeds ×
+    // k·k·C): the 9 rows of a position are written together.
     let mut idx = Vec::with_capacity(o);
     let mut coefs = Vec::with_capacity(o * seeds);
     for q in 0..p {
@@ -319,8 +320,8 @@ fn input_grad_from_cols(
             coefs.extend((0..seeds).map(|s| grad_out[(s * o + ch) * p + q]));
         }
         set_weighted_rows(
-            &mut cols_t[q * d..],
-            p * d,
+            &mut cols_t[q * seeds * d..],
+            d,
             seeds,
             d,
             weight_tm,
@@ -329,28 +330,55 @@ fn input_grad_from_cols(
         );
     }
     // Folded onto the image laid out (H, W, C), then back to (C, H, W).
-    let (c, h, w, ow) = (g.in_c, g.in_h, g.in_w, g.out_w());
+    let (c, h, w) = (g.in_c, g.in_h, g.in_w);
     let mut grad_in = Vec::with_capacity(seeds * g.in_len());
     let mut acc = vec![0.0f32; h * w * c];
-    for ct in cols_t.chunks_exact(p * d) {
+    for s in 0..seeds {
         acc.fill(0.0);
-        for ky in 0..g.k {
-            for kx in 0..g.k {
-                let t = ky * g.k + kx;
-                for (q, col) in ct.chunks_exact(d).enumerate() {
-                    let iy = ((q / ow) * g.stride + ky) as isize - g.pad as isize;
-                    let ix = ((q % ow) * g.stride + kx) as isize - g.pad as isize;
-                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                        continue;
-                    }
-                    let dst = &mut acc[(iy as usize * w + ix as usize) * c..][..c];
-                    for (a, &v) in dst.iter_mut().zip(&col[t * c..][..c]) {
-                        *a += v;
-                    }
-                }
-            }
-        }
+        fold(g, &cols_t[s * d..], seeds * d, &mut acc);
         grad_in.extend(transpose(&acc, h * w, c));
     }
     grad_in
+}
+
+/// Adds the patch gradients (row `q` of `cols`, `k·k·C` values in (tap, channel) order, at
+/// `q·row_stride`) onto the image `acc` laid out (H, W, C), tap by tap: each element receives
+/// its taps' terms in the order `col2im` adds them.
+fn fold(g: &ConvGeom, cols: &[f32], row_stride: usize, acc: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is present (the body is safe code, vectorised for it).
+        unsafe { fold_avx512(g, cols, row_stride, acc) };
+        return;
+    }
+    fold_portable(g, cols, row_stride, acc);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fold_avx512(g: &ConvGeom, cols: &[f32], row_stride: usize, acc: &mut [f32]) {
+    fold_portable(g, cols, row_stride, acc);
+}
+
+#[inline(always)]
+fn fold_portable(g: &ConvGeom, cols: &[f32], row_stride: usize, acc: &mut [f32]) {
+    let (c, h, w, ow, d) = (g.in_c, g.in_h, g.in_w, g.out_w(), g.d());
+    let p = positions(g);
+    for ky in 0..g.k {
+        for kx in 0..g.k {
+            let t = ky * g.k + kx;
+            for q in 0..p {
+                let iy = ((q / ow) * g.stride + ky) as isize - g.pad as isize;
+                let ix = ((q % ow) * g.stride + kx) as isize - g.pad as isize;
+                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                    continue;
+                }
+                let col = &cols[q * row_stride..][..d];
+                let dst = &mut acc[(iy as usize * w + ix as usize) * c..][..c];
+                for (a, &v) in dst.iter_mut().zip(&col[t * c..][..c]) {
+                    *a += v;
+                }
+            }
+        }
+    }
 }
