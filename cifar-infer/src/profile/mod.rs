@@ -36,9 +36,10 @@
 //! where the activation was zero), in a pattern shared by the seeds of an image. When fewer than
 //! half of the entries are active, the conv input gradients and the course estimator's conv
 //! weight gradients are computed from the active entries only ([`sparse`]: the 9 seeds'
-//! products of one weight or patch row at once, in AVX-512 registers); the input gradients then
-//! equal the dense ones bit for bit (the same products, summed in the same order), the weight
-//! gradients to rounding.
+//! products of one weight or patch row at once, in AVX-512 registers). The input gradients are
+//! the same products summed channel by channel as the GEMM sums them (E_A came out bit for bit
+//! the same as the dense path's on 100 images); the weight gradients, summed over the chunk in
+//! another order, agree to rounding.
 //!
 //! Reproduction of the homework's files: `cifar-infer profile --estimator course --out DIR`
 //! (all 10,000 calibration images) writes the four npy files byte-identical to those of the
