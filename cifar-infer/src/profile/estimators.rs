@@ -4,6 +4,7 @@ use super::backprop::{conv_weight_grad_sq_norms, dot64, gemm, positions, sum_sq,
 use super::passes::{
     argmax, backward, check_profilable, difference_seeds, forward, Forward, LayerInput,
 };
+use super::sparse;
 use crate::data::CifarSet;
 use crate::error::{InferError, Result};
 use crate::net::model::Model;
@@ -245,21 +246,19 @@ struct ChunkAcc {
     lin_input: Vec<Vec<f32>>,
 }
 
-fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress) -> ChunkAcc {
+/// The gradients of one chunk of a course batch from its forward pass (kept from the batch's
+/// logits, so the forward runs once per image).
+fn course_chunk(model: &Model, fwd: &Forward, top: usize, progress: &dyn Progress) -> ChunkAcc {
     let layers = model.num_weight_layers();
     let seeds = model.classes - 1;
-    let fwd = forward(model, imgs);
     let count = fwd.images;
     let seed_rows = difference_seeds(model.classes, top).repeat(count);
     let mut act = vec![vec![0.0; seeds]; layers];
-    // Conv layers, per group: stacked grad_out (seeds·C_out × count·P) and patches
-    // (K × count·P).
-    let mut conv_g: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
-    let mut conv_x: Vec<Vec<Vec<f32>>> = vec![Vec::new(); layers];
-    let mut conv_geom: Vec<Option<ConvGeom>> = vec![None; layers];
+    // Conv layers: Σ_n grad_out_n · cols_nᵀ per group.
+    let mut conv: Vec<Option<Vec<Vec<f32>>>> = vec![None; layers];
     let mut lin_grad: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); seeds]; layers];
     let mut lin_input: Vec<Vec<f32>> = vec![Vec::new(); layers];
-    backward(model, &fwd, &seed_rows, seeds, |lg| {
+    backward(model, fwd, &seed_rows, seeds, |lg| {
         let l = lg.layer;
         // Images in file order: the per-image norms are summed in a fixed order.
         for gi in lg.grad_in.chunks_exact(lg.grad_in.len() / count) {
@@ -270,25 +269,8 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
         let go_len = lg.grad_out.len() / count;
         match lg.input {
             LayerInput::Conv { geom, cols } => {
-                let (p, d, o) = (positions(&geom), geom.d(), geom.out_c);
-                let width = count * p;
-                conv_geom[l] = Some(geom);
-                let k = lg.group;
-                if conv_g[l].len() <= k {
-                    conv_g[l].resize(k + 1, Vec::new());
-                    conv_x[l].resize(k + 1, Vec::new());
-                }
-                let (cg, cx) = (&mut conv_g[l][k], &mut conv_x[l][k]);
-                *cg = vec![0.0; seeds * o * width];
-                *cx = vec![0.0; d * width];
-                for (j, (go, cj)) in lg.grad_out.chunks_exact(go_len).zip(cols).enumerate() {
-                    for (r, row) in go.chunks_exact(p).enumerate() {
-                        cg[r * width + j * p..][..p].copy_from_slice(row);
-                    }
-                    for (r, row) in cj.chunks_exact(p).enumerate() {
-                        cx[r * width + j * p..][..p].copy_from_slice(row);
-                    }
-                }
+                let groups = conv[l].get_or_insert_with(Vec::new);
+                groups.push(conv_weight_grad_sum(&geom, cols, lg.grad_out, seeds));
             }
             LayerInput::Linear { input } => {
                 let out = go_len / seeds;
@@ -302,34 +284,58 @@ fn course_chunk(model: &Model, imgs: &[f32], top: usize, progress: &dyn Progress
         }
     });
     progress.advance(count as u64);
-    let conv = (0..layers)
-        .map(|l| {
-            conv_geom[l].map(|geom| {
-                let (d, o) = (geom.d(), geom.out_c);
-                let width = count * positions(&geom);
-                conv_g[l]
-                    .iter()
-                    .zip(&conv_x[l])
-                    .map(|(cg, cx)| {
-                        let mut acc = vec![0.0f32; seeds * o * d];
-                        gemm(
-                            Mat::new(cg, seeds * o, width),
-                            Mat::new(cx, d, width).t(),
-                            0.0,
-                            &mut acc,
-                        );
-                        acc
-                    })
-                    .collect()
-            })
-        })
-        .collect();
     ChunkAcc {
         act,
         conv,
         lin_grad,
         lin_input,
     }
+}
+
+/// `Σ_n grad_out_n · cols_nᵀ` (`seeds·C_out × K`) over the images of a chunk: from the entries
+/// ReLU and max-pooling leave nonzero when they are few ([`sparse`]), else as one GEMM over the
+/// images side by side (`(seeds·C_out × n·P) · (n·P × K)`).
+fn conv_weight_grad_sum(
+    geom: &ConvGeom,
+    cols: &[Vec<f32>],
+    grad_out: &[f32],
+    seeds: usize,
+) -> Vec<f32> {
+    let (p, d, o) = (positions(geom), geom.d(), geom.out_c);
+    let count = cols.len();
+    let active: usize = grad_out
+        .chunks_exact(seeds * o * p)
+        .map(|g| sparse::active_mask(g, seeds, o * p).1)
+        .sum();
+    if sparse::worth_sparse(active, count * o * p) {
+        return sparse::conv_weight_grad_sparse(d, o, p, cols, grad_out, seeds);
+    }
+    // Row r of the stacked matrices: row r of every image, side by side.
+    let gos: Vec<&[f32]> = grad_out.chunks_exact(seeds * o * p).collect();
+    let cg = stack_rows(&gos, seeds * o, p);
+    let xs: Vec<&[f32]> = cols.iter().map(Vec::as_slice).collect();
+    let cx = stack_rows(&xs, d, p);
+    let width = count * p;
+    let mut acc = vec![0.0f32; seeds * o * d];
+    gemm(
+        Mat::new(&cg, seeds * o, width),
+        Mat::new(&cx, d, width).t(),
+        0.0,
+        &mut acc,
+    );
+    acc
+}
+
+/// The matrix whose row `r` is row `r` of each of the `rows × cols` matrices `mats`, side by
+/// side: `rows × (mats.len()·cols)`.
+fn stack_rows(mats: &[&[f32]], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows * cols * mats.len());
+    for r in 0..rows {
+        for m in mats {
+            out.extend_from_slice(&m[r * cols..][..cols]);
+        }
+    }
+    out
 }
 
 /// `‖Σ_n g_n x_nᵀ‖² = Σ_{n,m} (g_n·g_m)(x_n·x_m)` from the rows `g` (`n×out`) and the Gram
@@ -350,21 +356,24 @@ fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress
     let mut batches = 0;
     for batch in inputs.chunks(COURSE_BATCH * in_len) {
         let b = batch.len() / in_len;
-        // Pass 1: the batch-summed logits (images in parallel, summed in file order).
-        let logits: Vec<Vec<f32>> = batch
+        // Pass 1: the forward passes of the batch's chunks (in parallel; kept for pass 2) and
+        // the batch-summed logits (summed in file order).
+        let fwds: Vec<Forward> = batch
             .par_chunks(COURSE_CHUNK * in_len)
-            .map(|chunk| forward(model, chunk).logits)
+            .map(|chunk| forward(model, chunk))
             .collect();
         let mut z = vec![0.0f64; model.classes];
-        for row in logits.iter().flat_map(|l| l.chunks_exact(model.classes)) {
+        for row in fwds
+            .iter()
+            .flat_map(|f| f.logits.chunks_exact(model.classes))
+        {
             for (zi, &v) in z.iter_mut().zip(row) {
                 *zi += f64::from(v);
             }
         }
         let top = argmax(&z);
         // Pass 2: gradients of the differences, chunks in parallel, reduced in chunk order.
-        let chunk_len = COURSE_CHUNK * in_len;
-        let n_chunks = batch.len().div_ceil(chunk_len);
+        let n_chunks = fwds.len();
         let wave = rayon::current_num_threads().max(1);
         let mut act = vec![vec![0.0f64; seeds]; layers];
         let mut conv: Vec<Option<Vec<Vec<f32>>>> = vec![None; layers];
@@ -373,10 +382,7 @@ fn course_gains(model: &Model, inputs: &[f32], n: usize, progress: &dyn Progress
         for w0 in (0..n_chunks).step_by(wave) {
             let accs: Vec<ChunkAcc> = (w0..(w0 + wave).min(n_chunks))
                 .into_par_iter()
-                .map(|c| {
-                    let imgs = &batch[c * chunk_len..((c + 1) * chunk_len).min(batch.len())];
-                    course_chunk(model, imgs, top, progress)
-                })
+                .map(|c| course_chunk(model, &fwds[c], top, progress))
                 .collect();
             for acc in accs {
                 for l in 0..layers {

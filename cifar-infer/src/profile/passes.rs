@@ -8,9 +8,11 @@ use super::backprop::{
     conv2d_forward_cols, gemm, linear_backward_input, maxpool_backward, maxpool_forward, patches,
     relu6_mask, relu_backward, relu_mask, Mat,
 };
+use super::sparse;
 use crate::error::{InferError, Result};
-use crate::net::model::{Model, Op};
+use crate::net::model::{ConvLayer, Model, Op};
 use crate::net::ops::{self, ConvGeom};
+use std::cell::OnceCell;
 
 /// Checks that the profiler can differentiate `model`: a consistent network
 /// ([`Model::check`]) with at least two outputs.
@@ -31,9 +33,9 @@ pub fn check_profilable(model: &Model) -> Result<()> {
 /// What the backward pass needs from the forward pass of one op (for a chunk of images).
 #[derive(Debug, Clone)]
 enum Tape {
-    /// Patch matrix (`K×P`) of the conv input of each group (one for a dense conv) and image:
-    /// `[group][image]`.
-    Conv(Vec<Vec<Vec<f32>>>),
+    /// The conv input, `images × in_len` (its patch matrices are made again when the backward
+    /// pass needs them: a tenth of the memory, so a whole course batch can keep its tape).
+    Conv(Vec<f32>),
     /// Linear input, `images × in`.
     Linear(Vec<f32>),
     /// ReLU / ReLU6 mask (where the gradient passes), `images × len`.
@@ -86,26 +88,22 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
     match op {
         Op::Conv(c) => {
             // Group by group within each image (one group: the whole layer).
-            // A dilated conv keeps the patch rows of its real taps only.
-            let (gg, wg) = (c.group_geom(), c.weight_geom());
-            let groups = c.groups.max(1);
+            let (wg, groups) = (c.weight_geom(), c.groups.max(1));
             let (og, dg) = (wg.out_c, wg.out_c * wg.d());
             let mut y = Vec::with_capacity(n * c.geom.out_len());
-            let mut all_cols = vec![Vec::with_capacity(n); groups];
             for xi in x.chunks_exact(c.geom.in_len()) {
-                for (j, cols_j) in all_cols.iter_mut().enumerate() {
-                    let cols = c.tap_rows(patches(&gg, &xi[j * gg.in_len()..][..gg.in_len()]));
+                for j in 0..groups {
                     let b = c.biases().map(|b| &b[j * og..][..og]);
+                    let cols = group_cols(c, xi, j);
                     y.extend(conv2d_forward_cols(
                         &wg,
                         &cols,
                         &c.weights()[j * dg..][..dg],
                         b,
                     ));
-                    cols_j.push(cols);
                 }
             }
-            (y, Tape::Conv(all_cols))
+            (y, Tape::Conv(x))
         }
         Op::Linear(l) => {
             let (in_f, out_f) = (l.in_features, l.out_features);
@@ -167,6 +165,42 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
             (y, Tape::Residual(tb, ts))
         }
     }
+}
+
+/// The patch matrix (`K×P`) of group `j` of a convolution's input `xi` (one image); a dilated
+/// conv keeps the patch rows of its real taps only.
+fn group_cols(c: &ConvLayer, xi: &[f32], j: usize) -> Vec<f32> {
+    let gg = c.group_geom();
+    c.tap_rows(patches(&gg, &xi[j * gg.in_len()..][..gg.in_len()]))
+}
+
+/// The patch matrices of every group and image of a chunk's conv input: `[group][image]`.
+fn conv_cols(c: &ConvLayer, x: &[f32]) -> Vec<Vec<Vec<f32>>> {
+    (0..c.groups.max(1))
+        .map(|j| {
+            x.chunks_exact(c.geom.in_len())
+                .map(|xi| group_cols(c, xi, j))
+                .collect()
+        })
+        .collect()
+}
+
+/// The input gradient of a convolution (one image): from the active entries of `grad_out`
+/// when ReLU and pooling left few ([`sparse`]), else dense.
+/// `weight_tm` holds the weights in [`sparse::tap_major`] order once made (per chunk).
+fn input_grad(
+    g: &ConvGeom,
+    weight: &[f32],
+    weight_tm: &OnceCell<Vec<f32>>,
+    grad_out: &[f32],
+    seeds: usize,
+) -> Vec<f32> {
+    let tm = || weight_tm.get_or_init(|| sparse::tap_major(weight, g));
+    let (mask, active) = sparse::active_mask(grad_out, seeds, g.out_len());
+    if sparse::worth_sparse(active, mask.len()) {
+        return sparse::conv2d_backward_input_sparse(g, tm(), grad_out, &mask, seeds);
+    }
+    conv2d_backward_input(g, weight, grad_out, seeds)
 }
 
 /// The input side of a layer, as [`backward`] hands it out.
@@ -249,8 +283,9 @@ impl Backward<'_> {
     fn op(&mut self, op: &Op, entry: &Tape, mut g: Vec<f32>) -> Vec<f32> {
         let (n, seeds) = (self.n, self.seeds);
         match (op, entry) {
-            (Op::Conv(c), Tape::Conv(cols)) => {
+            (Op::Conv(c), Tape::Conv(x)) => {
                 self.layer -= 1;
+                let cols = conv_cols(c, x);
                 // Input gradients through the span kernel (zero taps add exact zeros), weight
                 // gradients from the patches of the real taps (`weight_geom`).
                 let (gg, geom) = (c.group_geom(), c.weight_geom());
@@ -258,8 +293,9 @@ impl Backward<'_> {
                 let weight = c.expand(c.weights());
                 if cols.len() == 1 {
                     let mut gi = Vec::with_capacity(n * seeds * gg.in_len());
+                    let tm = OnceCell::new();
                     for go in g.chunks_exact(seeds * gg.out_len()) {
-                        gi.extend(conv2d_backward_input(&gg, &weight, go, seeds));
+                        gi.extend(input_grad(&gg, &weight, &tm, go, seeds));
                     }
                     let input = LayerInput::Conv {
                         geom,
@@ -279,13 +315,9 @@ impl Backward<'_> {
                         .copied()
                         .collect();
                     let mut gij = Vec::with_capacity(n * seeds * ig);
+                    let tm = OnceCell::new();
                     for goi in go.chunks_exact(seeds * og) {
-                        gij.extend(conv2d_backward_input(
-                            &gg,
-                            &weight[j * dg..][..dg],
-                            goi,
-                            seeds,
-                        ));
+                        gij.extend(input_grad(&gg, &weight[j * dg..][..dg], &tm, goi, seeds));
                     }
                     let input = LayerInput::Conv { geom, cols: cols_j };
                     self.emit(j, input, &go, &gij);

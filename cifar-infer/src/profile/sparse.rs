@@ -1,0 +1,386 @@
+//! Gradient products that skip the zeros ReLU and max-pooling leave in a layer's output
+//! gradient. A 2×2 max-pool passes one gradient in four, a 3×3 one of stride 2 one in five, and
+//! ReLU drops the gradient wherever the activation was zero; the pattern is the same for every
+//! seed of an image (it comes from the forward pass), so the seeds' coefficients of one active
+//! entry go together: `out_s += coef_s · row` for each active entry, `seeds` rows of output at
+//! once. On AVX-512 with 9 seeds (10 classes) the 9 × 48 outputs of a column block stay in
+//! registers over the whole list of entries.
+
+use super::backprop::positions;
+use crate::net::ops::ConvGeom;
+
+/// Whether a gradient with `active` of `total` entries nonzero is worth the sparse products:
+/// below half. (Per product the sparse kernel ran at about 40 % of the dense GEMM's rate on an
+/// AMD EPYC, so the break-even is nearer 40 %; the course network's conv layers have 5–20 %
+/// active entries.)
+pub fn worth_sparse(active: usize, total: usize) -> bool {
+    2 * active < total
+}
+
+/// `out[s·out_stride + i] += Σ_j coefs[j·seeds + s] · rows[idx[j]·k + i]` for `s < seeds`,
+/// `i < k`: the rows of `rows` (each `k` long) named by `idx`, weighted by each seed's
+/// coefficient, added in the order of `idx`.
+///
+/// # Panics
+/// If an index names a row past the end of `rows`, or `out`/`coefs` are too short.
+pub fn add_weighted_rows(
+    out: &mut [f32],
+    out_stride: usize,
+    seeds: usize,
+    k: usize,
+    rows: &[f32],
+    idx: &[u32],
+    coefs: &[f32],
+) {
+    weighted_rows::<true>(out, out_stride, seeds, k, rows, idx, coefs);
+}
+
+/// [`add_weighted_rows`] into zeros: `out[s·out_stride + i] = Σ_j …` (the same sums, without
+/// reading `out` first; an empty `idx` writes zeros).
+///
+/// # Panics
+/// As [`add_weighted_rows`].
+pub fn set_weighted_rows(
+    out: &mut [f32],
+    out_stride: usize,
+    seeds: usize,
+    k: usize,
+    rows: &[f32],
+    idx: &[u32],
+    coefs: &[f32],
+) {
+    weighted_rows::<false>(out, out_stride, seeds, k, rows, idx, coefs);
+}
+
+fn weighted_rows<const ACC: bool>(
+    out: &mut [f32],
+    out_stride: usize,
+    seeds: usize,
+    k: usize,
+    rows: &[f32],
+    idx: &[u32],
+    coefs: &[f32],
+) {
+    if seeds == 0 || k == 0 {
+        return;
+    }
+    let n_rows = rows.len() / k;
+    assert!(
+        idx.iter().all(|&r| (r as usize) < n_rows),
+        "weighted rows: row index out of range"
+    );
+    assert!(
+        coefs.len() >= idx.len() * seeds,
+        "weighted rows: coefficients"
+    );
+    assert!(
+        out.len() >= (seeds - 1) * out_stride + k && out_stride >= k,
+        "weighted rows: output length"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if seeds == 9 && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is present; the asserts above keep every access in bounds.
+        unsafe { avx512::weighted_rows9::<ACC>(out, out_stride, k, rows, idx, coefs) };
+        return;
+    }
+    if !ACC {
+        for s in 0..seeds {
+            out[s * out_stride..][..k].fill(0.0);
+        }
+    }
+    for (j, &r) in idx.iter().enumerate() {
+        let row = &rows[r as usize * k..][..k];
+        for (s, &c) in coefs[j * seeds..][..seeds].iter().enumerate() {
+            if c != 0.0 {
+                for (o, &x) in out[s * out_stride..][..k].iter_mut().zip(row) {
+                    *o += c * x;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// [`super::add_weighted_rows`] (`ACC`) or [`super::set_weighted_rows`] for 9 seeds: column
+    /// blocks of 48 (3 registers × 9 seeds = 27 accumulators), then blocks of 16 with a mask
+    /// for the rest.
+    ///
+    /// # Safety
+    /// AVX-512F must be available; the bounds are those checked by the caller.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn weighted_rows9<const ACC: bool>(
+        out: &mut [f32],
+        out_stride: usize,
+        k: usize,
+        rows: &[f32],
+        idx: &[u32],
+        coefs: &[f32],
+    ) {
+        let (o, x, c) = (out.as_mut_ptr(), rows.as_ptr(), coefs.as_ptr());
+        let mut kb = 0;
+        while kb + 48 <= k {
+            let mut acc = [[_mm512_setzero_ps(); 3]; 9];
+            if ACC {
+                for (s, a) in acc.iter_mut().enumerate() {
+                    for (v, a) in a.iter_mut().enumerate() {
+                        *a = _mm512_loadu_ps(o.add(s * out_stride + kb + 16 * v));
+                    }
+                }
+            }
+            for (j, &r) in idx.iter().enumerate() {
+                let row = x.add(r as usize * k + kb);
+                let xs = [
+                    _mm512_loadu_ps(row),
+                    _mm512_loadu_ps(row.add(16)),
+                    _mm512_loadu_ps(row.add(32)),
+                ];
+                let cj = c.add(j * 9);
+                for (s, a) in acc.iter_mut().enumerate() {
+                    let cs = _mm512_set1_ps(*cj.add(s));
+                    for (a, &xv) in a.iter_mut().zip(&xs) {
+                        *a = _mm512_fmadd_ps(cs, xv, *a);
+                    }
+                }
+            }
+            for (s, a) in acc.iter().enumerate() {
+                for (v, &a) in a.iter().enumerate() {
+                    _mm512_storeu_ps(o.add(s * out_stride + kb + 16 * v), a);
+                }
+            }
+            kb += 48;
+        }
+        while kb < k {
+            let m: __mmask16 = if k - kb >= 16 {
+                0xFFFF
+            } else {
+                (1u16 << (k - kb)) - 1
+            };
+            let mut acc = [_mm512_setzero_ps(); 9];
+            if ACC {
+                for (s, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_maskz_loadu_ps(m, o.add(s * out_stride + kb));
+                }
+            }
+            for (j, &r) in idx.iter().enumerate() {
+                let xv = _mm512_maskz_loadu_ps(m, x.add(r as usize * k + kb));
+                let cj = c.add(j * 9);
+                for (s, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*cj.add(s)), xv, *a);
+                }
+            }
+            for (s, &a) in acc.iter().enumerate() {
+                _mm512_mask_storeu_ps(o.add(s * out_stride + kb), m, a);
+            }
+            kb += 16;
+        }
+    }
+}
+
+/// The transpose of a `rows × cols` matrix.
+pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(m.len(), rows * cols, "transpose: matrix length");
+    let mut t = vec![0.0f32; rows * cols];
+    // Eight source rows at a time: eight sequential reads, eight contiguous writes per column.
+    const B: usize = 8;
+    let mut r0 = 0;
+    while r0 + B <= rows {
+        let src: [&[f32]; B] = std::array::from_fn(|i| &m[(r0 + i) * cols..][..cols]);
+        for (c, dst) in t.chunks_exact_mut(rows).enumerate() {
+            let dst = &mut dst[r0..r0 + B];
+            for (d, s) in dst.iter_mut().zip(&src) {
+                *d = s[c];
+            }
+        }
+        r0 += B;
+    }
+    for r in r0..rows {
+        for (c, &v) in m[r * cols..][..cols].iter().enumerate() {
+            t[c * rows + r] = v;
+        }
+    }
+    t
+}
+
+/// A convolution's weights (`C_out × C·k·k`, rows in (channel, tap) order) with each row in
+/// (tap, channel) order: a tap's weights over the input channels are contiguous.
+pub fn tap_major(weight: &[f32], g: &ConvGeom) -> Vec<f32> {
+    let (c, kk) = (g.in_c, g.k * g.k);
+    let mut out = Vec::with_capacity(weight.len());
+    for row in weight.chunks_exact((c * kk).max(1)) {
+        out.extend(transpose(row, c, kk));
+    }
+    out
+}
+
+/// The weight gradients `Σ_n grad_out_n · cols_nᵀ` of a convolution over the images of a chunk,
+/// `seeds·C_out × K` (row `s·C_out + c`), from the active entries only. `grad_out` is
+/// `images × seeds × C_out·P`, `cols[n]` the `K × P` patch matrix of image `n`. Each entry
+/// sums its terms image by image, position by position.
+pub fn conv_weight_grad_sparse(
+    d: usize,
+    o: usize,
+    p: usize,
+    cols: &[Vec<f32>],
+    grad_out: &[f32],
+    seeds: usize,
+) -> Vec<f32> {
+    let n = cols.len();
+    // The patches of every image, position-major: row n·P + q is position q of image n.
+    let mut xt = Vec::with_capacity(n * p * d);
+    for c in cols {
+        xt.extend(transpose(c, d, p));
+    }
+    let mut out = vec![0.0f32; seeds * o * d];
+    let per_image = seeds * o * p;
+    let masks: Vec<Vec<bool>> = grad_out
+        .chunks_exact(per_image)
+        .map(|g| active_mask(g, seeds, o * p).0)
+        .collect();
+    let mut idx = Vec::new();
+    let mut coefs = Vec::new();
+    for ch in 0..o {
+        idx.clear();
+        coefs.clear();
+        for (im, (g, mask)) in grad_out.chunks_exact(per_image).zip(&masks).enumerate() {
+            for (q, _) in mask[ch * p..][..p].iter().enumerate().filter(|(_, &m)| m) {
+                idx.push((im * p + q) as u32);
+                coefs.extend((0..seeds).map(|s| g[(s * o + ch) * p + q]));
+            }
+        }
+        set_weighted_rows(&mut out[ch * d..], o * d, seeds, d, &xt, &idx, &coefs);
+    }
+    out
+}
+
+/// Where the gradients of one image (`seeds × len`) are nonzero for some seed, and how many
+/// such entries there are.
+pub fn active_mask(grad_out: &[f32], seeds: usize, len: usize) -> (Vec<bool>, usize) {
+    let mut mask = vec![false; len];
+    for g in grad_out[..seeds * len].chunks_exact(len.max(1)) {
+        for (m, &v) in mask.iter_mut().zip(g) {
+            *m |= v != 0.0;
+        }
+    }
+    let active = mask.iter().filter(|&&m| m).count();
+    (mask, active)
+}
+
+/// The gradient with respect to the input of a convolution (one image, `seeds` gradients:
+/// `grad_out` is `seeds × C_out·P`, the result `seeds × C·H·W`) from the active entries of
+/// `grad_out` only (`mask`: [`active_mask`]; worth it when they are few, [`worth_sparse`],
+/// else the dense [`super::backprop::conv2d_backward_input`] is faster). `weight_tm` is the weight matrix in [`tap_major`] order. Per output position, the weight
+/// rows of its active channels weighted by each seed's gradient give the patch-gradient
+/// column, folded back onto the image tap by tap (each input element receives its taps'
+/// terms in the order `col2im` adds them, so the result is that of the dense path).
+pub fn conv2d_backward_input_sparse(
+    g: &ConvGeom,
+    weight_tm: &[f32],
+    grad_out: &[f32],
+    mask: &[bool],
+    seeds: usize,
+) -> Vec<f32> {
+    let (d, p, o) = (g.d(), positions(g), g.out_c);
+    assert_eq!(mask.len(), o * p, "sparse conv backward: mask length");
+    COLS_T.with_borrow_mut(|cols_t| {
+        // Reused: a fresh buffer per image and layer costs page faults. Every value is
+        // written below before it is read.
+        let len = seeds * p * d;
+        if cols_t.len() < len {
+            cols_t.resize(len, 0.0);
+        }
+        input_grad_from_cols(g, weight_tm, grad_out, mask, seeds, &mut cols_t[..len])
+    })
+}
+
+thread_local! {
+    /// The patch-gradient buffer of [`conv2d_backward_input_sparse`], one per thread.
+    static COLS_T: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`conv2d_backward_input_sparse`] with a buffer of `seeds·P·K` values (overwritten).
+fn input_grad_from_cols(
+    g: &ConvGeom,
+    weight_tm: &[f32],
+    grad_out: &[f32],
+    mask: &[bool],
+    seeds: usize,
+    cols_t: &mut [f32],
+) -> Vec<f32> {
+    let (d, p, o) = (g.d(), positions(g), g.out_c);
+    // The patch gradients position-major, then seed, then taps and channels (P × seeds ×
+    // k·k·C): the 9 rows of a position are written together.
+    let mut idx = Vec::with_capacity(o);
+    let mut coefs = Vec::with_capacity(o * seeds);
+    for q in 0..p {
+        idx.clear();
+        coefs.clear();
+        for ch in (0..o).filter(|&ch| mask[ch * p + q]) {
+            idx.push(ch as u32);
+            coefs.extend((0..seeds).map(|s| grad_out[(s * o + ch) * p + q]));
+        }
+        set_weighted_rows(
+            &mut cols_t[q * seeds * d..],
+            d,
+            seeds,
+            d,
+            weight_tm,
+            &idx,
+            &coefs,
+        );
+    }
+    // Folded onto the image laid out (H, W, C), then back to (C, H, W).
+    let (c, h, w) = (g.in_c, g.in_h, g.in_w);
+    let mut grad_in = Vec::with_capacity(seeds * g.in_len());
+    let mut acc = vec![0.0f32; h * w * c];
+    for s in 0..seeds {
+        acc.fill(0.0);
+        fold(g, &cols_t[s * d..], seeds * d, &mut acc);
+        grad_in.extend(transpose(&acc, h * w, c));
+    }
+    grad_in
+}
+
+/// Adds the patch gradients (row `q` of `cols`, `k·k·C` values in (tap, channel) order, at
+/// `q·row_stride`) onto the image `acc` laid out (H, W, C), tap by tap: each element receives
+/// its taps' terms in the order `col2im` adds them.
+fn fold(g: &ConvGeom, cols: &[f32], row_stride: usize, acc: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is present (the body is safe code, vectorised for it).
+        unsafe { fold_avx512(g, cols, row_stride, acc) };
+        return;
+    }
+    fold_portable(g, cols, row_stride, acc);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fold_avx512(g: &ConvGeom, cols: &[f32], row_stride: usize, acc: &mut [f32]) {
+    fold_portable(g, cols, row_stride, acc);
+}
+
+#[inline(always)]
+fn fold_portable(g: &ConvGeom, cols: &[f32], row_stride: usize, acc: &mut [f32]) {
+    let (c, h, w, ow, d) = (g.in_c, g.in_h, g.in_w, g.out_w(), g.d());
+    let p = positions(g);
+    for ky in 0..g.k {
+        for kx in 0..g.k {
+            let t = ky * g.k + kx;
+            for q in 0..p {
+                let iy = ((q / ow) * g.stride + ky) as isize - g.pad as isize;
+                let ix = ((q % ow) * g.stride + kx) as isize - g.pad as isize;
+                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                    continue;
+                }
+                let col = &cols[q * row_stride..][..d];
+                let dst = &mut acc[(iy as usize * w + ix as usize) * c..][..c];
+                for (a, &v) in dst.iter_mut().zip(&col[t * c..][..c]) {
+                    *a += v;
+                }
+            }
+        }
+    }
+}
