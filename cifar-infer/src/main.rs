@@ -77,7 +77,7 @@ enum Cmd {
     /// allocation.
     #[command(after_help = "Examples:\n  \
         cifar-infer search --cost bops --tolerance 1 --images 2000\n  \
-        cifar-infer search --cost rep,fa,bops,energy --calibration-images 500 --validation-images 2000 --z 1.645 --json\n  \
+        cifar-infer search --cost rep,fa,bops,energy --calibration-images 500 --validation-images 8000 --z 1.645 --json\n  \
         cifar-infer search --spec net.json --model net.safetensors --ranges percentile:99.99")]
     Search(design::SearchArgs),
 }

@@ -45,10 +45,10 @@ pub fn render(d: &PrecisionDesign, ctx: &Ctx) -> XResult<Section> {
          images (data_batch_1) stays ≥ float − T, and each step it takes is **validated** on \
          further calibration images, which the greedy's choices never saw: validation accuracy \
          − z·SE ≥ float − T, SE the standard error of the paired accuracy difference to float \
-         (McNemar; z = 1.645: a one-sided 95 % lower bound); the first step the validation \
-         refuses ends the search. What this covers: the accuracy drop on images drawn like the \
+         (McNemar; z = 1.645: a one-sided 95 % lower bound); a step the validation refuses is \
+         dropped and the search goes on with the other removals. What this covers: the accuracy drop on images drawn like the \
          validation images is at most T with 95 % confidence for one assignment tested; the \
-         search tests one per step, which weakens it (the last accepted is the one reported), \
+         search tests one per winning step, which weakens it (the last accepted is the one reported), \
          and the validation images are training images (float 92.5 % on them against 86.35 % \
          on test for the course network), so the test images, never seen, are the real check \
          (the test column). The *bound-optimal* assignment \

@@ -93,13 +93,13 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 1.0)]
     tolerance: f64,
     /// Margin of the validation rule in standard errors of the paired accuracy difference:
-    /// every step of the search must keep validation accuracy − z·SE ≥ float − T, and the
-    /// first that does not ends it (0: no margin).
+    /// every step of the search must keep validation accuracy − z·SE ≥ float − T; a step
+    /// that does not is dropped and the search goes on with the others (0: no margin).
     #[arg(long, default_value_t = Z_95)]
     z: f64,
     /// Calibration images held out to validate the search (the ones after the
     /// --calibration-images searched on; 0: the margin rule is applied on those instead).
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(long, value_name = "N", default_value_t = 8000)]
     validation_images: usize,
     /// Folder with weight_offsets.npy and activation_offsets.npy for the B_min + offsets
     /// baselines (default: the data folder's, for the course network).
@@ -239,7 +239,18 @@ pub fn search_cmd(a: SearchArgs) -> Result<(), InferError> {
     let c = &a.common;
     let setup = c.net.load(c.images)?;
     let searched_on = c.calibration_images.unwrap_or(SEARCH_CALIBRATION);
-    let calib = setup.calibration()?.take(searched_on + a.validation_images);
+    let all = setup.calibration()?;
+    if searched_on + a.validation_images > all.len() {
+        return Err(InferError::Invalid(format!(
+            "{searched_on} calibration images to search on and {} to validate need {} images, \
+             but the calibration set has {}: give fewer --calibration-images or \
+             --validation-images",
+            a.validation_images,
+            searched_on + a.validation_images,
+            all.len()
+        )));
+    }
+    let calib = all.take(searched_on + a.validation_images);
     let table = setup.spec.analyze()?;
     let layers = setup.model.num_weight_layers();
     let offsets_dir = match (&a.offsets, &c.net.spec) {

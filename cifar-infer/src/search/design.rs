@@ -73,7 +73,7 @@ impl DesignSettings {
             course: true,
             search_test_images: 2000,
             search_calibration_images: 500,
-            search_validation_images: 2000,
+            search_validation_images: 8000,
             // Past B = 9 and B_min = 5 every baseline is at float accuracy (and on the slower
             // exact f32 path): the front is drawn without them.
             search_uniform_bits: (2..=9).collect(),

@@ -12,7 +12,7 @@
 //! The search uses two judges: z = 0 on the calibration images it searches on (the greedy
 //! compares many candidates there and keeps the best-looking one, which favours candidates
 //! whose accuracy came out high by chance), and z > 0 on held-out calibration images that
-//! see one assignment per step taken. What the margin does not cover: the level is per
+//! see one assignment per winning step (taken, or refused and dropped). What the margin does not cover: the level is per
 //! assignment tested, not for the whole search; and the calibration images are training images
 //! of the course network, where margins are larger than on test images.
 //!
