@@ -45,13 +45,13 @@ pub fn render(d: &PrecisionDesign, ctx: &Ctx) -> XResult<Section> {
          images (data_batch_1) stays ≥ float − T, and each step it takes is **validated** on \
          further calibration images, which the greedy's choices never saw: validation accuracy \
          − z·SE ≥ float − T, SE the standard error of the paired accuracy difference to float \
-         (McNemar; z = 1.645: a one-sided 95 % lower bound); a step the validation refuses is \
-         dropped and the search goes on with the other removals. What this covers: the accuracy drop on images drawn like the \
-         validation images is at most T with 95 % confidence for one assignment tested; the \
-         search tests one per winning step, which weakens it (the last accepted is the one reported), \
-         and the validation images are training images (float 92.5 % on them against 86.35 % \
-         on test for the course network), so the test images, never seen, are the real check \
-         (the test column). The *bound-optimal* assignment \
+         (McNemar; z = 1.645 gives a one-sided 95 % lower bound); a step the validation \
+         refuses is dropped and the search goes on with the other removals. What this covers: \
+         the accuracy drop on images drawn like the validation images is at most T with that \
+         confidence for one assignment tested; the search tests one per winning step, which \
+         weakens it (the last accepted is the one reported), and the validation images are \
+         training images (each table gives the float accuracy on them and on test), so the test \
+         images, never seen, are the real check (the test column). The *bound-optimal* assignment \
          minimises the cost subject to Σ_l (Δ_A,l² E_A,l + Δ_W,l² E_W,l) ≤ p = T/100 (Lagrangian \
          relaxation, then greedy completion): an analytical bound on the expected decision \
          mismatch under the additive-noise model, with no image evaluated — it needs the noise \
