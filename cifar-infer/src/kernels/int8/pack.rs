@@ -158,42 +158,15 @@ impl PackedWeights {
 
     /// The (i, j, c)-ordered copy (same codes, same correction).
     fn to_hwc(&self, g: &ConvGeom) -> PackedWeights {
-        let (c_in, k) = (g.in_c, g.k);
         let digits = self
             .digits
             .iter()
-            .map(|dig| {
-                let mut out = vec![0i8; dig.len()];
-                for r in 0..self.rows {
-                    for c in 0..c_in {
-                        for i in 0..k {
-                            for j in 0..k {
-                                let chw = (c * k + i) * k + j;
-                                let hwc = (i * k + j) * c_in + c;
-                                out[packed_index(r, hwc, self.kp)] =
-                                    dig[packed_index(r, chw, self.kp)];
-                            }
-                        }
-                    }
-                }
-                out
-            })
+            .map(|dig| self.permuted_to_hwc(g, dig, packed_index))
             .collect();
-        let pairs = self.pairs.as_ref().map(|(w, chunk)| {
-            let mut out = vec![0i16; w.len()];
-            for r in 0..self.rows {
-                for c in 0..c_in {
-                    for i in 0..k {
-                        for j in 0..k {
-                            let chw = (c * k + i) * k + j;
-                            let hwc = (i * k + j) * c_in + c;
-                            out[pair_index(r, hwc, self.kp)] = w[pair_index(r, chw, self.kp)];
-                        }
-                    }
-                }
-            }
-            (out, *chunk)
-        });
+        let pairs = self
+            .pairs
+            .as_ref()
+            .map(|(w, chunk)| (self.permuted_to_hwc(g, w, pair_index), *chunk));
         PackedWeights {
             digits,
             pairs,
@@ -201,6 +174,30 @@ impl PackedWeights {
             hwc: HwcCache::default(),
             ..*self
         }
+    }
+
+    /// `src` (packed by `index` in (c, i, j) input order) with its inputs moved to (i, j, c)
+    /// order, the layout kept.
+    fn permuted_to_hwc<T: Copy + Default>(
+        &self,
+        g: &ConvGeom,
+        src: &[T],
+        index: fn(usize, usize, usize) -> usize,
+    ) -> Vec<T> {
+        let (c_in, k) = (g.in_c, g.k);
+        let mut out = vec![T::default(); src.len()];
+        for r in 0..self.rows {
+            for c in 0..c_in {
+                for i in 0..k {
+                    for j in 0..k {
+                        let chw = (c * k + i) * k + j;
+                        let hwc = (i * k + j) * c_in + c;
+                        out[index(r, hwc, self.kp)] = src[index(r, chw, self.kp)];
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
