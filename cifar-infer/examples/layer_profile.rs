@@ -1,0 +1,187 @@
+//! Per-layer time of a uniform-precision quantized evaluation against the `vpdpbusd` peak:
+//! each weight layer's share (unfolding, kernel and epilogue together) and its multiply-
+//! accumulates per second, the rest of the pass (pooling, input, classification) as one line.
+//! Times are CPU time of the process (run it with one worker thread: each layer's time is
+//! then its own):
+//!
+//! ```sh
+//! RAYON_NUM_THREADS=1 cargo run --release -p cifar-infer --example layer_profile -- 8 500
+//! RAYON_NUM_THREADS=1 cargo run --release -p cifar-infer --example layer_profile -- 12 500
+//! ```
+//!
+//! Arguments: the precision B (weights and activations), the test images (default 500),
+//! the batch (default 50). Prints a table on stdout.
+use cifar_infer::model::{Activation, LayerKernel, Output};
+use cifar_infer::model::{ConvLayer, LinearLayer, WeightLayer};
+use cifar_infer::setup::{Setup, Sources};
+use cifar_infer::{PathPolicy, QuantizedModel};
+use fxp_core::LayerPrecision;
+use std::error::Error;
+use std::sync::Mutex;
+
+/// A [`LayerKernel`] that times each weight layer of the kernel it wraps.
+struct Timed<'k, K> {
+    inner: &'k K,
+    /// Seconds per weight layer.
+    seconds: Mutex<Vec<f64>>,
+}
+
+impl<K: LayerKernel> Timed<'_, K> {
+    fn time<R>(&self, layer: usize, f: impl FnOnce() -> R) -> R {
+        let t = cpu_seconds();
+        let r = f();
+        let s = cpu_seconds() - t;
+        let mut v = self.seconds.lock().expect("no panics while timing");
+        if v.len() <= layer {
+            v.resize(layer + 1, 0.0);
+        }
+        v[layer] += s;
+        r
+    }
+}
+
+impl<K: LayerKernel> LayerKernel for Timed<'_, K> {
+    fn conv(&self, layer: usize, conv: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
+        self.time(layer, || self.inner.conv(layer, conv, x, n))
+    }
+    fn linear(&self, layer: usize, lin: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
+        self.time(layer, || self.inner.linear(layer, lin, x, n))
+    }
+    fn emits_codes(&self, layer: usize) -> bool {
+        self.inner.emits_codes(layer)
+    }
+    fn conv_act(
+        &self,
+        layer: usize,
+        conv: &ConvLayer,
+        x: &Activation,
+        n: usize,
+        out: Output,
+    ) -> Activation {
+        self.time(layer, || self.inner.conv_act(layer, conv, x, n, out))
+    }
+    fn linear_act(
+        &self,
+        layer: usize,
+        lin: &LinearLayer,
+        x: &Activation,
+        n: usize,
+        out: Output,
+    ) -> Activation {
+        self.time(layer, || self.inner.linear_act(layer, lin, x, n, out))
+    }
+}
+
+/// CPU time of the process, seconds (the machine may be shared: wall-clock time would count
+/// the other processes' share).
+fn cpu_seconds() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write; the clock id is a constant of Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Measured `vpdpbusd` peak of the AMD EPYC (Zen 4) of the README, G multiply-accumulates per
+/// CPU-second (one 512-bit instruction per cycle, 16 independent chains).
+const PEAK_G: f64 = 234.0;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, default: usize, what: &str| -> Result<usize, String> {
+        args.get(i).map_or(Ok(default), |s| {
+            s.parse()
+                .map_err(|_| format!("{what} {s:?}: give a whole number"))
+        })
+    };
+    let bits = arg(0, 8, "precision")? as u32;
+    let images = arg(1, 500, "images")?;
+    let batch = arg(2, 50, "batch")?.max(1);
+    let setup = Setup::load(&Sources {
+        limit: Some(images),
+        ..Default::default()
+    })?;
+    let model = &setup.model;
+    let ranges = setup.ranges_with(Default::default(), None, &fxp_core::progress::Silent)?;
+    let p = vec![
+        LayerPrecision {
+            b_w: bits,
+            b_a: bits
+        };
+        model.num_weight_layers()
+    ];
+    let q = QuantizedModel::new(model, &ranges, &p, PathPolicy::Auto)?;
+    let timed = Timed {
+        inner: &q,
+        seconds: Mutex::new(Vec::new()),
+    };
+    // Warm-up batch (packing caches, buffers), then the timed pass.
+    let x = model.input_of(setup.test.slice(0, batch.min(setup.test.len())))?;
+    model.forward_with(&q, x.view());
+    let mut total = 0.0;
+    for start in (0..setup.test.len()).step_by(batch) {
+        let end = (start + batch).min(setup.test.len());
+        let x = model.input_of(setup.test.slice(start, end))?;
+        let t = cpu_seconds();
+        model.forward_with(&timed, x.view());
+        total += cpu_seconds() - t;
+    }
+    let n = setup.test.len() as f64;
+    let seconds = timed.seconds.into_inner().expect("no panics while timing");
+    let threads = rayon::current_num_threads();
+    println!(
+        "B = {bits}, {n} images, batch {batch}, {threads} thread(s); peak {PEAK_G} G MAC/CPU-s"
+    );
+    println!(
+        "{:<10} {:>9} {:>8} {:>7} {:>11} {:>6}",
+        "layer", "M MAC/im", "ms/img", "share", "G MAC/CPU-s", "peak"
+    );
+    let mut layers_s = 0.0;
+    let mut all_macs = 0.0;
+    for (l, (w, s)) in model.weight_layers().iter().zip(&seconds).enumerate() {
+        let macs = match w {
+            WeightLayer::Conv(c) => (c.geom.d() / c.groups * c.geom.out_len()) as f64,
+            WeightLayer::Linear(l) => (l.in_features * l.out_features) as f64,
+        };
+        let cpu = *s;
+        let rate = macs * n / cpu / 1e9;
+        layers_s += s;
+        all_macs += macs;
+        println!(
+            "{:<10} {:>9.1} {:>8.3} {:>6.1}% {:>11.1} {:>5.0}%",
+            format!("{l} {}", w.name()),
+            macs / 1e6,
+            cpu / n * 1e3,
+            100.0 * s / total,
+            rate,
+            100.0 * rate / PEAK_G
+        );
+    }
+    let rest = total - layers_s;
+    println!(
+        "{:<10} {:>9} {:>8.3} {:>6.1}%",
+        "other",
+        "",
+        rest / n * 1e3,
+        100.0 * rest / total
+    );
+    let rate = all_macs * n / total / 1e9;
+    println!(
+        "{:<10} {:>9.1} {:>8.3} {:>6.1}% {:>11.1} {:>5.0}%   ({:.1} images/s)",
+        "total",
+        all_macs / 1e6,
+        total / n * 1e3,
+        100.0,
+        rate,
+        100.0 * rate / PEAK_G,
+        n / total
+    );
+    if threads > 1 {
+        println!(
+            "(CPU times of {threads} threads: run with RAYON_NUM_THREADS=1 for per-layer times)"
+        );
+    }
+    Ok(())
+}
