@@ -6,7 +6,7 @@ use super::model::{LayerKernel, Op};
 use crate::ops;
 
 /// The values passed from op to op in a forward pass: float activations, or — between two
-/// weight layers linked by ReLU, max-pooling, flatten and dropout only — the u8 input codes of
+/// weight layers linked by ReLU, max-pooling, flatten and dropout only — the input codes of
 /// the second layer (offset codes, as the integer kernel takes them), written by the first
 /// layer's kernel (see [`LayerKernel::emits_codes`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -16,10 +16,19 @@ pub enum Activation {
     /// Input codes of the next weight layer.
     Codes {
         /// The codes, NCHW (or N × features), or NHWC when `channels_last`.
-        codes: Vec<u8>,
+        codes: Codes,
         /// Channels last: each position's channels contiguous (between two convolutions).
         channels_last: bool,
     },
+}
+
+/// Offset input codes of a weight layer: one byte each up to 8 bits, two up to 16.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Codes {
+    /// B_A ≤ 8.
+    U8(Vec<u8>),
+    /// 8 < B_A ≤ 16.
+    U16(Vec<u16>),
 }
 
 /// What a weight layer writes: floats, or the next layer's input codes (in the layout asked).
@@ -131,7 +140,19 @@ impl<K: LayerKernel> Run<'_, K> {
 
     /// The ops [`codes_link`] admits, on codes: ReLU is already their clamp (the quantizer after
     /// a ReLU is unsigned), max-pooling commutes with quantizing.
-    fn on_codes(&mut self, op: &Op, c: Vec<u8>, channels_last: bool) -> Vec<u8> {
+    fn on_codes(&mut self, op: &Op, c: Codes, channels_last: bool) -> Codes {
+        match c {
+            Codes::U8(c) => Codes::U8(self.on_codes_of(op, c, channels_last)),
+            Codes::U16(c) => Codes::U16(self.on_codes_of(op, c, channels_last)),
+        }
+    }
+
+    fn on_codes_of<T: ops::PoolValue>(
+        &mut self,
+        op: &Op,
+        c: Vec<T>,
+        channels_last: bool,
+    ) -> Vec<T> {
         match op {
             Op::MaxPool(g) if channels_last => ops::max_pool2d_channels_last(&c, self.n, g),
             Op::MaxPool(g) => ops::max_pool2d(&c, self.n, g),

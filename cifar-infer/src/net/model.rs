@@ -313,7 +313,7 @@ impl<'a> WeightLayer<'a> {
 }
 
 use super::forward::Run;
-pub use super::forward::{Activation, Output};
+pub use super::forward::{Activation, Codes as ActCodes, Output};
 
 /// The conv/linear layers are computed by a kernel: the float one ([`FloatKernel`]) or the exact
 /// fixed-point one ([`crate::quantized::QuantizedModel`]). `layer` is the index of the layer among

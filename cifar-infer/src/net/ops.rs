@@ -292,7 +292,7 @@ impl PoolGeom {
     }
 }
 
-/// A value max-pooling takes: f32 activations, or u8 codes of a monotone quantizer (whose
+/// A value max-pooling takes: f32 activations, or u8/u16 codes of a monotone quantizer (whose
 /// maximum is the code of the maximum, so pooling commutes with quantizing).
 pub trait PoolValue: Copy + Send + Sync {
     /// The value below every other (the padding).
@@ -313,6 +313,14 @@ impl PoolValue for u8 {
     const LOWEST: u8 = 0;
     #[inline(always)]
     fn max_of(self, other: u8) -> u8 {
+        self.max(other)
+    }
+}
+
+impl PoolValue for u16 {
+    const LOWEST: u16 = 0;
+    #[inline(always)]
+    fn max_of(self, other: u16) -> u16 {
         self.max(other)
     }
 }

@@ -25,7 +25,9 @@ use crate::data::{CifarSet, DataPaths};
 use crate::error::{InferError, Result};
 use crate::gemm::GemmScalar;
 use crate::int8;
-use crate::model::{Activation, ConvLayer, LayerKernel, LinearLayer, Model, Output, WeightLayer};
+use crate::model::{
+    ActCodes, Activation, ConvLayer, LayerKernel, LinearLayer, Model, Output, WeightLayer,
+};
 use crate::ops::{conv2d_nobias, linear_nobias};
 use fxp_core::{LayerPrecision, Quantizer};
 use ndarray::ArrayView4;
@@ -371,13 +373,25 @@ impl QuantizedModel {
         match x {
             Activation::Float(x) => int8::Activations::Float(x, &self.layers[layer].act),
             Activation::Codes {
-                codes,
+                codes: ActCodes::U8(codes),
                 channels_last,
             } => int8::Activations::Codes8 {
                 codes,
                 channels_last: *channels_last,
             },
+            Activation::Codes {
+                codes: ActCodes::U16(codes),
+                channels_last,
+            } => int8::Activations::Codes16 {
+                codes,
+                channels_last: *channels_last,
+            },
         }
+    }
+
+    /// Whether layer `layer + 1` takes one-byte codes (B_A ≤ 8) rather than two.
+    fn next_takes_bytes(&self, layer: usize) -> bool {
+        self.layers[layer + 1].act.bits() <= 8
     }
 
     /// Layer `layer + 1`'s quantizer on `de`'s values (the output as codes).
@@ -392,8 +406,8 @@ fn takes_floats(x: &Activation, out: Output) -> bool {
 }
 
 /// Whether each weight layer can write the next one's input codes ([`LayerKernel::emits_codes`]):
-/// both on the integer path as dense layers (one group), the next with single-byte codes
-/// (B_A ≤ 8), a finite scale and finite biases (so every value is finite: a NaN would not
+/// both on the integer path as dense layers (one group), the next with codes of at most 16
+/// bits (one byte each up to 8, two up to 16), a finite scale and finite biases (so every value is finite: a NaN would not
 /// quantize monotonically).
 fn codes_out_of(model: &Model, layers: &[QuantizedLayer]) -> Vec<bool> {
     let weight_layers = model.weight_layers();
@@ -417,7 +431,7 @@ fn codes_out_of(model: &Model, layers: &[QuantizedLayer]) -> Vec<bool> {
             l + 1 < layers.len()
                 && dense_int8(l)
                 && dense_int8(l + 1)
-                && layers[l + 1].act.bits() <= 8
+                && layers[l + 1].act.bits() <= int8::MAX_BITS
                 && finite(l)
         })
         .collect()
@@ -520,17 +534,32 @@ impl LayerKernel for QuantizedModel {
         let (g, de) = (c.group_geom(), self.dequantize(layer, c.biases()));
         let src = self.int8_input(layer, x);
         match out {
-            Output::Codes { channels_last } => Activation::Codes {
-                codes: int8::conv2d_requantized(
-                    src,
-                    n,
-                    &g,
-                    &p[0],
-                    self.requantize(layer, de),
+            Output::Codes { channels_last } => {
+                let rq = self.requantize(layer, de);
+                let codes = if self.next_takes_bytes(layer) {
+                    ActCodes::U8(int8::conv2d_requantized(
+                        src,
+                        n,
+                        &g,
+                        &p[0],
+                        rq,
+                        channels_last,
+                    ))
+                } else {
+                    ActCodes::U16(int8::conv2d_requantized(
+                        src,
+                        n,
+                        &g,
+                        &p[0],
+                        rq,
+                        channels_last,
+                    ))
+                };
+                Activation::Codes {
+                    codes,
                     channels_last,
-                ),
-                channels_last,
-            },
+                }
+            }
             Output::Float => Activation::Float(int8::conv2d_dequantized(src, n, &g, &p[0], de)),
         }
     }
@@ -549,10 +578,18 @@ impl LayerKernel for QuantizedModel {
         let de = self.dequantize(layer, l.biases());
         let src = self.int8_input(layer, x);
         match out {
-            Output::Codes { .. } => Activation::Codes {
-                codes: int8::linear_requantized(src, n, &p[0], self.requantize(layer, de)),
-                channels_last: false,
-            },
+            Output::Codes { .. } => {
+                let rq = self.requantize(layer, de);
+                let codes = if self.next_takes_bytes(layer) {
+                    ActCodes::U8(int8::linear_requantized(src, n, &p[0], rq))
+                } else {
+                    ActCodes::U16(int8::linear_requantized(src, n, &p[0], rq))
+                };
+                Activation::Codes {
+                    codes,
+                    channels_last: false,
+                }
+            }
             Output::Float => Activation::Float(int8::linear_dequantized(src, n, &p[0], de)),
         }
     }

@@ -59,7 +59,7 @@ pub(super) fn write_sums<S: Copy + Into<i64>, T: Staged>(
 
 /// An output value type: copies a staging block (`np` positions × `rows` rows at a stride of
 /// 64) transposed into `dst` (row o at `o·ld`).
-pub(super) trait Staged: Copy + Default {
+pub(crate) trait Staged: Copy + Default {
     /// `dst[o·ld + j] = stage[j·64 + o]` for j < np, o < rows.
     fn unstage(stage: &[Self], np: usize, rows: usize, dst: &mut [Self], ld: usize) {
         for o in 0..rows {
@@ -73,6 +73,8 @@ pub(super) trait Staged: Copy + Default {
 impl Staged for i64 {}
 
 impl Staged for u8 {}
+
+impl Staged for u16 {}
 
 impl Staged for f32 {
     /// Full 16 × 16 tiles through [`transpose16`] on AVX-512 CPUs, the edges one by one.
@@ -184,7 +186,7 @@ mod tests {
 }
 
 /// What a layer driver writes for its exact sums.
-pub(super) trait Emit<T>: Sync {
+pub(crate) trait Emit<T>: Sync {
     /// `out[o]` = the value of the sum `sums[o] − corr[o]` of row `r0 + o`, for every o.
     fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [T]);
 }
@@ -249,7 +251,8 @@ impl Emit<f32> for Dequantize<'_> {
 }
 
 /// The input codes of the next layer: `next`'s offset code of the [`Dequantize`]d value (the same
-/// f32 value, quantized as that layer quantizes its float input), one byte each (B_A ≤ 8).
+/// f32 value, quantized as that layer quantizes its float input), one byte each up to 8 bits,
+/// two up to 16.
 #[derive(Clone, Copy)]
 pub struct Requantize<'a> {
     de: Dequantize<'a>,
@@ -259,10 +262,10 @@ pub struct Requantize<'a> {
 }
 
 impl<'a> Requantize<'a> {
-    /// `de`'s values quantized by `next` (at most 8 bits), offset as the integer kernel takes
+    /// `de`'s values quantized by `next` (at most 16 bits), offset as the integer kernel takes
     /// them: 2^(B−1) for a signed quantizer, 0 for an unsigned one.
     pub fn new(de: Dequantize<'a>, next: &'a Quantizer) -> Self {
-        debug_assert!(next.bits() <= 8);
+        debug_assert!(next.bits() <= super::MAX_BITS);
         Self {
             de,
             next,
@@ -270,21 +273,41 @@ impl<'a> Requantize<'a> {
             offset: super::pack::act_offset(next) as i32,
         }
     }
-}
 
-impl Emit<u8> for Requantize<'_> {
-    /// The [`Dequantize`]d f32 values of the row, then their codes: `F32Leveler::level` equals
-    /// `Quantizer::level` of the value, so these are the codes the next layer would make.
+    /// The [`Dequantize`]d f32 values of the row, then their codes, `cast` to the code type:
+    /// `F32Leveler::level` equals `Quantizer::level` of the value, so these are the codes the
+    /// next layer would make.
     #[inline(always)]
-    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [u8]) {
+    fn codes<S: Copy + Into<i64>, T>(
+        &self,
+        sums: &[S],
+        corr: &[i64],
+        r0: usize,
+        out: &mut [T],
+        cast: impl Fn(i32) -> T,
+    ) {
         let o = self.offset;
         match self.leveler {
             Some(lv) => self
                 .de
-                .map_row(sums, corr, r0, out, |y| (lv.level(y) + o) as u8),
+                .map_row(sums, corr, r0, out, |y| cast(lv.level(y) + o)),
             None => self.de.map_row(sums, corr, r0, out, |y| {
-                (self.next.level(y as f64) + o as i64) as u8
+                cast((self.next.level(y as f64) + o as i64) as i32)
             }),
         }
+    }
+}
+
+impl Emit<u8> for Requantize<'_> {
+    #[inline(always)]
+    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [u8]) {
+        self.codes(sums, corr, r0, out, |k| k as u8);
+    }
+}
+
+impl Emit<u16> for Requantize<'_> {
+    #[inline(always)]
+    fn row<S: Copy + Into<i64>>(&self, sums: &[S], corr: &[i64], r0: usize, out: &mut [u16]) {
+        self.codes(sums, corr, r0, out, |k| k as u16);
     }
 }

@@ -189,6 +189,13 @@ pub enum Activations<'a> {
         /// Channels last.
         channels_last: bool,
     },
+    /// Two-byte offset codes (8 < B_A ≤ 16), as [`Codes8`](Activations::Codes8).
+    Codes16 {
+        /// The codes.
+        codes: &'a [u16],
+        /// Channels last.
+        channels_last: bool,
+    },
 }
 
 impl Activations<'_> {
@@ -196,6 +203,9 @@ impl Activations<'_> {
         matches!(
             self,
             Activations::Codes8 {
+                channels_last: true,
+                ..
+            } | Activations::Codes16 {
                 channels_last: true,
                 ..
             }
@@ -207,6 +217,7 @@ impl Activations<'_> {
             Activations::Codes(c) => c.len(),
             Activations::Float(x, _) => x.len(),
             Activations::Codes8 { codes, .. } => codes.len(),
+            Activations::Codes16 { codes, .. } => codes.len(),
         }
     }
 
@@ -214,7 +225,7 @@ impl Activations<'_> {
     /// u16 otherwise; the quantizer's range keeps the codes within the type).
     fn fill<T: Code>(&self, start: usize, dst: &mut [T], offset: i64) {
         match self {
-            Activations::Codes(c) => {
+            Activations::Codes(c) | Activations::Codes16 { codes: c, .. } => {
                 for (d, &v) in dst.iter_mut().zip(&c[start..]) {
                     *d = T::from_code(v as i32);
                 }
@@ -343,17 +354,21 @@ pub fn conv2d_dequantized(
 }
 
 /// [`conv2d_dequantized`] whose output is quantized again by the next layer's quantizer
-/// ([`Requantize`]): that layer's u8 input codes, from the same float values; NHWC when
-/// `channels_last` (for a next convolution: no transposes, neither here nor there), else NCHW.
-pub fn conv2d_requantized(
+/// ([`Requantize`]): that layer's input codes (u8 up to 8 bits, u16 up to 16), from the same
+/// float values; NHWC when `channels_last` (for a next convolution: no transposes, neither here
+/// nor there), else NCHW.
+pub(crate) fn conv2d_requantized<T: Staged + Send>(
     src: Activations<'_>,
     n: usize,
     g: &ConvGeom,
     pw: &PackedWeights,
     rq: Requantize<'_>,
     channels_last: bool,
-) -> Vec<u8> {
-    let mut out = vec![0u8; n * g.out_len()];
+) -> Vec<T>
+where
+    for<'r> Requantize<'r>: Emit<T>,
+{
+    let mut out = vec![T::default(); n * g.out_len()];
     let out_ = Out {
         values: &mut out,
         channels_last,
@@ -494,14 +509,17 @@ pub fn linear_dequantized(
     out
 }
 
-/// [`linear_dequantized`] giving the next layer's u8 input codes (see [`conv2d_requantized`]).
-pub fn linear_requantized(
+/// [`linear_dequantized`] giving the next layer's input codes (see [`conv2d_requantized`]).
+pub(crate) fn linear_requantized<T: Staged + Send>(
     src: Activations<'_>,
     n: usize,
     pw: &PackedWeights,
     rq: Requantize<'_>,
-) -> Vec<u8> {
-    let mut out = vec![0u8; n * pw.rows];
+) -> Vec<T>
+where
+    for<'r> Requantize<'r>: Emit<T>,
+{
+    let mut out = vec![T::default(); n * pw.rows];
     linear_into(src, n, pw, IntKernel::best(), &mut out, &rq);
     out
 }

@@ -54,9 +54,10 @@ mod vnni;
 pub use cpu::{applies, check_kernel_env, simd_level, IntKernel, SimdLevel};
 pub use im2row::im2row;
 pub use layers::{
-    conv2d, conv2d_dequantized, conv2d_on, conv2d_requantized, linear, linear_dequantized,
-    linear_on, linear_requantized, Activations, Dequantize, Requantize,
+    conv2d, conv2d_dequantized, conv2d_on, linear, linear_dequantized, linear_on, Activations,
+    Dequantize, Requantize,
 };
+pub(crate) use layers::{conv2d_requantized, linear_requantized};
 pub use pack::{activation_codes_u16, PackedWeights};
 
 /// Output rows per packed block (4 AVX-512 registers of 16 i32 lanes).
