@@ -175,6 +175,43 @@ fn integer_linear_kernels_equal_the_exact_sum() {
     }
 }
 
+/// Sums at the exactness bound of the `vpdpwssd` chunks (B = 12…15): every activation at its
+/// largest code and one weight in `gap` at the most negative code, the rest 0 or (mixed signs)
+/// the largest, so a chunk's sum comes close to −2^31 (the chunk is cut from the weights' L1
+/// norm per run of inputs); the sums equal the exact i64 ones on every kernel.
+#[test]
+fn integer_kernels_are_exact_at_the_chunk_bound() {
+    let (n, i, o) = (6, 1000, 70);
+    for bits in [12, 14, 15] {
+        let act = Quantizer::unsigned(1.0, bits).unwrap();
+        let wq = Quantizer::signed(1.0, bits).unwrap();
+        let x = vec![2.0f32; n * i];
+        let ka = act.level(2.0);
+        assert_eq!(ka, act.max_level(), "the activations saturate");
+        for (gap, mixed) in [(40, false), (7, false), (40, true)] {
+            let kw: Vec<i64> = (0..o * i)
+                .map(|t| match (t % gap, mixed) {
+                    (0, _) => wq.min_level(),
+                    (1, true) => wq.max_level() / 64,
+                    _ => 0,
+                })
+                .collect();
+            let exact: Vec<i64> = (0..n)
+                .flat_map(|_| (0..o).map(|r| kw[r * i..(r + 1) * i].iter().sum::<i64>() * ka))
+                .collect();
+            let pw = PackedWeights::new(&kw, o, i, &act, &wq).unwrap();
+            let u = int8::activation_codes_u16(&act, &x);
+            for kernel in IntKernel::available() {
+                assert_eq!(
+                    int8::linear_on(kernel, &u, n, &pw),
+                    exact,
+                    "{kernel:?} B = {bits}, gap {gap}, mixed {mixed}"
+                );
+            }
+        }
+    }
+}
+
 /// The exact quantized linear layer (integer codes, every kernel path) equals a slow f64
 /// reference Σ q(a)·q(w) + b rounded once to f32, bit for bit.
 #[test]

@@ -62,11 +62,13 @@ pub struct PackedWeights {
     pub(super) digits: Vec<Vec<i8>>,
     /// o·Σ_j k_w of each row.
     pub(super) correction: Vec<i64>,
-    /// For 8 < B ≤ 13 (see `pairs_of`) on an AVX-512 VNNI CPU without AMX: the codes as i16 in
-    /// pairs of inputs (`vpdpwssd` layout: blocks of 64 rows, groups of 2 inputs, 64 rows × 2),
-    /// one pass instead of the digit passes; with the number of input pairs whose i32 sum is
-    /// exact (⌊(2^31 − 1) / (2·max k_a·max |k_w|)⌋).
+    /// For 8 < B, B_A ≤ 15 (see `pairs_of`) on an AVX-512 VNNI CPU without AMX: the codes as
+    /// i16 in pairs of inputs (`vpdpwssd` layout: blocks of 64 rows, groups of 2 inputs, 64
+    /// rows × 2), one pass instead of the digit passes; with the number of input pairs whose
+    /// i32 sum is exact ([`exact_chunk`]).
     pub(super) pairs: Option<(Vec<i16>, usize)>,
+    /// Largest activation code (2^B_A − 1).
+    a_max: i64,
     /// The same weights with the inputs of a convolution in (i, j, c) order instead of
     /// (c, i, j), made on the first convolution (see [`PackedWeights::for_conv`]).
     hwc: HwcCache,
@@ -140,6 +142,7 @@ impl PackedWeights {
             digits,
             correction,
             pairs,
+            a_max: (1i64 << act.bits()) - 1,
             hwc: HwcCache::default(),
         })
     }
@@ -163,10 +166,11 @@ impl PackedWeights {
             .iter()
             .map(|dig| self.permuted_to_hwc(g, dig, packed_index))
             .collect();
-        let pairs = self
-            .pairs
-            .as_ref()
-            .map(|(w, chunk)| (self.permuted_to_hwc(g, w, pair_index), *chunk));
+        let pairs = self.pairs.as_ref().map(|(w, _)| {
+            let w = self.permuted_to_hwc(g, w, pair_index);
+            let chunk = exact_chunk(&w, self.rows, self.kp, self.a_max);
+            (w, chunk)
+        });
         PackedWeights {
             digits,
             pairs,
@@ -203,7 +207,7 @@ impl PackedWeights {
 
 /// The `vpdpwssd` packing of the codes (see [`PackedWeights::pairs`]) where it applies and is
 /// the kernel in use: more than one digit pass, B_A ≤ 15 (codes fit i16), the VNNI level, and
-/// at least 16 input pairs between flushes (B ≤ 13 at uniform precision).
+/// at least 16 input pairs between flushes.
 fn pairs_of(
     codes: &[i64],
     rows: usize,
@@ -217,14 +221,6 @@ fn pairs_of(
     if !multi || act.bits() > 15 || super::simd_level() != super::SimdLevel::Avx512Vnni {
         return None;
     }
-    let a_max = (1i64 << act.bits()) - 1;
-    let w_max = codes.iter().map(|c| c.abs()).max().unwrap_or(0).max(1);
-    let chunk = ((i32::MAX as i64) / (2 * a_max * w_max)) as usize;
-    // Below 16 pairs the i64 flushes cost more than the digit passes save (measured: B = 14,
-    // 7 pairs, no faster; B = 15, 1 pair, 1.7× slower; B = 12, 128 pairs, 1.38× faster).
-    if chunk < 16 {
-        return None;
-    }
     let mut w = vec![0i16; rows_pad * kp];
     for r in 0..rows {
         for k in 0..d {
@@ -232,7 +228,47 @@ fn pairs_of(
             w[pair_index(r, k, kp)] = codes[r * d + k] as i16;
         }
     }
-    Some((w, chunk))
+    let chunk = exact_chunk(&w, rows, kp, (1i64 << act.bits()) - 1);
+    // Below 16 pairs the i64 flushes cost more than the digit passes save (measured: 7 pairs
+    // no faster, 1 pair 1.7× slower, 128 pairs 1.38× faster than the digits); one chunk for
+    // the whole row has no flush.
+    (chunk >= 16 || 2 * chunk >= kp).then_some((w, chunk))
+}
+
+/// The most input pairs whose i32 sum is exact in the pairs kernel, for packed weights `w` and
+/// activation codes in [0, a_max]: the largest c such that every run of 2c consecutive inputs
+/// of every row has a_max·Σ|k_w| ≤ 2^31 − 1. `vpdpwssd` adds modulo 2^32, so only each chunk's
+/// total must fit i32, not its partial sums; the bound is per row (its weights' L1 norm), far
+/// above the worst case c·2·a_max·max |k_w| when weights are not all at their extremes.
+fn exact_chunk(w: &[i16], rows: usize, kp: usize, a_max: i64) -> usize {
+    let limit = i32::MAX as i64;
+    let mut prefix = vec![0i64; kp + 1];
+    // Whether every window of `len` inputs of the row in `prefix` fits.
+    let fits = |prefix: &[i64], len: usize| {
+        let len = len.min(kp);
+        (0..=kp - len).all(|s| a_max * (prefix[s + len] - prefix[s]) <= limit)
+    };
+    let mut chunk = (kp / 2).max(1);
+    for r in 0..rows {
+        for k in 0..kp {
+            prefix[k + 1] = prefix[k] + (w[pair_index(r, k, kp)] as i64).abs();
+        }
+        if fits(&prefix, 2 * chunk) {
+            continue;
+        }
+        // Largest fitting chunk below the current one (fitting is monotone in the length).
+        let (mut lo, mut hi) = (0, chunk);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if fits(&prefix, 2 * mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        chunk = lo.max(1);
+    }
+    chunk
 }
 
 /// Position of weight (row r, input k) in the `vpdpwssd` layout: blocks of 64 rows, then
