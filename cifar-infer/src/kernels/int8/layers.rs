@@ -61,6 +61,18 @@ fn dot_rows<T: Staged>(
     {
         // One vpdpwssd pass instead of the digit passes.
         let len = (b1 - b0) * n * NR;
+        if 2 * chunk >= pw.kp {
+            // One chunk per row: the i32 sums are the totals.
+            sc.acc.resize(len, 0);
+            for b in b0..b1 {
+                let acc = &mut sc.acc[(b - b0) * n * NR..][..n * NR];
+                // SAFETY: as below; one chunk covers the row, so its i32 sum is exact.
+                unsafe { super::vnni::pairs_block_i32(a, n, pw.kp, &w[b * NR * pw.kp..], acc) };
+            }
+            // SAFETY: as below.
+            unsafe { write_sums_avx512(&sc.acc[..len], n, pw, b0, b1, out, lay, emit) };
+            return;
+        }
         sc.total.resize(len, 0);
         for b in b0..b1 {
             let tot = &mut sc.total[(b - b0) * n * NR..][..n * NR];
@@ -87,8 +99,8 @@ fn dot_rows<T: Staged>(
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 // Allowed: as for `dot_rows`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn write_sums_avx512<T: Staged>(
-    sums: &[i64],
+unsafe fn write_sums_avx512<S: Copy + Into<i64>, T: Staged>(
+    sums: &[S],
     n: usize,
     pw: &PackedWeights,
     b0: usize,

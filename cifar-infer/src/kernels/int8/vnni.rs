@@ -140,22 +140,8 @@ unsafe fn pairs<const M: usize>(
     let mut k = 0;
     while k < kp {
         let end = (k + 2 * chunk).min(kp);
-        let mut acc = [[_mm512_setzero_si512(); 4]; M];
-        while k < end {
-            let wp = panel.add(k * NR);
-            let w0 = _mm512_loadu_si512(wp as *const _);
-            let w1 = _mm512_loadu_si512(wp.add(32) as *const _);
-            let w2 = _mm512_loadu_si512(wp.add(64) as *const _);
-            let w3 = _mm512_loadu_si512(wp.add(96) as *const _);
-            for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_epi32((a.add(i * kp + k) as *const i32).read_unaligned());
-                row[0] = _mm512_dpwssd_epi32(row[0], av, w0);
-                row[1] = _mm512_dpwssd_epi32(row[1], av, w1);
-                row[2] = _mm512_dpwssd_epi32(row[2], av, w2);
-                row[3] = _mm512_dpwssd_epi32(row[3], av, w3);
-            }
-            k += 2;
-        }
+        let acc = pair_steps::<M>(a, kp, panel, k, end);
+        k = end;
         for (i, row) in acc.iter().enumerate() {
             for (j, v) in row.iter().enumerate() {
                 let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(*v));
@@ -181,4 +167,68 @@ unsafe fn pairs<const M: usize>(
             *out.add(i) = 0;
         }
     }
+}
+
+/// [`pairs_block`] when one chunk covers the whole row (`kp` ≤ 2·chunk): the i32 sums are the
+/// exact totals, written as they are (no i64 widening). `c` receives n × 64 sums.
+///
+/// # Safety
+/// As [`pairs_block`]; and every row's sum is exact in i32 (one chunk).
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(super) unsafe fn pairs_block_i32(a: &[u16], n: usize, kp: usize, w: &[i16], c: &mut [i32]) {
+    assert!(a.len() >= n * kp && w.len() >= NR * kp && c.len() >= n * NR && kp.is_multiple_of(2));
+    let mut p = 0;
+    while p < n {
+        let (ap, out) = (a.as_ptr().add(p * kp), c.as_mut_ptr().add(p * NR));
+        match n - p {
+            1 => pairs_i32::<1>(ap, kp, w.as_ptr(), out),
+            2 => pairs_i32::<2>(ap, kp, w.as_ptr(), out),
+            3 => pairs_i32::<3>(ap, kp, w.as_ptr(), out),
+            _ => pairs_i32::<MR>(ap, kp, w.as_ptr(), out),
+        }
+        p += MR;
+    }
+}
+
+/// M positions × 64 rows of [`pairs_block_i32`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn pairs_i32<const M: usize>(a: *const u16, kp: usize, panel: *const i16, out: *mut i32) {
+    let acc = pair_steps::<M>(a, kp, panel, 0, kp);
+    for (i, row) in acc.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            _mm512_storeu_si512(out.add(i * NR + j * 16) as *mut _, *v);
+        }
+    }
+}
+
+/// The i32 sums of M positions × 64 rows over inputs `k0..k1` (pairs): per pair, 4 weight
+/// loads, M broadcasts, 4·M vpdpwssd.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn pair_steps<const M: usize>(
+    a: *const u16,
+    kp: usize,
+    panel: *const i16,
+    k0: usize,
+    k1: usize,
+) -> [[__m512i; 4]; M] {
+    let mut acc = [[_mm512_setzero_si512(); 4]; M];
+    let mut k = k0;
+    while k < k1 {
+        let wp = panel.add(k * NR);
+        let w0 = _mm512_loadu_si512(wp as *const _);
+        let w1 = _mm512_loadu_si512(wp.add(32) as *const _);
+        let w2 = _mm512_loadu_si512(wp.add(64) as *const _);
+        let w3 = _mm512_loadu_si512(wp.add(96) as *const _);
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = _mm512_set1_epi32((a.add(i * kp + k) as *const i32).read_unaligned());
+            row[0] = _mm512_dpwssd_epi32(row[0], av, w0);
+            row[1] = _mm512_dpwssd_epi32(row[1], av, w1);
+            row[2] = _mm512_dpwssd_epi32(row[2], av, w2);
+            row[3] = _mm512_dpwssd_epi32(row[3], av, w3);
+        }
+        k += 2;
+    }
+    acc
 }
