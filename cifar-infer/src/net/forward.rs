@@ -3,7 +3,7 @@
 //! ReLU, max-pooling, flatten and dropout only, the next layer's input codes instead of floats
 //! where the kernel makes them ([`Activation::Codes`]).
 use super::model::{LayerKernel, Op};
-use crate::ops;
+use crate::ops::{self, PoolGeom};
 
 /// The values passed from op to op in a forward pass: float activations, or — between two
 /// weight layers linked by ReLU, max-pooling, flatten and dropout only — the input codes of
@@ -40,6 +40,9 @@ pub enum Output {
     Codes {
         /// NHWC instead of NCHW (only asked of a convolution feeding a convolution).
         channels_last: bool,
+        /// The max-pooling that follows the convolution, for it to do on its exact sums (the
+        /// forward pass then skips it): see [`fused_pool`].
+        pool: Option<PoolGeom>,
     },
 }
 
@@ -83,6 +86,25 @@ fn codes_link(op: &Op, rest: &[Op]) -> Option<bool> {
     Some(shape == (next.geom.in_c, next.geom.in_h, next.geom.in_w))
 }
 
+/// The max-pooling a convolution that emits codes can do on its exact sums (the code of the
+/// largest sum is the largest code): the first op after it past ReLU and dropout (the identity
+/// on codes, see [`Run::on_codes`]) when it is a max-pooling of the convolution's output shape;
+/// with the number of ops of `rest` it stands for.
+fn fused_pool(op: &Op, rest: &[Op]) -> Option<(PoolGeom, usize)> {
+    let Op::Conv(c) = op else {
+        return None;
+    };
+    let i = rest
+        .iter()
+        .position(|op| !matches!(op, Op::Relu | Op::Dropout))?;
+    match &rest[i] {
+        Op::MaxPool(g) if (g.c, g.h, g.w) == (c.geom.out_c, c.geom.out_h(), c.geom.out_w()) => {
+            Some((*g, i + 1))
+        }
+        _ => None,
+    }
+}
+
 /// The state of one forward pass.
 pub(super) struct Run<'k, K> {
     pub(super) kernel: &'k K,
@@ -95,9 +117,15 @@ pub(super) struct Run<'k, K> {
 impl<K: LayerKernel> Run<'_, K> {
     pub(super) fn seq(&mut self, ops: &[Op], x: Vec<f32>) -> Vec<f32> {
         let mut a = Activation::Float(x);
-        for (i, op) in ops.iter().enumerate() {
+        let mut i = 0;
+        while let Some(op) = ops.get(i) {
+            i += 1;
             a = match (op, a) {
-                (Op::Conv(_) | Op::Linear(_), a) => self.weight_layer(op, a, &ops[i + 1..]),
+                (Op::Conv(_) | Op::Linear(_), a) => {
+                    let (a, fused) = self.weight_layer(op, a, &ops[i..]);
+                    i += fused;
+                    a
+                }
                 (op, Activation::Float(a)) => Activation::Float(self.op(op, a)),
                 (
                     op,
@@ -118,24 +146,31 @@ impl<K: LayerKernel> Run<'_, K> {
     }
 
     /// A conv or linear op on `a`; `rest` are the ops after it in its sequence. Its output is
-    /// the next layer's codes where [`codes_link`] and the kernel allow it.
-    fn weight_layer(&mut self, op: &Op, a: Activation, rest: &[Op]) -> Activation {
+    /// the next layer's codes where [`codes_link`] and the kernel allow it, max-pooled where
+    /// [`fused_pool`] allows it; with the number of ops of `rest` done with it.
+    fn weight_layer(&mut self, op: &Op, a: Activation, rest: &[Op]) -> (Activation, usize) {
         match &a {
             Activation::Float(x) => self.record(x),
             Activation::Codes { .. } => self.layer += 1,
         }
         let (l, n) = (self.layer - 1, self.n);
-        let out = match codes_link(op, rest) {
+        let (out, fused) = match codes_link(op, rest) {
             Some(channels_last) if self.trace.is_none() && self.kernel.emits_codes(l) => {
-                Output::Codes { channels_last }
+                let pool = fused_pool(op, rest);
+                let out = Output::Codes {
+                    channels_last,
+                    pool: pool.map(|(g, _)| g),
+                };
+                (out, pool.map_or(0, |(_, fused)| fused))
             }
-            _ => Output::Float,
+            _ => (Output::Float, 0),
         };
-        match op {
+        let y = match op {
             Op::Conv(c) => self.kernel.conv_act(l, c, &a, n, out),
             Op::Linear(lin) => self.kernel.linear_act(l, lin, &a, n, out),
             _ => unreachable!("weight_layer is called on conv and linear ops"),
-        }
+        };
+        (y, fused)
     }
 
     /// The ops [`codes_link`] admits, on codes: ReLU is already their clamp (the quantizer after

@@ -335,7 +335,8 @@ pub trait LayerKernel: Sync {
 
     /// [`LayerKernel::conv`] on float values or codes (codes only after a layer `layer − 1`
     /// that [emits](LayerKernel::emits_codes) them), giving what `out` asks (codes only where
-    /// `emits_codes(layer)`).
+    /// `emits_codes(layer)`; max-pooled by `out`'s pool, when it names one: the forward pass
+    /// then skips that pooling).
     fn conv_act(
         &self,
         layer: usize,

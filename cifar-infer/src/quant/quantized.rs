@@ -534,26 +534,16 @@ impl LayerKernel for QuantizedModel {
         let (g, de) = (c.group_geom(), self.dequantize(layer, c.biases()));
         let src = self.int8_input(layer, x);
         match out {
-            Output::Codes { channels_last } => {
-                let rq = self.requantize(layer, de);
+            Output::Codes {
+                channels_last,
+                pool,
+            } => {
+                let (rq, pool) = (self.requantize(layer, de), pool.as_ref());
+                let (cl, p) = (channels_last, &p[0]);
                 let codes = if self.next_takes_bytes(layer) {
-                    ActCodes::U8(int8::conv2d_requantized(
-                        src,
-                        n,
-                        &g,
-                        &p[0],
-                        rq,
-                        channels_last,
-                    ))
+                    ActCodes::U8(int8::conv2d_requantized(src, n, &g, p, rq, cl, pool))
                 } else {
-                    ActCodes::U16(int8::conv2d_requantized(
-                        src,
-                        n,
-                        &g,
-                        &p[0],
-                        rq,
-                        channels_last,
-                    ))
+                    ActCodes::U16(int8::conv2d_requantized(src, n, &g, p, rq, cl, pool))
                 };
                 Activation::Codes {
                     codes,

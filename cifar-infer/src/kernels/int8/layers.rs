@@ -10,7 +10,7 @@ use super::im2row::{im2row, im2row_hwc};
 use super::pack::PackedWeights;
 use super::portable::Kernel;
 use super::NR;
-use crate::net::ops::ConvGeom;
+use crate::net::ops::{ConvGeom, PoolGeom};
 use fxp_core::Quantizer;
 use rayon::prelude::*;
 
@@ -25,6 +25,8 @@ struct Scratch {
     acc: Vec<i32>,
     total: Vec<i64>,
     digit: Vec<u8>,
+    pooled32: Vec<i32>,
+    pooled64: Vec<i64>,
 }
 
 /// Activation rows for [`dot_rows`]: single u8 digits, or u16 codes split into digits there.
@@ -49,8 +51,8 @@ fn dot_rows<T: Staged>(
     n: usize,
     pw: &PackedWeights,
     kernel: IntKernel,
-    b0: usize,
-    b1: usize,
+    (b0, b1): (usize, usize),
+    pool: Option<&PoolGeom>,
     out: &mut [T],
     lay: OutLayout,
     sc: &mut Scratch,
@@ -70,8 +72,9 @@ fn dot_rows<T: Staged>(
                 // SAFETY: as below; one chunk covers the row, so its i32 sum is exact.
                 unsafe { super::vnni::pairs_block_i32(a, n, pw.kp, &w[b * NR * pw.kp..], acc) };
             }
+            let (sums, m) = pooled(&sc.acc[..len], n, b1 - b0, pool, &mut sc.pooled32);
             // SAFETY: as below.
-            unsafe { write_sums_avx512(&sc.acc[..len], n, pw, b0, b1, out, lay, emit) };
+            unsafe { write_sums_avx512(sums, m, pw, b0, b1, out, lay, emit) };
             return;
         }
         sc.total.resize(len, 0);
@@ -81,18 +84,93 @@ fn dot_rows<T: Staged>(
             // sizes are those `pairs_block` asserts.
             unsafe { super::vnni::pairs_block(a, n, pw.kp, &w[b * NR * pw.kp..], *chunk, tot) };
         }
+        let (sums, m) = pooled(&sc.total[..len], n, b1 - b0, pool, &mut sc.pooled64);
         // SAFETY: as above (AVX-512 F/BW/DQ/VL with the VNNI level).
-        unsafe { write_sums_avx512(&sc.total[..len], n, pw, b0, b1, out, lay, emit) };
+        unsafe { write_sums_avx512(sums, m, pw, b0, b1, out, lay, emit) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if kernel.level() >= SimdLevel::Avx512Vnni {
         // SAFETY: an `IntKernel` above `Portable` exists only where `detected_level` found
         // AVX-512 F/BW/DQ/VL (and VNNI) on this CPU.
-        unsafe { dot_rows_avx512(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit) };
+        unsafe {
+            dot_rows_avx512(
+                codes,
+                n,
+                pw,
+                kernel.gemm(),
+                (b0, b1),
+                pool,
+                out,
+                lay,
+                sc,
+                emit,
+            )
+        };
         return;
     }
-    dot_rows_body(codes, n, pw, kernel.gemm(), b0, b1, out, lay, sc, emit);
+    dot_rows_body(
+        codes,
+        n,
+        pw,
+        kernel.gemm(),
+        (b0, b1),
+        pool,
+        out,
+        lay,
+        sc,
+        emit,
+    );
+}
+
+/// The kernel output `sums` (layout c[b][p][o], n positions, `blocks` row blocks) max-pooled
+/// by `pool` into `buf` when given (then n is the pooled positions), else as it is. Exact for
+/// codes: the emitted value is a non-decreasing function of each row's sum (positive scale,
+/// monotone rounding and quantizer), so the code of the largest sum is the largest code.
+fn pooled<'a, S: Copy + Ord + Default>(
+    sums: &'a [S],
+    n: usize,
+    blocks: usize,
+    pool: Option<&PoolGeom>,
+    buf: &'a mut Vec<S>,
+) -> (&'a [S], usize) {
+    let Some(g) = pool else {
+        return (sums, n);
+    };
+    let (oh, ow) = (g.out_h(), g.out_w());
+    debug_assert_eq!(g.h * g.w, n);
+    let m = oh * ow;
+    buf.clear();
+    buf.resize(blocks * m * NR, S::default());
+    for (src, dst) in sums.chunks_exact(n * NR).zip(buf.chunks_exact_mut(m * NR)) {
+        for (q, d) in dst.chunks_exact_mut(NR).enumerate() {
+            let (qy, qx) = (q / ow, q % ow);
+            let mut first = true;
+            for i in 0..g.k {
+                let y = (qy * g.stride + i) as isize - g.pad as isize;
+                if y < 0 || y >= g.h as isize {
+                    continue;
+                }
+                for j in 0..g.k {
+                    let x = (qx * g.stride + j) as isize - g.pad as isize;
+                    if x < 0 || x >= g.w as isize {
+                        continue;
+                    }
+                    let p = y as usize * g.w + x as usize;
+                    let v = &src[p * NR..][..NR];
+                    if first {
+                        d.copy_from_slice(v);
+                        first = false;
+                    } else {
+                        for (d, &v) in d.iter_mut().zip(v) {
+                            *d = (*d).max(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (buf, m)
 }
 
 /// [`write_sums`] compiled for AVX-512.
@@ -124,14 +202,14 @@ unsafe fn dot_rows_avx512<T: Staged>(
     n: usize,
     pw: &PackedWeights,
     kernel: Kernel,
-    b0: usize,
-    b1: usize,
+    blocks: (usize, usize),
+    pool: Option<&PoolGeom>,
     out: &mut [T],
     lay: OutLayout,
     sc: &mut Scratch,
     emit: &impl Emit<T>,
 ) {
-    dot_rows_body(codes, n, pw, kernel, b0, b1, out, lay, sc, emit);
+    dot_rows_body(codes, n, pw, kernel, blocks, pool, out, lay, sc, emit);
 }
 
 #[inline(always)]
@@ -143,8 +221,8 @@ fn dot_rows_body<T: Staged>(
     n: usize,
     pw: &PackedWeights,
     kernel: Kernel,
-    b0: usize,
-    b1: usize,
+    (b0, b1): (usize, usize),
+    pool: Option<&PoolGeom>,
     out: &mut [T],
     lay: OutLayout,
     sc: &mut Scratch,
@@ -180,9 +258,11 @@ fn dot_rows_body<T: Staged>(
         }
     }
     if single {
-        write_sums(&sc.acc, n, pw, b0, b1, out, lay, emit);
+        let (sums, m) = pooled(&sc.acc[..len], n, b1 - b0, pool, &mut sc.pooled32);
+        write_sums(sums, m, pw, b0, b1, out, lay, emit);
     } else {
-        write_sums(&sc.total, n, pw, b0, b1, out, lay, emit);
+        let (sums, m) = pooled(&sc.total[..len], n, b1 - b0, pool, &mut sc.pooled64);
+        write_sums(sums, m, pw, b0, b1, out, lay, emit);
     }
 }
 
@@ -369,7 +449,8 @@ pub fn conv2d_dequantized(
 /// [`conv2d_dequantized`] whose output is quantized again by the next layer's quantizer
 /// ([`Requantize`]): that layer's input codes (u8 up to 8 bits, u16 up to 16), from the same
 /// float values; NHWC when `channels_last` (for a next convolution: no transposes, neither here
-/// nor there), else NCHW.
+/// nor there), else NCHW. With `pool`, the max-pooling that follows the layer (geometry of its
+/// output) is done on the exact sums, before the epilogue: the codes of the pooled output.
 pub(crate) fn conv2d_requantized<T: Staged + Send>(
     src: Activations<'_>,
     n: usize,
@@ -377,14 +458,17 @@ pub(crate) fn conv2d_requantized<T: Staged + Send>(
     pw: &PackedWeights,
     rq: Requantize<'_>,
     channels_last: bool,
+    pool: Option<&PoolGeom>,
 ) -> Vec<T>
 where
     for<'r> Requantize<'r>: Emit<T>,
 {
-    let mut out = vec![T::default(); n * g.out_len()];
+    let per_image = pool.map_or(g.out_len(), |p| p.c * p.out_h() * p.out_w());
+    let mut out = vec![T::default(); n * per_image];
     let out_ = Out {
         values: &mut out,
         channels_last,
+        pool,
     };
     conv2d_into(src, n, g, pw, IntKernel::best(), out_, &rq);
     out
@@ -395,6 +479,8 @@ struct Out<'a, T> {
     values: &'a mut [T],
     /// NHWC instead of NCHW.
     channels_last: bool,
+    /// Max-pooling of the output, done on the exact sums (codes only: see [`pooled`]).
+    pool: Option<&'a PoolGeom>,
 }
 
 impl<'a, T> Out<'a, T> {
@@ -402,6 +488,7 @@ impl<'a, T> Out<'a, T> {
         Self {
             values,
             channels_last: false,
+            pool: None,
         }
     }
 }
@@ -416,19 +503,29 @@ fn conv2d_into<T: Staged + Send>(
     emit: &impl Emit<T>,
 ) {
     assert_eq!(src.len(), n * g.in_len());
-    assert_eq!(out.values.len(), n * g.out_len());
     assert_eq!((pw.rows, pw.d), (g.out_c, g.d()));
     let hw = g.out_h() * g.out_w();
+    let pool = out.pool;
+    if let Some(p) = pool {
+        assert_eq!(
+            (p.c, p.h, p.w),
+            (g.out_c, g.out_h(), g.out_w()),
+            "pool: input shape"
+        );
+    }
+    // Output positions per image (after the pooling, if any).
+    let hw_out = pool.map_or(hw, |p| p.out_h() * p.out_w());
+    assert_eq!(out.values.len(), n * g.out_c * hw_out);
     // NCHW: row r of position p at r·hw + p (transposed); NHWC: at p·C + r.
     let lay = OutLayout {
-        ld: if out.channels_last { g.out_c } else { hw },
+        ld: if out.channels_last { g.out_c } else { hw_out },
         col0: 0,
         transposed: !out.channels_last,
     };
     let cl = src.channels_last();
     let out = out.values;
     let blocks = pw.rows_pad / NR;
-    let (in_len, out_len) = (g.in_len().max(1), g.out_len().max(1));
+    let (in_len, out_len) = (g.in_len().max(1), (g.out_c * hw_out).max(1));
     // Patches in (i, j, c) order (runs of k·C codes) where the weights can be laid out so, for
     // channels-last input or runs long enough to copy as blocks (a first layer's runs of
     // 3·3 codes go faster in (c, i, j) order, k at a time, than as 9-byte block copies).
@@ -443,7 +540,18 @@ fn conv2d_into<T: Staged + Send>(
                 src.fill(i * in_len, &mut b.x, pw.offset);
                 unfold((&b.x, cl), g, pw.kp, hwc, pad as u8, &mut b.xp, &mut b.rows);
                 let rows = Rows::U8(&b.rows);
-                dot_rows(rows, hw, pw, kernel, 0, blocks, y, lay, &mut b.sc, emit);
+                dot_rows(
+                    rows,
+                    hw,
+                    pw,
+                    kernel,
+                    (0, blocks),
+                    pool,
+                    y,
+                    lay,
+                    &mut b.sc,
+                    emit,
+                );
             })
         });
     } else {
@@ -461,7 +569,18 @@ fn conv2d_into<T: Staged + Send>(
                     &mut b.rows,
                 );
                 let rows = Rows::U16(&b.rows);
-                dot_rows(rows, hw, pw, kernel, 0, blocks, y, lay, &mut b.sc, emit);
+                dot_rows(
+                    rows,
+                    hw,
+                    pw,
+                    kernel,
+                    (0, blocks),
+                    pool,
+                    y,
+                    lay,
+                    &mut b.sc,
+                    emit,
+                );
             })
         });
     }
@@ -572,7 +691,7 @@ fn linear_into<T: Staged + Send>(
                 col0: b * NR,
                 transposed: false,
             };
-            dot_rows(rows, n, pw, kernel, b, b + 1, &mut s, lay, sc, emit);
+            dot_rows(rows, n, pw, kernel, (b, b + 1), None, &mut s, lay, sc, emit);
             (b, s)
         })
         .collect();
@@ -589,4 +708,52 @@ fn padded_rows<T: Code>(src: Activations<'_>, pw: &PackedWeights, a: &mut [T]) {
     a.par_chunks_mut(pw.kp)
         .enumerate()
         .for_each(|(i, row)| src.fill(i * pw.d, &mut row[..pw.d], pw.offset));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::ops::max_pool2d;
+
+    /// `pooled` equals max-pooling each row's plane (`ops::max_pool2d`, the forward pass's own),
+    /// with padding, overlapping windows and two row blocks.
+    #[test]
+    fn pooled_sums_equal_max_pooling_each_row() {
+        let g = PoolGeom {
+            c: 2 * NR,
+            h: 7,
+            w: 6,
+            k: 3,
+            stride: 2,
+            pad: 1,
+        };
+        let (n, blocks) = (g.h * g.w, 2);
+        // c[b][p][o], values spread over signs.
+        let sums: Vec<i64> = (0..blocks * n * NR)
+            .map(|i| ((i * 7919) % 1009) as i64 - 500)
+            .collect();
+        let mut buf = Vec::new();
+        let (got, m) = pooled(&sums, n, blocks, Some(&g), &mut buf);
+        assert_eq!(m, g.out_h() * g.out_w());
+        // The same sums as planes (row r = b·64 + o, then position), pooled as planes; i64
+        // values below 2^24 are exact in f32.
+        let planes: Vec<f32> = (0..blocks * NR)
+            .flat_map(|r| {
+                let (b, o) = (r / NR, r % NR);
+                let sums = &sums;
+                (0..n).map(move |p| sums[(b * n + p) * NR + o] as f32)
+            })
+            .collect();
+        let want = max_pool2d(&planes, 1, &g);
+        for r in 0..blocks * NR {
+            for q in 0..m {
+                let (b, o) = (r / NR, r % NR);
+                assert_eq!(
+                    got[(b * m + q) * NR + o] as f32,
+                    want[r * m + q],
+                    "row {r}, {q}"
+                );
+            }
+        }
+    }
 }
