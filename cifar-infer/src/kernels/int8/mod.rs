@@ -24,9 +24,12 @@
 //!   register-blocked micro-kernel;
 //! - a portable scalar loop.
 //!
-//! On the VNNI level (no AMX), precisions 9…13 with B_A ≤ 15 skip the digits: the codes are
-//! packed as i16 input pairs and one `vpdpwssd` pass (32 multiply-accumulates per instruction)
-//! replaces the 2–4 digit passes, its i32 sums flushed to i64 often enough to stay exact
+//! On the VNNI level (no AMX), precisions above 8 with B_A ≤ 15 skip the digits (when the
+//! exact chunk below is at least 16 pairs or the whole row): the codes are packed as i16 input
+//! pairs and one `vpdpwssd` pass (32 multiply-accumulates per instruction) replaces the 2–4
+//! digit passes, its i32 sums flushed to i64 often enough to stay exact — per chunk of inputs
+//! whose weights' L1 norm times the largest code fits i32 (the instruction adds modulo 2^32,
+//! so only a chunk's total must fit) — or kept in i32 when one chunk covers the row
 //! ([`PackedWeights`]' `pairs`).
 //!
 //! The environment variable `FXP_HW_INT_KERNEL` (`amx`, `vnni` or `portable`) caps the choice,
@@ -37,8 +40,9 @@
 //! [`im2row`] (and its (i, j, c) form: the image laid out (H, W, C), each patch k runs of k·C
 //! contiguous codes), the micro-kernels (portable, `vnni`, `amx`: exact sums of code rows
 //! against one packed panel), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
-//! forms) that split the digits and call a micro-kernel, and the epilogue that writes the exact
-//! or dequantized sums (vectorised over rows, transposed by 16 × 16 tiles).
+//! forms) that split the digits and call a micro-kernel, the max-pooling of the exact sums of a
+//! convolution that emits codes (`pool`), and the epilogue that writes the exact, dequantized or
+//! requantized sums (vectorised over rows, transposed by 16 × 16 tiles).
 #![allow(clippy::incompatible_msrv)]
 #[cfg(target_arch = "x86_64")]
 mod amx;
@@ -47,6 +51,7 @@ mod epilogue;
 mod im2row;
 mod layers;
 mod pack;
+mod pool;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod vnni;
