@@ -41,7 +41,7 @@ pub enum Output {
         /// NHWC instead of NCHW (only asked of a convolution feeding a convolution).
         channels_last: bool,
         /// The max-pooling that follows the convolution, for it to do on its exact sums (the
-        /// forward pass then skips it): see [`fused_pool`].
+        /// forward pass then skips it): see `fused_pool`.
         pool: Option<PoolGeom>,
     },
 }
