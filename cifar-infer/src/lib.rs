@@ -50,6 +50,6 @@ pub use quant::quantized;
 pub use data::{resolve_data_dir, CifarSet, DataPaths};
 pub use error::{InferError, Result};
 pub use eval::{evaluate, EvalResult};
-pub use model::{FloatKernel, LayerKernel, Model, Trace};
+pub use model::{FloatKernel, GemmFloatKernel, LayerKernel, Model, Trace};
 pub use quantized::{KernelPath, PathPolicy, QuantizedModel, Ranges};
 pub use setup::{RangeSource, Setup, Sources};

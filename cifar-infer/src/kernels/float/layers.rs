@@ -1,0 +1,207 @@
+//! The float convolution and linear layers on the blocked product ([`Tiles::product`]):
+//! convolutions over ranges of output positions of the batch (the weights as A; B the im2col
+//! rows of the range, slab by slab; the bias in the epilogue that writes NCHW), linear layers over blocks of output
+//! features (the batch as A, the weights packed as B panels).
+use super::driver::{PackedA, Shape, SlabLayout, Tiles};
+use crate::ops::{im2col_row, ConvGeom};
+use rayon::prelude::*;
+
+/// Columns (output positions of the batch's images side by side) per convolution work unit:
+/// the slab of B (128 inputs × 256 columns, 128 KiB) stays in L2; a unit's columns may span
+/// images, so only the batch's last tile has padding columns.
+const CONV_UNIT_COLS: usize = 256;
+
+/// Output features per linear work unit.
+const LINEAR_UNIT_FEATURES: usize = 256;
+
+/// Convolution of `n` NCHW images with weights O × C·k·k (row-major) and an optional bias.
+///
+/// # Safety
+/// The CPU must run the shapes' micro-kernels.
+pub(super) unsafe fn conv2d(
+    shape: Shape,
+    x: &[f32],
+    n: usize,
+    g: &ConvGeom,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let (p, o, d) = (g.out_h() * g.out_w(), g.out_c, g.d());
+    let (in_len, out_len) = (g.in_len(), g.out_len());
+    assert_eq!(x.len(), n * in_len, "conv2d: input length");
+    assert_eq!(weight.len(), o * d, "conv2d: weight length");
+    let mut out = vec![0f32; n * out_len];
+    if out.is_empty() || d == 0 {
+        if let Some(b) = bias {
+            crate::ops::add_channel_bias(&mut out, o, p, b);
+        }
+        return out;
+    }
+    let a = PackedA::new(weight, o, d, shape);
+    let cols = n * p;
+    let unit = CONV_UNIT_COLS.next_multiple_of(shape.nr);
+    let dst = SharedOut(out.as_mut_ptr());
+    (0..cols.div_ceil(unit))
+        .into_par_iter()
+        .for_each_init(Tiles::default, |t, u| {
+            let (c0, c1) = (u * unit, cols.min((u + 1) * unit));
+            let ldb = (c1 - c0).next_multiple_of(shape.nr);
+            // SAFETY: the caller checked the CPU.
+            unsafe {
+                t.product(&a, c1 - c0, |kk| kk * ldb, |k0, kk, slab| {
+                    im2col_cols(x, g, (c0, c1), (k0, kk), ldb, slab);
+                    SlabLayout {
+                        ldb,
+                        panel: shape.nr,
+                    }
+                })
+            };
+            for img in c0 / p..c1.div_ceil(p) {
+                let (p0, p1) = (c0.max(img * p) - img * p, c1.min(img * p + p) - img * p);
+                for oc in 0..o {
+                    // SAFETY: positions p0..p1 of image `img` are columns c0..c1 of this unit
+                    // only: the units write disjoint parts of `out`, which outlives them.
+                    let row = unsafe { dst.slice((img * o + oc) * p + p0, p1 - p0) };
+                    write_row(t, oc, img * p + p0 - c0, row, bias.map(|b| b[oc]));
+                }
+            }
+        });
+    out
+}
+
+/// The output buffer of a layer, written by work units in disjoint parts.
+struct SharedOut(*mut f32);
+
+// SAFETY: the units write disjoint ranges (see `SharedOut::slice`'s callers).
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// `len` values from `start`.
+    ///
+    /// # Safety
+    /// The range must lie in the buffer, which must outlive the slice, and no other slice of
+    /// it may overlap the range while this one lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, start: usize, len: usize) -> &mut [f32] {
+        std::slice::from_raw_parts_mut(self.0.add(start), len)
+    }
+}
+
+/// Writes the sums of row `r`, columns `j0..j0 + dst.len()`, plus `bias`, into `dst`.
+fn write_row(t: &Tiles, r: usize, j0: usize, dst: &mut [f32], bias: Option<f32>) {
+    let nr = t.nr();
+    let mut j = 0;
+    while j < dst.len() {
+        let len = (nr - (j0 + j) % nr).min(dst.len() - j);
+        let src = t.row_run(r, j0 + j, len).expect("a run within one tile");
+        let out = &mut dst[j..j + len];
+        match bias {
+            Some(b) => out.iter_mut().zip(src).for_each(|(o, &s)| *o = s + b),
+            None => out.copy_from_slice(src),
+        }
+        j += len;
+    }
+}
+
+/// Rows `k0..k0 + kk`, columns `c0..c1` of the im2col matrix of the batch `x` (columns: the
+/// images' output positions in order), `ldb` values per row (the columns past `c1` zero).
+fn im2col_cols(
+    x: &[f32],
+    g: &ConvGeom,
+    (c0, c1): (usize, usize),
+    (k0, kk): (usize, usize),
+    ldb: usize,
+    slab: &mut [f32],
+) {
+    let (p, kw, plane) = (g.out_h() * g.out_w(), g.k, g.in_h * g.in_w);
+    for (t, row) in slab.chunks_exact_mut(ldb).take(kk).enumerate() {
+        let k = k0 + t;
+        let (c, i, j) = (k / (kw * kw), (k / kw) % kw, k % kw);
+        for img in c0 / p..c1.div_ceil(p) {
+            let src = &x[img * g.in_len() + c * plane..][..plane];
+            let (j0, j1) = (c0.max(img * p), c1.min(img * p + p));
+            im2col_row(src, g, (i, j), j0 - img * p, &mut row[j0 - c0..j1 - c0]);
+        }
+        row[c1 - c0..].fill(0.0);
+    }
+}
+
+/// Linear layer of a batch: Y (n × out) = X (n × in) · Wᵀ (+ bias), W out × in row-major;
+/// work units of [`LINEAR_UNIT_FEATURES`] output features.
+///
+/// # Safety
+/// The CPU must run the shapes' micro-kernels.
+pub(super) unsafe fn linear(
+    shape: Shape,
+    x: &[f32],
+    n: usize,
+    (in_f, out_f): (usize, usize),
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    assert_eq!(x.len(), n * in_f, "linear: input length");
+    assert_eq!(weight.len(), out_f * in_f, "linear: weight length");
+    let mut y = vec![0f32; n * out_f];
+    if y.is_empty() || in_f == 0 {
+        if let Some(b) = bias {
+            crate::ops::add_channel_bias(&mut y, out_f, 1, b);
+        }
+        return y;
+    }
+    let a = PackedA::new(x, n, in_f, shape);
+    let units: Vec<Vec<f32>> = (0..out_f.div_ceil(LINEAR_UNIT_FEATURES))
+        .into_par_iter()
+        .map_init(Tiles::default, |t, u| {
+            let f0 = u * LINEAR_UNIT_FEATURES;
+            let m = LINEAR_UNIT_FEATURES.min(out_f - f0);
+            let w = &weight[f0 * in_f..(f0 + m) * in_f];
+            let panels = m.div_ceil(shape.nr);
+            // SAFETY: the caller checked the CPU.
+            unsafe {
+                t.product(&a, m, |kk| panels * kk * shape.nr, |k0, kk, slab| {
+                    pack_transposed(w, m, in_f, (k0, kk), shape.nr, slab);
+                    SlabLayout {
+                        ldb: shape.nr,
+                        panel: kk * shape.nr,
+                    }
+                })
+            };
+            let mut yu = vec![0f32; n * m];
+            for (b, row) in yu.chunks_exact_mut(m).enumerate() {
+                write_row(t, b, 0, row, None);
+                if let Some(bias) = bias {
+                    row.iter_mut()
+                        .zip(&bias[f0..f0 + m])
+                        .for_each(|(v, &c)| *v += c);
+                }
+            }
+            yu
+        })
+        .collect();
+    for (u, yu) in units.iter().enumerate() {
+        let f0 = u * LINEAR_UNIT_FEATURES;
+        let m = yu.len() / n;
+        for (dst, src) in y.chunks_exact_mut(out_f).zip(yu.chunks_exact(m)) {
+            dst[f0..f0 + m].copy_from_slice(src);
+        }
+    }
+    y
+}
+
+/// Packs inputs `k0..k0 + kk` of the transpose of `w` (`m` rows of `d` values) into NR-column
+/// panels: value (k0 + t, j) = w\[j\]\[k0 + t\].
+fn pack_transposed(
+    w: &[f32],
+    m: usize,
+    d: usize,
+    (k0, kk): (usize, usize),
+    nr: usize,
+    slab: &mut [f32],
+) {
+    for j in 0..m {
+        let dst = &mut slab[(j / nr) * kk * nr + j % nr..];
+        for (t, &v) in w[j * d + k0..][..kk].iter().enumerate() {
+            dst[t * nr] = v;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The float inference kernel of conv and linear layers: a blocked product with an AVX-512F
+//! register-blocked micro-kernel ([`tile`]: MR rows × 16·NV columns of fused multiply-adds),
+//! slabs of A and B packed per work unit ([`driver`]; im2col fused into the packing of B), and
+//! the layer drivers ([`layers`]: convolutions over groups of images, linear layers over blocks
+//! of output features, the bias in the epilogue).
+//!
+//! **Numerics.** Every output is one fused multiply-add chain over its inputs in increasing
+//! order, started at zero, plus the bias (rounded once more): the same value whatever the tile
+//! shape, the slab size, the work units or the number of threads (`kernels::tests` checks it
+//! bit for bit against that chain computed naively).
+//!
+//! **Fallback.** Without AVX-512F (or with `FXP_HW_FLOAT_KERNEL=gemm`), the layers go through the
+//! GEMM front end ([`crate::ops::conv2d`], [`crate::ops::linear`]), whose sums round differently
+//! in the last bits.
+mod driver;
+mod layers;
+mod tile;
+
+use crate::ops::{self, ConvGeom};
+use driver::Shape;
+
+/// Which float kernel the layers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FloatLevel {
+    /// The GEMM front end (the `gemm` crate).
+    Gemm,
+    /// The AVX-512F micro-kernel of this module.
+    Avx512,
+}
+
+/// Whether this CPU runs the AVX-512F kernel (detected once).
+fn detected() -> FloatLevel {
+    static LEVEL: std::sync::OnceLock<FloatLevel> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            return FloatLevel::Avx512;
+        }
+        FloatLevel::Gemm
+    })
+}
+
+/// The level the float layers use: the best this CPU runs, or the GEMM front end when the
+/// environment variable `FXP_HW_FLOAT_KERNEL` is `gemm`.
+pub fn float_level() -> FloatLevel {
+    static LEVEL: std::sync::OnceLock<FloatLevel> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| match std::env::var("FXP_HW_FLOAT_KERNEL").as_deref() {
+        Ok("gemm") => FloatLevel::Gemm,
+        _ => detected(),
+    })
+}
+
+/// Checks the environment variable `FXP_HW_FLOAT_KERNEL`: unset, empty, `avx512` or `gemm`.
+pub fn check_float_kernel_env() -> Result<(), crate::InferError> {
+    match std::env::var("FXP_HW_FLOAT_KERNEL") {
+        Err(std::env::VarError::NotPresent) => Ok(()),
+        Ok(v) if matches!(v.as_str(), "" | "avx512" | "gemm") => Ok(()),
+        Ok(v) => Err(crate::InferError::Invalid(format!(
+            "FXP_HW_FLOAT_KERNEL={v:?} is not a float kernel: use avx512 or gemm (or unset it)"
+        ))),
+        Err(e) => Err(crate::InferError::Invalid(format!(
+            "FXP_HW_FLOAT_KERNEL: {e}"
+        ))),
+    }
+}
+
+/// The tile shape for a product with `rows` rows of A (`None` without the AVX-512F kernel).
+fn shape(level: FloatLevel, rows: usize) -> Option<Shape> {
+    #[cfg(target_arch = "x86_64")]
+    if level == FloatLevel::Avx512 {
+        let _ = rows;
+        return Some(tile_shape());
+    }
+    let _ = (level, rows);
+    None
+}
+
+#[cfg(target_arch = "x86_64")]
+fn tile_shape() -> Shape {
+    let spec = std::env::var("FXP_F32_TILE").unwrap_or_default();
+    let kc: usize = std::env::var("FXP_F32_KC")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128);
+    macro_rules! pick {
+        ($($s:literal => ($m:literal, $v:literal)),*) => {
+            match spec.as_str() {
+                $($s => Shape { mr: $m, nr: 16 * $v, kc, tile: tile::tile::<$m, $v> },)*
+                _ => Shape { mr: 12, nr: 32, kc, tile: tile::tile::<12, 2> },
+            }
+        };
+    }
+    pick!("8x2" => (8, 2), "14x2" => (14, 2), "6x4" => (6, 4), "4x4" => (4, 4),
+          "7x4" => (7, 4), "16x1" => (16, 1), "24x1" => (24, 1), "10x2" => (10, 2),
+          "5x4" => (5, 4), "8x3" => (8, 3), "9x3" => (9, 3))
+}
+
+/// PyTorch `Conv2d` forward in f32 (one group): `n` NCHW images, weights O × C·k·k, optional
+/// bias.
+pub fn conv2d(x: &[f32], n: usize, g: &ConvGeom, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    match shape(float_level(), g.out_c) {
+        // SAFETY: `shape` gives the AVX-512F kernel only where the CPU runs it.
+        Some(s) => unsafe { layers::conv2d(s, x, n, g, weight, bias) },
+        None => ops::conv2d(x, n, g, weight, bias),
+    }
+}
+
+/// PyTorch `Linear` forward in f32: `n` rows of `in_f` inputs, weights `out_f` × `in_f`.
+pub fn linear(
+    x: &[f32],
+    n: usize,
+    in_f: usize,
+    out_f: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    match shape(float_level(), n) {
+        // SAFETY: as in `conv2d`.
+        Some(s) => unsafe { layers::linear(s, x, n, (in_f, out_f), weight, bias) },
+        None => ops::linear(x, n, in_f, out_f, weight, bias),
+    }
+}
