@@ -57,7 +57,10 @@ fn speed() -> Result<(), Box<dyn Error>> {
     let threads = rayon::current_num_threads();
     println!("{threads} thread(s)");
     if let Some(p) = peak() {
-        println!("peak f32 FMA/s of one core (AVX-512F, 24 chains, best of 5): {:.1} G", p / 1e9);
+        println!(
+            "peak f32 FMA/s of one core (AVX-512F, 24 chains, best of 5): {:.1} G",
+            p / 1e9
+        );
     }
     let setup = Setup::load(&Sources {
         limit: Some(500),
@@ -99,10 +102,7 @@ fn speed() -> Result<(), Box<dyn Error>> {
             gemm = gemm.min(secs(&|| run(&GemmFloatKernel), reps));
         }
         let (ours, gemm) = (fma / ours / 1e9, fma / gemm / 1e9);
-        println!(
-            "{name:<14} {:>5.2} {ours:>26.1} {gemm:>28.1}",
-            fma / 1e9
-        );
+        println!("{name:<14} {:>5.2} {ours:>26.1} {gemm:>28.1}", fma / 1e9);
     }
     // Best of 3 alternating passes of each kernel.
     let pass = |float: bool| -> Result<f64, Box<dyn Error>> {

@@ -3,7 +3,7 @@
 //! the work units), each slab of B written by the caller (im2col rows of a convolution, packed
 //! panels of a linear layer), every tile through the micro-kernel. The sums stay in a buffer of
 //! tiles that the caller reads back ([`Tiles::row_run`]) in its epilogue.
-use super::tile::TileFn;
+use super::tile::{RowsTileFn, TileFn};
 
 /// A micro-kernel and its tile shape.
 #[derive(Clone, Copy)]
@@ -14,8 +14,34 @@ pub(super) struct Shape {
     pub nr: usize,
     /// Inputs per slab.
     pub kc: usize,
-    /// The micro-kernel.
+    /// The micro-kernel on a packed A.
     pub tile: TileFn,
+    /// The micro-kernel on A in place.
+    pub tile_rows: RowsTileFn,
+}
+
+/// The A of a product: packed, or read in place (row-major, its rows as stored).
+#[derive(Clone, Copy)]
+pub(super) enum A<'a> {
+    /// Packed once for the call (shared by the work units).
+    Packed(&'a PackedA),
+    /// `rows` rows of `d` values, row-major, with the shape to use.
+    Rows {
+        a: &'a [f32],
+        rows: usize,
+        d: usize,
+        shape: Shape,
+    },
+}
+
+impl A<'_> {
+    /// Rows, inputs and tile shape.
+    fn dims(&self) -> (usize, usize, Shape) {
+        match *self {
+            A::Packed(p) => (p.rows, p.d, p.shape),
+            A::Rows { rows, d, shape, .. } => (rows, d, shape),
+        }
+    }
 }
 
 /// A (rows × d, row-major) packed for a [`Shape`]: slab by slab of `kc` inputs, within a slab
@@ -107,27 +133,49 @@ impl Tiles {
     /// The CPU must run `a`'s micro-kernel (checked by the caller once, see `super::shape`).
     pub unsafe fn product(
         &mut self,
-        a: &PackedA,
+        a: A<'_>,
         cols: usize,
         slab_len: impl Fn(usize) -> usize,
         fill_b: impl Fn(usize, usize, &mut [f32]) -> SlabLayout,
     ) {
-        let Shape { mr, nr, kc, tile } = a.shape;
-        let (rb, cb) = (a.rows.div_ceil(mr), cols.div_ceil(nr));
+        let (rows, d, shape) = a.dims();
+        let Shape { mr, nr, kc, .. } = shape;
+        assert!(rows > 0 && d > 0, "f32 product: empty A");
+        let (rb, cb) = (rows.div_ceil(mr), cols.div_ceil(nr));
         (self.mr, self.nr, self.row_blocks) = (mr, nr, rb);
-        grow(&mut self.b, slab_len(kc.min(a.d)));
+        grow(&mut self.b, slab_len(kc.min(d)));
         grow(&mut self.c, rb * mr * cb * nr);
+        // In place: the row pointers of each row block (rows past the last repeat it).
+        let row_ptrs: Vec<*const f32> = match a {
+            A::Rows { a, .. } => {
+                assert!(a.len() >= rows * d, "f32 product: sizes of A");
+                (0..rb * mr)
+                    .map(|r| a.as_ptr().add(r.min(rows - 1) * d))
+                    .collect()
+            }
+            A::Packed(_) => Vec::new(),
+        };
         let mut k0 = 0;
-        while k0 < a.d {
-            let kk = kc.min(a.d - k0);
+        while k0 < d {
+            let kk = kc.min(d - k0);
             let lay = fill_b(k0, kk, &mut self.b[..slab_len(kk)]);
-            let slab = &a.data[rb * mr * k0..][..rb * mr * kk];
+            let mut block_ptrs = vec![std::ptr::null::<f32>(); mr];
             for j in 0..cb {
                 let bp = self.b.as_ptr().add(j * lay.panel);
                 for i in 0..rb {
-                    let ap = slab.as_ptr().add(i * kk * mr);
                     let cp = self.c.as_mut_ptr().add((j * rb + i) * mr * nr);
-                    tile(kk, ap, bp, lay.ldb, cp, k0 == 0);
+                    match a {
+                        A::Packed(p) => {
+                            let ap = p.data.as_ptr().add(rb * mr * k0 + i * kk * mr);
+                            (shape.tile)(kk, ap, bp, lay.ldb, cp, k0 == 0);
+                        }
+                        A::Rows { .. } => {
+                            for (q, &r) in block_ptrs.iter_mut().zip(&row_ptrs[i * mr..]) {
+                                *q = r.add(k0);
+                            }
+                            (shape.tile_rows)(kk, block_ptrs.as_ptr(), bp, lay.ldb, cp, k0 == 0);
+                        }
+                    }
                 }
             }
             k0 += kk;

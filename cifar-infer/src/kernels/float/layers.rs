@@ -1,8 +1,8 @@
 //! The float convolution and linear layers on the blocked product ([`Tiles::product`]):
 //! convolutions over ranges of output positions of the batch (the weights as A; B the im2col
 //! rows of the range, slab by slab; the bias in the epilogue that writes NCHW), linear layers over blocks of output
-//! features (the batch as A, the weights packed as B panels).
-use super::driver::{PackedA, Shape, SlabLayout, Tiles};
+//! features (the weights as A, read in place; B the batch's inputs, packed slab by slab).
+use super::driver::{PackedA, Shape, SlabLayout, Tiles, A};
 use crate::ops::{im2col_row, ConvGeom};
 use rayon::prelude::*;
 
@@ -48,13 +48,18 @@ pub(super) unsafe fn conv2d(
             let ldb = (c1 - c0).next_multiple_of(shape.nr);
             // SAFETY: the caller checked the CPU.
             unsafe {
-                t.product(&a, c1 - c0, |kk| kk * ldb, |k0, kk, slab| {
-                    im2col_cols(x, g, (c0, c1), (k0, kk), ldb, slab);
-                    SlabLayout {
-                        ldb,
-                        panel: shape.nr,
-                    }
-                })
+                t.product(
+                    A::Packed(&a),
+                    c1 - c0,
+                    |kk| kk * ldb,
+                    |k0, kk, slab| {
+                        im2col_cols(x, g, (c0, c1), (k0, kk), ldb, slab);
+                        SlabLayout {
+                            ldb,
+                            panel: shape.nr,
+                        }
+                    },
+                )
             };
             for img in c0 / p..c1.div_ceil(p) {
                 let (p0, p1) = (c0.max(img * p) - img * p, c1.min(img * p + p) - img * p);
@@ -126,11 +131,12 @@ fn im2col_cols(
     }
 }
 
-/// Linear layer of a batch: Y (n × out) = X (n × in) · Wᵀ (+ bias), W out × in row-major;
-/// work units of [`LINEAR_UNIT_FEATURES`] output features.
+/// Linear layer of a batch: Y (n × out) = X (n × in) · Wᵀ (+ bias), W out × in row-major,
+/// computed as Yᵀ = W · Xᵀ with W read in place (no copy of the largest weights of the network)
+/// and Xᵀ packed slab by slab; work units of [`LINEAR_UNIT_FEATURES`] output features.
 ///
 /// # Safety
-/// The CPU must run the shapes' micro-kernels.
+/// The CPU must run the shape's micro-kernels.
 pub(super) unsafe fn linear(
     shape: Shape,
     x: &[f32],
@@ -148,41 +154,47 @@ pub(super) unsafe fn linear(
         }
         return y;
     }
-    let a = PackedA::new(x, n, in_f, shape);
+    let panels = n.div_ceil(shape.nr);
     let units: Vec<Vec<f32>> = (0..out_f.div_ceil(LINEAR_UNIT_FEATURES))
         .into_par_iter()
         .map_init(Tiles::default, |t, u| {
             let f0 = u * LINEAR_UNIT_FEATURES;
             let m = LINEAR_UNIT_FEATURES.min(out_f - f0);
-            let w = &weight[f0 * in_f..(f0 + m) * in_f];
-            let panels = m.div_ceil(shape.nr);
+            let a = A::Rows {
+                a: &weight[f0 * in_f..(f0 + m) * in_f],
+                rows: m,
+                d: in_f,
+                shape,
+            };
             // SAFETY: the caller checked the CPU.
             unsafe {
-                t.product(&a, m, |kk| panels * kk * shape.nr, |k0, kk, slab| {
-                    pack_transposed(w, m, in_f, (k0, kk), shape.nr, slab);
-                    SlabLayout {
-                        ldb: shape.nr,
-                        panel: kk * shape.nr,
-                    }
-                })
+                t.product(
+                    a,
+                    n,
+                    |kk| panels * kk * shape.nr,
+                    |k0, kk, slab| {
+                        pack_transposed(x, n, in_f, (k0, kk), shape.nr, slab);
+                        SlabLayout {
+                            ldb: shape.nr,
+                            panel: kk * shape.nr,
+                        }
+                    },
+                )
             };
-            let mut yu = vec![0f32; n * m];
-            for (b, row) in yu.chunks_exact_mut(m).enumerate() {
-                write_row(t, b, 0, row, None);
-                if let Some(bias) = bias {
-                    row.iter_mut()
-                        .zip(&bias[f0..f0 + m])
-                        .for_each(|(v, &c)| *v += c);
-                }
+            // Yᵀ rows: feature f0 + r over the images.
+            let mut yu = vec![0f32; m * n];
+            for (r, row) in yu.chunks_exact_mut(n).enumerate() {
+                write_row(t, r, 0, row, bias.map(|b| b[f0 + r]));
             }
             yu
         })
         .collect();
     for (u, yu) in units.iter().enumerate() {
         let f0 = u * LINEAR_UNIT_FEATURES;
-        let m = yu.len() / n;
-        for (dst, src) in y.chunks_exact_mut(out_f).zip(yu.chunks_exact(m)) {
-            dst[f0..f0 + m].copy_from_slice(src);
+        for (r, row) in yu.chunks_exact(n).enumerate() {
+            for (img, &v) in row.iter().enumerate() {
+                y[img * out_f + f0 + r] = v;
+            }
         }
     }
     y
