@@ -45,7 +45,9 @@ pub(super) unsafe fn conv2d(
         .into_par_iter()
         .for_each_init(Tiles::default, |t, u| {
             let (c0, c1) = (u * unit, cols.min((u + 1) * unit));
-            let ldb = (c1 - c0).next_multiple_of(shape.nr);
+            // One cache line more than the tiles' columns: with rows a power of two of bytes
+            // apart, a B panel's rows would share a few L1 sets and not stay in L1.
+            let ldb = (c1 - c0).next_multiple_of(shape.nr) + 16;
             // SAFETY: the caller checked the CPU.
             unsafe {
                 t.product(
