@@ -70,9 +70,11 @@ pub fn check_float_kernel_env() -> Result<(), crate::InferError> {
 const KC: usize = 128;
 
 /// The AVX-512F kernel's shape (`None` at the GEMM level): 8 rows × 32 columns, 16 accumulator
-/// registers. Measured on an AMD EPYC (Zen 4) with `examples/float_kernel.rs`: 8 × 32, 12 × 32
-/// and 6 × 64 are within 2 % of each other on the course network; 8 divides its channel
-/// counts.
+/// registers. Measured on an AMD EPYC (Zen 4) with `examples/float_kernel.rs`, whole float pass
+/// on one thread: 8 × 32 176, 6 × 64 173, 12 × 32 170, 8 × 48 and 4 × 96 163 images per
+/// CPU-second (the convolutions within 3 % of each other, the linear layers slower with wider
+/// tiles: 50 images padded to 96 columns); 8 divides the course network's channel counts.
+/// Work units of 128 to 1,024 columns and slabs of 64 to 256 inputs measured the same.
 fn shape(level: FloatLevel) -> Option<Shape> {
     match level {
         #[cfg(target_arch = "x86_64")]
