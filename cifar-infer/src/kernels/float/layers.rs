@@ -3,7 +3,8 @@
 //! rows of the range, slab by slab; the bias in the epilogue that writes NCHW), linear layers over blocks of output
 //! features (the weights as A, read in place; B the batch's inputs, packed slab by slab).
 use super::driver::{PackedA, Shape, SlabLayout, Tiles, A};
-use crate::ops::{im2col_row, ConvGeom};
+use super::im2col::im2col_cols;
+use crate::ops::ConvGeom;
 use rayon::prelude::*;
 
 /// Columns (output positions of the batch's images side by side) per convolution work unit:
@@ -48,7 +49,7 @@ pub(super) unsafe fn conv2d(
             // One cache line more than the tiles' columns: with rows a power of two of bytes
             // apart, a B panel's rows would share a few L1 sets and not stay in L1.
             let ldb = (c1 - c0).next_multiple_of(shape.nr) + 16;
-            // SAFETY: the caller checked the CPU.
+            // SAFETY: the caller checked the CPU (AVX-512F: the tiles and the im2col rows).
             unsafe {
                 t.product(
                     A::Packed(&a),
@@ -107,29 +108,6 @@ fn write_row(t: &Tiles, r: usize, j0: usize, dst: &mut [f32], bias: Option<f32>)
             None => out.copy_from_slice(src),
         }
         j += len;
-    }
-}
-
-/// Rows `k0..k0 + kk`, columns `c0..c1` of the im2col matrix of the batch `x` (columns: the
-/// images' output positions in order), `ldb` values per row (the columns past `c1` zero).
-fn im2col_cols(
-    x: &[f32],
-    g: &ConvGeom,
-    (c0, c1): (usize, usize),
-    (k0, kk): (usize, usize),
-    ldb: usize,
-    slab: &mut [f32],
-) {
-    let (p, kw, plane) = (g.out_h() * g.out_w(), g.k, g.in_h * g.in_w);
-    for (t, row) in slab.chunks_exact_mut(ldb).take(kk).enumerate() {
-        let k = k0 + t;
-        let (c, i, j) = (k / (kw * kw), (k / kw) % kw, k % kw);
-        for img in c0 / p..c1.div_ceil(p) {
-            let src = &x[img * g.in_len() + c * plane..][..plane];
-            let (j0, j1) = (c0.max(img * p), c1.min(img * p + p));
-            im2col_row(src, g, (i, j), j0 - img * p, &mut row[j0 - c0..j1 - c0]);
-        }
-        row[c1 - c0..].fill(0.0);
     }
 }
 

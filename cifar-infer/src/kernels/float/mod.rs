@@ -1,8 +1,8 @@
 //! The float inference kernel of conv and linear layers: a blocked product with an AVX-512F
 //! register-blocked micro-kernel ([`tile`]: MR rows × 16·NV columns of fused multiply-adds),
-//! slabs of A and B packed per work unit ([`driver`]; im2col fused into the packing of B), and
-//! the layer drivers ([`layers`]: convolutions over groups of images, linear layers over blocks
-//! of output features, the bias in the epilogue).
+//! slabs of A and B packed per work unit ([`driver`]; [`im2col`] rows written straight into the
+//! slab of B), and the layer drivers ([`layers`]: convolutions over ranges of the batch's output
+//! positions, linear layers over blocks of output features, the bias in the epilogue).
 //!
 //! **Numerics.** Every output is one fused multiply-add chain over its inputs in increasing
 //! order, started at zero, plus the bias (rounded once more): the same value whatever the tile
@@ -13,6 +13,7 @@
 //! GEMM front end ([`crate::ops::conv2d`], [`crate::ops::linear`]), whose sums round differently
 //! in the last bits.
 mod driver;
+mod im2col;
 mod layers;
 mod tile;
 
