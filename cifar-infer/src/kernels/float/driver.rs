@@ -4,6 +4,7 @@
 //! panels of a linear layer), every tile through the micro-kernel. The sums stay in a buffer of
 //! tiles that the caller reads back ([`Tiles::row_run`]) in its epilogue.
 use super::tile::{RowsTileFn, TileFn};
+use rayon::prelude::*;
 
 /// A micro-kernel and its tile shape.
 #[derive(Clone, Copy)]
@@ -64,20 +65,21 @@ impl PackedA {
         );
         let rb = rows.div_ceil(mr);
         let mut data = vec![0f32; rb * mr * d];
-        let mut slabs = data.as_mut_slice();
-        for k0 in (0..d).step_by(kc) {
-            let kk = kc.min(d - k0);
-            let (slab, rest) = slabs.split_at_mut(rb * mr * kk);
-            for (i, panel) in slab.chunks_exact_mut(mr * kk).enumerate() {
-                for r in 0..mr {
-                    let row = (i * mr + r).min(rows - 1);
-                    for (t, &v) in a[row * d + k0..][..kk].iter().enumerate() {
-                        panel[t * mr + r] = v;
+        // Every slab but the last holds rb·MR·kc values; slabs in parallel (the layer's work
+        // units wait for the whole of A).
+        data.par_chunks_mut(rb * mr * kc)
+            .enumerate()
+            .for_each(|(s, slab)| {
+                let (k0, kk) = (s * kc, slab.len() / (rb * mr));
+                for (i, panel) in slab.chunks_exact_mut(mr * kk).enumerate() {
+                    for r in 0..mr {
+                        let row = (i * mr + r).min(rows - 1);
+                        for (t, &v) in a[row * d + k0..][..kk].iter().enumerate() {
+                            panel[t * mr + r] = v;
+                        }
                     }
                 }
-            }
-            slabs = rest;
-        }
+            });
         Self {
             data,
             rows,
