@@ -5,8 +5,8 @@
 //! # Peak f32 FMA/s of one core, then each weight layer's FMA/s on a batch of 50 (both kernels,
 //! # same run), then the whole float pass in images/s:
 //! RAYON_NUM_THREADS=1 cargo run --release -p cifar-infer --example float_kernel -- speed
-//! # Predictions of both kernels on the first N test images (default: all 10,000): accuracy and
-//! # the number of images whose predicted class differs.
+//! # Predictions of both kernels on the first N test and calibration images (default: all
+//! # 10,000 of each): accuracy and the number of images whose predicted class differs.
 //! cargo run --release -p cifar-infer --example float_kernel -- predictions [N]
 //! ```
 use cifar_infer::eval::evaluate;
@@ -30,25 +30,32 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 }
 
-/// Accuracy and differing predictions of the two kernels.
+/// Accuracy and differing predictions of the two kernels, on the test images and on the
+/// calibration images (`data_batch_1`, which the design's validation draws from).
 fn predictions(limit: Option<usize>) -> Result<(), Box<dyn Error>> {
     let setup = Setup::load(&Sources {
         limit,
         ..Default::default()
     })?;
-    let new = evaluate(&setup.model, &FloatKernel, &setup.test, BATCH, &Silent)?;
-    let old = evaluate(&setup.model, &GemmFloatKernel, &setup.test, BATCH, &Silent)?;
-    let differ = new
-        .predictions
-        .iter()
-        .zip(&old.predictions)
-        .filter(|(a, b)| a != b)
-        .count();
-    println!(
-        "{} images: float kernel {:.2} % ({} correct), GEMM front end {:.2} % ({} correct), \
-         {differ} predictions differ",
-        new.n, new.accuracy, new.correct, old.accuracy, old.correct
-    );
+    let mut calibration = setup.calibration()?;
+    if let Some(n) = limit {
+        calibration = calibration.take(n.min(calibration.len()));
+    }
+    for (what, set) in [("test", &setup.test), ("calibration", &calibration)] {
+        let new = evaluate(&setup.model, &FloatKernel, set, BATCH, &Silent)?;
+        let old = evaluate(&setup.model, &GemmFloatKernel, set, BATCH, &Silent)?;
+        let differ = new
+            .predictions
+            .iter()
+            .zip(&old.predictions)
+            .filter(|(a, b)| a != b)
+            .count();
+        println!(
+            "{} {what} images: float kernel {:.2} % ({} correct), GEMM front end {:.2} % ({} \
+             correct), {differ} predictions differ",
+            new.n, new.accuracy, new.correct, old.accuracy, old.correct
+        );
+    }
     Ok(())
 }
 
