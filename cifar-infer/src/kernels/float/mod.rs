@@ -6,8 +6,8 @@
 //!
 //! **Numerics.** Every output is one fused multiply-add chain over its inputs in increasing
 //! order, started at zero, plus the bias (rounded once more): the same value whatever the tile
-//! shape, the slab size, the work units or the number of threads (`tests/float_kernel.rs` checks it
-//! bit for bit against that chain computed naively).
+//! shape, the slab size, the work units or the number of threads (`tests/float_kernel.rs`
+//! checks it bit for bit against that chain computed naively).
 //!
 //! **Fallback.** Without AVX-512F (or with `FXP_HW_FLOAT_KERNEL=gemm`), the layers go through the
 //! GEMM front end ([`crate::ops::conv2d`], [`crate::ops::linear`]), whose sums round differently
