@@ -127,7 +127,8 @@ fn speed() -> Result<(), Box<dyn Error>> {
         gemm = gemm.max(pass(false)?);
     }
     println!(
-        "float pass, {} images: float kernel {ours:.1} images per CPU-second, GEMM front end {gemm:.1}",
+        "float pass, {} images: float kernel {ours:.1} images per CPU-second, \
+         GEMM front end {gemm:.1}",
         setup.test.len()
     );
     Ok(())

@@ -1,7 +1,8 @@
 //! The float convolution and linear layers on the blocked product ([`Tiles::product`]):
 //! convolutions over ranges of output positions of the batch (the weights as A; B the im2col
-//! rows of the range, slab by slab; the bias in the epilogue that writes NCHW), linear layers over blocks of output
-//! features (the weights as A, read in place; B the batch's inputs, packed slab by slab).
+//! rows of the range, slab by slab; the bias in the epilogue that writes NCHW), linear layers
+//! over blocks of output features (the weights as A, read in place; B the batch's inputs, packed
+//! slab by slab).
 use super::driver::{PackedA, Shape, SlabLayout, Tiles, A};
 use super::im2col::im2col_cols;
 use crate::ops::ConvGeom;
@@ -112,8 +113,8 @@ fn write_row(t: &Tiles, r: usize, j0: usize, dst: &mut [f32], bias: Option<f32>)
 }
 
 /// Linear layer of a batch: Y (n × out) = X (n × in) · Wᵀ (+ bias), W out × in row-major,
-/// computed as Yᵀ = W · Xᵀ with W read in place (no copy of the largest weights of the network)
-/// and Xᵀ packed slab by slab; work units of [`LINEAR_UNIT_FEATURES`] output features.
+/// computed as Yᵀ = W · Xᵀ with W read in place (no copy of the network's largest weights) and
+/// Xᵀ packed slab by slab; work units of [`LINEAR_UNIT_FEATURES`] output features.
 ///
 /// # Safety
 /// The CPU must run the shape's micro-kernels.
