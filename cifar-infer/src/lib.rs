@@ -8,8 +8,10 @@
 //! * [`net`] (`net/`): the network — [`net::model`], the one network representation
 //!   (`forward`, `forward_traced`), [`net::build`], the network built from its description, and
 //!   [`net::ops`], its float forward kernels over NCHW f32 buffers;
-//! * [`kernels`] (`kernels/`): [`kernels::gemm`], the one f32/f64 GEMM front end (used by the
-//!   float and exact-float layers and by the profiler), and [`kernels::int8`], the exact
+//! * [`kernels`] (`kernels/`): [`kernels::float`], the float inference kernel of conv and
+//!   linear layers (an AVX-512F micro-kernel, the GEMM front end without it),
+//!   [`kernels::gemm`], the one f32/f64 GEMM front end (used by the exact-float layers, the
+//!   profiler and the float layers without AVX-512F), and [`kernels::int8`], the exact
 //!   u8×i8→i32 integer path (CPU detection and kernel values, packing, im2row, the portable,
 //!   AVX-512 VNNI and AMX micro-kernels, the layer drivers);
 //! * [`quant`] (`quant/`): exact fixed-point inference, [`quant::quantized`] (the quantized model,
@@ -42,7 +44,7 @@ pub mod setup;
 pub mod sweep;
 
 pub use data::weights;
-pub use kernels::{gemm, int8};
+pub use kernels::{float, gemm, int8};
 pub use net::{model, ops};
 pub use profile::{backprop, mismatch, offset_sweep as offsets};
 pub use quant::quantized;
@@ -50,6 +52,6 @@ pub use quant::quantized;
 pub use data::{resolve_data_dir, CifarSet, DataPaths};
 pub use error::{InferError, Result};
 pub use eval::{evaluate, EvalResult};
-pub use model::{FloatKernel, LayerKernel, Model, Trace};
+pub use model::{FloatKernel, GemmFloatKernel, LayerKernel, Model, Trace};
 pub use quantized::{KernelPath, PathPolicy, QuantizedModel, Ranges};
 pub use setup::{RangeSource, Setup, Sources};

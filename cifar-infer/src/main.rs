@@ -86,6 +86,7 @@ fn main() {
     fxp_cli::run(|| -> Result<(), InferError> {
         let cli = Cli::parse();
         cifar_infer::int8::check_kernel_env()?;
+        cifar_infer::float::check_float_kernel_env()?;
         match cli.cmd {
             Cmd::Eval(a) => cli::eval::eval(a),
             Cmd::Sweep(a) => cli::sweep::sweep(a),

@@ -282,6 +282,17 @@ fn silently_accepted_inputs_are_refused() {
         err.contains("FXP_HW_INT_KERNEL") && err.contains("avx9000"),
         "{err}"
     );
+    let out = std::process::Command::new(BIN)
+        .args(["eval", "--images", "20"])
+        .env("FXP_HW_FLOAT_KERNEL", "avx9000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.starts_with("error"), "{err}");
+    assert!(
+        err.contains("FXP_HW_FLOAT_KERNEL") && err.contains("avx9000"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -88,6 +88,7 @@ fn main() {
     fxp_cli::run(|| -> XResult<()> {
         let args = Args::parse();
         cifar_infer::int8::check_kernel_env()?;
+        cifar_infer::float::check_float_kernel_env()?;
         if args.task == "list" {
             for (name, title, _) in PROBLEMS {
                 outln!("{name}  {title}");

@@ -9,6 +9,7 @@
 //! the two branches.
 use crate::data::{preprocess, CifarSlice};
 use crate::error::{InferError, Result};
+use crate::kernels::float;
 use crate::ops::{self, ConvGeom, PoolGeom};
 use ndarray::{Array1, Array2, Array4, ArrayBase, ArrayView4, Axis, Data, Dimension};
 use nn_cost::spec::Preprocess;
@@ -361,19 +362,43 @@ pub trait LayerKernel: Sync {
     }
 }
 
-/// The float (f32, PyTorch semantics) kernel.
+/// The float (f32, PyTorch semantics) kernel: [`float::conv2d`] and [`float::linear`] (the
+/// AVX-512F kernel where the CPU has it).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FloatKernel;
 
+/// The float kernel through the GEMM front end ([`ops::conv2d`], [`ops::linear`]): the
+/// profiler's traced forward pass ([`Model::forward_traced`]: ranges, back-propagation) stays on
+/// it, so that its numbers (and the course estimator's npy files) do not move.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GemmFloatKernel;
+
+/// A float convolution routine: `(x, n, geom, weight, bias)`.
+type ConvFn = fn(&[f32], usize, &ConvGeom, &[f32], Option<&[f32]>) -> Vec<f32>;
+
+/// A float convolution layer group by group (dilated kernels expanded) through `f`.
+fn float_conv(c: &ConvLayer, x: &[f32], n: usize, f: ConvFn) -> Vec<f32> {
+    let dg = c.group_geom().out_c * c.group_geom().d();
+    let og = c.group_geom().out_c;
+    let w = c.expand(c.weights());
+    c.per_group(x, n, |j, g, xj| {
+        let b = c.biases().map(|b| &b[j * og..][..og]);
+        f(xj, n, g, &w[j * dg..][..dg], b)
+    })
+}
+
 impl LayerKernel for FloatKernel {
     fn conv(&self, _layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
-        let dg = c.group_geom().out_c * c.group_geom().d();
-        let og = c.group_geom().out_c;
-        let w = c.expand(c.weights());
-        c.per_group(x, n, |j, g, xj| {
-            let b = c.biases().map(|b| &b[j * og..][..og]);
-            ops::conv2d(xj, n, g, &w[j * dg..][..dg], b)
-        })
+        float_conv(c, x, n, float::conv2d)
+    }
+    fn linear(&self, _layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
+        float::linear(x, n, l.in_features, l.out_features, l.weights(), l.biases())
+    }
+}
+
+impl LayerKernel for GemmFloatKernel {
+    fn conv(&self, _layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
+        float_conv(c, x, n, ops::conv2d)
     }
     fn linear(&self, _layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
         ops::linear(x, n, l.in_features, l.out_features, l.weights(), l.biases())
@@ -629,7 +654,7 @@ impl Model {
     /// every conv/linear layer (for dynamic ranges and back-propagation).
     pub fn forward_traced(&self, x: ArrayView4<'_, f32>) -> Trace {
         let n = x.len_of(Axis(0));
-        self.run(&FloatKernel, &standard(&x), n, true)
+        self.run(&GemmFloatKernel, &standard(&x), n, true)
     }
 
     /// Forward pass with a given kernel on `n` flat NCHW inputs (the internal pass: layers

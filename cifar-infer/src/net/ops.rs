@@ -56,8 +56,7 @@ impl ConvGeom {
 /// row (c, i, j) holds x[c, oy·s + i − p, ox·s + j − p] for every output position, padding = `T::default()`
 /// (zero). `cols` must hold `d()·out_h()·out_w()` values.
 pub fn im2col<T: Copy + Default>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
-    let (oh, ow) = (g.out_h(), g.out_w());
-    let hw = oh * ow;
+    let hw = g.out_h() * g.out_w();
     assert!(
         x.len() >= g.in_len() && cols.len() >= g.d() * hw,
         "im2col: buffer sizes"
@@ -66,29 +65,56 @@ pub fn im2col<T: Copy + Default>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
         let plane = &x[c * g.in_h * g.in_w..(c + 1) * g.in_h * g.in_w];
         for i in 0..g.k {
             for j in 0..g.k {
-                let row = &mut cols[((c * g.k + i) * g.k + j) * hw..][..hw];
-                // Output columns whose input column lies inside the image.
-                let (lo, hi, off) = inside(ow, g.stride, j, g.pad, g.in_w);
-                for oy in 0..oh {
-                    let y = (oy * g.stride + i) as isize - g.pad as isize;
-                    let dst = &mut row[oy * ow..(oy + 1) * ow];
-                    if y < 0 || y >= g.in_h as isize {
-                        dst.fill(T::default());
-                        continue;
-                    }
-                    let src = &plane[y as usize * g.in_w..(y as usize + 1) * g.in_w];
-                    dst[..lo].fill(T::default());
-                    dst[hi..].fill(T::default());
-                    if g.stride == 1 {
-                        // Input column ox + off for ox in lo..hi (lo + off ≥ 0 by construction).
-                        let a = (lo as isize + off) as usize;
-                        dst[lo..hi].copy_from_slice(&src[a..a + (hi - lo)]);
-                    } else {
-                        for (ox, d) in (lo..hi).zip(&mut dst[lo..hi]) {
-                            *d = src[((ox * g.stride) as isize + off) as usize];
-                        }
-                    }
-                }
+                im2col_row(
+                    plane,
+                    g,
+                    (i, j),
+                    0,
+                    &mut cols[((c * g.k + i) * g.k + j) * hw..][..hw],
+                );
+            }
+        }
+    }
+}
+
+/// Row (c, i, j) of the im2col matrix of one image from its channel-c `plane` (H × W), output
+/// positions `p0..p0 + row.len()` (in (oy, ox) order): plane\[oy·s + i − p\]\[ox·s + j − p\]
+/// or zero (padding).
+pub(crate) fn im2col_row<T: Copy + Default>(
+    plane: &[T],
+    g: &ConvGeom,
+    (i, j): (usize, usize),
+    p0: usize,
+    row: &mut [T],
+) {
+    let ow = g.out_w();
+    let p1 = p0 + row.len();
+    if ow == 0 || row.is_empty() {
+        return;
+    }
+    // Output columns whose input column lies inside the image.
+    let (lo, hi, off) = inside(ow, g.stride, j, g.pad, g.in_w);
+    for oy in p0 / ow..p1.div_ceil(ow) {
+        // The positions of output row oy asked for: columns a..b.
+        let (a, b) = (p0.max(oy * ow) - oy * ow, p1.min(oy * ow + ow) - oy * ow);
+        let dst = &mut row[oy * ow + a - p0..oy * ow + b - p0];
+        let y = (oy * g.stride + i) as isize - g.pad as isize;
+        if y < 0 || y >= g.in_h as isize {
+            dst.fill(T::default());
+            continue;
+        }
+        let src = &plane[y as usize * g.in_w..(y as usize + 1) * g.in_w];
+        let (l, h) = (lo.clamp(a, b), hi.clamp(a, b).max(lo.clamp(a, b)));
+        dst[..l - a].fill(T::default());
+        dst[h - a..].fill(T::default());
+        let inner = &mut dst[l - a..h - a];
+        if g.stride == 1 && h > l {
+            // Input column ox + off for ox in l..h (≥ 0 since l ≥ lo).
+            let s0 = (l as isize + off) as usize;
+            inner.copy_from_slice(&src[s0..s0 + (h - l)]);
+        } else {
+            for (ox, d) in (l..h).zip(inner) {
+                *d = src[((ox * g.stride) as isize + off) as usize];
             }
         }
     }

@@ -1,0 +1,162 @@
+//! The float inference kernel ([`cifar_infer::float`]) against its definition: every output is
+//! one fused multiply-add chain over its inputs in increasing order, started at zero, plus the
+//! bias. On a CPU with AVX-512F the kernel must match that chain bit for bit, on odd shapes
+//! (outputs not a multiple of the tile rows, positions not a multiple of the tile columns,
+//! inputs not a multiple of the slab, stride 2, padding) and whatever the number of threads;
+//! without it (the GEMM front end) within a relative 1e-5 of the f64 sum.
+use cifar_infer::float::{self, FloatLevel};
+use cifar_infer::ops::{self, ConvGeom};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+}
+
+/// The fma chain Σ_k a\[k\]·b\[k\] in order from zero, plus `bias`, and the f64 sum of the
+/// same terms (for the GEMM fallback's tolerance).
+fn chain(a: impl Iterator<Item = (f32, f32)>, bias: Option<f32>) -> (f32, f64) {
+    let (mut s, mut s64) = (0f32, 0f64);
+    for (x, w) in a {
+        s = x.mul_add(w, s);
+        s64 += f64::from(x) * f64::from(w);
+    }
+    match bias {
+        Some(b) => (s + b, s64 + f64::from(b)),
+        None => (s, s64),
+    }
+}
+
+/// Compares the kernel's outputs with the chains: bit for bit on the AVX-512F level, within
+/// 1e-5 relative (of the sum of |terms|, at least 1) on the GEMM level.
+fn check(what: &str, got: &[f32], want: &[(f32, f64)]) {
+    assert_eq!(got.len(), want.len(), "{what}: output length");
+    for (i, (&g, &(w, w64))) in got.iter().zip(want).enumerate() {
+        match float::float_level() {
+            FloatLevel::Avx512 => assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "{what}: output {i} is {g:e}, the fma chain {w:e}"
+            ),
+            FloatLevel::Gemm => assert!(
+                (f64::from(g) - w64).abs() <= 1e-5 * w64.abs().max(1.0),
+                "{what}: output {i} is {g:e}, the f64 sum {w64:e} (tolerance 1e-5 relative)"
+            ),
+        }
+    }
+}
+
+/// The chains of a convolution: over the im2col rows (c, i, j) in order.
+fn conv_chains(
+    x: &[f32],
+    n: usize,
+    g: &ConvGeom,
+    w: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<(f32, f64)> {
+    let (p, d) = (g.out_h() * g.out_w(), g.d());
+    let mut cols = vec![0f32; d * p];
+    let mut out = Vec::with_capacity(n * g.out_len());
+    for img in x.chunks_exact(g.in_len()) {
+        ops::im2col(img, g, &mut cols);
+        for o in 0..g.out_c {
+            for pos in 0..p {
+                let terms = (0..d).map(|k| (w[o * d + k], cols[k * p + pos]));
+                out.push(chain(terms, bias.map(|b| b[o])));
+            }
+        }
+    }
+    out
+}
+
+fn conv_geoms() -> Vec<ConvGeom> {
+    let g = |in_c, in_h, in_w, out_c, k, stride, pad| ConvGeom {
+        in_c,
+        in_h,
+        in_w,
+        out_c,
+        k,
+        stride,
+        pad,
+    };
+    vec![
+        // 81 positions per image (units span images), 13 outputs (a partial row block), D = 135.
+        g(15, 9, 9, 13, 3, 1, 1),
+        // Stride 2, padding 2, D = 7·25 = 175 (a partial slab), 5 outputs (fewer than a tile).
+        g(7, 11, 10, 5, 5, 2, 2),
+        // Many positions (several units per image), D = 27.
+        g(3, 34, 33, 16, 3, 1, 2),
+        // A 1 × 1 convolution over 300 inputs (three slabs), one position per image.
+        g(300, 1, 1, 9, 1, 1, 0),
+    ]
+}
+
+#[test]
+fn conv2d_is_the_fma_chain_on_odd_shapes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    for g in conv_geoms() {
+        for n in [1, 3] {
+            let x = random(n * g.in_len(), &mut rng);
+            let w = random(g.out_c * g.d(), &mut rng);
+            let b = random(g.out_c, &mut rng);
+            for bias in [None, Some(b.as_slice())] {
+                let got = float::conv2d(&x, n, &g, &w, bias);
+                let what = format!("conv {g:?}, {n} images, bias {}", bias.is_some());
+                check(&what, &got, &conv_chains(&x, n, &g, &w, bias));
+            }
+        }
+    }
+}
+
+#[test]
+fn linear_is_the_fma_chain_on_odd_shapes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    // (images, inputs, outputs): partial tiles both ways, several slabs, several work units,
+    // fewer outputs than a tile row block.
+    for (n, in_f, out_f) in [(1, 5, 3), (7, 300, 13), (50, 129, 300), (33, 1, 600)] {
+        let x = random(n * in_f, &mut rng);
+        let w = random(out_f * in_f, &mut rng);
+        let b = random(out_f, &mut rng);
+        for bias in [None, Some(b.as_slice())] {
+            let got = float::linear(&x, n, in_f, out_f, &w, bias);
+            let want: Vec<(f32, f64)> = (0..n)
+                .flat_map(|i| (0..out_f).map(move |o| (i, o)))
+                .map(|(i, o)| {
+                    let terms = (0..in_f).map(|k| (w[o * in_f + k], x[i * in_f + k]));
+                    chain(terms, bias.map(|b| b[o]))
+                })
+                .collect();
+            let what = format!("linear {n} × {in_f} → {out_f}, bias {}", bias.is_some());
+            check(&what, &got, &want);
+        }
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let mut rng = ChaCha8Rng::seed_from_u64(20);
+    let g = conv_geoms()[0];
+    let n = 11;
+    let x = random(n * g.in_len(), &mut rng);
+    let w = random(g.out_c * g.d(), &mut rng);
+    let (lin_in, lin_out) = (g.out_len(), 700);
+    let wl = random(lin_out * lin_in, &mut rng);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| {
+            let y = float::conv2d(&x, n, &g, &w, None);
+            let z = float::linear(&y, n, lin_in, lin_out, &wl, None);
+            (y, z)
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3, 5] {
+        let (y, z) = run(threads);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(&one.0), "conv, {threads} threads vs 1");
+        assert_eq!(bits(&z), bits(&one.1), "linear, {threads} threads vs 1");
+    }
+}
