@@ -27,7 +27,8 @@ pub fn run(ctx: &Ctx) -> XResult<Vec<Section>> {
         cifar: ctx.cifar_dir.clone(),
         ..Default::default()
     };
-    let d = design::run(&sources, &settings(ctx), &Bar::new(false))?;
+    // Notes on stderr: each result and each stage's wall and CPU time (logs).
+    let d = design::run(&sources, &settings(ctx), &Bar::new(false).with_notes(true))?;
     Ok(vec![render(&d, ctx)?])
 }
 

@@ -50,9 +50,14 @@ impl Ctx {
         format!("\n\n![{caption}](figures/{name})\n\n*{caption}*\n\n")
     }
 
-    /// A progress line on stderr with the elapsed time.
+    /// A progress line on stderr with the elapsed time (and the process's CPU seconds).
     pub fn step(&self, msg: &str) {
-        eprintln!("[{:>7.1}s] {msg}", self.started.elapsed().as_secs_f64());
+        let cpu = fxp_core::progress::process_cpu_seconds()
+            .map_or(String::new(), |c| format!(" {c:>7.1} CPU-s"));
+        eprintln!(
+            "[{:>7.1}s{cpu}] {msg}",
+            self.started.elapsed().as_secs_f64()
+        );
     }
 }
 

@@ -512,9 +512,13 @@ pub fn batch_norm_inplace(
     let scale: Vec<f32> = (0..c)
         .map(|i| gamma[i] / (var[i] + eps as f32).sqrt())
         .collect();
-    for (i, v) in x.iter_mut().enumerate() {
-        let ch = (i / hw.max(1)) % c;
-        *v = (*v - mean[ch]) * scale[ch] + beta[ch];
+    // One plane at a time: no division per element (the same arithmetic on every value).
+    for (p, plane) in x.chunks_mut(hw.max(1)).enumerate() {
+        let ch = p % c;
+        let (m, s, b) = (mean[ch], scale[ch], beta[ch]);
+        for v in plane {
+            *v = (*v - m) * s + b;
+        }
     }
 }
 

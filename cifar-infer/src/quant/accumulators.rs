@@ -62,6 +62,9 @@ struct RefLayer {
     act: Quantizer,
     weight: Quantizer,
     codes: Vec<i64>,
+    /// The codes in i32 when every sum, and every partial sum of a saturating accumulator,
+    /// fits in i32 (the worst case is below 2^30): the same sums, twice as many per vector.
+    codes32: Option<Vec<i32>>,
     d: usize,
 }
 
@@ -121,15 +124,24 @@ impl ReferenceModel {
                 act,
                 weight,
                 codes,
+                codes32: None,
                 d,
             });
         }
-        let m = Self {
+        let mut m = Self {
             max_final: (0..n).map(|_| AtomicI64::new(0)).collect(),
             max_partial: (0..n).map(|_| AtomicI64::new(0)).collect(),
             layers,
             acc,
         };
+        // Below 2^30, a saturating partial sum (within the limits, plus one product) stays
+        // below 2^31 too.
+        for (l, worst) in m.worst_case().into_iter().enumerate() {
+            if worst < 1 << 30 {
+                let q = &mut m.layers[l];
+                q.codes32 = Some(q.codes.iter().map(|&v| v as i32).collect());
+            }
+        }
         // Every partial sum must fit the i64 reference (B_W + B_A + log2 D ≲ 62 bits).
         if let Some(l) = m.worst_case().iter().position(|&w| w >= 1 << 62) {
             return Err(InferError::Invalid(format!(
@@ -215,6 +227,32 @@ impl ReferenceModel {
         (fin, peak)
     }
 
+    /// [`Self::dot_rows`] in i32 (layers whose worst case is below 2^30): the same sums.
+    fn dot_rows32(&self, w: &[i32], cols: &[i32], hw: usize, out: &mut [i32]) -> (i64, i64) {
+        // Limits beyond 2^30 are never reached by these sums: clamp them into i32.
+        let (lo, hi) = match self.acc {
+            Accumulator::Saturate(b) => limits(b.min(31)),
+            _ => (i64::MIN, i64::MAX),
+        };
+        let (lo, hi) = (
+            lo.max(i32::MIN as i64) as i32,
+            hi.min(i32::MAX as i64) as i32,
+        );
+        let mode = match self.acc {
+            Accumulator::Exact => Mode::Peak,
+            Accumulator::Wrap(_) => Mode::Plain,
+            Accumulator::Saturate(_) => Mode::Clamp(lo, hi),
+        };
+        let (fin, peak) = simd::dot_rows(w, cols, hw, out, mode);
+        let (fin, peak) = (fin as i64, peak as i64);
+        if let Accumulator::Wrap(b) = self.acc {
+            for o in out.iter_mut() {
+                *o = wrap(*o as i64, b) as i32;
+            }
+        }
+        (fin, peak)
+    }
+
     fn record(&self, layer: usize, fin: i64, peak: i64) {
         self.max_final[layer].fetch_max(fin, Ordering::Relaxed);
         self.max_partial[layer].fetch_max(peak.max(fin), Ordering::Relaxed);
@@ -223,6 +261,29 @@ impl ReferenceModel {
     fn codes(&self, layer: usize, x: &[f32]) -> Vec<i64> {
         let q = &self.layers[layer].act;
         x.iter().map(|&v| q.level(v as f64)).collect()
+    }
+
+    /// The sums of one conv image (`xi`: its input codes) into `s`, recorded.
+    fn conv_image<T: Copy + Default + Into<i64>>(
+        &self,
+        layer: usize,
+        g: &crate::ops::ConvGeom,
+        codes: &[T],
+        xi: &[T],
+        s: &mut [i64],
+        dot: impl Fn(&[T], &[T], usize, &mut [T]) -> (i64, i64),
+    ) {
+        let (hw, d) = (g.out_h() * g.out_w(), g.d());
+        let mut cols = vec![T::default(); d * hw];
+        let mut out = vec![T::default(); hw];
+        im2col(xi, g, &mut cols);
+        for (o, so) in s.chunks_mut(hw).enumerate() {
+            let (fin, peak) = dot(&codes[o * d..(o + 1) * d], &cols, hw, &mut out);
+            self.record(layer, fin, peak);
+            for (a, &b) in so.iter_mut().zip(&out) {
+                *a = b.into();
+            }
+        }
     }
 
     fn scale(&self, layer: usize) -> f64 {
@@ -234,20 +295,25 @@ impl LayerKernel for ReferenceModel {
     fn conv(&self, layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
         let g = &c.geom;
         let hw = g.out_h() * g.out_w();
-        let d = g.d();
         let k = self.codes(layer, x);
         let q = &self.layers[layer];
         let mut sums = vec![0i64; n * g.out_len()];
-        sums.par_chunks_mut(g.out_len().max(1))
-            .zip(k.par_chunks(g.in_len().max(1)))
-            .for_each(|(s, xi)| {
-                let mut cols = vec![0i64; d * hw];
-                im2col(xi, g, &mut cols);
-                for (o, out) in s.chunks_mut(hw).enumerate() {
-                    let (fin, peak) = self.dot_rows(&q.codes[o * d..(o + 1) * d], &cols, hw, out);
-                    self.record(layer, fin, peak);
-                }
-            });
+        let images = sums
+            .par_chunks_mut(g.out_len().max(1))
+            .zip(k.par_chunks(g.in_len().max(1)));
+        match &q.codes32 {
+            Some(codes) => images.for_each(|(s, xi)| {
+                let xi: Vec<i32> = xi.iter().map(|&v| v as i32).collect();
+                let dot =
+                    |w: &[i32], c: &[i32], hw: usize, o: &mut [i32]| self.dot_rows32(w, c, hw, o);
+                self.conv_image(layer, g, codes, &xi, s, dot);
+            }),
+            None => images.for_each(|(s, xi)| {
+                let dot =
+                    |w: &[i64], c: &[i64], hw: usize, o: &mut [i64]| self.dot_rows(w, c, hw, o);
+                self.conv_image(layer, g, &q.codes, xi, s, dot);
+            }),
+        }
         epilogue(
             &sums,
             |v| v as f64,
@@ -262,19 +328,70 @@ impl LayerKernel for ReferenceModel {
         let (i, o) = (l.in_features, l.out_features);
         let k = self.codes(layer, x);
         let q = &self.layers[layer];
-        let mut sums = vec![0i64; n * o];
-        sums.par_chunks_mut(o.max(1))
-            .zip(k.par_chunks(i.max(1)))
-            .for_each(|(s, xi)| {
-                for (j, out) in s.iter_mut().enumerate() {
-                    let mut one = [0i64];
-                    let (fin, peak) = self.dot_rows(&q.codes[j * i..(j + 1) * i], xi, 1, &mut one);
-                    self.record(layer, fin, peak);
-                    *out = one[0];
-                }
-            });
+        // The images side by side (i rows of n codes): each output row j is then one row loop
+        // over all images at once, its additions in the same order r = 0..i for each image.
+        let mut sums_t = vec![0i64; o * n];
+        match &q.codes32 {
+            Some(codes) => {
+                let kt = transpose(&k, n, i, |v| v as i32);
+                let dot = |w: &[i32], c: &[i32], hw: usize, out: &mut [i32]| {
+                    self.dot_rows32(w, c, hw, out)
+                };
+                self.linear_rows(layer, codes, &kt, i, n, &mut sums_t, dot);
+            }
+            None => {
+                let kt = transpose(&k, n, i, |v| v);
+                let dot =
+                    |w: &[i64], c: &[i64], hw: usize, out: &mut [i64]| self.dot_rows(w, c, hw, out);
+                self.linear_rows(layer, &q.codes, &kt, i, n, &mut sums_t, dot);
+            }
+        }
+        let sums = transpose(&sums_t, o, n, |v| v);
         epilogue(&sums, |v| v as f64, self.scale(layer), l.biases(), o, 1)
     }
+}
+
+impl ReferenceModel {
+    /// The sums of a linear layer, output row j of `sums_t` holding its n images, from the
+    /// transposed inputs `kt` (d rows of n codes), recorded.
+    #[allow(clippy::too_many_arguments)] // one layer's loop: layer, codes, inputs, both sizes, output, row loop
+    fn linear_rows<T: Copy + Default + Send + Sync + Into<i64>>(
+        &self,
+        layer: usize,
+        codes: &[T],
+        kt: &[T],
+        d: usize,
+        n: usize,
+        sums_t: &mut [i64],
+        dot: impl Fn(&[T], &[T], usize, &mut [T]) -> (i64, i64) + Sync,
+    ) {
+        sums_t.par_chunks_mut(n.max(1)).enumerate().for_each_init(
+            || vec![T::default(); n],
+            |out, (j, s)| {
+                let (fin, peak) = dot(&codes[j * d..(j + 1) * d], kt, n, out);
+                self.record(layer, fin, peak);
+                for (a, &b) in s.iter_mut().zip(out.iter()) {
+                    *a = b.into();
+                }
+            },
+        );
+    }
+}
+
+/// The `rows` × `cols` matrix `m` (row-major) transposed, each value mapped by `f`.
+fn transpose<T: Copy, U: Copy + Default>(
+    m: &[T],
+    rows: usize,
+    cols: usize,
+    f: impl Fn(T) -> U,
+) -> Vec<U> {
+    let mut t = vec![U::default(); rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = f(m[r * cols + c]);
+        }
+    }
+    t
 }
 
 /// The accumulator widths of one layer.
@@ -386,6 +503,94 @@ pub fn analyze(
         calibration_images: calibration.len(),
         test_images: test.len(),
     })
+}
+
+/// What the i32 row loop does after each addition.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Nothing (wrap-around is applied to the final sums).
+    Plain,
+    /// Tracks the largest |partial sum| (exact accumulators).
+    Peak,
+    /// Clamps to the limits (saturation).
+    Clamp(i32, i32),
+}
+
+/// The i32 row loop of the reference, compiled for AVX-512 or AVX2 when the CPU has them
+/// (the same integer operations in any case: the same sums).
+mod simd {
+    use super::Mode;
+
+    /// `out[j] = Σ_r w[r]·cols[r·hw + j]` in the row order r, per [`Mode`]; returns
+    /// (max |final|, max |partial| (0 unless `Mode::Peak`)).
+    #[inline(always)]
+    fn body(w: &[i32], cols: &[i32], hw: usize, out: &mut [i32], mode: Mode) -> (i32, i32) {
+        out.fill(0);
+        let mut peak = 0i32;
+        for (r, &k) in w.iter().enumerate() {
+            if k == 0 {
+                continue;
+            }
+            let col = &cols[r * hw..(r + 1) * hw];
+            match mode {
+                Mode::Plain => {
+                    for (o, &a) in out.iter_mut().zip(col) {
+                        *o += k * a;
+                    }
+                }
+                Mode::Peak => {
+                    let mut m = 0i32;
+                    for (o, &a) in out.iter_mut().zip(col) {
+                        *o += k * a;
+                        m = m.max(o.abs());
+                    }
+                    peak = peak.max(m);
+                }
+                Mode::Clamp(lo, hi) => {
+                    for (o, &a) in out.iter_mut().zip(col) {
+                        *o = (*o + k * a).clamp(lo, hi);
+                    }
+                }
+            }
+        }
+        let fin = out.iter().fold(0i32, |m, v| m.max(v.abs()));
+        (fin, peak)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn avx512(w: &[i32], c: &[i32], hw: usize, o: &mut [i32], m: Mode) -> (i32, i32) {
+        body(w, c, hw, o, m)
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2(w: &[i32], c: &[i32], hw: usize, o: &mut [i32], m: Mode) -> (i32, i32) {
+        body(w, c, hw, o, m)
+    }
+
+    /// [`body`] on the widest vectors the CPU has.
+    pub(super) fn dot_rows(
+        w: &[i32],
+        cols: &[i32],
+        hw: usize,
+        out: &mut [i32],
+        mode: Mode,
+    ) -> (i32, i32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                // SAFETY: the CPU has the features the function is compiled for.
+                return unsafe { avx512(w, cols, hw, out, mode) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: as above.
+                return unsafe { avx2(w, cols, hw, out, mode) };
+            }
+        }
+        body(w, cols, hw, out, mode)
+    }
 }
 
 #[cfg(test)]

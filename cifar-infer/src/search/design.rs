@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::quant::accumulators::{analyze, AccumulatorAnalysis};
 use crate::quant::ranges::{RangeMethod, DEFAULT_SAMPLE};
 use crate::setup::{RangeSource, Setup, Sources};
-use fxp_core::progress::{Progress, Silent};
+use fxp_core::progress::{Progress, Silent, Stopwatch};
 use fxp_core::LayerPrecision;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -255,10 +255,10 @@ pub fn run(
     })
 }
 
-/// Runs `f` and notes its wall time under `stage` (where the design's time goes).
+/// Runs `f` and notes its wall and CPU time under `stage` (where the design's time goes).
 fn timed<T>(progress: &dyn Progress, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let t = std::time::Instant::now();
+    let t = Stopwatch::start();
     let r = f()?;
-    progress.note(&format!("{stage}: {:.1} s", t.elapsed().as_secs_f64()));
+    progress.note(&format!("{stage}: {}", t.lap()));
     Ok(r)
 }

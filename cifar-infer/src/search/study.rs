@@ -9,7 +9,7 @@ use crate::model::{FloatKernel, Model};
 use crate::profile::{profile, Estimator};
 use crate::quant::ranges::{CalibrationSample, RangeMethod, RangeReport};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
-use fxp_core::progress::{Progress, Silent};
+use fxp_core::progress::{Progress, Silent, Stopwatch};
 use fxp_core::LayerPrecision;
 use nn_cost::NetworkTable;
 use serde::{Deserialize, Serialize};
@@ -316,14 +316,9 @@ pub fn search_study(
         )));
     }
     let batch = settings.batch;
-    let clock = std::time::Instant::now();
-    let lap = |stage: &str| {
-        progress.note(&format!(
-            "{}: {stage} done at {:.1} s",
-            model.name,
-            clock.elapsed().as_secs_f64()
-        ))
-    };
+    let clock = Stopwatch::start();
+    let lap =
+        |stage: &str| progress.note(&format!("{}: {stage} done at {}", model.name, clock.lap()));
     let layers = model.num_weight_layers();
     progress.begin("noise gains (per-image)", settings.gain_images as u64);
     let prof = profile(
