@@ -160,3 +160,31 @@ fn results_do_not_depend_on_the_thread_count() {
         assert_eq!(bits(&z), bits(&one.1), "linear, {threads} threads vs 1");
     }
 }
+
+/// A linear layer keeps its weights packed for the float kernel after the first call; changing
+/// them through `params_mut` must drop that copy: the layer then gives what a new layer with
+/// the changed weights gives, bit for bit (a stale copy would give the old weights' outputs).
+#[test]
+fn packed_linear_weights_follow_a_change_of_the_weights() {
+    use cifar_infer::model::{FloatKernel, LayerKernel, LinearLayer};
+    use ndarray::{Array1, Array2};
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let (n, in_f, out_f) = (50, 130, 70);
+    let x = random(n * in_f, &mut rng);
+    let w = Array2::from_shape_vec((out_f, in_f), random(out_f * in_f, &mut rng)).unwrap();
+    let b = Array1::from(random(out_f, &mut rng));
+    let mut layer = LinearLayer::new("fc", w.clone(), Some(b.clone()));
+    let first = FloatKernel.linear(0, &layer, &x, n);
+    assert_eq!(
+        FloatKernel.linear(0, &layer, &x, n),
+        first,
+        "second call (packed weights kept) vs first"
+    );
+    layer.params_mut().0.mapv_inplace(|v| -0.5 * v);
+    let changed = LinearLayer::new("fc", w.mapv(|v| -0.5 * v), Some(b));
+    let want = FloatKernel.linear(0, &changed, &x, n);
+    let got = FloatKernel.linear(0, &layer, &x, n);
+    assert_ne!(got, first, "the weights changed, so must the outputs");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&got), bits(&want), "changed layer vs a new layer with its weights");
+}

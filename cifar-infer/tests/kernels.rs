@@ -221,13 +221,11 @@ fn quantized_layer_equals_slow_f64_reference() {
     use fxp_core::LayerPrecision;
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let (n, i, o) = (4, 300, 11);
-    let lin = LinearLayer {
-        name: "fc".into(),
-        in_features: i,
-        out_features: o,
-        weight: Array2::from_shape_simple_fn((o, i), || rng.gen_range(-0.6..0.6)),
-        bias: Some(Array1::from_shape_simple_fn(o, || rng.gen_range(-1.0..1.0))),
-    };
+    let lin = LinearLayer::new(
+        "fc",
+        Array2::from_shape_simple_fn((o, i), || rng.gen_range(-0.6..0.6)),
+        Some(Array1::from_shape_simple_fn(o, || rng.gen_range(-1.0..1.0))),
+    );
     let model = Model {
         name: "one-layer".into(),
         input: [i, 1, 1],

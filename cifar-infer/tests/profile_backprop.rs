@@ -98,13 +98,11 @@ fn conv(name: &str, geom: ConvGeom, w: &[f32], b: &[f32]) -> Op {
 }
 
 fn linear(name: &str, (i, o): (usize, usize), w: &[f32], b: Option<&[f32]>) -> Op {
-    Op::Linear(LinearLayer {
-        name: name.into(),
-        in_features: i,
-        out_features: o,
-        weight: Array2::from_shape_vec((o, i), w.to_vec()).unwrap(),
-        bias: b.map(|b| Array1::from(b.to_vec())),
-    })
+    Op::Linear(LinearLayer::new(
+        name,
+        Array2::from_shape_vec((o, i), w.to_vec()).unwrap(),
+        b.map(|b| Array1::from(b.to_vec())),
+    ))
 }
 
 fn model(input: [usize; 3], ops: Vec<Op>, classes: usize) -> Model {

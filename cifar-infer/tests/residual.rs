@@ -659,13 +659,11 @@ fn estimators_on_a_grouped_residual_network_match_brute_force() {
 fn a_residual_sum_is_unsigned_only_when_both_branches_are() {
     use cifar_infer::model::{Op, Residual};
     let lin = |name: &str| {
-        Op::Linear(LinearLayer {
-            name: name.into(),
-            in_features: 4,
-            out_features: 4,
-            weight: ndarray::Array2::from_elem((4, 4), 0.5),
-            bias: None,
-        })
+        Op::Linear(LinearLayer::new(
+            name,
+            ndarray::Array2::from_elem((4, 4), 0.5),
+            None,
+        ))
     };
     let net = |shortcut: Vec<Op>| Model {
         name: "sum".into(),

@@ -283,13 +283,13 @@ fn leaf_op(layer: &LayerSpec, shape: Shape, weights: &Weights) -> Result<Op> {
             name,
             out_features,
             bias: has_bias,
-        } => Op::Linear(LinearLayer {
-            name: name.clone(),
-            in_features: shape.len(),
-            out_features: *out_features,
-            weight: param::<Ix2>(weights, name, "weight")?,
-            bias: bias(name, *has_bias)?,
-        }),
+        } => {
+            let w = param::<Ix2>(weights, name, "weight")?;
+            let mut l = LinearLayer::new(name.clone(), w, bias(name, *has_bias)?);
+            // As declared (`Model::check` compares them with the weights' shape).
+            (l.in_features, l.out_features) = (shape.len(), *out_features);
+            Op::Linear(l)
+        }
         LayerSpec::BatchNorm { name, eps } => {
             let (channels, plane) = shape.channels();
             let var = get(name, "running_var")?;
@@ -354,7 +354,10 @@ fn fold_batch_norm(ops: &mut Vec<Op>) {
     for op in ops.drain(..) {
         match (out.last_mut(), op) {
             (Some(Op::Conv(c)), Op::BatchNorm(b)) => fold_into(&mut c.weight, &mut c.bias, &b),
-            (Some(Op::Linear(l)), Op::BatchNorm(b)) => fold_into(&mut l.weight, &mut l.bias, &b),
+            (Some(Op::Linear(l)), Op::BatchNorm(b)) => {
+                let (w, bias) = l.params_mut();
+                fold_into(w, bias, &b)
+            }
             (_, Op::Residual(mut r)) => {
                 fold_batch_norm(&mut r.body);
                 fold_batch_norm(&mut r.shortcut);

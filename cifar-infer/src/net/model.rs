@@ -158,8 +158,11 @@ impl ConvLayer {
     }
 }
 
-/// A fully connected layer with its parameters (weights out×in, row-major).
-#[derive(Debug, Clone, PartialEq)]
+/// A fully connected layer with its parameters (weights out×in, row-major). The parameters are
+/// private so that the float kernel's packed copy of the weights ([`float::LinearPack`], made
+/// on first use) cannot go stale: [`LinearLayer::params_mut`], their only mutable access,
+/// drops it.
+#[derive(Debug, Clone)]
 pub struct LinearLayer {
     /// Parameter prefix (state-dict name).
     pub name: String,
@@ -168,12 +171,58 @@ pub struct LinearLayer {
     /// Output features.
     pub out_features: usize,
     /// Weights, out×in, in standard layout.
-    pub weight: Array2<f32>,
+    weight: Array2<f32>,
     /// Bias per output feature.
-    pub bias: Option<Array1<f32>>,
+    bias: Option<Array1<f32>>,
+    /// The weights packed for the float kernel (empty until its first call).
+    pack: float::LinearPack,
+}
+
+impl PartialEq for LinearLayer {
+    /// The parameters (the packed copy is derived from them).
+    fn eq(&self, o: &Self) -> bool {
+        (
+            &self.name,
+            self.in_features,
+            self.out_features,
+            &self.weight,
+            &self.bias,
+        ) == (&o.name, o.in_features, o.out_features, &o.weight, &o.bias)
+    }
 }
 
 impl LinearLayer {
+    /// A layer of weights out×in (`in_features` and `out_features` from their shape) and an
+    /// optional bias per output feature ([`Model::check`] checks the sizes).
+    pub fn new(name: impl Into<String>, weight: Array2<f32>, bias: Option<Array1<f32>>) -> Self {
+        let (out_features, in_features) = weight.dim();
+        Self {
+            name: name.into(),
+            in_features,
+            out_features,
+            weight,
+            bias,
+            pack: float::LinearPack::default(),
+        }
+    }
+
+    /// The weights, out×in.
+    pub fn weight_array(&self) -> &Array2<f32> {
+        &self.weight
+    }
+
+    /// The bias, if the layer has one.
+    pub fn bias_array(&self) -> Option<&Array1<f32>> {
+        self.bias.as_ref()
+    }
+
+    /// Weights and bias to change (e.g. folding a batch norm into them); drops the float
+    /// kernel's packed copy of the weights, which the next float call makes anew.
+    pub fn params_mut(&mut self) -> (&mut Array2<f32>, &mut Option<Array1<f32>>) {
+        self.pack = float::LinearPack::default();
+        (&mut self.weight, &mut self.bias)
+    }
+
     /// The weights as a flat row-major out×in slice (the kernels' view).
     pub fn weights(&self) -> &[f32] {
         flat(&self.weight)
@@ -392,7 +441,8 @@ impl LayerKernel for FloatKernel {
         float_conv(c, x, n, float::conv2d)
     }
     fn linear(&self, _layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
-        float::linear(x, n, l.in_features, l.out_features, l.weights(), l.biases())
+        let shape = (l.in_features, l.out_features);
+        float::linear_packed(x, n, shape, l.weights(), l.biases(), &l.pack)
     }
 }
 

@@ -118,7 +118,7 @@ fn forward_op(op: &Op, mut x: Vec<f32>, n: usize) -> (Vec<f32>, Tape) {
             );
             let mut y = vec![0.0f32; n * out_f];
             for (o, row) in yt.chunks_exact(n.max(1)).enumerate() {
-                let b = l.bias.as_ref().map_or(0.0, |b| b[o]);
+                let b = l.biases().map_or(0.0, |b| b[o]);
                 for (i, &v) in row.iter().enumerate() {
                     y[i * out_f + o] = v + b;
                 }

@@ -623,9 +623,9 @@ pub fn reference_linear(
             let mut s = 0.0f64;
             for i in 0..l.in_features {
                 s += act.quantize(x[b * l.in_features + i] as f64)
-                    * weight.quantize(l.weight[[o, i]] as f64);
+                    * weight.quantize(l.weight_array()[[o, i]] as f64);
             }
-            y[b * l.out_features + o] = s + l.bias.as_ref().map_or(0.0, |bb| bb[o] as f64);
+            y[b * l.out_features + o] = s + l.biases().map_or(0.0, |bb| bb[o] as f64);
         }
     }
     y

@@ -1,9 +1,11 @@
 //! The blocked product C (rows × cols) = A (rows × d) · B (d × cols) of one work unit, over
 //! slabs of `kc` inputs: A packed once per layer call into MR-row panels ([`PackedA`], shared by
-//! the work units), each slab of B written by the caller (im2col rows of a convolution, packed
-//! panels of a linear layer), every tile through the micro-kernel. The sums stay in a buffer of
-//! tiles that the caller reads back ([`Tiles::row_run`]) in its epilogue.
-use super::tile::{RowsTileFn, TileFn};
+//! the work units); B either written slab by slab by the caller (the im2col rows of a
+//! convolution, [`Tiles::product`]) or packed once for good into NR-column panels ([`PackedB`]:
+//! a linear layer's weights, [`Tiles::product_packed`]); every tile through the micro-kernel.
+//! The sums stay in a buffer of tiles that the caller reads back ([`Tiles::row_run`]) in its
+//! epilogue.
+use super::tile::TileFn;
 use rayon::prelude::*;
 
 /// A micro-kernel and its tile shape.
@@ -15,34 +17,8 @@ pub(super) struct Shape {
     pub nr: usize,
     /// Inputs per slab.
     pub kc: usize,
-    /// The micro-kernel on a packed A.
+    /// The micro-kernel.
     pub tile: TileFn,
-    /// The micro-kernel on A in place.
-    pub tile_rows: RowsTileFn,
-}
-
-/// The A of a product: packed, or read in place (row-major, its rows as stored).
-#[derive(Clone, Copy)]
-pub(super) enum A<'a> {
-    /// Packed once for the call (shared by the work units).
-    Packed(&'a PackedA),
-    /// `rows` rows of `d` values, row-major, with the shape to use.
-    Rows {
-        a: &'a [f32],
-        rows: usize,
-        d: usize,
-        shape: Shape,
-    },
-}
-
-impl A<'_> {
-    /// Rows, inputs and tile shape.
-    fn dims(&self) -> (usize, usize, Shape) {
-        match *self {
-            A::Packed(p) => (p.rows, p.d, p.shape),
-            A::Rows { rows, d, shape, .. } => (rows, d, shape),
-        }
-    }
 }
 
 /// A (rows × d, row-major) packed for a [`Shape`]: slab by slab of `kc` inputs, within a slab
@@ -135,53 +111,125 @@ impl Tiles {
     /// The CPU must run `a`'s micro-kernel (checked by the caller once, see `super::shape`).
     pub unsafe fn product(
         &mut self,
-        a: A<'_>,
+        a: &PackedA,
         cols: usize,
         slab_len: impl Fn(usize) -> usize,
         fill_b: impl Fn(usize, usize, &mut [f32]) -> SlabLayout,
     ) {
-        let (rows, d, shape) = a.dims();
-        let Shape { mr, nr, kc, .. } = shape;
-        assert!(rows > 0 && d > 0, "f32 product: empty A");
-        let (rb, cb) = (rows.div_ceil(mr), cols.div_ceil(nr));
-        (self.mr, self.nr, self.row_blocks) = (mr, nr, rb);
-        grow(&mut self.b, slab_len(kc.min(d)));
-        grow(&mut self.c, rb * mr * cb * nr);
-        // In place: the row pointers of each row block (rows past the last repeat it).
-        let row_ptrs: Vec<*const f32> = match a {
-            A::Rows { a, .. } => {
-                assert!(a.len() >= rows * d, "f32 product: sizes of A");
-                (0..rb * mr)
-                    .map(|r| a.as_ptr().add(r.min(rows - 1) * d))
-                    .collect()
-            }
-            A::Packed(_) => Vec::new(),
-        };
+        let (rb, cb) = self.start(a, cols.div_ceil(a.shape.nr));
+        grow(&mut self.b, slab_len(a.shape.kc.min(a.d)));
         let mut k0 = 0;
-        while k0 < d {
-            let kk = kc.min(d - k0);
+        while k0 < a.d {
+            let kk = a.shape.kc.min(a.d - k0);
             let lay = fill_b(k0, kk, &mut self.b[..slab_len(kk)]);
-            let mut block_ptrs = vec![std::ptr::null::<f32>(); mr];
             for j in 0..cb {
                 let bp = self.b.as_ptr().add(j * lay.panel);
-                for i in 0..rb {
-                    let cp = self.c.as_mut_ptr().add((j * rb + i) * mr * nr);
-                    match a {
-                        A::Packed(p) => {
-                            let ap = p.data.as_ptr().add(rb * mr * k0 + i * kk * mr);
-                            (shape.tile)(kk, ap, bp, lay.ldb, cp, k0 == 0);
-                        }
-                        A::Rows { .. } => {
-                            for (q, &r) in block_ptrs.iter_mut().zip(&row_ptrs[i * mr..]) {
-                                *q = r.add(k0);
-                            }
-                            (shape.tile_rows)(kk, block_ptrs.as_ptr(), bp, lay.ldb, cp, k0 == 0);
-                        }
-                    }
-                }
+                self.column(a, rb, (k0, kk), j, bp, lay.ldb);
             }
             k0 += kk;
         }
+    }
+
+    /// C = A·B for the packed A and B's panels `p0..p1` (columns `p0·NR..p1·NR`).
+    ///
+    /// # Safety
+    /// As [`Tiles::product`].
+    pub unsafe fn product_packed(&mut self, a: &PackedA, b: &PackedB, (p0, p1): (usize, usize)) {
+        assert!(
+            b.d == a.d && b.nr == a.shape.nr && b.kc == a.shape.kc && p1 * b.nr <= b.cols_padded,
+            "f32 product: sizes of B"
+        );
+        let (rb, cb) = self.start(a, p1 - p0);
+        let mut k0 = 0;
+        while k0 < a.d {
+            let kk = a.shape.kc.min(a.d - k0);
+            for j in 0..cb {
+                let bp = b
+                    .data
+                    .as_ptr()
+                    .add(k0 * b.cols_padded + (p0 + j) * kk * b.nr);
+                self.column(a, rb, (k0, kk), j, bp, b.nr);
+            }
+            k0 += kk;
+        }
+    }
+
+    /// Sets the tile shape for A and `cb` column panels; returns the row and column blocks.
+    fn start(&mut self, a: &PackedA, cb: usize) -> (usize, usize) {
+        let Shape { mr, nr, .. } = a.shape;
+        let rb = a.rows.div_ceil(mr);
+        (self.mr, self.nr, self.row_blocks) = (mr, nr, rb);
+        grow(&mut self.c, rb * mr * cb * nr);
+        (rb, cb)
+    }
+
+    /// The tiles of column panel `j` (B's slab rows at `bp`, `ldb` apart) for slab `k0..k0 + kk`.
+    ///
+    /// # Safety
+    /// As [`Tiles::product`]; `bp` valid for `kk` rows of NR values `ldb` apart.
+    #[inline(always)]
+    unsafe fn column(
+        &mut self,
+        a: &PackedA,
+        rb: usize,
+        (k0, kk): (usize, usize),
+        j: usize,
+        bp: *const f32,
+        ldb: usize,
+    ) {
+        let (mr, nr) = (a.shape.mr, a.shape.nr);
+        for i in 0..rb {
+            let cp = self.c.as_mut_ptr().add((j * rb + i) * mr * nr);
+            let ap = a.data.as_ptr().add(rb * mr * k0 + i * kk * mr);
+            (a.shape.tile)(kk, ap, bp, ldb, cp, k0 == 0);
+        }
+    }
+}
+
+/// B (d × cols) packed once for good, from its transpose (`cols` rows of `d` values, row-major:
+/// a linear layer's weights): slab by slab of `kc` inputs, within a slab NR-column panels
+/// (columns past `cols` zero), within a panel input by input the NR values of its columns.
+pub(super) struct PackedB {
+    data: Vec<f32>,
+    d: usize,
+    cols_padded: usize,
+    nr: usize,
+    kc: usize,
+}
+
+impl PackedB {
+    /// Packs the transpose of `w` (`cols` rows of `d` values) for tiles of `nr` columns and
+    /// slabs of `kc` inputs. Sequential: it runs once per layer, possibly inside a rayon task.
+    pub fn transposed(w: &[f32], cols: usize, d: usize, nr: usize, kc: usize) -> Self {
+        assert!(
+            w.len() >= cols * d && nr > 0 && kc > 0,
+            "f32 product: sizes of B"
+        );
+        let cols_padded = cols.next_multiple_of(nr);
+        let mut data = vec![0f32; d * cols_padded];
+        if cols_padded > 0 {
+            for (s, slab) in data.chunks_mut(kc * cols_padded).enumerate() {
+                let (k0, kk) = (s * kc, slab.len() / cols_padded);
+                for (f, row) in w.chunks_exact(d).take(cols).enumerate() {
+                    let panel = &mut slab[(f / nr) * kk * nr + f % nr..];
+                    for (t, &v) in row[k0..k0 + kk].iter().enumerate() {
+                        panel[t * nr] = v;
+                    }
+                }
+            }
+        }
+        Self {
+            data,
+            d,
+            cols_padded,
+            nr,
+            kc,
+        }
+    }
+
+    /// Column panels.
+    pub fn panels(&self) -> usize {
+        self.cols_padded / self.nr
     }
 }
 

@@ -1,9 +1,9 @@
 //! The float convolution and linear layers on the blocked product ([`Tiles::product`]):
 //! convolutions over ranges of output positions of the batch (the weights as A; B the im2col
 //! rows of the range, slab by slab; the bias in the epilogue that writes NCHW), linear layers
-//! over blocks of output features (the weights as A, read in place; B the batch's inputs, packed
-//! slab by slab).
-use super::driver::{PackedA, Shape, SlabLayout, Tiles, A};
+//! over blocks of output features (the batch's inputs as A, so the images are the tile rows and
+//! no column is padding; B the weights, packed once per layer: [`PackedB`]).
+use super::driver::{PackedA, PackedB, Shape, SlabLayout, Tiles};
 use super::im2col::im2col_cols;
 use crate::ops::ConvGeom;
 use rayon::prelude::*;
@@ -53,7 +53,7 @@ pub(super) unsafe fn conv2d(
             // SAFETY: the caller checked the CPU (AVX-512F: the tiles and the im2col rows).
             unsafe {
                 t.product(
-                    A::Packed(&a),
+                    &a,
                     c1 - c0,
                     |kk| kk * ldb,
                     |k0, kk, slab| {
@@ -112,22 +112,26 @@ fn write_row(t: &Tiles, r: usize, j0: usize, dst: &mut [f32], bias: Option<f32>)
     }
 }
 
-/// Linear layer of a batch: Y (n × out) = X (n × in) · Wᵀ (+ bias), W out × in row-major,
-/// computed as Yᵀ = W · Xᵀ with W read in place (no copy of the network's largest weights) and
-/// Xᵀ packed slab by slab; work units of [`LINEAR_UNIT_FEATURES`] output features.
+/// Linear layer of a batch: Y (n × out) = X (n × in) · Wᵀ (+ bias), with W (out × in) packed
+/// as B ([`PackedB::transposed`], `nr` and `kc` of `shape`); work units of
+/// [`LINEAR_UNIT_FEATURES`] output features.
 ///
 /// # Safety
-/// The CPU must run the shape's micro-kernels.
+/// The CPU must run the shape's micro-kernel.
 pub(super) unsafe fn linear(
     shape: Shape,
     x: &[f32],
     n: usize,
     (in_f, out_f): (usize, usize),
-    weight: &[f32],
+    w: &PackedB,
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
     assert_eq!(x.len(), n * in_f, "linear: input length");
-    assert_eq!(weight.len(), out_f * in_f, "linear: weight length");
+    assert_eq!(
+        w.panels(),
+        out_f.div_ceil(shape.nr),
+        "linear: packed weights"
+    );
     let mut y = vec![0f32; n * out_f];
     if y.is_empty() || in_f == 0 {
         if let Some(b) = bias {
@@ -135,66 +139,41 @@ pub(super) unsafe fn linear(
         }
         return y;
     }
-    let panels = n.div_ceil(shape.nr);
-    let units: Vec<Vec<f32>> = (0..out_f.div_ceil(LINEAR_UNIT_FEATURES))
+    let a = PackedA::new(x, n, in_f, shape);
+    let unit = LINEAR_UNIT_FEATURES.next_multiple_of(shape.nr) / shape.nr;
+    let dst = SharedOut(y.as_mut_ptr());
+    (0..w.panels().div_ceil(unit))
         .into_par_iter()
-        .map_init(Tiles::default, |t, u| {
-            let f0 = u * LINEAR_UNIT_FEATURES;
-            let m = LINEAR_UNIT_FEATURES.min(out_f - f0);
-            let a = A::Rows {
-                a: &weight[f0 * in_f..(f0 + m) * in_f],
-                rows: m,
-                d: in_f,
-                shape,
-            };
+        .for_each_init(Tiles::default, |t, u| {
+            let (p0, p1) = (u * unit, w.panels().min((u + 1) * unit));
             // SAFETY: the caller checked the CPU.
-            unsafe {
-                t.product(
-                    a,
-                    n,
-                    |kk| panels * kk * shape.nr,
-                    |k0, kk, slab| {
-                        pack_transposed(x, n, in_f, (k0, kk), shape.nr, slab);
-                        SlabLayout {
-                            ldb: shape.nr,
-                            panel: kk * shape.nr,
-                        }
-                    },
-                )
-            };
-            // Yᵀ rows: feature f0 + r over the images.
-            let mut yu = vec![0f32; m * n];
-            for (r, row) in yu.chunks_exact_mut(n).enumerate() {
-                write_row(t, r, 0, row, bias.map(|b| b[f0 + r]));
+            unsafe { t.product_packed(&a, w, (p0, p1)) };
+            let (f0, f1) = (p0 * shape.nr, out_f.min(p1 * shape.nr));
+            for img in 0..n {
+                // SAFETY: features f0..f1 of the images belong to this unit only; `y` outlives
+                // the units.
+                let row = unsafe { dst.slice(img * out_f + f0, f1 - f0) };
+                write_cols(t, img, row, bias.map(|b| &b[f0..f1]));
             }
-            yu
-        })
-        .collect();
-    for (u, yu) in units.iter().enumerate() {
-        let f0 = u * LINEAR_UNIT_FEATURES;
-        for (r, row) in yu.chunks_exact(n).enumerate() {
-            for (img, &v) in row.iter().enumerate() {
-                y[img * out_f + f0 + r] = v;
-            }
-        }
-    }
+        });
     y
 }
 
-/// Packs inputs `k0..k0 + kk` of the transpose of `w` (`m` rows of `d` values) into NR-column
-/// panels: value (k0 + t, j) = w\[j\]\[k0 + t\].
-fn pack_transposed(
-    w: &[f32],
-    m: usize,
-    d: usize,
-    (k0, kk): (usize, usize),
-    nr: usize,
-    slab: &mut [f32],
-) {
-    for j in 0..m {
-        let dst = &mut slab[(j / nr) * kk * nr + j % nr..];
-        for (t, &v) in w[j * d + k0..][..kk].iter().enumerate() {
-            dst[t * nr] = v;
+/// Writes the sums of row `r`, columns `0..dst.len()`, plus the per-column `bias`, into `dst`.
+fn write_cols(t: &Tiles, r: usize, dst: &mut [f32], bias: Option<&[f32]>) {
+    let nr = t.nr();
+    for (j, out) in dst.chunks_mut(nr).enumerate() {
+        let src = t
+            .row_run(r, j * nr, out.len())
+            .expect("a run within one tile");
+        match bias {
+            Some(b) => {
+                let b = &b[j * nr..j * nr + out.len()];
+                for ((o, &s), &bb) in out.iter_mut().zip(src).zip(b) {
+                    *o = s + bb;
+                }
+            }
+            None => out.copy_from_slice(src),
         }
     }
 }

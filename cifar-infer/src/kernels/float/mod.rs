@@ -1,8 +1,9 @@
 //! The float inference kernel of conv and linear layers: a blocked product with an AVX-512F
 //! register-blocked micro-kernel ([`tile`]: MR rows × 16·NV columns of fused multiply-adds),
-//! slabs of A and B packed per work unit ([`driver`]; [`im2col`] rows written straight into the
-//! slab of B), and the layer drivers ([`layers`]: convolutions over ranges of the batch's output
-//! positions, linear layers over blocks of output features, the bias in the epilogue).
+//! A packed per call and B slab by slab ([`driver`]; [`im2col`] rows written straight into the
+//! slab of B, or a linear layer's weights packed once for good, [`LinearPack`]), and the layer
+//! drivers ([`layers`]: convolutions over ranges of the batch's output positions, linear layers
+//! over blocks of output features with the images as tile rows, the bias in the epilogue).
 //!
 //! **Numerics.** Every output is one fused multiply-add chain over its inputs in increasing
 //! order, started at zero, plus the bias (rounded once more): the same value whatever the tile
@@ -18,7 +19,8 @@ mod layers;
 mod tile;
 
 use crate::ops::{self, ConvGeom};
-use driver::Shape;
+use driver::{PackedB, Shape};
+use std::sync::{Arc, OnceLock};
 
 /// Which float kernel the layers use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -84,9 +86,48 @@ fn shape(level: FloatLevel) -> Option<Shape> {
             nr: 32,
             kc: KC,
             tile: tile::tile::<8, 2>,
-            tile_rows: tile::tile_rows::<8, 2>,
         }),
         _ => None,
+    }
+}
+
+/// The shape of a linear layer on `n` images (the tile rows): 8, 10 or 12 rows × 32 columns,
+/// the fewest padding rows (ties: more rows). The batch of 50 runs 10 × 32, no padding (8 × 32:
+/// 6 padding rows of 56).
+fn linear_shape(level: FloatLevel, n: usize) -> Option<Shape> {
+    let s = shape(level)?;
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mr = [12, 10, 8]
+            .into_iter()
+            .min_by_key(|&mr| n.div_ceil(mr) * mr)
+            .expect("three shapes");
+        let tile: tile::TileFn = match mr {
+            12 => tile::tile::<12, 2>,
+            10 => tile::tile::<10, 2>,
+            _ => tile::tile::<8, 2>,
+        };
+        Some(Shape { mr, tile, ..s })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    Some(s)
+}
+
+/// A linear layer's weights packed for the kernel (the B panels of [`linear_packed`]), made
+/// on first use and kept. Whoever holds it next to the weights must reset it (a new, empty
+/// one) whenever they may change: [`crate::model::LinearLayer`] does so in its only mutable
+/// access to them.
+#[derive(Default, Clone)]
+pub struct LinearPack(OnceLock<Arc<PackedB>>);
+
+impl std::fmt::Debug for LinearPack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.0.get().is_some() {
+            "packed"
+        } else {
+            "empty"
+        };
+        write!(f, "LinearPack({state})")
     }
 }
 
@@ -100,7 +141,8 @@ pub fn conv2d(x: &[f32], n: usize, g: &ConvGeom, weight: &[f32], bias: Option<&[
     }
 }
 
-/// PyTorch `Linear` forward in f32: `n` rows of `in_f` inputs, weights `out_f` × `in_f`.
+/// PyTorch `Linear` forward in f32: `n` rows of `in_f` inputs, weights `out_f` × `in_f` (packed
+/// for this call; [`linear_packed`] keeps them packed).
 pub fn linear(
     x: &[f32],
     n: usize,
@@ -109,9 +151,28 @@ pub fn linear(
     weight: &[f32],
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
-    match shape(float_level()) {
-        // SAFETY: as in `conv2d`.
-        Some(s) => unsafe { layers::linear(s, x, n, (in_f, out_f), weight, bias) },
+    linear_packed(x, n, (in_f, out_f), weight, bias, &LinearPack::default())
+}
+
+/// [`linear`] with the weights packed once into `pack` (on its first use) and read from there
+/// on later calls: `pack` must belong to these weights (see [`LinearPack`]).
+pub fn linear_packed(
+    x: &[f32],
+    n: usize,
+    (in_f, out_f): (usize, usize),
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    pack: &LinearPack,
+) -> Vec<f32> {
+    match linear_shape(float_level(), n) {
+        Some(s) => {
+            assert_eq!(weight.len(), out_f * in_f, "linear: weight length");
+            let w = pack
+                .0
+                .get_or_init(|| Arc::new(PackedB::transposed(weight, out_f, in_f, s.nr, s.kc)));
+            // SAFETY: as in `conv2d`.
+            unsafe { layers::linear(s, x, n, (in_f, out_f), w, bias) }
+        }
         None => ops::linear(x, n, in_f, out_f, weight, bias),
     }
 }
