@@ -186,5 +186,9 @@ fn packed_linear_weights_follow_a_change_of_the_weights() {
     let got = FloatKernel.linear(0, &layer, &x, n);
     assert_ne!(got, first, "the weights changed, so must the outputs");
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&got), bits(&want), "changed layer vs a new layer with its weights");
+    assert_eq!(
+        bits(&got),
+        bits(&want),
+        "changed layer vs a new layer with its weights"
+    );
 }

@@ -140,7 +140,7 @@ pub(super) unsafe fn linear(
         return y;
     }
     let a = PackedA::new(x, n, in_f, shape);
-    let unit = LINEAR_UNIT_FEATURES.next_multiple_of(shape.nr) / shape.nr;
+    let unit = LINEAR_UNIT_FEATURES.div_ceil(shape.nr);
     let dst = SharedOut(y.as_mut_ptr());
     (0..w.panels().div_ceil(unit))
         .into_par_iter()
