@@ -67,6 +67,37 @@ fn geoms() -> Vec<ConvGeom> {
             stride: 1,
             pad: 0,
         },
+        // Direct convolution (k·C a multiple of 4, B ≤ 8, VNNI): blocks of 4 positions that
+        // span output lines of odd width, two row blocks, and a short last block.
+        ConvGeom {
+            in_c: 8,
+            in_h: 5,
+            in_w: 7,
+            out_c: 65,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
+        // Direct, k = 5 (runs of 20 codes) with padding.
+        ConvGeom {
+            in_c: 4,
+            in_h: 6,
+            in_w: 5,
+            out_c: 7,
+            k: 5,
+            stride: 1,
+            pad: 2,
+        },
+        // Direct at stride 2 with a wide padding.
+        ConvGeom {
+            in_c: 12,
+            in_h: 7,
+            in_w: 6,
+            out_c: 3,
+            k: 3,
+            stride: 2,
+            pad: 2,
+        },
     ]
 }
 

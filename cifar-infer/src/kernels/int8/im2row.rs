@@ -110,12 +110,31 @@ pub(super) fn im2row_hwc<T: Copy + Default>(
     xp: &mut Vec<T>,
     rows: &mut [T],
 ) {
-    let (c, h, w, p) = (g.in_c, g.in_h, g.in_w, g.pad);
-    let (hp, wp) = (h + 2 * p, w + 2 * p);
     let (oh, ow) = (g.out_h(), g.out_w());
-    assert!(rows.len() >= oh * ow * kp && x.len() >= g.in_len() && g.d() <= kp);
+    assert!(rows.len() >= oh * ow * kp && g.d() <= kp);
+    pad_hwc((x, channels_last), g, pad, xp);
+    let c = g.in_c;
+    // A run of a fixed length is copied with plain moves (a 3 × 3 kernel on 3 channels: 9
+    // codes, where a call to memcpy per run cost more than the copy).
+    match g.k * c {
+        9 => patch_rows::<T, 9>(xp, g, kp, rows),
+        _ => patch_rows::<T, 0>(xp, g, kp, rows),
+    }
+}
+
+/// The image `x` (C, H, W), or (H, W, C) when `channels_last`, laid out (H + 2p, W + 2p, C) in
+/// `xp`, the border holding `pad`.
+pub(super) fn pad_hwc<T: Copy>(
+    (x, channels_last): (&[T], bool),
+    g: &ConvGeom,
+    pad: T,
+    xp: &mut Vec<T>,
+) {
+    let (c, h, w, p) = (g.in_c, g.in_h, g.in_w, g.pad);
+    let wp = w + 2 * p;
+    assert!(x.len() >= g.in_len());
     xp.clear();
-    xp.resize(hp * wp * c, pad);
+    xp.resize((h + 2 * p) * wp * c, pad);
     if channels_last {
         for (y, line) in x.chunks_exact(w * c).take(h).enumerate() {
             xp[((y + p) * wp + p) * c..][..w * c].copy_from_slice(line);
@@ -129,12 +148,6 @@ pub(super) fn im2row_hwc<T: Copy + Default>(
                 }
             }
         }
-    }
-    // A run of a fixed length is copied with plain moves (a 3 × 3 kernel on 3 channels: 9
-    // codes, where a call to memcpy per run cost more than the copy).
-    match g.k * c {
-        9 => patch_rows::<T, 9>(xp, g, kp, rows),
-        _ => patch_rows::<T, 0>(xp, g, kp, rows),
     }
 }
 

@@ -6,7 +6,7 @@ use super::cpu::IntKernel;
 use super::cpu::SimdLevel;
 use super::epilogue::{write_sums, Emit, Exact, OutLayout, Staged};
 pub use super::epilogue::{Dequantize, Requantize};
-use super::im2row::{im2row, im2row_hwc};
+use super::im2row::{im2row, im2row_hwc, pad_hwc};
 use super::pack::PackedWeights;
 use super::pool::pooled;
 use super::portable::Kernel;
@@ -484,9 +484,35 @@ fn conv2d_into<T: Staged + Send>(
     let pw = hwc.unwrap_or(pw);
     let hwc = hwc.is_some();
     let pad = pw.offset as i32;
+    // Single digits in (i, j, c) order on the VNNI level: the micro-kernel reads the padded
+    // image itself (no patch rows).
+    #[cfg(target_arch = "x86_64")]
+    let direct = hwc
+        && kernel.level() == SimdLevel::Avx512Vnni
+        && pw.act_digits == 1
+        && pw.digits.len() == 1
+        && super::direct::applies(g, pw.kp);
     if pw.act_digits == 1 {
         out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
             u8::with_bufs(|b| {
+                #[cfg(target_arch = "x86_64")]
+                if direct {
+                    let x = match src {
+                        Activations::Codes8 { codes, .. } => &codes[i * in_len..][..in_len],
+                        _ => {
+                            b.x.resize(in_len, 0);
+                            src.fill(i * in_len, &mut b.x, pw.offset);
+                            &b.x
+                        }
+                    };
+                    pad_hwc((x, cl), g, pad as u8, &mut b.xp);
+                    // SAFETY: the VNNI level exists only where AVX-512 F/BW/DQ/VL/VNNI were
+                    // detected.
+                    unsafe {
+                        direct_rows(&b.xp, g, pw, blocks, pool, y, lay, &mut b.sc, emit);
+                    }
+                    return;
+                }
                 b.take(in_len, hw * pw.kp);
                 src.fill(i * in_len, &mut b.x, pw.offset);
                 unfold((&b.x, cl), g, pw.kp, hwc, pad as u8, &mut b.xp, &mut b.rows);
@@ -535,6 +561,31 @@ fn conv2d_into<T: Staged + Send>(
             })
         });
     }
+}
+
+/// The exact sums of a direct convolution ([`super::direct`]) on the padded image `xp`, then
+/// pooled and written as in [`dot_rows`] (row blocks `0..blocks`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+// Allowed: as for `dot_rows`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn direct_rows<T: Staged>(
+    xp: &[u8],
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    blocks: usize,
+    pool: Option<&PoolGeom>,
+    out: &mut [T],
+    lay: OutLayout,
+    sc: &mut Scratch,
+    emit: &impl Emit<T>,
+) {
+    let n = g.out_h() * g.out_w();
+    let len = blocks * n * NR;
+    sc.acc.resize(len, 0);
+    super::direct::sums(xp, g, &pw.digits[0], pw.kp, (0, blocks), &mut sc.acc);
+    let (sums, m) = pooled(&sc.acc[..len], n, blocks, pool, &mut sc.pooled32);
+    write_sums(sums, m, pw, 0, blocks, out, lay, emit);
 }
 
 /// One image's codes (CHW, or HWC when the flag is set) unfolded into patch rows: in (i, j, c)

@@ -39,7 +39,8 @@
 //! ([`PackedWeights`]; convolutions also get, once, a copy with their inputs in (i, j, c) order),
 //! [`im2row`] (and its (i, j, c) form: the image laid out (H, W, C), each patch k runs of k·C
 //! contiguous codes), the micro-kernels (portable, `vnni`, `amx`: exact sums of code rows
-//! against one packed panel), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
+//! against one packed panel; `direct`: the VNNI one reading single-digit patches straight from
+//! the padded (H, W, C) image when k·C is a multiple of 4, so no patch rows), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
 //! forms) that split the digits and call a micro-kernel, the max-pooling of the exact sums of a
 //! convolution that emits codes (`pool`), and the epilogue that writes the exact, dequantized or
 //! requantized sums (vectorised over rows, transposed by 16 × 16 tiles).
@@ -47,6 +48,8 @@
 #[cfg(target_arch = "x86_64")]
 mod amx;
 mod cpu;
+#[cfg(target_arch = "x86_64")]
+mod direct;
 mod epilogue;
 mod im2row;
 mod layers;

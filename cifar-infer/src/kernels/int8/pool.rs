@@ -7,6 +7,10 @@ use crate::net::ops::PoolGeom;
 /// by `pool` into `buf` when given (then n is the pooled positions), else as it is. Exact for
 /// codes: the emitted value is a non-decreasing function of each row's sum (positive scale,
 /// monotone rounding and quantizer), so the code of the largest sum is the largest code.
+///
+/// Inlined so that the drivers' AVX-512 builds vectorise the maxima (a call compiled for the
+/// baseline took SSE2, which has no 32-bit max).
+#[inline(always)]
 pub(super) fn pooled<'a, S: Copy + Ord + Default>(
     sums: &'a [S],
     n: usize,

@@ -51,28 +51,46 @@ pub(super) unsafe fn positions(
     b0: usize,
     c: &mut [i32],
 ) {
-    let panel = w.as_ptr().add(b * NR * kp);
+    let len = NR * kp;
+    let panel = w.as_ptr().add(b * len);
+    // The next block's panel, if any, is prefetched into L2 over the first 4 passes, a line per
+    // step (16 of its kp bytes per input group): a linear layer's weights come from memory once
+    // per batch, which alone would hold its first pass at memory speed.
+    let next = (w.len() >= (b + 2) * len).then(|| panel.add(len));
     let mut p = p0;
+    let mut pass = 0;
     while p < n {
         let out = c.as_mut_ptr().add(((b - b0) * n + p) * NR);
         let ap = a.as_ptr().add(p * kp);
+        let pf = next.filter(|_| pass < 4).map(|nx| nx.add(pass * 16 * kp));
         match n - p {
-            1 => block::<1>(ap, kp, panel, out),
-            2 => block::<2>(ap, kp, panel, out),
-            3 => block::<3>(ap, kp, panel, out),
-            _ => block::<MR>(ap, kp, panel, out),
+            1 => block::<1>(ap, kp, panel, out, pf),
+            2 => block::<2>(ap, kp, panel, out, pf),
+            3 => block::<3>(ap, kp, panel, out, pf),
+            _ => block::<MR>(ap, kp, panel, out, pf),
         }
         p += MR;
+        pass += 1;
     }
 }
 
-/// M positions × 64 rows: per group of 4 inputs, 4 weight loads, M broadcasts, 4·M vpdpbusd.
+/// M positions × 64 rows: per group of 4 inputs, 4 weight loads, M broadcasts, 4·M vpdpbusd;
+/// and the line at `pf` + 16·k prefetched into L2, if given.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[inline]
-unsafe fn block<const M: usize>(a: *const u8, kp: usize, panel: *const i8, out: *mut i32) {
+unsafe fn block<const M: usize>(
+    a: *const u8,
+    kp: usize,
+    panel: *const i8,
+    out: *mut i32,
+    pf: Option<*const i8>,
+) {
     let mut acc = [[_mm512_setzero_si512(); 4]; M];
     let mut k = 0;
     while k < kp {
+        if let Some(pf) = pf {
+            _mm_prefetch::<_MM_HINT_T1>(pf.add(16 * k));
+        }
         let wp = panel.add(k * NR);
         let w0 = _mm512_loadu_si512(wp as *const _);
         let w1 = _mm512_loadu_si512(wp.add(64) as *const _);
