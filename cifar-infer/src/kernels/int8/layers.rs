@@ -347,17 +347,46 @@ thread_local! {
 /// parallel work, so never twice at once).
 trait WithBufs: Code {
     fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<Self>) -> R) -> R;
+    /// Patch rows of this code type as the kernels take them.
+    fn rows(rows: &[Self]) -> Rows<'_>;
 }
 
 impl WithBufs for u8 {
     fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<u8>) -> R) -> R {
         BUFS_U8.with_borrow_mut(f)
     }
+    fn rows(rows: &[u8]) -> Rows<'_> {
+        Rows::U8(rows)
+    }
 }
 
 impl WithBufs for u16 {
     fn with_bufs<R>(f: impl FnOnce(&mut ImageBufs<u16>) -> R) -> R {
         BUFS_U16.with_borrow_mut(f)
+    }
+    fn rows(rows: &[u16]) -> Rows<'_> {
+        Rows::U16(rows)
+    }
+}
+
+impl<T: WithBufs> ImageBufs<T> {
+    /// Image `i` of `src` unfolded into patch rows (in (i, j, c) order when `hwc`), returned
+    /// with the scratch of its sums.
+    fn patch_rows(
+        &mut self,
+        src: &Activations<'_>,
+        i: usize,
+        g: &ConvGeom,
+        pw: &PackedWeights,
+        hwc: bool,
+    ) -> (Rows<'_>, &mut Scratch) {
+        let in_len = g.in_len().max(1);
+        self.take(in_len, g.out_h() * g.out_w() * pw.kp);
+        src.fill(i * in_len, &mut self.x, pw.offset);
+        let pad = T::from_code(pw.offset as i32);
+        let x = (self.x.as_slice(), src.channels_last());
+        unfold(x, g, pw.kp, hwc, pad, &mut self.xp, &mut self.rows);
+        (T::rows(&self.rows), &mut self.sc)
     }
 }
 
@@ -492,6 +521,9 @@ fn conv2d_into<T: Staged + Send>(
         && pw.act_digits == 1
         && pw.digits.len() == 1
         && super::direct::applies(g, pw.kp);
+    let dot = |rows: Rows<'_>, sc: &mut Scratch, y: &mut [T]| {
+        dot_rows(rows, hw, pw, kernel, (0, blocks), pool, y, lay, sc, emit);
+    };
     if pw.act_digits == 1 {
         out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
             u8::with_bufs(|b| {
@@ -513,51 +545,15 @@ fn conv2d_into<T: Staged + Send>(
                     }
                     return;
                 }
-                b.take(in_len, hw * pw.kp);
-                src.fill(i * in_len, &mut b.x, pw.offset);
-                unfold((&b.x, cl), g, pw.kp, hwc, pad as u8, &mut b.xp, &mut b.rows);
-                let rows = Rows::U8(&b.rows);
-                dot_rows(
-                    rows,
-                    hw,
-                    pw,
-                    kernel,
-                    (0, blocks),
-                    pool,
-                    y,
-                    lay,
-                    &mut b.sc,
-                    emit,
-                );
+                let (rows, sc) = b.patch_rows(&src, i, g, pw, hwc);
+                dot(rows, sc, y);
             })
         });
     } else {
         out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
             u16::with_bufs(|b| {
-                b.take(in_len, hw * pw.kp);
-                src.fill(i * in_len, &mut b.x, pw.offset);
-                unfold(
-                    (&b.x, cl),
-                    g,
-                    pw.kp,
-                    hwc,
-                    pad as u16,
-                    &mut b.xp,
-                    &mut b.rows,
-                );
-                let rows = Rows::U16(&b.rows);
-                dot_rows(
-                    rows,
-                    hw,
-                    pw,
-                    kernel,
-                    (0, blocks),
-                    pool,
-                    y,
-                    lay,
-                    &mut b.sc,
-                    emit,
-                );
+                let (rows, sc) = b.patch_rows(&src, i, g, pw, hwc);
+                dot(rows, sc, y);
             })
         });
     }
