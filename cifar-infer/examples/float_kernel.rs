@@ -135,15 +135,9 @@ fn speed() -> Result<(), Box<dyn Error>> {
 }
 
 /// CPU seconds of the process so far (the machine may be shared: CPU time, not wall time, is
-/// what the kernels took).
+/// what the kernels took); NaN where the platform has no process CPU clock.
 fn cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid clock id and a valid out pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    fxp_core::progress::process_cpu_seconds().unwrap_or(f64::NAN)
 }
 
 /// Peak f32 fused multiply-adds per second of one core: 24 independent AVX-512 FMA chains.

@@ -72,16 +72,10 @@ impl<K: LayerKernel> LayerKernel for Timed<'_, K> {
     }
 }
 
-/// CPU time of the process, seconds (the machine may be shared: wall-clock time would count
-/// the other processes' share).
+/// CPU seconds of the process so far (the machine may be shared: CPU time, not wall time, is
+/// what the kernels took); NaN where the platform has no process CPU clock.
 fn cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid timespec to write; the clock id is a constant of Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    fxp_core::progress::process_cpu_seconds().unwrap_or(f64::NAN)
 }
 
 /// Measured `vpdpbusd` peak of the AMD EPYC (Zen 4) of the README, G multiply-accumulates per

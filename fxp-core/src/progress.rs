@@ -28,17 +28,24 @@ impl<F: Fn(u64) + Sync> Progress for F {
     }
 }
 
-/// CPU seconds (user + system, every thread) this process has used so far, from
-/// `/proc/self/stat` (clock ticks of 1/100 s, Linux's USER_HZ); `None` elsewhere. For the
-/// stage timings of long runs' notes: CPU seconds are robust when other jobs share the cores.
+/// CPU seconds (user + system, every thread) this process has used so far: the POSIX process
+/// CPU clock (nanosecond resolution); `None` where there is none. For stage timings and
+/// benchmarks: CPU seconds are robust when other jobs share the cores.
+#[cfg(unix)]
 pub fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    let rest = stat.get(stat.rfind(')')? + 1..)?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    (rc == 0).then_some(t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9)
+}
+
+/// CPU seconds of this process: no process CPU clock on this platform.
+#[cfg(not(unix))]
+pub fn process_cpu_seconds() -> Option<f64> {
+    None
 }
 
 /// A stopwatch of wall and process CPU time, for stage notes: `"12.3 s wall, 23.9 CPU-s"`.
