@@ -8,3 +8,29 @@
 pub mod float;
 pub mod gemm;
 pub mod int8;
+
+/// Checks an environment variable that picks a kernel: unset, empty or one of `values`;
+/// anything else is an error naming the variable, its value and the accepted values (`what`:
+/// what a value names, e.g. "kernel").
+pub(crate) fn check_env_choice(
+    var: &str,
+    values: &[&str],
+    what: &str,
+) -> Result<(), crate::InferError> {
+    match std::env::var(var) {
+        Err(std::env::VarError::NotPresent) => Ok(()),
+        Ok(v) if v.is_empty() || values.contains(&v.as_str()) => Ok(()),
+        Ok(v) => {
+            let (last, rest) = values.split_last().unwrap_or((&"", &[]));
+            let choices = if rest.is_empty() {
+                last.to_string()
+            } else {
+                format!("{} or {last}", rest.join(", "))
+            };
+            Err(crate::InferError::Invalid(format!(
+                "{var}={v:?} is not a {what}: use {choices} (or unset it)"
+            )))
+        }
+        Err(e) => Err(crate::InferError::Invalid(format!("{var}: {e}"))),
+    }
+}

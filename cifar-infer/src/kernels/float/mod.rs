@@ -56,16 +56,7 @@ pub fn float_level() -> FloatLevel {
 
 /// Checks the environment variable `FXP_HW_FLOAT_KERNEL`: unset, empty, `avx512` or `gemm`.
 pub fn check_float_kernel_env() -> Result<(), crate::InferError> {
-    match std::env::var("FXP_HW_FLOAT_KERNEL") {
-        Err(std::env::VarError::NotPresent) => Ok(()),
-        Ok(v) if matches!(v.as_str(), "" | "avx512" | "gemm") => Ok(()),
-        Ok(v) => Err(crate::InferError::Invalid(format!(
-            "FXP_HW_FLOAT_KERNEL={v:?} is not a float kernel: use avx512 or gemm (or unset it)"
-        ))),
-        Err(e) => Err(crate::InferError::Invalid(format!(
-            "FXP_HW_FLOAT_KERNEL: {e}"
-        ))),
-    }
+    crate::kernels::check_env_choice("FXP_HW_FLOAT_KERNEL", &["avx512", "gemm"], "float kernel")
 }
 
 /// Inputs per slab: a B panel of 128 inputs × 32 columns (16 KiB) stays in L1 while the tiles of

@@ -86,16 +86,7 @@ pub fn simd_level() -> SimdLevel {
 /// Checks the environment variable `FXP_HW_INT_KERNEL`: unset, empty, `amx`, `vnni` or
 /// `portable`. Anything else is an error (it used to be ignored silently).
 pub fn check_kernel_env() -> Result<(), crate::InferError> {
-    match std::env::var("FXP_HW_INT_KERNEL") {
-        Err(std::env::VarError::NotPresent) => Ok(()),
-        Ok(v) if matches!(v.as_str(), "" | "amx" | "vnni" | "portable") => Ok(()),
-        Ok(v) => Err(crate::InferError::Invalid(format!(
-            "FXP_HW_INT_KERNEL={v:?} is not a kernel: use amx, vnni or portable (or unset it)"
-        ))),
-        Err(e) => Err(crate::InferError::Invalid(format!(
-            "FXP_HW_INT_KERNEL: {e}"
-        ))),
-    }
+    crate::kernels::check_env_choice("FXP_HW_INT_KERNEL", &["amx", "vnni", "portable"], "kernel")
 }
 
 /// The best level of this CPU, whatever the environment says (detected once).
