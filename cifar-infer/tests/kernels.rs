@@ -98,6 +98,38 @@ fn geoms() -> Vec<ConvGeom> {
             stride: 2,
             pad: 2,
         },
+        // Direct with the border skipped (unsigned codes): padding 2 on a 3 × 3 kernel, odd
+        // sizes, so the border classes have 1 or 2 taps per axis and 1–3 positions.
+        ConvGeom {
+            in_c: 8,
+            in_h: 7,
+            in_w: 5,
+            out_c: 66,
+            k: 3,
+            stride: 1,
+            pad: 2,
+        },
+        // Direct, k = 1 with padding: the border positions have no tap inside the image.
+        ConvGeom {
+            in_c: 12,
+            in_h: 3,
+            in_w: 4,
+            out_c: 5,
+            k: 1,
+            stride: 1,
+            pad: 1,
+        },
+        // Direct on C = 3 (k·C = 12): kernel lines skipped at the border, columns not (a
+        // column of 3 codes is not whole groups of 4).
+        ConvGeom {
+            in_c: 3,
+            in_h: 6,
+            in_w: 7,
+            out_c: 4,
+            k: 4,
+            stride: 1,
+            pad: 2,
+        },
     ]
 }
 

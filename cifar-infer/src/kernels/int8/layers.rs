@@ -541,7 +541,8 @@ fn conv2d_into<T: Staged + Send>(
                     // SAFETY: the VNNI level exists only where AVX-512 F/BW/DQ/VL/VNNI were
                     // detected.
                     unsafe {
-                        direct_rows(&b.xp, g, pw, blocks, pool, y, lay, &mut b.sc, emit);
+                        let xp = (b.xp.as_slice(), pad as u8);
+                        direct_rows(xp, g, pw, blocks, pool, y, lay, &mut b.sc, emit);
                     }
                     return;
                 }
@@ -559,14 +560,14 @@ fn conv2d_into<T: Staged + Send>(
     }
 }
 
-/// The exact sums of a direct convolution ([`super::direct`]) on the padded image `xp`, then
-/// pooled and written as in [`dot_rows`] (row blocks `0..blocks`).
+/// The exact sums of a direct convolution ([`super::direct`]) on the padded image `xp` (and its
+/// border code), then pooled and written as in [`dot_rows`] (row blocks `0..blocks`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 // Allowed: as for `dot_rows`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn direct_rows<T: Staged>(
-    xp: &[u8],
+    xp: (&[u8], u8),
     g: &ConvGeom,
     pw: &PackedWeights,
     blocks: usize,

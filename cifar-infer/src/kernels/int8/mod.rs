@@ -40,7 +40,8 @@
 //! [`im2row`] (and its (i, j, c) form: the image laid out (H, W, C), each patch k runs of k·C
 //! contiguous codes), the micro-kernels (portable, `vnni`, `amx`: exact sums of code rows
 //! against one packed panel; `direct`: the VNNI one reading single-digit patches straight from
-//! the padded (H, W, C) image when k·C is a multiple of 4, so no patch rows), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
+//! the padded (H, W, C) image when k·C is a multiple of 4, so no patch rows, and skipping the
+//! taps on a border of code 0), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
 //! forms) that split the digits and call a micro-kernel, the max-pooling of the exact sums of a
 //! convolution that emits codes (`pool`), and the epilogue that writes the exact, dequantized or
 //! requantized sums (vectorised over rows, transposed by 16 × 16 tiles).
