@@ -12,6 +12,9 @@
 //! Arguments: the precision B (weights and activations), the test images (default 500),
 //! the batch (default 50). Prints a table on stdout.
 //!
+//! The last line gives the core clock (a chain of dependent adds) and the whole pass's
+//! multiply-accumulates per cycle.
+//!
 //! "in-img" counts the multiply-accumulates of a convolution whose taps read the image, not
 //! its zero padding: at B ≤ 8 the direct kernel skips the padding of unsigned inputs (code 0),
 //! as PyTorch's int8 engine does, so the rate and share of the peak of those layers are of
@@ -87,6 +90,29 @@ fn cpu_seconds() -> f64 {
 /// CPU-second (one 512-bit instruction per cycle, 16 independent chains; the 4 × 64 micro-kernel
 /// alone reaches it with its panel in L1 or L2). `vpdpwssd` (B > 8) does half as many.
 const PEAK_G: f64 = 234.0;
+
+/// The core clock in GHz while this process runs: a chain of dependent register adds (one
+/// cycle each) timed in process CPU time (this machine's perf has no cycle counter); NaN off
+/// x86-64.
+fn clock_ghz() -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let iters = 2_000_000u64;
+        let t = cpu_seconds();
+        let mut x = 0u64;
+        for _ in 0..iters {
+            // SAFETY: adds on one register, no memory.
+            unsafe {
+                std::arch::asm!(".rept 100", "add {x}, 1", ".endr", x = inout(reg) x,
+                    options(nomem, nostack));
+            }
+        }
+        std::hint::black_box(x);
+        iters as f64 * 100.0 / (cpu_seconds() - t) / 1e9
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    f64::NAN
+}
 
 /// Σ over the outputs along one axis of the kernel taps that read the input, not the padding.
 fn taps_inside(out: usize, input: usize, k: usize, stride: usize, pad: usize) -> usize {
@@ -217,6 +243,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         rate,
         100.0 * rate / peak,
         n / total
+    );
+    // The clock before and after the timed passes' results: MACs per cycle of the whole pass
+    // (the VNNI peak: 64, one 512-bit `vpdpbusd` per cycle).
+    let ghz = clock_ghz();
+    println!(
+        "clock {ghz:.3} GHz (dependent adds): {:.1} MAC per cycle done, {:.1} nominal",
+        all_done * n / total / 1e9 / ghz,
+        all_macs * n / total / 1e9 / ghz
     );
     if threads > 1 {
         println!(
