@@ -92,7 +92,7 @@ pub(super) unsafe fn sums(
                 let mut t = 0;
                 while t < count {
                     let ps: [usize; MR] = std::array::from_fn(|m| pos((t + m).min(count - 1)));
-                    let (a, o) = (ps.map(|p| base(p)), ps.map(out));
+                    let (a, o) = (ps.map(base), ps.map(out));
                     match count - t {
                         1 => block::<1>([a[0]], [o[0]], taps, panel),
                         2 => block::<2>([a[0], a[1]], [o[0], o[1]], taps, panel),
