@@ -32,7 +32,7 @@ pub fn add_weighted_rows(
     idx: &[u32],
     coefs: &[f32],
 ) {
-    weighted_rows::<true>(out, out_stride, seeds, k, rows, idx, coefs);
+    weighted_rows::<true>(out, out_stride, seeds, Rows::new(rows, k, k), idx, coefs);
 }
 
 /// [`add_weighted_rows`] into zeros: `out[s·out_stride + i] = Σ_j …` (the same sums, without
@@ -49,24 +49,55 @@ pub fn set_weighted_rows(
     idx: &[u32],
     coefs: &[f32],
 ) {
-    weighted_rows::<false>(out, out_stride, seeds, k, rows, idx, coefs);
+    weighted_rows::<false>(out, out_stride, seeds, Rows::new(rows, k, k), idx, coefs);
+}
+
+/// Columns of the 48-wide blocks of the AVX-512 kernel: the products below run one such block
+/// of columns at a time over all their lists of entries, so that the rows they read (a block
+/// of each) stay in the cache from one list to the next.
+const BLOCK: usize = 48;
+
+/// The first `k` values of each row of a row-major matrix whose rows are `stride` apart (a
+/// block of columns of a wider matrix when `k < stride`).
+#[derive(Debug, Clone, Copy)]
+struct Rows<'a> {
+    data: &'a [f32],
+    stride: usize,
+    k: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn new(data: &'a [f32], stride: usize, k: usize) -> Self {
+        Rows { data, stride, k }
+    }
+
+    /// Row `r` (its first `k` values).
+    fn row(&self, r: usize) -> &'a [f32] {
+        &self.data[r * self.stride..][..self.k]
+    }
+
+    /// Whether row `r` lies inside the data.
+    fn has(&self, r: usize) -> bool {
+        r.checked_mul(self.stride)
+            .and_then(|start| start.checked_add(self.k))
+            .is_some_and(|end| end <= self.data.len())
+    }
 }
 
 fn weighted_rows<const ACC: bool>(
     out: &mut [f32],
     out_stride: usize,
     seeds: usize,
-    k: usize,
-    rows: &[f32],
+    rows: Rows<'_>,
     idx: &[u32],
     coefs: &[f32],
 ) {
+    let k = rows.k;
     if seeds == 0 || k == 0 {
         return;
     }
-    let n_rows = rows.len() / k;
     assert!(
-        idx.iter().all(|&r| (r as usize) < n_rows),
+        idx.iter().max().is_none_or(|&r| rows.has(r as usize)),
         "weighted rows: row index out of range"
     );
     assert!(
@@ -80,7 +111,7 @@ fn weighted_rows<const ACC: bool>(
     #[cfg(target_arch = "x86_64")]
     if seeds == 9 && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F is present; the asserts above keep every access in bounds.
-        unsafe { avx512::weighted_rows9::<ACC>(out, out_stride, k, rows, idx, coefs) };
+        unsafe { avx512::weighted_rows9::<ACC>(out, out_stride, rows, idx, coefs) };
         return;
     }
     if !ACC {
@@ -89,7 +120,7 @@ fn weighted_rows<const ACC: bool>(
         }
     }
     for (j, &r) in idx.iter().enumerate() {
-        let row = &rows[r as usize * k..][..k];
+        let row = rows.row(r as usize);
         for (s, &c) in coefs[j * seeds..][..seeds].iter().enumerate() {
             if c != 0.0 {
                 for (o, &x) in out[s * out_stride..][..k].iter_mut().zip(row) {
@@ -102,6 +133,7 @@ fn weighted_rows<const ACC: bool>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
+    use super::Rows;
     use std::arch::x86_64::*;
 
     /// [`super::add_weighted_rows`] (`ACC`) or [`super::set_weighted_rows`] for 9 seeds: column
@@ -114,12 +146,12 @@ mod avx512 {
     pub(super) unsafe fn weighted_rows9<const ACC: bool>(
         out: &mut [f32],
         out_stride: usize,
-        k: usize,
-        rows: &[f32],
+        rows: Rows<'_>,
         idx: &[u32],
         coefs: &[f32],
     ) {
-        let (o, x, c) = (out.as_mut_ptr(), rows.as_ptr(), coefs.as_ptr());
+        let (k, stride) = (rows.k, rows.stride);
+        let (o, x, c) = (out.as_mut_ptr(), rows.data.as_ptr(), coefs.as_ptr());
         let mut kb = 0;
         while kb + 48 <= k {
             let mut acc = [[_mm512_setzero_ps(); 3]; 9];
@@ -131,7 +163,7 @@ mod avx512 {
                 }
             }
             for (j, &r) in idx.iter().enumerate() {
-                let row = x.add(r as usize * k + kb);
+                let row = x.add(r as usize * stride + kb);
                 let xs = [
                     _mm512_loadu_ps(row),
                     _mm512_loadu_ps(row.add(16)),
@@ -165,7 +197,7 @@ mod avx512 {
                 }
             }
             for (j, &r) in idx.iter().enumerate() {
-                let xv = _mm512_maskz_loadu_ps(m, x.add(r as usize * k + kb));
+                let xv = _mm512_maskz_loadu_ps(m, x.add(r as usize * stride + kb));
                 let cj = c.add(j * 9);
                 for (s, a) in acc.iter_mut().enumerate() {
                     *a = _mm512_fmadd_ps(_mm512_set1_ps(*cj.add(s)), xv, *a);
@@ -227,32 +259,72 @@ pub fn conv_weight_grad_sparse(
     grad_out: &[f32],
     seeds: usize,
 ) -> Vec<f32> {
-    let n = cols.len();
-    // The patches of every image, position-major: row n·P + q is position q of image n.
-    let mut xt = Vec::with_capacity(n * p * d);
-    for c in cols {
-        xt.extend(transpose(c, d, p));
-    }
-    let mut out = vec![0.0f32; seeds * o * d];
     let per_image = seeds * o * p;
     let masks: Vec<Vec<bool>> = grad_out
         .chunks_exact(per_image)
         .map(|g| active_mask(g, seeds, o * p).0)
         .collect();
-    let mut idx = Vec::new();
-    let mut coefs = Vec::new();
+    // Per channel, its active entries image by image, position by position (row n·P + q of
+    // the patches position-major).
+    let mut lists = Lists::default();
     for ch in 0..o {
-        idx.clear();
-        coefs.clear();
         for (im, (g, mask)) in grad_out.chunks_exact(per_image).zip(&masks).enumerate() {
             for (q, _) in mask[ch * p..][..p].iter().enumerate().filter(|(_, &m)| m) {
-                idx.push((im * p + q) as u32);
-                coefs.extend((0..seeds).map(|s| g[(s * o + ch) * p + q]));
+                let coefs = (0..seeds).map(|s| g[(s * o + ch) * p + q]);
+                lists.push((im * p + q) as u32, coefs);
             }
         }
-        set_weighted_rows(&mut out[ch * d..], o * d, seeds, d, &xt, &idx, &coefs);
+        lists.close();
+    }
+    let mut out = vec![0.0f32; seeds * o * d];
+    let mut panel = Vec::with_capacity(cols.len() * p * BLOCK.min(d));
+    for kb in (0..d).step_by(BLOCK) {
+        let w = BLOCK.min(d - kb);
+        // Columns kb.. of the patches of every image, position-major: row n·P + q is position
+        // q of image n (a block small enough for the cache, read by every channel).
+        panel.clear();
+        for c in cols {
+            panel.extend(transpose(&c[kb * p..(kb + w) * p], w, p));
+        }
+        let rows = Rows::new(&panel, w, w);
+        for ch in 0..o {
+            let (idx, coefs) = lists.get(ch, seeds);
+            weighted_rows::<false>(&mut out[ch * d + kb..], o * d, seeds, rows, idx, coefs);
+        }
     }
     out
+}
+
+/// Lists of active entries, flattened: per entry a row index and the seeds' coefficients.
+#[derive(Debug, Default)]
+struct Lists {
+    idx: Vec<u32>,
+    coefs: Vec<f32>,
+    /// List `i` holds the entries `ends[i − 1]..ends[i]` (from 0 for the first).
+    ends: Vec<usize>,
+}
+
+impl Lists {
+    /// Adds an entry to the open list.
+    fn push(&mut self, row: u32, coefs: impl Iterator<Item = f32>) {
+        self.idx.push(row);
+        self.coefs.extend(coefs);
+    }
+
+    /// Closes the open list (an empty one when nothing was pushed).
+    fn close(&mut self) {
+        self.ends.push(self.idx.len());
+    }
+
+    /// The indices and coefficients of list `i`.
+    fn get(&self, i: usize, seeds: usize) -> (&[u32], &[f32]) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = self.ends[i];
+        (
+            &self.idx[start..end],
+            &self.coefs[start * seeds..end * seeds],
+        )
+    }
 }
 
 /// Where the gradients of one image (`seeds × len`) are nonzero for some seed, and how many
@@ -312,24 +384,22 @@ fn input_grad_from_cols(
     let (d, p, o) = (g.d(), positions(g), g.out_c);
     // The patch gradients position-major, then seed, then taps and channels (P × seeds ×
     // k·k·C): the 9 rows of a position are written together.
-    let mut idx = Vec::with_capacity(o);
-    let mut coefs = Vec::with_capacity(o * seeds);
+    let mut lists = Lists::default();
     for q in 0..p {
-        idx.clear();
-        coefs.clear();
         for ch in (0..o).filter(|&ch| mask[ch * p + q]) {
-            idx.push(ch as u32);
-            coefs.extend((0..seeds).map(|s| grad_out[(s * o + ch) * p + q]));
+            lists.push(ch as u32, (0..seeds).map(|s| grad_out[(s * o + ch) * p + q]));
         }
-        set_weighted_rows(
-            &mut cols_t[q * seeds * d..],
-            d,
-            seeds,
-            d,
-            weight_tm,
-            &idx,
-            &coefs,
-        );
+        lists.close();
+    }
+    // A block of columns of the weights at a time (in the cache for every position).
+    for kb in (0..d).step_by(BLOCK) {
+        let w = BLOCK.min(d - kb);
+        let rows = Rows::new(&weight_tm[kb..], d, w);
+        for q in 0..p {
+            let (idx, coefs) = lists.get(q, seeds);
+            let out = &mut cols_t[q * seeds * d + kb..];
+            weighted_rows::<false>(out, d, seeds, rows, idx, coefs);
+        }
     }
     // Folded onto the image laid out (H, W, C), then back to (C, H, W).
     let (c, h, w) = (g.in_c, g.in_h, g.in_w);
