@@ -259,16 +259,33 @@ pub fn conv_weight_grad_sparse(
     grad_out: &[f32],
     seeds: usize,
 ) -> Vec<f32> {
-    let per_image = seeds * o * p;
     let masks: Vec<Vec<bool>> = grad_out
-        .chunks_exact(per_image)
+        .chunks_exact(seeds * o * p)
         .map(|g| active_mask(g, seeds, o * p).0)
         .collect();
+    conv_weight_grad_masked(d, o, p, cols, grad_out, seeds, &masks)
+}
+
+/// [`conv_weight_grad_sparse`] with the [`active_mask`] of each image already made.
+// The product's shape (d, o, p), its two operands, the seeds and the masks are independent
+// values; a struct would only move the list.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_weight_grad_masked(
+    d: usize,
+    o: usize,
+    p: usize,
+    cols: &[Vec<f32>],
+    grad_out: &[f32],
+    seeds: usize,
+    masks: &[Vec<bool>],
+) -> Vec<f32> {
+    let per_image = seeds * o * p;
+    assert_eq!(masks.len(), cols.len(), "sparse weight gradient: masks");
     // Per channel, its active entries image by image, position by position (row n·P + q of
     // the patches position-major).
     let mut lists = Lists::default();
     for ch in 0..o {
-        for (im, (g, mask)) in grad_out.chunks_exact(per_image).zip(&masks).enumerate() {
+        for (im, (g, mask)) in grad_out.chunks_exact(per_image).zip(masks).enumerate() {
             for (q, _) in mask[ch * p..][..p].iter().enumerate().filter(|(_, &m)| m) {
                 let coefs = (0..seeds).map(|s| g[(s * o + ch) * p + q]);
                 lists.push((im * p + q) as u32, coefs);
