@@ -133,7 +133,7 @@ fn weighted_rows<const ACC: bool>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::Rows;
+    use super::{Lists, Rows};
     use std::arch::x86_64::*;
 
     /// [`super::add_weighted_rows`] (`ACC`) or [`super::set_weighted_rows`] for 9 seeds: column
@@ -150,63 +150,167 @@ mod avx512 {
         idx: &[u32],
         coefs: &[f32],
     ) {
-        let (k, stride) = (rows.k, rows.stride);
-        let (o, x, c) = (out.as_mut_ptr(), rows.data.as_ptr(), coefs.as_ptr());
+        let o = out.as_mut_ptr();
         let mut kb = 0;
-        while kb + 48 <= k {
-            let mut acc = [[_mm512_setzero_ps(); 3]; 9];
-            if ACC {
-                for (s, a) in acc.iter_mut().enumerate() {
-                    for (v, a) in a.iter_mut().enumerate() {
-                        *a = _mm512_loadu_ps(o.add(s * out_stride + kb + 16 * v));
+        while kb + 48 <= rows.k {
+            block48::<ACC>(o.add(kb), out_stride, rows, kb, idx, coefs);
+            kb += 48;
+        }
+        while kb < rows.k {
+            block16::<ACC>(o.add(kb), out_stride, rows, kb, idx, coefs);
+            kb += 16;
+        }
+    }
+
+    /// [`super::set_weighted_lists`] for 9 seeds: each column block over every list in turn.
+    ///
+    /// # Safety
+    /// AVX-512F must be available; the bounds are those checked by the caller.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn weighted_lists9(
+        out: &mut [f32],
+        list_stride: usize,
+        out_stride: usize,
+        rows: Rows<'_>,
+        lists: &Lists,
+    ) {
+        let o = out.as_mut_ptr();
+        let mut kb = 0;
+        while kb < rows.k {
+            for i in 0..lists.len() {
+                let (idx, coefs) = lists.get(i, 9);
+                let dst = o.add(i * list_stride + kb);
+                if kb + 48 <= rows.k {
+                    block48::<false>(dst, out_stride, rows, kb, idx, coefs);
+                } else {
+                    let mut k16 = 0;
+                    while kb + k16 < rows.k {
+                        block16::<false>(dst.add(k16), out_stride, rows, kb + k16, idx, coefs);
+                        k16 += 16;
                     }
-                }
-            }
-            for (j, &r) in idx.iter().enumerate() {
-                let row = x.add(r as usize * stride + kb);
-                let xs = [
-                    _mm512_loadu_ps(row),
-                    _mm512_loadu_ps(row.add(16)),
-                    _mm512_loadu_ps(row.add(32)),
-                ];
-                let cj = c.add(j * 9);
-                for (s, a) in acc.iter_mut().enumerate() {
-                    let cs = _mm512_set1_ps(*cj.add(s));
-                    for (a, &xv) in a.iter_mut().zip(&xs) {
-                        *a = _mm512_fmadd_ps(cs, xv, *a);
-                    }
-                }
-            }
-            for (s, a) in acc.iter().enumerate() {
-                for (v, &a) in a.iter().enumerate() {
-                    _mm512_storeu_ps(o.add(s * out_stride + kb + 16 * v), a);
                 }
             }
             kb += 48;
         }
-        while kb < k {
-            let m: __mmask16 = if k - kb >= 16 {
-                0xFFFF
-            } else {
-                (1u16 << (k - kb)) - 1
-            };
-            let mut acc = [_mm512_setzero_ps(); 9];
-            if ACC {
-                for (s, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_maskz_loadu_ps(m, o.add(s * out_stride + kb));
+    }
+
+    /// Columns `kb..kb + 48` of the 9 seeds' sums of one list, in registers, written at `o`
+    /// (seed `s` at `o + s·out_stride`; added to what is there with `ACC`).
+    #[inline(always)]
+    unsafe fn block48<const ACC: bool>(
+        o: *mut f32,
+        out_stride: usize,
+        rows: Rows<'_>,
+        kb: usize,
+        idx: &[u32],
+        coefs: &[f32],
+    ) {
+        let (x, c) = (rows.data.as_ptr(), coefs.as_ptr());
+        let mut acc = [[_mm512_setzero_ps(); 3]; 9];
+        if ACC {
+            for (s, a) in acc.iter_mut().enumerate() {
+                for (v, a) in a.iter_mut().enumerate() {
+                    *a = _mm512_loadu_ps(o.add(s * out_stride + 16 * v));
                 }
             }
-            for (j, &r) in idx.iter().enumerate() {
-                let xv = _mm512_maskz_loadu_ps(m, x.add(r as usize * stride + kb));
-                let cj = c.add(j * 9);
-                for (s, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*cj.add(s)), xv, *a);
+        }
+        for (j, &r) in idx.iter().enumerate() {
+            let row = x.add(r as usize * rows.stride + kb);
+            let xs = [
+                _mm512_loadu_ps(row),
+                _mm512_loadu_ps(row.add(16)),
+                _mm512_loadu_ps(row.add(32)),
+            ];
+            let cj = c.add(j * 9);
+            for (s, a) in acc.iter_mut().enumerate() {
+                let cs = _mm512_set1_ps(*cj.add(s));
+                for (a, &xv) in a.iter_mut().zip(&xs) {
+                    *a = _mm512_fmadd_ps(cs, xv, *a);
                 }
             }
-            for (s, &a) in acc.iter().enumerate() {
-                _mm512_mask_storeu_ps(o.add(s * out_stride + kb), m, a);
+        }
+        for (s, a) in acc.iter().enumerate() {
+            for (v, &a) in a.iter().enumerate() {
+                _mm512_storeu_ps(o.add(s * out_stride + 16 * v), a);
             }
-            kb += 16;
+        }
+    }
+
+    /// [`block48`] for columns `kb..min(kb + 16, k)`, with a mask.
+    #[inline(always)]
+    unsafe fn block16<const ACC: bool>(
+        o: *mut f32,
+        out_stride: usize,
+        rows: Rows<'_>,
+        kb: usize,
+        idx: &[u32],
+        coefs: &[f32],
+    ) {
+        let (x, c) = (rows.data.as_ptr(), coefs.as_ptr());
+        let m: __mmask16 = if rows.k - kb >= 16 {
+            0xFFFF
+        } else {
+            (1u16 << (rows.k - kb)) - 1
+        };
+        let mut acc = [_mm512_setzero_ps(); 9];
+        if ACC {
+            for (s, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_maskz_loadu_ps(m, o.add(s * out_stride));
+            }
+        }
+        for (j, &r) in idx.iter().enumerate() {
+            let xv = _mm512_maskz_loadu_ps(m, x.add(r as usize * rows.stride + kb));
+            let cj = c.add(j * 9);
+            for (s, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_fmadd_ps(_mm512_set1_ps(*cj.add(s)), xv, *a);
+            }
+        }
+        for (s, &a) in acc.iter().enumerate() {
+            _mm512_mask_storeu_ps(o.add(s * out_stride), m, a);
+        }
+    }
+}
+
+/// For every list `i` of `lists`, [`set_weighted_rows`] into `out[i·list_stride..]`: the 9
+/// seeds' (or `seeds'`) sums of its rows, one 48-column block at a time over all the lists (the
+/// rows' block stays in the cache; one call instead of one per list and block).
+fn set_weighted_lists(
+    out: &mut [f32],
+    list_stride: usize,
+    out_stride: usize,
+    seeds: usize,
+    rows: Rows<'_>,
+    lists: &Lists,
+) {
+    let (k, n) = (rows.k, lists.len());
+    if n == 0 || seeds == 0 || k == 0 {
+        return;
+    }
+    assert!(
+        lists.idx.iter().max().is_none_or(|&r| rows.has(r as usize)),
+        "weighted lists: row index out of range"
+    );
+    assert_eq!(
+        lists.coefs.len(),
+        lists.idx.len() * seeds,
+        "weighted lists: coefficients"
+    );
+    assert!(
+        out_stride >= k && out.len() >= (n - 1) * list_stride + (seeds - 1) * out_stride + k,
+        "weighted lists: output length"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if seeds == 9 && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is present; the asserts above keep every access in bounds.
+        unsafe { avx512::weighted_lists9(out, list_stride, out_stride, rows, lists) };
+        return;
+    }
+    for kb in (0..k).step_by(BLOCK) {
+        let block = Rows::new(&rows.data[kb..], rows.stride, BLOCK.min(k - kb));
+        for i in 0..n {
+            let (idx, coefs) = lists.get(i, seeds);
+            let dst = &mut out[i * list_stride + kb..];
+            weighted_rows::<false>(dst, out_stride, seeds, block, idx, coefs);
         }
     }
 }
@@ -304,10 +408,7 @@ pub fn conv_weight_grad_masked(
             panel.extend(transpose(&c[kb * p..(kb + w) * p], w, p));
         }
         let rows = Rows::new(&panel, w, w);
-        for ch in 0..o {
-            let (idx, coefs) = lists.get(ch, seeds);
-            weighted_rows::<false>(&mut out[ch * d + kb..], o * d, seeds, rows, idx, coefs);
-        }
+        set_weighted_lists(&mut out[kb..], d, o * d, seeds, rows, &lists);
     }
     out
 }
@@ -331,6 +432,11 @@ impl Lists {
     /// Closes the open list (an empty one when nothing was pushed).
     fn close(&mut self) {
         self.ends.push(self.idx.len());
+    }
+
+    /// The number of lists closed.
+    fn len(&self) -> usize {
+        self.ends.len()
     }
 
     /// The indices and coefficients of list `i`.
@@ -409,15 +515,7 @@ fn input_grad_from_cols(
         lists.close();
     }
     // A block of columns of the weights at a time (in the cache for every position).
-    for kb in (0..d).step_by(BLOCK) {
-        let w = BLOCK.min(d - kb);
-        let rows = Rows::new(&weight_tm[kb..], d, w);
-        for q in 0..p {
-            let (idx, coefs) = lists.get(q, seeds);
-            let out = &mut cols_t[q * seeds * d + kb..];
-            weighted_rows::<false>(out, d, seeds, rows, idx, coefs);
-        }
-    }
+    set_weighted_lists(cols_t, seeds * d, d, seeds, Rows::new(weight_tm, d, d), &lists);
     // Folded onto the image laid out (H, W, C), then back to (C, H, W).
     let (c, h, w) = (g.in_c, g.in_h, g.in_w);
     let mut grad_in = Vec::with_capacity(seeds * g.in_len());
