@@ -4,7 +4,11 @@
 //! seed of an image (it comes from the forward pass), so the seeds' coefficients of one active
 //! entry go together: `out_s += coef_s · row` for each active entry, `seeds` rows of output at
 //! once. On AVX-512 with 9 seeds (10 classes) the 9 × 48 outputs of a column block stay in
-//! registers over the whole list of entries.
+//! registers over the whole list of entries. A product has one list per output channel (weight
+//! gradients) or position (input gradients); it runs one 48-column block at a time over all its
+//! lists, so that the block of rows they read (a panel of the patches, a column block of the
+//! weights) stays in the cache. Every sum keeps its order: the results do not depend on the
+//! blocking.
 
 use super::backprop::positions;
 use crate::net::ops::ConvGeom;
@@ -510,12 +514,22 @@ fn input_grad_from_cols(
     let mut lists = Lists::default();
     for q in 0..p {
         for ch in (0..o).filter(|&ch| mask[ch * p + q]) {
-            lists.push(ch as u32, (0..seeds).map(|s| grad_out[(s * o + ch) * p + q]));
+            lists.push(
+                ch as u32,
+                (0..seeds).map(|s| grad_out[(s * o + ch) * p + q]),
+            );
         }
         lists.close();
     }
     // A block of columns of the weights at a time (in the cache for every position).
-    set_weighted_lists(cols_t, seeds * d, d, seeds, Rows::new(weight_tm, d, d), &lists);
+    set_weighted_lists(
+        cols_t,
+        seeds * d,
+        d,
+        seeds,
+        Rows::new(weight_tm, d, d),
+        &lists,
+    );
     // Folded onto the image laid out (H, W, C), then back to (C, H, W).
     let (c, h, w) = (g.in_c, g.in_h, g.in_w);
     let mut grad_in = Vec::with_capacity(seeds * g.in_len());
