@@ -10,6 +10,8 @@ use cifar_infer::setup::{Setup, Sources};
 use std::error::Error;
 
 fn main() -> Result<(), Box<dyn Error>> {
+    // As the binaries do (fxp_cli::run).
+    fxp_core::memory::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let estimator = match args.first().map(String::as_str) {
         Some("course") => Estimator::Course,

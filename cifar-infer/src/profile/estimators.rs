@@ -303,12 +303,12 @@ fn conv_weight_grad_sum(
 ) -> Vec<f32> {
     let (p, d, o) = (positions(geom), geom.d(), geom.out_c);
     let count = cols.len();
-    let active: usize = grad_out
+    let (masks, active): (Vec<Vec<bool>>, Vec<usize>) = grad_out
         .chunks_exact(seeds * o * p)
-        .map(|g| sparse::active_mask(g, seeds, o * p).1)
-        .sum();
-    if sparse::worth_sparse(active, count * o * p) {
-        return sparse::conv_weight_grad_sparse(d, o, p, cols, grad_out, seeds);
+        .map(|g| sparse::active_mask(g, seeds, o * p))
+        .unzip();
+    if sparse::worth_sparse(active.iter().sum(), count * o * p) {
+        return sparse::conv_weight_grad_masked(d, o, p, cols, grad_out, seeds, &masks);
     }
     // Row r of the stacked matrices: row r of every image, side by side.
     let gos: Vec<&[f32]> = grad_out.chunks_exact(seeds * o * p).collect();

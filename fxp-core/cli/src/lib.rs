@@ -20,8 +20,10 @@ mod input;
 pub use input::InputArgs;
 
 /// Runs a binary's main logic; on error prints `error: …` (with its causes) to stderr and
-/// exits with status 1.
+/// exits with status 1. Freed memory stays in the process for reuse
+/// ([`fxp_core::memory::keep_freed_memory`]).
 pub fn run<E: Display + std::fmt::Debug>(main: impl FnOnce() -> Result<(), E>) {
+    fxp_core::memory::keep_freed_memory();
     if let Err(e) = main() {
         eprintln!("error: {e}");
         std::process::exit(1);
