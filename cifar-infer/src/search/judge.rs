@@ -69,6 +69,8 @@ pub struct Judge<'a> {
     rule: Rule,
     memo: Mutex<HashMap<Vec<(u32, u32)>, Outcome>>,
     runs: AtomicUsize,
+    /// Evaluations of [`Judge::verdict`] and the images they classified.
+    verdicts: (AtomicUsize, AtomicUsize),
 }
 
 impl<'a> Judge<'a> {
@@ -106,6 +108,7 @@ impl<'a> Judge<'a> {
             rule,
             memo: Mutex::new(HashMap::new()),
             runs: AtomicUsize::new(0),
+            verdicts: (AtomicUsize::new(0), AtomicUsize::new(0)),
         })
     }
 
@@ -122,6 +125,17 @@ impl<'a> Judge<'a> {
     /// Exact evaluations run so far (memo misses).
     pub fn runs(&self) -> usize {
         self.runs.load(Ordering::Relaxed)
+    }
+
+    /// Evaluations [`Judge::verdict`] ran and the images they classified (of `images` each
+    /// when none stopped early): the early decision's savings, for the logs.
+    pub fn verdict_work(&self) -> (usize, usize, usize) {
+        let (runs, seen) = &self.verdicts;
+        (
+            runs.load(Ordering::Relaxed),
+            seen.load(Ordering::Relaxed),
+            self.images.len(),
+        )
     }
 
     /// Whether `m` passes the acceptance rule a − z·SE ≥ float − T.
@@ -162,7 +176,12 @@ impl<'a> Judge<'a> {
                 }
                 let rest_wrong = n - pred.len() - rest_right;
                 decided = self.rule.certain(gained, lost, rest_right, rest_wrong);
-                decided.is_none() || pred.len() == n
+                let go_on = decided.is_none() || pred.len() == n;
+                if !go_on || pred.len() == n {
+                    self.verdicts.0.fetch_add(1, Ordering::Relaxed);
+                    self.verdicts.1.fetch_add(pred.len(), Ordering::Relaxed);
+                }
+                go_on
             },
         )?;
         // Every image seen: the same memo entry as `measure` leaves.

@@ -465,11 +465,14 @@ pub fn search_study(
             &start.precisions,
             progress,
         )?;
+        let (runs, seen, n) = validator.verdict_work();
         progress.note(&format!(
-            "{}: {} steps, {} refused by the validation",
+            "{}: {} steps, {} refused by the validation; validation verdicts so far: {runs}, \
+             {seen} images classified of {}",
             metric.name(),
             g.steps.len(),
-            g.refused_by_validation
+            g.refused_by_validation,
+            runs * n
         ));
         let searched = sc.assess(
             "searched",
