@@ -71,6 +71,8 @@ pub struct Judge<'a> {
     runs: AtomicUsize,
     /// Evaluations of [`Judge::verdict`] and the images they classified.
     verdicts: (AtomicUsize, AtomicUsize),
+    /// The last network evaluated, whose unchanged layers the next one takes.
+    last: Mutex<Option<QuantizedModel>>,
 }
 
 impl<'a> Judge<'a> {
@@ -109,6 +111,7 @@ impl<'a> Judge<'a> {
             memo: Mutex::new(HashMap::new()),
             runs: AtomicUsize::new(0),
             verdicts: (AtomicUsize::new(0), AtomicUsize::new(0)),
+            last: Mutex::new(None),
         })
     }
 
@@ -154,7 +157,7 @@ impl<'a> Judge<'a> {
             None => {}
         }
         self.runs.fetch_add(1, Ordering::Relaxed);
-        let q = QuantizedModel::new(self.model, self.ranges, p, self.policy)?;
+        let q = self.quantized(p)?;
         let (n, labels) = (self.images.len(), &self.images.labels);
         let (mut gained, mut lost, mut rest_right) = (0, 0, self.rule.float_right);
         let mut decided = None;
@@ -184,6 +187,7 @@ impl<'a> Judge<'a> {
                 go_on
             },
         )?;
+        self.keep(q);
         // Every image seen: the same memo entry as `measure` leaves.
         let outcome = match r {
             Some(r) if r.correct < self.rule.min_correct() => Outcome::Below,
@@ -240,6 +244,16 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// The network of `p`, with the unchanged layers of the last one evaluated.
+    fn quantized(&self, p: &[LayerPrecision]) -> Result<QuantizedModel> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).take();
+        QuantizedModel::reusing(self.model, self.ranges, p, self.policy, last.as_ref())
+    }
+
+    fn keep(&self, q: QuantizedModel) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(q);
+    }
+
     fn outcome(&self, p: &[LayerPrecision]) -> Option<Outcome> {
         let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         memo.get(&key(p)).copied()
@@ -247,7 +261,7 @@ impl<'a> Judge<'a> {
 
     fn run(&self, p: &[LayerPrecision], min_correct: usize) -> Result<Option<Measured>> {
         self.runs.fetch_add(1, Ordering::Relaxed);
-        let q = QuantizedModel::new(self.model, self.ranges, p, self.policy)?;
+        let q = self.quantized(p)?;
         let r = evaluate_until(
             self.model,
             &q,
@@ -256,6 +270,7 @@ impl<'a> Judge<'a> {
             &Silent,
             min_correct,
         )?;
+        self.keep(q);
         let outcome = match &r {
             None => Outcome::Below,
             Some(r) => {
