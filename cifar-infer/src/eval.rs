@@ -83,6 +83,27 @@ pub fn evaluate_until(
     progress: &dyn Progress,
     min_correct: usize,
 ) -> Result<Option<EvalResult>> {
+    let mut correct = 0;
+    evaluate_while(model, kernel, data, batch, progress, |predictions, new| {
+        correct += predictions[new..]
+            .iter()
+            .zip(&data.labels[new..])
+            .filter(|(p, l)| p == l)
+            .count();
+        correct + (data.len() - predictions.len()) >= min_correct
+    })
+}
+
+/// [`evaluate`] that asks `go_on(predictions so far, index of the first new one)` between
+/// waves of batches and stops (returns `None`) when it answers `false`.
+pub fn evaluate_while(
+    model: &Model,
+    kernel: &impl LayerKernel,
+    data: &CifarSet,
+    batch: usize,
+    progress: &dyn Progress,
+    mut go_on: impl FnMut(&[u8], usize) -> bool,
+) -> Result<Option<EvalResult>> {
     if data.is_empty() {
         return Err(InferError::Invalid("no images to evaluate".into()));
     }
@@ -93,7 +114,6 @@ pub fn evaluate_until(
     }
     check_classes(model, data)?;
     let mut predictions = Vec::with_capacity(data.len());
-    let mut correct = 0;
     let starts: Vec<usize> = (0..data.len()).step_by(batch).collect();
     // Batches run concurrently, a wave of them at a time (the early-stop test runs between
     // waves). Each batch's logits do not depend on which thread computes it, so results are
@@ -114,16 +134,19 @@ pub fn evaluate_until(
                 Ok(argmax_rows(logits, model.classes))
             })
             .collect::<Result<_>>()?;
-        for (&start, classes) in group.iter().zip(classified) {
-            for (i, c) in classes.into_iter().enumerate() {
-                correct += usize::from(c == data.labels[start + i] as usize);
-                predictions.push(c as u8);
-            }
+        let new = predictions.len();
+        for classes in classified {
+            predictions.extend(classes.into_iter().map(|c| c as u8));
         }
-        if correct + (data.len() - predictions.len()) < min_correct {
+        if !go_on(&predictions, new) {
             return Ok(None);
         }
     }
+    let correct = predictions
+        .iter()
+        .zip(&data.labels)
+        .filter(|(p, l)| p == l)
+        .count();
     Ok(Some(EvalResult {
         accuracy: 100.0 * correct as f64 / data.len() as f64,
         correct,

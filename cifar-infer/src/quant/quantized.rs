@@ -260,6 +260,8 @@ pub struct QuantizedModel {
     pub layers: Vec<QuantizedLayer>,
     /// Whether each layer may hand the next its input codes ([`LayerKernel::emits_codes`]).
     codes_out: Vec<bool>,
+    /// The paths it could choose from.
+    policy: PathPolicy,
 }
 
 impl QuantizedModel {
@@ -269,6 +271,19 @@ impl QuantizedModel {
         ranges: &Ranges,
         precisions: &[LayerPrecision],
         policy: PathPolicy,
+    ) -> Result<Self> {
+        Self::reusing(model, ranges, precisions, policy, None)
+    }
+
+    /// [`QuantizedModel::new`] that takes from `previous` (built from the same `model`) every
+    /// layer whose quantizers are unchanged instead of quantizing and packing its weights
+    /// again: a search's candidates differ from each other in one or two layers.
+    pub fn reusing(
+        model: &Model,
+        ranges: &Ranges,
+        precisions: &[LayerPrecision],
+        policy: PathPolicy,
+        previous: Option<&QuantizedModel>,
     ) -> Result<Self> {
         let n = model.num_weight_layers();
         ranges.check(n)?;
@@ -294,6 +309,14 @@ impl QuantizedModel {
                 Quantizer::signed(ranges.activation[l], p.b_a)?
             };
             let weight = Quantizer::signed(ranges.weight[l], p.b_w)?;
+            let same = previous
+                .filter(|q| q.policy == policy && q.layers.len() == n)
+                .map(|q| &q.layers[l])
+                .filter(|q| q.act == act && q.weight == weight && q.name == name);
+            if let Some(same) = same {
+                layers.push(same.clone());
+                continue;
+            }
             let k: Vec<i64> = w
                 .par_iter()
                 .with_min_len(8192)
@@ -349,7 +372,11 @@ impl QuantizedModel {
             });
         }
         let codes_out = codes_out_of(model, &layers);
-        Ok(Self { layers, codes_out })
+        Ok(Self {
+            layers,
+            codes_out,
+            policy,
+        })
     }
 
     /// The kernel path of each layer.

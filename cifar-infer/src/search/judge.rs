@@ -16,12 +16,17 @@
 //! assignment tested, not for the whole search; and the calibration images are training images
 //! of the course network, where margins are larger than on test images.
 //!
+//! A validation that only needs the verdict ([`Judge::verdict`]) stops as soon as the
+//! remaining images cannot change it, either way ([`super::rule`]); the accuracies that are
+//! reported are measured on every image ([`Judge::measure`], [`Judge::settle`]).
+//!
 //! An assignment's accuracy does not depend on the cost being minimised: every exact
 //! evaluation is kept by assignment ([`Judge::measure`]) and shared by the searches of every
 //! metric and by the baselines.
+use super::rule::Rule;
 use crate::data::CifarSet;
 use crate::error::Result;
-use crate::eval::{evaluate, evaluate_until};
+use crate::eval::{evaluate, evaluate_until, evaluate_while};
 use crate::model::{FloatKernel, Model};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
 use fxp_core::progress::Silent;
@@ -47,6 +52,8 @@ enum Outcome {
     Below,
     /// Evaluated on every calibration image.
     Measured(Measured),
+    /// Only the verdict: its evaluation stopped once the verdict was certain.
+    Decided(bool),
 }
 
 /// Exact evaluations on the calibration images, memoized by assignment, and the acceptance
@@ -59,10 +66,13 @@ pub struct Judge<'a> {
     policy: PathPolicy,
     float_correct: Vec<bool>,
     float_accuracy: f64,
-    threshold: f64,
-    z: f64,
+    rule: Rule,
     memo: Mutex<HashMap<Vec<(u32, u32)>, Outcome>>,
     runs: AtomicUsize,
+    /// Evaluations of [`Judge::verdict`] and the images they classified.
+    verdicts: (AtomicUsize, AtomicUsize),
+    /// The last network evaluated, whose unchanged layers the next one takes.
+    last: Mutex<Option<QuantizedModel>>,
 }
 
 impl<'a> Judge<'a> {
@@ -77,12 +87,18 @@ impl<'a> Judge<'a> {
         z: f64,
     ) -> Result<Self> {
         let float = evaluate(model, &FloatKernel, images, batch, &Silent)?;
-        let float_correct = float
+        let float_correct: Vec<bool> = float
             .predictions
             .iter()
             .zip(&images.labels)
             .map(|(&p, &l)| p == l)
             .collect();
+        let rule = Rule {
+            n: images.len(),
+            float_right: float.correct,
+            threshold: float.accuracy - tolerance,
+            z,
+        };
         Ok(Self {
             model,
             ranges,
@@ -91,10 +107,11 @@ impl<'a> Judge<'a> {
             policy: PathPolicy::Auto,
             float_correct,
             float_accuracy: float.accuracy,
-            threshold: float.accuracy - tolerance,
-            z,
+            rule,
             memo: Mutex::new(HashMap::new()),
             runs: AtomicUsize::new(0),
+            verdicts: (AtomicUsize::new(0), AtomicUsize::new(0)),
+            last: Mutex::new(None),
         })
     }
 
@@ -105,7 +122,7 @@ impl<'a> Judge<'a> {
 
     /// float − T (%).
     pub fn threshold(&self) -> f64 {
-        self.threshold
+        self.rule.threshold
     }
 
     /// Exact evaluations run so far (memo misses).
@@ -113,9 +130,88 @@ impl<'a> Judge<'a> {
         self.runs.load(Ordering::Relaxed)
     }
 
+    /// Evaluations [`Judge::verdict`] ran and the images they classified (of `images` each
+    /// when none stopped early): the early decision's savings, for the logs.
+    pub fn verdict_work(&self) -> (usize, usize, usize) {
+        let (runs, seen) = &self.verdicts;
+        (
+            runs.load(Ordering::Relaxed),
+            seen.load(Ordering::Relaxed),
+            self.images.len(),
+        )
+    }
+
     /// Whether `m` passes the acceptance rule a − z·SE ≥ float − T.
     pub fn accepts(&self, m: &Measured) -> bool {
-        m.accuracy - self.z * m.se >= self.threshold - 1e-9
+        self.rule.accepts(m)
+    }
+
+    /// Whether `p` is below float − T or refused: `measure(p)` then [`Judge::accepts`], with
+    /// an evaluation that stops as soon as the verdict is certain (its accuracy is then not
+    /// known: [`Judge::settle`] measures it).
+    pub fn verdict(&self, p: &[LayerPrecision]) -> Result<bool> {
+        match self.outcome(p) {
+            Some(Outcome::Below) => return Ok(false),
+            Some(Outcome::Measured(m)) => return Ok(self.accepts(&m)),
+            Some(Outcome::Decided(v)) => return Ok(v),
+            None => {}
+        }
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        let q = self.quantized(p)?;
+        let (n, labels) = (self.images.len(), &self.images.labels);
+        let (mut gained, mut lost, mut rest_right) = (0, 0, self.rule.float_right);
+        let mut decided = None;
+        let r = evaluate_while(
+            self.model,
+            &q,
+            self.images,
+            self.batch,
+            &Silent,
+            |pred, new| {
+                for (i, &c) in pred.iter().enumerate().skip(new) {
+                    let f = self.float_correct[i];
+                    rest_right -= usize::from(f);
+                    match (c == labels[i], f) {
+                        (true, false) => gained += 1,
+                        (false, true) => lost += 1,
+                        _ => {}
+                    }
+                }
+                let rest_wrong = n - pred.len() - rest_right;
+                decided = self.rule.certain(gained, lost, rest_right, rest_wrong);
+                let go_on = decided.is_none() || pred.len() == n;
+                if !go_on || pred.len() == n {
+                    self.verdicts.0.fetch_add(1, Ordering::Relaxed);
+                    self.verdicts.1.fetch_add(pred.len(), Ordering::Relaxed);
+                }
+                go_on
+            },
+        )?;
+        self.keep(q);
+        // Every image seen: the same memo entry as `measure` leaves.
+        let outcome = match r {
+            Some(r) if r.correct < self.rule.min_correct() => Outcome::Below,
+            Some(r) => Outcome::Measured(self.rule.measured(r.correct, gained, lost)),
+            None => Outcome::Decided(decided.unwrap_or(false)),
+        };
+        self.memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key(p), outcome);
+        Ok(match outcome {
+            Outcome::Below => false,
+            Outcome::Measured(m) => self.accepts(&m),
+            Outcome::Decided(v) => v,
+        })
+    }
+
+    /// Makes what [`Judge::recall`] says of `p` what [`Judge::measure`] would have left: an
+    /// assignment only decided by [`Judge::verdict`] is measured.
+    pub fn settle(&self, p: &[LayerPrecision]) -> Result<()> {
+        if let Some(Outcome::Decided(_)) = self.outcome(p) {
+            self.run(p, self.rule.min_correct())?;
+        }
+        Ok(())
     }
 
     /// `p` measured, or `None` when its accuracy is below float − T (the evaluation stops as
@@ -124,7 +220,7 @@ impl<'a> Judge<'a> {
         match self.outcome(p) {
             Some(Outcome::Below) => Ok(None),
             Some(Outcome::Measured(m)) => Ok(Some(m)),
-            None => self.run(p, self.min_correct()),
+            Some(Outcome::Decided(_)) | None => self.run(p, self.rule.min_correct()),
         }
     }
 
@@ -138,13 +234,24 @@ impl<'a> Judge<'a> {
             .expect("an evaluation without a bar is never stopped"))
     }
 
-    /// What is known of `p` without evaluating: `None` if never evaluated, `Some(None)` if
-    /// below float − T, else its measure.
+    /// What is known of `p` without evaluating: `None` if never measured (or only decided),
+    /// `Some(None)` if below float − T, else its measure.
     pub fn recall(&self, p: &[LayerPrecision]) -> Option<Option<Measured>> {
-        Some(match self.outcome(p)? {
-            Outcome::Below => None,
-            Outcome::Measured(m) => Some(m),
-        })
+        match self.outcome(p)? {
+            Outcome::Below => Some(None),
+            Outcome::Measured(m) => Some(Some(m)),
+            Outcome::Decided(_) => None,
+        }
+    }
+
+    /// The network of `p`, with the unchanged layers of the last one evaluated.
+    fn quantized(&self, p: &[LayerPrecision]) -> Result<QuantizedModel> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).take();
+        QuantizedModel::reusing(self.model, self.ranges, p, self.policy, last.as_ref())
+    }
+
+    fn keep(&self, q: QuantizedModel) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(q);
     }
 
     fn outcome(&self, p: &[LayerPrecision]) -> Option<Outcome> {
@@ -152,16 +259,9 @@ impl<'a> Judge<'a> {
         memo.get(&key(p)).copied()
     }
 
-    /// Correct images needed for accuracy ≥ float − T.
-    fn min_correct(&self) -> usize {
-        let n = self.images.len() as f64;
-        // The smallest integer c with 100·c/n ≥ threshold (a hair of slack for rounding).
-        ((self.threshold * n / 100.0) - 1e-9).ceil().max(0.0) as usize
-    }
-
     fn run(&self, p: &[LayerPrecision], min_correct: usize) -> Result<Option<Measured>> {
         self.runs.fetch_add(1, Ordering::Relaxed);
-        let q = QuantizedModel::new(self.model, self.ranges, p, self.policy)?;
+        let q = self.quantized(p)?;
         let r = evaluate_until(
             self.model,
             &q,
@@ -170,6 +270,7 @@ impl<'a> Judge<'a> {
             &Silent,
             min_correct,
         )?;
+        self.keep(q);
         let outcome = match &r {
             None => Outcome::Below,
             Some(r) => {
@@ -186,17 +287,14 @@ impl<'a> Judge<'a> {
                         _ => {}
                     }
                 }
-                Outcome::Measured(Measured {
-                    accuracy: r.accuracy,
-                    se: paired_se(gained, lost, r.n),
-                })
+                Outcome::Measured(self.rule.measured(r.correct, gained, lost))
             }
         };
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         memo.insert(key(p), outcome);
         Ok(match outcome {
-            Outcome::Below => None,
             Outcome::Measured(m) => Some(m),
+            Outcome::Below | Outcome::Decided(_) => None,
         })
     }
 }

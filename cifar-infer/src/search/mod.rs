@@ -8,6 +8,7 @@
 //!   on held-out calibration images with the acceptance rule of [`judge`] (≥ float − T by a
 //!   margin of z standard errors of the paired difference); a step the validation refuses is
 //!   dropped like one that fails on calibration, and the search goes on with the others.
+//!   The validation stops as soon as its verdict is certain ([`rule`]).
 //!   Evaluations stop early once they cannot pass and are shared by
 //!   every metric's search; a removal that failed once is not tried again (accuracy is taken
 //!   to fall as bits are removed), and scores are updated lazily (only the best candidate is
@@ -22,6 +23,7 @@
 pub mod cost;
 pub mod design;
 pub mod judge;
+pub mod rule;
 pub mod study;
 
 pub use cost::{CostMetric, Costs};
@@ -170,10 +172,7 @@ pub fn greedy(
         };
         // The step must hold on the held-out images too; one that does not is dropped like a
         // removal that fails on calibration (cands[0] is the winning candidate).
-        if !validator
-            .measure(&c)?
-            .is_some_and(|v| validator.accepts(&v))
-        {
+        if !validator.verdict(&c)? {
             refused_by_validation += 1;
             cands.remove(0);
             continue;

@@ -273,12 +273,14 @@ impl Scorer<'_> {
             },
             precisions: p,
         };
-        self.recall(&mut a);
+        self.recall(&mut a)?;
         Ok(a)
     }
 
-    /// Fills `a`'s calibration and validation fields with what the judges know of it.
-    fn recall(&self, a: &mut Assignment) {
+    /// Fills `a`'s calibration and validation fields with what the judges know of it (an
+    /// assignment whose validation only decided a step is measured first).
+    fn recall(&self, a: &mut Assignment) -> Result<()> {
+        self.validator.settle(&a.precisions)?;
         a.calibration_accuracy = self
             .judge
             .recall(&a.precisions)
@@ -289,6 +291,7 @@ impl Scorer<'_> {
         a.validation_accuracy = m.map(|m| m.accuracy);
         a.validation_se = m.map(|m| m.se);
         a.validated = known.map(|m| m.is_some_and(|m| self.validator.accepts(&m)));
+        Ok(())
     }
 }
 
@@ -462,11 +465,14 @@ pub fn search_study(
             &start.precisions,
             progress,
         )?;
+        let (runs, seen, n) = validator.verdict_work();
         progress.note(&format!(
-            "{}: {} steps, {} refused by the validation",
+            "{}: {} steps, {} refused by the validation; validation verdicts so far: {runs}, \
+             {seen} images classified of {}",
             metric.name(),
             g.steps.len(),
-            g.refused_by_validation
+            g.refused_by_validation,
+            runs * n
         ));
         let searched = sc.assess(
             "searched",
@@ -513,7 +519,7 @@ pub fn search_study(
     }
     // What the searches learnt of the baselines on the calibration images.
     for a in uniform.iter_mut().chain(&mut offsets) {
-        sc.recall(a);
+        sc.recall(a)?;
     }
     let holds = searches
         .iter()
