@@ -1,7 +1,7 @@
 //! Direct f32 convolution (stride 1, no im2col rows): per image, the input spatially padded
-//! (C × (H + 2p) × (W + 2p)); tiles of 8 consecutive output positions (which may span output
-//! lines) × 32 output channels (16 accumulators), per input (c, i, j) two loads of the weights
-//! (packed once per call as 32-channel panels, input by input) and 8 broadcasts of the
+//! (C × (H + 2p) × (W + 2p)); tiles of 6 consecutive output positions (which may span output
+//! lines) × 64 output channels (24 accumulators), per input (c, i, j) four loads of the weights
+//! (packed once per call as 64-channel panels, input by input) and 6 broadcasts of the
 //! positions' input values, read in place at one offset from each position's window.
 //!
 //! Numerics: the inputs run in the weights' order (c, i, j), slab after slab, each output one
@@ -13,16 +13,22 @@ use rayon::prelude::*;
 use std::arch::x86_64::*;
 
 /// Output positions per tile.
-const MR: usize = 8;
-/// Output channels per tile (a panel of the packed weights).
-const NR: usize = 32;
+const MR: usize = 6;
+/// Vectors of 16 output channels per tile: a weight panel of 64 channels. Measured on an AMD
+/// EPYC (Zen 4), one thread, the course network's stride-1 convolutions but the first (9 × 9 to
+/// 19 × 19 outputs), G FMA per CPU-second: 6 × 64 51.1-54.0, 4 × 64 51.1-53.3, 8 × 32
+/// 51.7-53.7; before the short last tile (padding rows): 8 × 48 44.0-49.2, 12 × 32 26 (its 12
+/// window pointers spill).
+const NV: usize = 4;
+/// Output channels per weight panel.
+const NR: usize = 16 * NV;
 
 /// Whether [`conv2d`] takes this geometry: stride 1 (other strides go through im2col rows).
 pub(super) fn applies(g: &ConvGeom) -> bool {
     g.stride == 1
 }
 
-/// Scratch of one thread: the padded image and the sums of one panel (positions × 32).
+/// Scratch of one thread: the padded image and the sums of one panel (positions × [`NR`]).
 #[derive(Default)]
 struct Scratch {
     xp: Vec<f32>,
@@ -58,7 +64,7 @@ pub(super) unsafe fn conv2d(
         .zip(x.par_chunks(g.in_len()))
         .for_each_init(Scratch::default, |s, (y, img)| {
             pad_image(img, g, &mut s.xp);
-            grow(&mut s.c, p.next_multiple_of(MR) * NR);
+            grow(&mut s.c, p * NR);
             for (b, panel) in w.chunks_exact(d * NR).enumerate() {
                 // SAFETY: the caller checked the CPU; `xp` is the padded image of `g`.
                 unsafe { panel_sums(&s.xp, g, &offs, panel, &mut s.c) };
@@ -69,8 +75,8 @@ pub(super) unsafe fn conv2d(
     out
 }
 
-/// The weights (O rows of D) as panels of 32 output channels (the last padded with zeros),
-/// within a panel input by input the 32 channels' weights.
+/// The weights (O rows of D) as panels of [`NR`] output channels (the last padded with zeros),
+/// within a panel input by input the panel's channels' weights.
 fn pack_weights(weight: &[f32], o: usize, d: usize) -> Vec<f32> {
     let panels = o.div_ceil(NR);
     let mut w = vec![0f32; panels * d * NR];
@@ -115,80 +121,91 @@ fn pad_image(img: &[f32], g: &ConvGeom, xp: &mut Vec<f32>) {
 }
 
 /// The sums of every output position against one weight panel, into `c` (position by
-/// position, 32 channels each; positions past the last repeat it), slab by slab of [`KC`]
+/// position, [`NR`] channels each), slab by slab of [`KC`]
 /// inputs, the tiles continuing their chains through `c`.
 ///
 /// # Safety
-/// AVX-512F present; `xp` the padded image of `g`, `panel` D × 32 weights, `c` at least
-/// (positions rounded up to 8) × 32 values.
+/// AVX-512F present; `xp` the padded image of `g`, `panel` D × [`NR`] weights, `c` at least
+/// positions × [`NR`] values.
 #[target_feature(enable = "avx512f")]
 unsafe fn panel_sums(xp: &[f32], g: &ConvGeom, offs: &[usize], panel: &[f32], c: &mut [f32]) {
-    let (ow, wp, d) = (g.out_w(), g.in_w + 2 * g.pad, g.d());
+    let (ow, wp, d, nr) = (g.out_w(), g.in_w + 2 * g.pad, g.d(), NR);
     let p = g.out_h() * ow;
     assert!(xp.len() >= g.in_c * (g.in_h + 2 * g.pad) * wp && offs.len() == d);
-    assert!(panel.len() == d * NR && c.len() >= p.next_multiple_of(MR) * NR);
+    assert!(panel.len() == d * nr && c.len() >= p * nr);
     // Position q's window starts at row q / ow, column q % ow of the padded image.
     let base = |q: usize| xp.as_ptr().add(q / ow * wp + q % ow);
     let mut k0 = 0;
     while k0 < d {
         let kk = KC.min(d - k0);
-        for q in (0..p).step_by(MR) {
-            let a: [*const f32; MR] = std::array::from_fn(|m| base((q + m).min(p - 1)));
-            let w = panel.as_ptr().add(k0 * NR);
-            tile(
-                kk,
-                &a,
-                offs.as_ptr().add(k0),
-                w,
-                c.as_mut_ptr().add(q * NR),
-                k0 == 0,
-            );
+        let (w, o, first) = (panel.as_ptr().add(k0 * nr), offs.as_ptr().add(k0), k0 == 0);
+        let full = p - p % MR;
+        for q in (0..full).step_by(MR) {
+            let a: [*const f32; MR] = std::array::from_fn(|m| base(q + m));
+            tile::<MR, NV>(kk, &a, o, w, c.as_mut_ptr().add(q * nr), first);
         }
+        // The last positions, fewer than MR (≤ 7): a tile of as many rows.
+        let cq = c.as_mut_ptr().add(full * nr);
+        macro_rules! tail {
+            ($($r:literal)*) => {
+                match p - full {
+                    $($r => tile::<$r, NV>(kk, &std::array::from_fn(|m| base(full + m)), o, w, cq, first),)*
+                    _ => {}
+                }
+            };
+        }
+        tail!(1 2 3 4 5 6 7);
         k0 += kk;
     }
 }
 
-/// One tile: 8 positions (windows at `a`) × 32 channels, inputs `offs[..kk]` against the
-/// weights `w` (kk × 32), continuing the sums in `c` (8 × 32) unless `first`.
+/// One tile: R positions (windows at `a`) × 16·NV channels, inputs `offs[..kk]` against the
+/// weights `w` (kk × 16·NV), continuing the sums in `c` (R × 16·NV) unless `first`.
 ///
 /// # Safety
-/// AVX-512F present; every `a[m] + offs[t]` inside the padded image, `w` kk × 32 values, `c`
-/// 8 × 32 values.
+/// AVX-512F present; every `a[m] + offs[t]` inside the padded image, `w` kk × 16·NV values,
+/// `c` R × 16·NV values.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn tile(
+unsafe fn tile<const R: usize, const NV: usize>(
     kk: usize,
-    a: &[*const f32; MR],
+    a: &[*const f32; R],
     offs: *const usize,
     w: *const f32,
     c: *mut f32,
     first: bool,
 ) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    let nr = 16 * NV;
+    let mut acc = [[_mm512_setzero_ps(); NV]; R];
     if !first {
         for (m, row) in acc.iter_mut().enumerate() {
-            row[0] = _mm512_loadu_ps(c.add(m * NR));
-            row[1] = _mm512_loadu_ps(c.add(m * NR + 16));
+            for (v, x) in row.iter_mut().enumerate() {
+                *x = _mm512_loadu_ps(c.add(m * nr + 16 * v));
+            }
         }
     }
     for t in 0..kk {
         let off = *offs.add(t);
-        let w0 = _mm512_loadu_ps(w.add(t * NR));
-        let w1 = _mm512_loadu_ps(w.add(t * NR + 16));
+        let mut wv = [_mm512_setzero_ps(); NV];
+        for (v, x) in wv.iter_mut().enumerate() {
+            *x = _mm512_loadu_ps(w.add(t * nr + 16 * v));
+        }
         for (row, &am) in acc.iter_mut().zip(a) {
             let av = _mm512_set1_ps(*am.add(off));
-            row[0] = _mm512_fmadd_ps(av, w0, row[0]);
-            row[1] = _mm512_fmadd_ps(av, w1, row[1]);
+            for (x, &wx) in row.iter_mut().zip(&wv) {
+                *x = _mm512_fmadd_ps(av, wx, *x);
+            }
         }
     }
     for (m, row) in acc.iter().enumerate() {
-        _mm512_storeu_ps(c.add(m * NR), row[0]);
-        _mm512_storeu_ps(c.add(m * NR + 16), row[1]);
+        for (v, x) in row.iter().enumerate() {
+            _mm512_storeu_ps(c.add(m * nr + 16 * v), *x);
+        }
     }
 }
 
 /// Channels `o0..o1` of the image's NCHW output `y` (`p` positions each) from the panel's sums
-/// `c` (position by position, 32 channels), plus the bias.
+/// `c` (position by position, [`NR`] channels), plus the bias.
 fn write_nchw(c: &[f32], p: usize, (o0, o1): (usize, usize), y: &mut [f32], bias: Option<&[f32]>) {
     // 16 positions at a time: their 16 rows of `c` stay in L1 across the channels.
     for q0 in (0..p).step_by(16) {
