@@ -69,7 +69,8 @@ pub(super) unsafe fn conv2d(
                 // SAFETY: the caller checked the CPU; `xp` is the padded image of `g`.
                 unsafe { panel_sums(&s.xp, g, &offs, panel, &mut s.c) };
                 let (o0, o1) = (b * NR, o.min(b * NR + NR));
-                write_nchw(&s.c, p, (o0, o1), &mut y[o0 * p..o1 * p], bias);
+                // SAFETY: as above.
+                unsafe { write_nchw(&s.c, p, (o0, o1), &mut y[o0 * p..o1 * p], bias) };
             }
         });
     out
@@ -205,17 +206,35 @@ unsafe fn tile<const R: usize, const NV: usize>(
 }
 
 /// Channels `o0..o1` of the image's NCHW output `y` (`p` positions each) from the panel's sums
-/// `c` (position by position, [`NR`] channels), plus the bias.
-fn write_nchw(c: &[f32], p: usize, (o0, o1): (usize, usize), y: &mut [f32], bias: Option<&[f32]>) {
-    // 16 positions at a time: their 16 rows of `c` stay in L1 across the channels.
+/// `c` (position by position, [`NR`] channels), plus the bias: per channel, 16 positions by one
+/// masked gather (their 16 rows of `c` stay in L1 across the channels), the bias added as a
+/// vector (the same rounding as one by one), one masked store.
+///
+/// # Safety
+/// AVX-512F present.
+#[target_feature(enable = "avx512f")]
+unsafe fn write_nchw(
+    c: &[f32],
+    p: usize,
+    (o0, o1): (usize, usize),
+    y: &mut [f32],
+    bias: Option<&[f32]>,
+) {
+    assert!(o1 - o0 <= NR && c.len() >= p * NR && y.len() == (o1 - o0) * p);
+    let rows = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(NR as i32),
+    );
     for q0 in (0..p).step_by(16) {
-        let q1 = p.min(q0 + 16);
-        for (j, row) in y.chunks_exact_mut(p).take(o1 - o0).enumerate() {
-            let b = bias.map_or(0.0, |b| b[o0 + j]);
-            for (q, v) in row[q0..q1].iter_mut().enumerate() {
-                let s = c[(q0 + q) * NR + j];
-                *v = if bias.is_some() { s + b } else { s };
+        let mask = ((1u32 << (p - q0).min(16)) - 1) as __mmask16;
+        for (j, row) in y.chunks_exact_mut(p).enumerate() {
+            // Lanes q read c[(q0 + q)·NR + j], only for the positions that exist.
+            let src = c.as_ptr().add(q0 * NR + j);
+            let mut v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, rows, src.cast());
+            if let Some(b) = bias {
+                v = _mm512_add_ps(v, _mm512_set1_ps(b[o0 + j]));
             }
+            _mm512_mask_storeu_ps(row.as_mut_ptr().add(q0), mask, v);
         }
     }
 }
