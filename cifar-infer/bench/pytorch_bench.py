@@ -305,14 +305,15 @@ def per_image_gains(params, x, chunk=5):
     return e_a / len(x), e_w / len(x)
 
 
-def timed_rows(label, net, x, y, batch, rows):
-    """Times `net` over the images in batches (after one warm-up batch); appends a row."""
+def timed_rows(label, net, x, y, batch, rows, clock=time.perf_counter):
+    """Times `net` over the images in batches (after one warm-up batch) on `clock`; appends a
+    row."""
     net(x[:batch])  # warm-up (allocator, kernel selection)
-    t0 = time.perf_counter()
+    t0 = clock()
     correct = 0
     for i in range(0, len(x), batch):
         correct += int((net(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
-    s = time.perf_counter() - t0
+    s = clock() - t0
     rows.append({"config": label, "images": len(x), "seconds": s,
                  "images_per_s": len(x) / s, "accuracy": correct / len(x)})
     print(f"pytorch {label}: {len(x) / s:.1f} images/s, {100 * correct / len(x):.2f} %",
@@ -335,7 +336,11 @@ def main():
                     help="calibration images of the course-estimator timing (0: skip)")
     ap.add_argument("--per-image-images", type=int, default=0,
                     help="calibration images of the per-image-estimator timing (0: skip)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time the inference rows in process CPU seconds (time.process_time), "
+                         "not wall seconds: steadier on a shared machine, with --threads 1")
     a = ap.parse_args()
+    clock = time.process_time if a.cpu_time else time.perf_counter
     # torch.ao.quantization and quantized tensors are deprecated (still in torch 2.15); the
     # warnings would only clutter the bench's log.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -351,11 +356,11 @@ def main():
     rows = []
     with torch.inference_mode():
         for label, bits in configs:
-            timed_rows(label, Net(params, r_w, r_a, bits), x, y, a.batch, rows)
+            timed_rows(label, Net(params, r_w, r_a, bits), x, y, a.batch, rows, clock)
     for engine in [e for e in a.engines.split(",") if e]:
         m = int8_module(params, r_w, r_a, calib[:a.calibration], engine)
         with torch.inference_mode():
-            timed_rows(f"int8-{engine}", m, x, y, a.batch, rows)
+            timed_rows(f"int8-{engine}", m, x, y, a.batch, rows, clock)
     gains = []
     for est, n, fn in [("course", a.gain_images, course_gains),
                        ("per-image", a.per_image_images, per_image_gains)]:

@@ -1,5 +1,6 @@
-//! Measures the float kernel ([`FloatKernel`]: the AVX-512F micro-kernel where the CPU has it)
-//! against the GEMM front end ([`GemmFloatKernel`], the path before it), on the course network:
+//! Measures the float kernel ([`FloatKernel`]: the AVX-512F micro-kernels where the CPU has them,
+//! stride-1 convolutions direct) against its convolutions through im2col rows ([`Im2col`]) and
+//! the GEMM front end ([`GemmFloatKernel`], the path before both), on the course network:
 //!
 //! ```sh
 //! # Peak f32 FMA/s of one core, then each weight layer's FMA/s on a batch of 50 (both kernels,
@@ -10,13 +11,31 @@
 //! cargo run --release -p cifar-infer --example float_kernel -- predictions [N]
 //! ```
 use cifar_infer::eval::evaluate;
-use cifar_infer::model::{FloatKernel, GemmFloatKernel, LayerKernel, Op};
+use cifar_infer::float;
+use cifar_infer::model::{ConvLayer, FloatKernel, GemmFloatKernel, LayerKernel, LinearLayer, Op};
 use cifar_infer::setup::{Setup, Sources};
 use fxp_core::progress::Silent;
 use std::error::Error;
 
 /// Images per batch (as `cargo xtask bench`).
 const BATCH: usize = 50;
+
+/// [`FloatKernel`] with every convolution through im2col rows (one group, undilated: the course
+/// network's).
+struct Im2col;
+
+impl LayerKernel for Im2col {
+    fn conv(&self, _layer: usize, c: &ConvLayer, x: &[f32], n: usize) -> Vec<f32> {
+        assert!(
+            c.groups == 1 && c.dilation == 1,
+            "Im2col: one group, undilated"
+        );
+        float::conv2d_im2col(x, n, &c.geom, c.weights(), c.biases())
+    }
+    fn linear(&self, layer: usize, l: &LinearLayer, x: &[f32], n: usize) -> Vec<f32> {
+        FloatKernel.linear(layer, l, x, n)
+    }
+}
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -81,7 +100,8 @@ fn speed() -> Result<(), Box<dyn Error>> {
         .iter()
         .filter(|op| matches!(op, Op::Conv(_) | Op::Linear(_)))
         .collect();
-    println!("layer          G FMA   float kernel G FMA/CPU-s   GEMM front end G FMA/CPU-s");
+    println!("layer          G FMA   float kernel G FMA/CPU-s   im2col convs   GEMM front end");
+    let kernels: [&dyn LayerKernel; 3] = [&FloatKernel, &Im2col, &GemmFloatKernel];
     for (l, (op, input)) in weight_ops.iter().zip(&trace.layer_inputs).enumerate() {
         let (name, fma) = match op {
             Op::Conv(c) => (&c.name, c.geom.out_len() * c.geom.d()),
@@ -89,46 +109,50 @@ fn speed() -> Result<(), Box<dyn Error>> {
             _ => unreachable!(),
         };
         let fma = (fma * BATCH) as f64;
-        // Best of 5 alternating rounds of each kernel (the machine may be shared).
-        let secs = |k: &dyn Fn() -> Vec<f32>, reps: usize| {
-            let t = cpu_seconds();
-            for _ in 0..reps {
-                std::hint::black_box(k());
-            }
-            (cpu_seconds() - t) / reps as f64
-        };
         let run = |k: &dyn LayerKernel| match op {
             Op::Conv(c) => k.conv(l, c, input, BATCH),
             Op::Linear(lin) => k.linear(l, lin, input, BATCH),
             _ => unreachable!(),
         };
+        // Best of 5 alternating rounds of each kernel (the machine may be shared).
         let reps = (5e8 / fma).ceil().max(2.0) as usize;
-        let (mut ours, mut gemm) = (f64::MAX, f64::MAX);
+        let mut best = [f64::MAX; 3];
         for _ in 0..5 {
-            ours = ours.min(secs(&|| run(&FloatKernel), reps));
-            gemm = gemm.min(secs(&|| run(&GemmFloatKernel), reps));
+            for (b, k) in best.iter_mut().zip(kernels) {
+                let t = cpu_seconds();
+                for _ in 0..reps {
+                    std::hint::black_box(run(k));
+                }
+                *b = b.min((cpu_seconds() - t) / reps as f64);
+            }
         }
-        let (ours, gemm) = (fma / ours / 1e9, fma / gemm / 1e9);
-        println!("{name:<14} {:>5.2} {ours:>26.1} {gemm:>28.1}", fma / 1e9);
+        let [ours, im2col, gemm] = best.map(|s| fma / s / 1e9);
+        println!(
+            "{name:<14} {:>5.2} {ours:>26.1} {im2col:>14.1} {gemm:>16.1}",
+            fma / 1e9
+        );
     }
     // Best of 3 alternating passes of each kernel.
-    let pass = |float: bool| -> Result<f64, Box<dyn Error>> {
+    let pass = |k: usize| -> Result<f64, Box<dyn Error>> {
         let t = cpu_seconds();
-        if float {
-            evaluate(model, &FloatKernel, &setup.test, BATCH, &Silent)?;
-        } else {
-            evaluate(model, &GemmFloatKernel, &setup.test, BATCH, &Silent)?;
-        }
-        Ok(setup.test.len() as f64 / (cpu_seconds() - t))
+        let set = &setup.test;
+        match k {
+            0 => evaluate(model, &FloatKernel, set, BATCH, &Silent)?,
+            1 => evaluate(model, &Im2col, set, BATCH, &Silent)?,
+            _ => evaluate(model, &GemmFloatKernel, set, BATCH, &Silent)?,
+        };
+        Ok(set.len() as f64 / (cpu_seconds() - t))
     };
-    let (mut ours, mut gemm) = (0f64, 0f64);
+    let mut best = [0f64; 3];
     for _ in 0..3 {
-        ours = ours.max(pass(true)?);
-        gemm = gemm.max(pass(false)?);
+        for (k, b) in best.iter_mut().enumerate() {
+            *b = b.max(pass(k)?);
+        }
     }
+    let [ours, im2col, gemm] = best;
     println!(
-        "float pass, {} images: float kernel {ours:.1} images per CPU-second, \
-         GEMM front end {gemm:.1}",
+        "float pass, {} images: float kernel {ours:.1} images per CPU-second, im2col \
+         convolutions {im2col:.1}, GEMM front end {gemm:.1}",
         setup.test.len()
     );
     Ok(())

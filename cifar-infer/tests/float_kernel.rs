@@ -192,3 +192,73 @@ fn packed_linear_weights_follow_a_change_of_the_weights() {
         "changed layer vs a new layer with its weights"
     );
 }
+
+/// Stride-1 geometries of the direct convolution: positions not a multiple of its 8-position
+/// tiles (tiles spanning output lines), output channels past one 32-channel panel (the last
+/// partial), inputs past one slab, with and without padding, a 1 × 1 and a 5 × 5 kernel.
+fn direct_geoms() -> Vec<ConvGeom> {
+    let g = |in_c, in_h, in_w, out_c, k, pad| ConvGeom {
+        in_c,
+        in_h,
+        in_w,
+        out_c,
+        k,
+        stride: 1,
+        pad,
+    };
+    vec![
+        // 5 × 3 = 15 positions, 40 channels (panels of 32 and 8), D = 180, no padding.
+        g(20, 7, 5, 40, 3, 0),
+        // 7 × 6 = 42 positions, padding 2, D = 6·25 = 150, 33 channels.
+        g(6, 7, 6, 33, 5, 2),
+        // 1 × 1 kernel, 3 positions, D = 257 (three slabs, the last of one input), 64 channels.
+        g(257, 1, 3, 64, 1, 0),
+        // One position only (a 3 × 3 image, 3 × 3 kernel), 1 channel.
+        g(4, 3, 3, 1, 3, 0),
+    ]
+}
+
+#[test]
+fn direct_conv2d_is_the_fma_chain_on_odd_shapes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    for g in direct_geoms() {
+        for n in [1, 2] {
+            let x = random(n * g.in_len(), &mut rng);
+            let w = random(g.out_c * g.d(), &mut rng);
+            let b = random(g.out_c, &mut rng);
+            for bias in [None, Some(b.as_slice())] {
+                let got = float::conv2d(&x, n, &g, &w, bias);
+                let what = format!("direct conv {g:?}, {n} images, bias {}", bias.is_some());
+                check(&what, &got, &conv_chains(&x, n, &g, &w, bias));
+            }
+        }
+    }
+}
+
+/// The direct convolution (stride 1) and the im2col rows give the same bits, on the shapes of
+/// both tests and whatever the number of threads; stride 2 (the im2col rows in both calls)
+/// included.
+#[test]
+fn direct_and_im2col_convolutions_agree_bit_for_bit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for g in direct_geoms().into_iter().chain(conv_geoms()) {
+        let n = 5;
+        let x = random(n * g.in_len(), &mut rng);
+        let w = random(g.out_c * g.d(), &mut rng);
+        let b = random(g.out_c, &mut rng);
+        let want = float::conv2d_im2col(&x, n, &g, &w, Some(&b));
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            let got = pool.install(|| float::conv2d(&x, n, &g, &w, Some(&b)));
+            assert_eq!(
+                bits(&got),
+                bits(&want),
+                "conv {g:?}: direct vs im2col, {threads} threads"
+            );
+        }
+    }
+}

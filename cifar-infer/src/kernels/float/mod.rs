@@ -4,6 +4,8 @@
 //! slab of B, or a linear layer's weights packed once for good, [`LinearPack`]), and the layer
 //! drivers ([`layers`]: convolutions over ranges of the batch's output positions, linear layers
 //! over blocks of output features with the images as tile rows, the bias in the epilogue).
+//! Stride-1 convolutions skip the im2col rows: [`direct`] reads each tile's inputs in place from
+//! the padded image (6 positions × 64 channels per tile).
 //!
 //! **Numerics.** Every output is one fused multiply-add chain over its inputs in increasing
 //! order, started at zero, plus the bias (rounded once more): the same value whatever the tile
@@ -13,6 +15,8 @@
 //! **Fallback.** Without AVX-512F (or with `FXP_HW_FLOAT_KERNEL=gemm`), the layers go through the
 //! GEMM front end ([`crate::ops::conv2d`], [`crate::ops::linear`]), whose sums round differently
 //! in the last bits.
+#[cfg(target_arch = "x86_64")]
+mod direct;
 mod driver;
 mod im2col;
 mod layers;
@@ -123,8 +127,26 @@ impl std::fmt::Debug for LinearPack {
 }
 
 /// PyTorch `Conv2d` forward in f32 (one group): `n` NCHW images, weights O × C·k·k, optional
-/// bias.
+/// bias. At the AVX-512F level stride 1 runs the direct convolution ([`direct`]), other
+/// strides the im2col rows.
 pub fn conv2d(x: &[f32], n: usize, g: &ConvGeom, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    #[cfg(target_arch = "x86_64")]
+    if float_level() == FloatLevel::Avx512 && direct::applies(g) {
+        // SAFETY: the level is AVX-512F only where the CPU runs it.
+        return unsafe { direct::conv2d(x, n, g, weight, bias) };
+    }
+    conv2d_im2col(x, n, g, weight, bias)
+}
+
+/// [`conv2d`] through the im2col rows whatever the stride (the direct convolution's
+/// predecessor, kept for strides other than 1 and for comparison: `examples/float_kernel.rs`).
+pub fn conv2d_im2col(
+    x: &[f32],
+    n: usize,
+    g: &ConvGeom,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
     match shape(float_level()) {
         // SAFETY: `shape` gives the AVX-512F kernel only where the CPU runs it.
         Some(s) => unsafe { layers::conv2d(s, x, n, g, weight, bias) },
