@@ -193,9 +193,10 @@ fn packed_linear_weights_follow_a_change_of_the_weights() {
     );
 }
 
-/// Stride-1 geometries of the direct convolution: positions not a multiple of its 8-position
-/// tiles (tiles spanning output lines), output channels past one 32-channel panel (the last
-/// partial), inputs past one slab, with and without padding, a 1 × 1 and a 5 × 5 kernel.
+/// Stride-1 geometries of the direct convolution: positions not a multiple of its tiles (tiles
+/// spanning output lines), output channels past one 64-channel panel (the last partial), inputs
+/// past one slab, with and without padding (the border's taps skipped: classes of positions
+/// down to one position, or to no tap), a 1 × 1 and a 5 × 5 kernel.
 fn direct_geoms() -> Vec<ConvGeom> {
     let g = |in_c, in_h, in_w, out_c, k, pad| ConvGeom {
         in_c,
@@ -215,7 +216,60 @@ fn direct_geoms() -> Vec<ConvGeom> {
         g(257, 1, 3, 64, 1, 0),
         // One position only (a 3 × 3 image, 3 × 3 kernel), 1 channel.
         g(4, 3, 3, 1, 3, 0),
+        // The border's taps skipped: padding 1 on an odd shape (5 × 7 positions, 70 channels,
+        // D = 19·9 = 171 past one slab of whole channels).
+        g(19, 5, 7, 70, 3, 1),
+        // 1 × 1 kernel, padding 1: the border's positions read only the padding (no tap).
+        g(9, 3, 4, 17, 1, 1),
+        // Windows mostly border: a 2 × 1 image, 5 × 5 kernel, padding 2 (2 × 1 positions).
+        g(3, 2, 1, 5, 5, 2),
+        // Padding 2 with a 3 × 3 kernel: a border line of positions reading one line of taps.
+        g(5, 4, 3, 8, 3, 2),
     ]
+}
+
+/// One position of `g` (input `x`, one output channel) whose shortened chain (the border's taps
+/// skipped) is −0 and the full one +0: a product underflowing to −0 (−1e-30 · 1e-30), the
+/// border's taps after it adding +0 (positive weights).
+#[test]
+fn direct_conv2d_keeps_the_full_chains_zero_sign() {
+    // 1 × 1 image, 3 × 3 kernel, padding 1: tap (1, 1) reads the image, the other 8 the border.
+    let g = ConvGeom {
+        in_c: 1,
+        in_h: 1,
+        in_w: 1,
+        out_c: 1,
+        k: 3,
+        stride: 1,
+        pad: 1,
+    };
+    let (x, w) = ([-1e-30f32], [1e-30f32; 9]);
+    let want = conv_chains(&x, 1, &g, &w, None);
+    assert_eq!(want[0].0.to_bits(), 0f32.to_bits(), "the full chain is +0");
+    check("a −0 shortened chain", &float::conv2d(&x, 1, &g, &w, None), &want);
+}
+
+/// A non-finite weight on a border tap: 0·inf is NaN, so no tap may be skipped (the direct
+/// convolution gives the im2col rows' bits).
+#[test]
+fn direct_conv2d_skips_no_tap_with_a_non_finite_weight() {
+    let mut rng = ChaCha8Rng::seed_from_u64(24);
+    let g = ConvGeom {
+        in_c: 3,
+        in_h: 4,
+        in_w: 5,
+        out_c: 6,
+        k: 3,
+        stride: 1,
+        pad: 1,
+    };
+    let x = random(2 * g.in_len(), &mut rng);
+    let mut w = random(g.out_c * g.d(), &mut rng);
+    w[0] = f32::INFINITY; // channel 0, tap (c 0, i 0, j 0): the border for the first line
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let want = float::conv2d_im2col(&x, 2, &g, &w, None);
+    assert!(want[0].is_nan(), "position (0, 0) multiplies inf by the border's 0");
+    assert_eq!(bits(&float::conv2d(&x, 2, &g, &w, None)), bits(&want));
 }
 
 #[test]
