@@ -246,7 +246,11 @@ fn direct_conv2d_keeps_the_full_chains_zero_sign() {
     let (x, w) = ([-1e-30f32], [1e-30f32; 9]);
     let want = conv_chains(&x, 1, &g, &w, None);
     assert_eq!(want[0].0.to_bits(), 0f32.to_bits(), "the full chain is +0");
-    check("a −0 shortened chain", &float::conv2d(&x, 1, &g, &w, None), &want);
+    check(
+        "a −0 shortened chain",
+        &float::conv2d(&x, 1, &g, &w, None),
+        &want,
+    );
 }
 
 /// A non-finite weight on a border tap: 0·inf is NaN, so no tap may be skipped (the direct
@@ -268,7 +272,10 @@ fn direct_conv2d_skips_no_tap_with_a_non_finite_weight() {
     w[0] = f32::INFINITY; // channel 0, tap (c 0, i 0, j 0): the border for the first line
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let want = float::conv2d_im2col(&x, 2, &g, &w, None);
-    assert!(want[0].is_nan(), "position (0, 0) multiplies inf by the border's 0");
+    assert!(
+        want[0].is_nan(),
+        "position (0, 0) multiplies inf by the border's 0"
+    );
     assert_eq!(bits(&float::conv2d(&x, 2, &g, &w, None)), bits(&want));
 }
 

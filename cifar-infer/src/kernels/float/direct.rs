@@ -1,7 +1,7 @@
 //! Direct f32 convolution (stride 1, no im2col rows): per image, the input spatially padded
-//! (C × (H + 2p) × (W + 2p)); tiles of 6 consecutive output positions (which may span output
-//! lines) × 64 output channels (24 accumulators), per input (c, i, j) four loads of the weights
-//! (packed once per call as 64-channel panels, input by input) and 6 broadcasts of the
+//! (C × (H + 2p) × (W + 2p)); tiles of up to 7 output positions of one class (below) × 64
+//! output channels (up to 28 accumulators), per input (c, i, j) four loads of the weights
+//! (packed once per call as 64-channel panels, input by input) and a broadcast of each of the
 //! positions' input values, read in place at one offset from each position's window.
 //!
 //! The zero border is not multiplied: the output positions are grouped by the taps their

@@ -5,7 +5,7 @@
 //! drivers ([`layers`]: convolutions over ranges of the batch's output positions, linear layers
 //! over blocks of output features with the images as tile rows, the bias in the epilogue).
 //! Stride-1 convolutions skip the im2col rows: [`direct`] reads each tile's inputs in place from
-//! the padded image (6 positions × 64 channels per tile).
+//! the padded image (up to 7 positions × 64 channels per tile), the zero border's taps skipped.
 //!
 //! **Numerics.** Every output is one fused multiply-add chain over its inputs in increasing
 //! order, started at zero, plus the bias (rounded once more): the same value whatever the tile
