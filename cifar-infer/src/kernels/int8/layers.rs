@@ -26,6 +26,7 @@ struct Scratch {
     acc: Vec<i32>,
     total: Vec<i64>,
     digit: Vec<u8>,
+    digit16: Vec<u16>,
     pooled32: Vec<i32>,
     pooled64: Vec<i64>,
 }
@@ -63,27 +64,56 @@ fn dot_rows<T: Staged>(
     if let (SimdLevel::Avx512Vnni, Some((w, chunk)), Rows::U16(a)) =
         (kernel.level(), &pw.pairs, codes)
     {
-        // One vpdpwssd pass instead of the digit passes.
+        // One vpdpwssd pass (per activation digit at B_A = 16) instead of the digit passes.
         let len = (b1 - b0) * n * NR;
+        if pw.pair_digits() == 2 {
+            sc.total.resize(len, 0);
+            sc.digit16.resize(n * pw.kp, 0);
+            for ai in 0..2 {
+                // SAFETY: the VNNI level exists only where AVX-512 F/BW/DQ/VL/VNNI were
+                // detected; the sizes are those `pairs_block` asserts.
+                unsafe { byte_digits(a, 8 * ai as u32, &mut sc.digit16) };
+                let into = super::vnni::Into64 {
+                    shift: 8 * ai as u32,
+                    add: ai > 0,
+                };
+                for b in b0..b1 {
+                    let tot = &mut sc.total[(b - b0) * n * NR..][..n * NR];
+                    let w = &w[b * NR * pw.kp..];
+                    // SAFETY: as above.
+                    unsafe {
+                        super::vnni::pairs_block(&sc.digit16, n, pw.kp, w, *chunk, tot, into)
+                    };
+                }
+            }
+            let (sums, m) = pooled(&sc.total[..len], n, b1 - b0, pool, &mut sc.pooled64);
+            // SAFETY: as above.
+            unsafe { write_sums_avx512(sums, m, pw, b0, b1, out, lay, emit) };
+            return;
+        }
         if 2 * chunk >= pw.kp {
             // One chunk per row: the i32 sums are the totals.
             sc.acc.resize(len, 0);
             for b in b0..b1 {
                 let acc = &mut sc.acc[(b - b0) * n * NR..][..n * NR];
-                // SAFETY: as below; one chunk covers the row, so its i32 sum is exact.
+                // SAFETY: as above; one chunk covers the row, so its i32 sum is exact.
                 unsafe { super::vnni::pairs_block_i32(a, n, pw.kp, &w[b * NR * pw.kp..], acc) };
             }
             let (sums, m) = pooled(&sc.acc[..len], n, b1 - b0, pool, &mut sc.pooled32);
-            // SAFETY: as below.
+            // SAFETY: as above.
             unsafe { write_sums_avx512(sums, m, pw, b0, b1, out, lay, emit) };
             return;
         }
         sc.total.resize(len, 0);
         for b in b0..b1 {
             let tot = &mut sc.total[(b - b0) * n * NR..][..n * NR];
-            // SAFETY: the VNNI level exists only where AVX-512 F/BW/VNNI were detected; the
-            // sizes are those `pairs_block` asserts.
-            unsafe { super::vnni::pairs_block(a, n, pw.kp, &w[b * NR * pw.kp..], *chunk, tot) };
+            let into = super::vnni::Into64 {
+                shift: 0,
+                add: false,
+            };
+            let w = &w[b * NR * pw.kp..];
+            // SAFETY: as above.
+            unsafe { super::vnni::pairs_block(a, n, pw.kp, w, *chunk, tot, into) };
         }
         let (sums, m) = pooled(&sc.total[..len], n, b1 - b0, pool, &mut sc.pooled64);
         // SAFETY: as above (AVX-512 F/BW/DQ/VL with the VNNI level).
@@ -122,6 +152,15 @@ fn dot_rows<T: Staged>(
         sc,
         emit,
     );
+}
+
+/// The base-256 digit `shift / 8` of each code of `src`, into `dst` (compiled for AVX-512).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn byte_digits(src: &[u16], shift: u32, dst: &mut [u16]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = (v >> shift) & 0xff;
+    }
 }
 
 /// [`write_sums`] compiled for AVX-512.

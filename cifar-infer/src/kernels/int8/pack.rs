@@ -62,10 +62,10 @@ pub struct PackedWeights {
     pub(super) digits: Vec<Vec<i8>>,
     /// o·Σ_j k_w of each row.
     pub(super) correction: Vec<i64>,
-    /// For 8 < B, B_A ≤ 15 (see `pairs_of`) on an AVX-512 VNNI CPU without AMX: the codes as
-    /// i16 in pairs of inputs (`vpdpwssd` layout: blocks of 64 rows, groups of 2 inputs, 64
-    /// rows × 2), one pass instead of the digit passes; with the number of input pairs whose
-    /// i32 sum is exact ([`exact_chunk`]).
+    /// For 8 < B (see `pairs_of`) on an AVX-512 VNNI CPU without AMX: the codes as i16 in
+    /// pairs of inputs (`vpdpwssd` layout: blocks of 64 rows, groups of 2 inputs, 64 rows × 2),
+    /// one pass per [`PackedWeights::pair_digits`] instead of the digit passes; with the number
+    /// of input pairs whose i32 sum is exact ([`exact_chunk`]).
     pub(super) pairs: Option<(Vec<i16>, usize)>,
     /// Largest activation code (2^B_A − 1).
     a_max: i64,
@@ -159,6 +159,16 @@ impl PackedWeights {
         (geom == g).then_some(pw)
     }
 
+    /// The activation passes of the `pairs` kernel: 1 (whole codes, B_A ≤ 15: they fit i16) or
+    /// 2 (B_A = 16: base-256 digits in i16 lanes).
+    pub(super) fn pair_digits(&self) -> usize {
+        if self.a_max > i16::MAX as i64 {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The (i, j, c)-ordered copy (same codes, same correction).
     fn to_hwc(&self, g: &ConvGeom) -> PackedWeights {
         let digits = self
@@ -168,7 +178,7 @@ impl PackedWeights {
             .collect();
         let pairs = self.pairs.as_ref().map(|(w, _)| {
             let w = self.permuted_to_hwc(g, w, pair_index);
-            let chunk = exact_chunk(&w, self.rows, self.kp, self.a_max);
+            let chunk = exact_chunk(&w, self.rows, self.kp, pair_a_max(self.a_max));
             (w, chunk)
         });
         PackedWeights {
@@ -206,8 +216,10 @@ impl PackedWeights {
 }
 
 /// The `vpdpwssd` packing of the codes (see [`PackedWeights::pairs`]) where it applies and is
-/// the kernel in use: more than one digit pass, B_A ≤ 15 (codes fit i16), the VNNI level, and
-/// at least 16 input pairs between flushes.
+/// the kernel in use: more than one digit pass, the VNNI level, and at least 16 input pairs
+/// between flushes. B_A ≤ 15: one pass on the codes (they fit i16); B_A = 16: one pass per
+/// base-256 activation digit (2 passes of half `vpdpbusd`'s rate instead of 2 × 3 digit
+/// passes, the weights' 16 bits needing 3 balanced i8 digits).
 fn pairs_of(
     codes: &[i64],
     rows: usize,
@@ -218,7 +230,7 @@ fn pairs_of(
     weight_bits: u32,
 ) -> Option<(Vec<i16>, usize)> {
     let multi = act_digits_of(act.bits()) > 1 || weight_digits_of(weight_bits) > 1;
-    if !multi || act.bits() > 15 || super::simd_level() != super::SimdLevel::Avx512Vnni {
+    if !multi || super::simd_level() != super::SimdLevel::Avx512Vnni {
         return None;
     }
     let mut w = vec![0i16; rows_pad * kp];
@@ -228,11 +240,21 @@ fn pairs_of(
             w[pair_index(r, k, kp)] = codes[r * d + k] as i16;
         }
     }
-    let chunk = exact_chunk(&w, rows, kp, (1i64 << act.bits()) - 1);
+    let chunk = exact_chunk(&w, rows, kp, pair_a_max((1i64 << act.bits()) - 1));
     // Below 16 pairs the i64 flushes cost more than the digit passes save (measured: 7 pairs
     // no faster, 1 pair 1.7× slower, 128 pairs 1.38× faster than the digits); one chunk for
     // the whole row has no flush.
     (chunk >= 16 || 2 * chunk >= kp).then_some((w, chunk))
+}
+
+/// The largest value a `pairs` pass multiplies for activation codes up to `a_max`: the code, or
+/// a base-256 digit when the codes do not fit i16.
+fn pair_a_max(a_max: i64) -> i64 {
+    if a_max > i16::MAX as i64 {
+        255
+    } else {
+        a_max
+    }
 }
 
 /// The most input pairs whose i32 sum is exact in the pairs kernel, for packed weights `w` and
