@@ -130,6 +130,27 @@ fn geoms() -> Vec<ConvGeom> {
             stride: 1,
             pad: 2,
         },
+        // Direct on the pairs kernel only (B > 8, VNNI): k·C = 6 is whole pairs, not groups of
+        // 4; two row blocks; C odd, so no column is skipped.
+        ConvGeom {
+            in_c: 3,
+            in_h: 6,
+            in_w: 5,
+            out_c: 65,
+            k: 2,
+            stride: 1,
+            pad: 1,
+        },
+        // Pairs kernel with the border columns skipped on C = 6 (whole pairs, not groups of 4).
+        ConvGeom {
+            in_c: 6,
+            in_h: 5,
+            in_w: 6,
+            out_c: 5,
+            k: 2,
+            stride: 1,
+            pad: 1,
+        },
     ]
 }
 

@@ -559,7 +559,17 @@ fn conv2d_into<T: Staged + Send>(
         && kernel.level() == SimdLevel::Avx512Vnni
         && pw.act_digits == 1
         && pw.digits.len() == 1
-        && super::direct::applies(g, pw.kp);
+        && super::direct::applies(g, pw.kp, false);
+    // Codes of more than one digit on the VNNI level's pairs kernel, one chunk per row: the
+    // same, on 16-bit codes.
+    #[cfg(target_arch = "x86_64")]
+    let direct_pairs = hwc
+        && kernel.level() == SimdLevel::Avx512Vnni
+        && pw
+            .pairs
+            .as_ref()
+            .is_some_and(|(_, chunk)| 2 * chunk >= pw.kp)
+        && super::direct::applies(g, pw.kp, true);
     let dot = |rows: Rows<'_>, sc: &mut Scratch, y: &mut [T]| {
         dot_rows(rows, hw, pw, kernel, (0, blocks), pool, y, lay, sc, emit);
     };
@@ -592,6 +602,19 @@ fn conv2d_into<T: Staged + Send>(
     } else {
         out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
             u16::with_bufs(|b| {
+                #[cfg(target_arch = "x86_64")]
+                if direct_pairs {
+                    b.x.resize(in_len, 0);
+                    src.fill(i * in_len, &mut b.x, pw.offset);
+                    pad_hwc((&b.x, cl), g, pad as u16, &mut b.xp);
+                    // SAFETY: as above.
+                    unsafe {
+                        let xp = (b.xp.as_slice(), pad as u16);
+                        let (digits, sc) = (&mut b.rows, &mut b.sc);
+                        direct_pair_rows(xp, g, pw, pool, y, lay, (digits, sc), emit);
+                    }
+                    return;
+                }
                 let (rows, sc) = b.patch_rows(&src, i, g, pw, hwc);
                 dot(rows, sc, y);
             })
@@ -622,6 +645,55 @@ unsafe fn direct_rows<T: Staged>(
     super::direct::sums(xp, g, &pw.digits[0], pw.kp, (0, blocks), &mut sc.acc);
     let (sums, m) = pooled(&sc.acc[..len], n, blocks, pool, &mut sc.pooled32);
     write_sums(sums, m, pw, 0, blocks, out, lay, emit);
+}
+
+/// [`direct_rows`] on the pairs kernel ([`super::direct::pair_sums`]): one pass on the padded
+/// image `xp` of codes up to B_A = 15, or one per base-256 digit of 16-bit codes (the digit
+/// images made in `digits`), the i32 sums of the second shifted into i64 totals.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+// Allowed: as for `dot_rows`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn direct_pair_rows<T: Staged>(
+    (xp, pad): (&[u16], u16),
+    g: &ConvGeom,
+    pw: &PackedWeights,
+    pool: Option<&PoolGeom>,
+    out: &mut [T],
+    lay: OutLayout,
+    (digits, sc): (&mut Vec<u16>, &mut Scratch),
+    emit: &impl Emit<T>,
+) {
+    let Some((w, _)) = &pw.pairs else {
+        unreachable!("direct_pair_rows needs the pairs packing")
+    };
+    let blocks = pw.rows_pad / NR;
+    let n = g.out_h() * g.out_w();
+    let len = blocks * n * NR;
+    sc.acc.resize(len, 0);
+    let sums = super::direct::pair_sums;
+    if pw.pair_digits() == 1 {
+        sums((xp, pad), g, w, pw.kp, (0, blocks), &mut sc.acc);
+        let (s, m) = pooled(&sc.acc[..len], n, blocks, pool, &mut sc.pooled32);
+        write_sums(s, m, pw, 0, blocks, out, lay, emit);
+        return;
+    }
+    sc.total.resize(len, 0);
+    digits.resize(xp.len(), 0);
+    for ai in 0..2u32 {
+        byte_digits(xp, 8 * ai, digits);
+        let pad_digit = (pad >> (8 * ai)) & 0xff;
+        sums((digits, pad_digit), g, w, pw.kp, (0, blocks), &mut sc.acc);
+        for (t, &s) in sc.total.iter_mut().zip(&sc.acc[..len]) {
+            *t = if ai == 0 {
+                s as i64
+            } else {
+                *t + ((s as i64) << 8)
+            };
+        }
+    }
+    let (s, m) = pooled(&sc.total[..len], n, blocks, pool, &mut sc.pooled64);
+    write_sums(s, m, pw, 0, blocks, out, lay, emit);
 }
 
 /// One image's codes (CHW, or HWC when the flag is set) unfolded into patch rows: in (i, j, c)
