@@ -141,6 +141,17 @@ fn geoms() -> Vec<ConvGeom> {
             stride: 1,
             pad: 1,
         },
+        // Pairs kernel, D = 576: at B = 12 and 16 (random codes) an exact chunk holds one or two
+        // kernel lines of 192 inputs, not the row, so the lines go by groups.
+        ConvGeom {
+            in_c: 64,
+            in_h: 4,
+            in_w: 5,
+            out_c: 3,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
         // Pairs kernel with the border columns skipped on C = 6 (whole pairs, not groups of 4).
         ConvGeom {
             in_c: 6,

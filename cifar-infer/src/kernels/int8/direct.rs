@@ -81,28 +81,29 @@ pub(super) unsafe fn sums(
     assert!(applies(g, kp, false));
     assert!(xp.len() >= padded_len(g) && w.len() >= b1 * NR * kp);
     let (xp, w) = (xp.as_ptr(), w.as_ptr());
-    sums_on::<1>((xp, pad == 0), g, w, kp, (b0, b1), c);
+    sums_on::<1>((xp, pad == 0), g, w, kp, (b0, b1), (0, g.k), c);
 }
 
 /// [`sums`] on the `vpdpwssd` kernel: 16-bit codes up to 2^15 − 1 (whole codes, or base-256
-/// digits) against the i16 pairs packing of the weights (see `PackedWeights::pairs`), for
-/// weights whose i32 sums are exact over the whole row (one chunk).
+/// digits) against the i16 pairs packing of the weights (see `PackedWeights::pairs`), over the
+/// kernel lines `lines` only (the taps of other lines count 0).
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI present; every row's i32 sum exact (one chunk covers the row).
+/// AVX-512 F/BW/VNNI present; every row's i32 sum over those lines exact (within one chunk).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(super) unsafe fn pair_sums(
     (xp, pad): (&[u16], u16),
     g: &ConvGeom,
     w: &[i16],
     kp: usize,
-    (b0, b1): (usize, usize),
+    lines: (usize, usize),
     c: &mut [i32],
 ) {
     assert!(applies(g, kp, true));
-    assert!(xp.len() >= padded_len(g) && w.len() >= b1 * NR * kp);
+    assert!(xp.len() >= padded_len(g) && w.len() >= g.out_c.div_ceil(NR) * NR * kp);
     let (xp, w) = (xp.as_ptr() as *const u8, w.as_ptr() as *const i8);
-    sums_on::<2>((xp, pad == 0), g, w, kp, (b0, b1), c);
+    let blocks = g.out_c.div_ceil(NR);
+    sums_on::<2>((xp, pad == 0), g, w, kp, (0, blocks), lines, c);
 }
 
 /// Codes of the padded image of `g`.
@@ -111,7 +112,8 @@ fn padded_len(g: &ConvGeom) -> usize {
 }
 
 /// [`sums`] on codes of `E` bytes (1: u8 × i8 on `vpdpbusd`, 2: i16 pairs on `vpdpwssd`; either
-/// way a weight group of 64 rows is 256 bytes); `skip`: the border is code 0.
+/// way a weight group of 64 rows is 256 bytes); `skip`: the border is code 0; kernel lines
+/// `lines` only.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn sums_on<const E: usize>(
     (xp, skip): (*const u8, bool),
@@ -119,6 +121,7 @@ unsafe fn sums_on<const E: usize>(
     w: *const i8,
     kp: usize,
     (b0, b1): (usize, usize),
+    (l0, l1): (usize, usize),
     c: &mut [i32],
 ) {
     let (ch, wp) = (g.in_c, g.in_w + 2 * g.pad);
@@ -141,7 +144,8 @@ unsafe fn sums_on<const E: usize>(
                 let wc = x1 - x0;
                 let count = (y1 - y0) * wc;
                 let pos = |t: usize| (y0 + t / wc) * ow + x0 + t % wc;
-                let taps = (line, run, (i0, i1), (j0 * ch, j1 * ch));
+                let (i0, i1) = (i0.max(l0), i1.min(l1));
+                let taps = (line, run, (i0, i1.max(i0)), (j0 * ch, j1 * ch));
                 let mut t = 0;
                 while t < count {
                     let ps: [usize; MR] = std::array::from_fn(|m| pos((t + m).min(count - 1)));

@@ -560,15 +560,16 @@ fn conv2d_into<T: Staged + Send>(
         && pw.act_digits == 1
         && pw.digits.len() == 1
         && super::direct::applies(g, pw.kp, false);
-    // Codes of more than one digit on the VNNI level's pairs kernel, one chunk per row: the
-    // same, on 16-bit codes.
+    // Codes of more than one digit on the VNNI level's pairs kernel, when an exact chunk holds
+    // at least one kernel line (k·C inputs): the same, on 16-bit codes, a chunk of lines at a
+    // time.
     #[cfg(target_arch = "x86_64")]
     let direct_pairs = hwc
         && kernel.level() == SimdLevel::Avx512Vnni
         && pw
             .pairs
             .as_ref()
-            .is_some_and(|(_, chunk)| 2 * chunk >= pw.kp)
+            .is_some_and(|(_, chunk)| 2 * chunk >= g.k * g.in_c)
         && super::direct::applies(g, pw.kp, true);
     let dot = |rows: Rows<'_>, sc: &mut Scratch, y: &mut [T]| {
         dot_rows(rows, hw, pw, kernel, (0, blocks), pool, y, lay, sc, emit);
@@ -649,7 +650,9 @@ unsafe fn direct_rows<T: Staged>(
 
 /// [`direct_rows`] on the pairs kernel ([`super::direct::pair_sums`]): one pass on the padded
 /// image `xp` of codes up to B_A = 15, or one per base-256 digit of 16-bit codes (the digit
-/// images made in `digits`), the i32 sums of the second shifted into i64 totals.
+/// images made in `digits`), each over groups of kernel lines that fit the exact chunk; the
+/// i32 sums kept as they are when one group and one pass cover the row, else added (shifted
+/// by the digit) into i64 totals.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 // Allowed: as for `dot_rows`.
@@ -664,7 +667,7 @@ unsafe fn direct_pair_rows<T: Staged>(
     (digits, sc): (&mut Vec<u16>, &mut Scratch),
     emit: &impl Emit<T>,
 ) {
-    let Some((w, _)) = &pw.pairs else {
+    let Some((w, chunk)) = &pw.pairs else {
         unreachable!("direct_pair_rows needs the pairs packing")
     };
     let blocks = pw.rows_pad / NR;
@@ -672,24 +675,30 @@ unsafe fn direct_pair_rows<T: Staged>(
     let len = blocks * n * NR;
     sc.acc.resize(len, 0);
     let sums = super::direct::pair_sums;
-    if pw.pair_digits() == 1 {
-        sums((xp, pad), g, w, pw.kp, (0, blocks), &mut sc.acc);
+    // Kernel lines per exact chunk (at least 1, as `conv2d_into` checked).
+    let per = (2 * chunk / (g.k * g.in_c)).clamp(1, g.k);
+    if pw.pair_digits() == 1 && per == g.k {
+        sums((xp, pad), g, w, pw.kp, (0, g.k), &mut sc.acc);
         let (s, m) = pooled(&sc.acc[..len], n, blocks, pool, &mut sc.pooled32);
         write_sums(s, m, pw, 0, blocks, out, lay, emit);
         return;
     }
+    sc.total.clear();
     sc.total.resize(len, 0);
-    digits.resize(xp.len(), 0);
-    for ai in 0..2u32 {
-        byte_digits(xp, 8 * ai, digits);
-        let pad_digit = (pad >> (8 * ai)) & 0xff;
-        sums((digits, pad_digit), g, w, pw.kp, (0, blocks), &mut sc.acc);
-        for (t, &s) in sc.total.iter_mut().zip(&sc.acc[..len]) {
-            *t = if ai == 0 {
-                s as i64
-            } else {
-                *t + ((s as i64) << 8)
-            };
+    for ai in 0..pw.pair_digits() as u32 {
+        let (img, pad) = if pw.pair_digits() == 1 {
+            (xp, pad)
+        } else {
+            digits.resize(xp.len(), 0);
+            byte_digits(xp, 8 * ai, digits);
+            (&digits[..], (pad >> (8 * ai)) & 0xff)
+        };
+        for l0 in (0..g.k).step_by(per) {
+            let lines = (l0, (l0 + per).min(g.k));
+            sums((img, pad), g, w, pw.kp, lines, &mut sc.acc);
+            for (t, &s) in sc.total.iter_mut().zip(&sc.acc[..len]) {
+                *t += (s as i64) << (8 * ai);
+            }
         }
     }
     let (s, m) = pooled(&sc.total[..len], n, blocks, pool, &mut sc.pooled64);
