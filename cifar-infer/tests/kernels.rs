@@ -191,8 +191,8 @@ fn im2col_conv_equals_naive_conv() {
 fn integer_conv_kernels_equal_the_exact_sum() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for g in geoms() {
-        // B = 16: base-256 activation digits on the pairs kernel (VNNI level), signed (offset
-        // codes up to 2^16 − 1) and unsigned.
+        // B = 15, 16: base-256 activation digits on the pairs kernel (VNNI level), signed
+        // (offset codes up to 2^B − 1) and unsigned.
         let cases = [
             (false, 8),
             (true, 8),
