@@ -42,8 +42,9 @@
 //! contiguous codes), the micro-kernels (portable, `vnni`, `amx`: exact sums of code rows
 //! against one packed panel; `direct`: the VNNI one reading single-digit patches straight from
 //! the padded (H, W, C) image when k·C is a multiple of 4, so no patch rows, and skipping the
-//! taps on a border of code 0; the same on the `vpdpwssd` pass for 16-bit codes), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
-//! forms) that split the digits and call a micro-kernel, the max-pooling of the exact sums of a
+//! taps on a border of code 0; the same on the `vpdpwssd` pass for 16-bit codes), the layer
+//! drivers ([`conv2d`], [`linear`] and their dequantizing forms) that split the digits and call
+//! a micro-kernel (`pairs`: those of the `vpdpwssd` pass), the max-pooling of the exact sums of a
 //! convolution that emits codes (`pool`), and the epilogue that writes the exact, dequantized or
 //! requantized sums (vectorised over rows, transposed by 16 × 16 tiles).
 #![allow(clippy::incompatible_msrv)]
@@ -56,6 +57,8 @@ mod epilogue;
 mod im2row;
 mod layers;
 mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pairs;
 mod pool;
 mod portable;
 #[cfg(target_arch = "x86_64")]
