@@ -81,7 +81,6 @@ pub(super) unsafe fn pair_rows<T: Staged>(
     }
     let (sums, m) = pooled(&sc.total[..len], n, b1 - b0, pool, &mut sc.pooled64);
     write_sums(sums, m, pw, b0, b1, out, lay, emit);
-    return;
 }
 
 /// The base-256 digit `shift / 8` of each code of `src`, into `dst` (compiled for AVX-512).
