@@ -18,7 +18,10 @@
 //! "in-img" counts the multiply-accumulates of a convolution whose taps read the image, not
 //! its zero padding: at B ≤ 8 the direct kernel skips the padding of unsigned inputs (code 0),
 //! as PyTorch's int8 engine does, so the rate and share of the peak of those layers are of
-//! these; elsewhere of all ("M MAC/im").
+//! these; elsewhere of all ("M MAC/im"). Above 8 bits the direct pairs kernel skips that
+//! padding too where it applies (an exact chunk holds a kernel line: every convolution but the
+//! first at B = 15, 16), yet the rates count all the multiply-accumulates; and at B = 15, 16
+//! (two `vpdpwssd` passes, one per activation digit) the exact bound is half the peak shown.
 use cifar_infer::model::{Activation, LayerKernel, Output};
 use cifar_infer::model::{ConvLayer, LinearLayer, WeightLayer};
 use cifar_infer::setup::{Setup, Sources};

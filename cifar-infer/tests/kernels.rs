@@ -130,6 +130,38 @@ fn geoms() -> Vec<ConvGeom> {
             stride: 1,
             pad: 2,
         },
+        // Direct on the pairs kernel only (B > 8, VNNI): k·C = 6 is whole pairs, not groups of
+        // 4; two row blocks; C odd, so no column is skipped.
+        ConvGeom {
+            in_c: 3,
+            in_h: 6,
+            in_w: 5,
+            out_c: 65,
+            k: 2,
+            stride: 1,
+            pad: 1,
+        },
+        // Pairs kernel, D = 576: at B = 12 and 16 (random codes) an exact chunk holds one or two
+        // kernel lines of 192 inputs, not the row, so the lines go by groups.
+        ConvGeom {
+            in_c: 64,
+            in_h: 4,
+            in_w: 5,
+            out_c: 3,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
+        // Pairs kernel with the border columns skipped on C = 6 (whole pairs, not groups of 4).
+        ConvGeom {
+            in_c: 6,
+            in_h: 5,
+            in_w: 6,
+            out_c: 5,
+            k: 2,
+            stride: 1,
+            pad: 1,
+        },
     ]
 }
 
@@ -159,7 +191,17 @@ fn im2col_conv_equals_naive_conv() {
 fn integer_conv_kernels_equal_the_exact_sum() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for g in geoms() {
-        for (signed_act, bits) in [(false, 8), (true, 8), (false, 16), (true, 12), (false, 3)] {
+        // B = 15, 16: base-256 activation digits on the pairs kernel (VNNI level), signed
+        // (offset codes up to 2^B − 1) and unsigned.
+        let cases = [
+            (false, 8),
+            (true, 8),
+            (false, 16),
+            (true, 16),
+            (true, 12),
+            (false, 3),
+        ];
+        for (signed_act, bits) in cases {
             let n = 2;
             let act = if signed_act {
                 Quantizer::signed(1.0, bits).unwrap()
@@ -238,20 +280,22 @@ fn integer_linear_kernels_equal_the_exact_sum() {
     }
 }
 
-/// Sums at the exactness bound of the `vpdpwssd` chunks (B = 12…15): every activation at its
-/// largest code and one weight in `gap` at the most negative code, the rest 0 or (mixed signs)
-/// the largest, so a chunk's sum comes close to −2^31 (the chunk is cut from the weights' L1
-/// norm per run of inputs); the sums equal the exact i64 ones on every kernel.
+/// Sums at the exactness bound of the `vpdpwssd` chunks (B = 12…15, and B = 16 whose passes
+/// multiply activation digits up to 255): every activation at its largest code and one weight
+/// in `gap` at the most negative code (gap 1: all of them, so chunks shorter than the row), the
+/// rest 0 or (mixed signs) the largest, so a chunk's sum comes close to −2^31 (the chunk is cut
+/// from the weights' L1 norm per run of inputs); the sums equal the exact i64 ones on every
+/// kernel.
 #[test]
 fn integer_kernels_are_exact_at_the_chunk_bound() {
     let (n, i, o) = (6, 1000, 70);
-    for bits in [12, 14, 15] {
+    for bits in [12, 14, 15, 16] {
         let act = Quantizer::unsigned(1.0, bits).unwrap();
         let wq = Quantizer::signed(1.0, bits).unwrap();
         let x = vec![2.0f32; n * i];
         let ka = act.level(2.0);
         assert_eq!(ka, act.max_level(), "the activations saturate");
-        for (gap, mixed) in [(40, false), (7, false), (40, true)] {
+        for (gap, mixed) in [(40, false), (7, false), (40, true), (1, false)] {
             let kw: Vec<i64> = (0..o * i)
                 .map(|t| match (t % gap, mixed) {
                     (0, _) => wq.min_level(),

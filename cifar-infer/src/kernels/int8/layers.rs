@@ -22,12 +22,13 @@ const MIN_RUN: usize = 9;
 
 /// Reusable buffers of [`dot_rows`].
 #[derive(Default)]
-struct Scratch {
-    acc: Vec<i32>,
-    total: Vec<i64>,
+pub(super) struct Scratch {
+    pub(super) acc: Vec<i32>,
+    pub(super) total: Vec<i64>,
     digit: Vec<u8>,
-    pooled32: Vec<i32>,
-    pooled64: Vec<i64>,
+    pub(super) digit16: Vec<u16>,
+    pub(super) pooled32: Vec<i32>,
+    pub(super) pooled64: Vec<i64>,
 }
 
 /// Activation rows for [`dot_rows`]: single u8 digits, or u16 codes split into digits there.
@@ -60,34 +61,9 @@ fn dot_rows<T: Staged>(
     emit: &impl Emit<T>,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if let (SimdLevel::Avx512Vnni, Some((w, chunk)), Rows::U16(a)) =
-        (kernel.level(), &pw.pairs, codes)
-    {
-        // One vpdpwssd pass instead of the digit passes.
-        let len = (b1 - b0) * n * NR;
-        if 2 * chunk >= pw.kp {
-            // One chunk per row: the i32 sums are the totals.
-            sc.acc.resize(len, 0);
-            for b in b0..b1 {
-                let acc = &mut sc.acc[(b - b0) * n * NR..][..n * NR];
-                // SAFETY: as below; one chunk covers the row, so its i32 sum is exact.
-                unsafe { super::vnni::pairs_block_i32(a, n, pw.kp, &w[b * NR * pw.kp..], acc) };
-            }
-            let (sums, m) = pooled(&sc.acc[..len], n, b1 - b0, pool, &mut sc.pooled32);
-            // SAFETY: as below.
-            unsafe { write_sums_avx512(sums, m, pw, b0, b1, out, lay, emit) };
-            return;
-        }
-        sc.total.resize(len, 0);
-        for b in b0..b1 {
-            let tot = &mut sc.total[(b - b0) * n * NR..][..n * NR];
-            // SAFETY: the VNNI level exists only where AVX-512 F/BW/VNNI were detected; the
-            // sizes are those `pairs_block` asserts.
-            unsafe { super::vnni::pairs_block(a, n, pw.kp, &w[b * NR * pw.kp..], *chunk, tot) };
-        }
-        let (sums, m) = pooled(&sc.total[..len], n, b1 - b0, pool, &mut sc.pooled64);
-        // SAFETY: as above (AVX-512 F/BW/DQ/VL with the VNNI level).
-        unsafe { write_sums_avx512(sums, m, pw, b0, b1, out, lay, emit) };
+    if let (SimdLevel::Avx512Vnni, Some(_), Rows::U16(a)) = (kernel.level(), &pw.pairs, codes) {
+        // SAFETY: the VNNI level exists only where AVX-512 F/BW/DQ/VL/VNNI were detected.
+        unsafe { super::pairs::pair_rows(a, n, pw, (b0, b1), pool, out, lay, sc, emit) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -122,24 +98,6 @@ fn dot_rows<T: Staged>(
         sc,
         emit,
     );
-}
-
-/// [`write_sums`] compiled for AVX-512.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-// Allowed: as for `dot_rows`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn write_sums_avx512<S: Copy + Into<i64>, T: Staged>(
-    sums: &[S],
-    n: usize,
-    pw: &PackedWeights,
-    b0: usize,
-    b1: usize,
-    out: &mut [T],
-    lay: OutLayout,
-    emit: &impl Emit<T>,
-) {
-    write_sums(sums, n, pw, b0, b1, out, lay, emit);
 }
 
 /// [`dot_rows_body`] compiled for AVX-512.
@@ -520,7 +478,18 @@ fn conv2d_into<T: Staged + Send>(
         && kernel.level() == SimdLevel::Avx512Vnni
         && pw.act_digits == 1
         && pw.digits.len() == 1
-        && super::direct::applies(g, pw.kp);
+        && super::direct::applies(g, pw.kp, false);
+    // Codes of more than one digit on the VNNI level's pairs kernel, when an exact chunk holds
+    // at least one kernel line (k·C inputs): the same, on 16-bit codes, a chunk of lines at a
+    // time.
+    #[cfg(target_arch = "x86_64")]
+    let direct_pairs = hwc
+        && kernel.level() == SimdLevel::Avx512Vnni
+        && pw
+            .pairs
+            .as_ref()
+            .is_some_and(|(_, chunk)| 2 * chunk >= g.k * g.in_c)
+        && super::direct::applies(g, pw.kp, true);
     let dot = |rows: Rows<'_>, sc: &mut Scratch, y: &mut [T]| {
         dot_rows(rows, hw, pw, kernel, (0, blocks), pool, y, lay, sc, emit);
     };
@@ -553,6 +522,19 @@ fn conv2d_into<T: Staged + Send>(
     } else {
         out.par_chunks_mut(out_len).enumerate().for_each(|(i, y)| {
             u16::with_bufs(|b| {
+                #[cfg(target_arch = "x86_64")]
+                if direct_pairs {
+                    b.x.resize(in_len, 0);
+                    src.fill(i * in_len, &mut b.x, pw.offset);
+                    pad_hwc((&b.x, cl), g, pad as u16, &mut b.xp);
+                    // SAFETY: as above.
+                    unsafe {
+                        let xp = (b.xp.as_slice(), pad as u16);
+                        let (digits, sc) = (&mut b.rows, &mut b.sc);
+                        super::pairs::direct_pair_rows(xp, g, pw, pool, y, lay, (digits, sc), emit);
+                    }
+                    return;
+                }
                 let (rows, sc) = b.patch_rows(&src, i, g, pw, hwc);
                 dot(rows, sc, y);
             })

@@ -24,13 +24,14 @@
 //!   register-blocked micro-kernel;
 //! - a portable scalar loop.
 //!
-//! On the VNNI level (no AMX), precisions above 8 with B_A ≤ 15 skip the digits (when the
-//! exact chunk below is at least 16 pairs or the whole row): the codes are packed as i16 input
-//! pairs and one `vpdpwssd` pass (32 multiply-accumulates per instruction) replaces the 2–4
-//! digit passes, its i32 sums flushed to i64 often enough to stay exact — per chunk of inputs
-//! whose weights' L1 norm times the largest code fits i32 (the instruction adds modulo 2^32,
-//! so only a chunk's total must fit) — or kept in i32 when one chunk covers the row
-//! ([`PackedWeights`]' `pairs`).
+//! On the VNNI level (no AMX), precisions above 8 skip the digits (when the exact chunk below
+//! is at least 16 pairs or the whole row): the codes are packed as i16 input pairs and one
+//! `vpdpwssd` pass (32 multiply-accumulates per instruction) replaces the 2–6 digit passes, its
+//! i32 sums flushed to i64 often enough to stay exact — per chunk of inputs whose weights' L1
+//! norm times the largest code fits i32 (the instruction adds modulo 2^32, so only a chunk's
+//! total must fit) — or kept in i32 when one chunk covers the row ([`PackedWeights`]'
+//! `pairs`). Where the codes do not fit i16 (B_A = 16) or their chunks are too short (B = 15),
+//! and the weights take 2–3 digits, one such pass per base-256 activation digit.
 //!
 //! The environment variable `FXP_HW_INT_KERNEL` (`amx`, `vnni` or `portable`) caps the choice,
 //! for benchmarks; all three give the same exact sums.
@@ -41,8 +42,9 @@
 //! contiguous codes), the micro-kernels (portable, `vnni`, `amx`: exact sums of code rows
 //! against one packed panel; `direct`: the VNNI one reading single-digit patches straight from
 //! the padded (H, W, C) image when k·C is a multiple of 4, so no patch rows, and skipping the
-//! taps on a border of code 0), the layer drivers ([`conv2d`], [`linear`] and their dequantizing
-//! forms) that split the digits and call a micro-kernel, the max-pooling of the exact sums of a
+//! taps on a border of code 0; the same on the `vpdpwssd` pass for 16-bit codes), the layer
+//! drivers ([`conv2d`], [`linear`] and their dequantizing forms) that split the digits and call
+//! a micro-kernel (`pairs`: those of the `vpdpwssd` pass), the max-pooling of the exact sums of a
 //! convolution that emits codes (`pool`), and the epilogue that writes the exact, dequantized or
 //! requantized sums (vectorised over rows, transposed by 16 × 16 tiles).
 #![allow(clippy::incompatible_msrv)]
@@ -55,6 +57,8 @@ mod epilogue;
 mod im2row;
 mod layers;
 mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pairs;
 mod pool;
 mod portable;
 #[cfg(target_arch = "x86_64")]

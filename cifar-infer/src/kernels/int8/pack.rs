@@ -62,11 +62,13 @@ pub struct PackedWeights {
     pub(super) digits: Vec<Vec<i8>>,
     /// o·Σ_j k_w of each row.
     pub(super) correction: Vec<i64>,
-    /// For 8 < B, B_A ≤ 15 (see `pairs_of`) on an AVX-512 VNNI CPU without AMX: the codes as
-    /// i16 in pairs of inputs (`vpdpwssd` layout: blocks of 64 rows, groups of 2 inputs, 64
-    /// rows × 2), one pass instead of the digit passes; with the number of input pairs whose
-    /// i32 sum is exact ([`exact_chunk`]).
+    /// For 8 < B (see `pairs_of`) on an AVX-512 VNNI CPU without AMX: the codes as i16 in
+    /// pairs of inputs (`vpdpwssd` layout: blocks of 64 rows, groups of 2 inputs, 64 rows × 2),
+    /// one pass per [`PackedWeights::pair_digits`] instead of the digit passes; with the number
+    /// of input pairs whose i32 sum is exact ([`exact_chunk`]).
     pub(super) pairs: Option<(Vec<i16>, usize)>,
+    /// The largest value a `pairs` pass multiplies: the largest code, or 255 (digits).
+    pair_a_max: i64,
     /// Largest activation code (2^B_A − 1).
     a_max: i64,
     /// The same weights with the inputs of a convolution in (i, j, c) order instead of
@@ -128,7 +130,10 @@ impl PackedWeights {
             }
         }
         let o = act_offset(act);
-        let pairs = pairs_of(codes, rows, d, kp, rows_pad, act, weight.bits());
+        let (pairs, pair_a_max) = match pairs_of(codes, rows, d, kp, rows_pad, act, weight.bits()) {
+            Some((p, m)) => (Some(p), m),
+            None => (None, 0),
+        };
         let correction = (0..rows)
             .map(|r| o * codes[r * d..(r + 1) * d].iter().sum::<i64>())
             .collect();
@@ -142,6 +147,7 @@ impl PackedWeights {
             digits,
             correction,
             pairs,
+            pair_a_max,
             a_max: (1i64 << act.bits()) - 1,
             hwc: HwcCache::default(),
         })
@@ -159,6 +165,16 @@ impl PackedWeights {
         (geom == g).then_some(pw)
     }
 
+    /// The activation passes of the `pairs` kernel: 1 (whole codes, which fit i16) or 2
+    /// (base-256 digits in i16 lanes: see `pairs_of`).
+    pub(super) fn pair_digits(&self) -> usize {
+        if self.pair_a_max < self.a_max {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The (i, j, c)-ordered copy (same codes, same correction).
     fn to_hwc(&self, g: &ConvGeom) -> PackedWeights {
         let digits = self
@@ -168,7 +184,7 @@ impl PackedWeights {
             .collect();
         let pairs = self.pairs.as_ref().map(|(w, _)| {
             let w = self.permuted_to_hwc(g, w, pair_index);
-            let chunk = exact_chunk(&w, self.rows, self.kp, self.a_max);
+            let chunk = exact_chunk(&w, self.rows, self.kp, self.pair_a_max);
             (w, chunk)
         });
         PackedWeights {
@@ -206,8 +222,13 @@ impl PackedWeights {
 }
 
 /// The `vpdpwssd` packing of the codes (see [`PackedWeights::pairs`]) where it applies and is
-/// the kernel in use: more than one digit pass, B_A ≤ 15 (codes fit i16), the VNNI level, and
-/// at least 16 input pairs between flushes.
+/// the kernel in use, with the largest value a pass multiplies (see
+/// [`PackedWeights::pair_digits`]): more than one digit pass, the VNNI level, and at least 16
+/// input pairs between flushes. One pass on the whole codes when they fit i16 and such chunks
+/// exist; else, with 2 activation digits and 2–3 weight digits (4–6 `vpdpbusd` passes), one
+/// pass per base-256 activation digit (2 passes of half `vpdpbusd`'s rate, chunks 2^7 times
+/// longer or more: B = 15, whose whole-code chunks are 3–13 pairs on the course network, and
+/// B_A = 16).
 fn pairs_of(
     codes: &[i64],
     rows: usize,
@@ -216,9 +237,9 @@ fn pairs_of(
     rows_pad: usize,
     act: &Quantizer,
     weight_bits: u32,
-) -> Option<(Vec<i16>, usize)> {
-    let multi = act_digits_of(act.bits()) > 1 || weight_digits_of(weight_bits) > 1;
-    if !multi || act.bits() > 15 || super::simd_level() != super::SimdLevel::Avx512Vnni {
+) -> Option<((Vec<i16>, usize), i64)> {
+    let (ad, wd) = (act_digits_of(act.bits()), weight_digits_of(weight_bits));
+    if ad * wd == 1 || super::simd_level() != super::SimdLevel::Avx512Vnni {
         return None;
     }
     let mut w = vec![0i16; rows_pad * kp];
@@ -228,11 +249,22 @@ fn pairs_of(
             w[pair_index(r, k, kp)] = codes[r * d + k] as i16;
         }
     }
-    let chunk = exact_chunk(&w, rows, kp, (1i64 << act.bits()) - 1);
     // Below 16 pairs the i64 flushes cost more than the digit passes save (measured: 7 pairs
     // no faster, 1 pair 1.7× slower, 128 pairs 1.38× faster than the digits); one chunk for
     // the whole row has no flush.
-    (chunk >= 16 || 2 * chunk >= kp).then_some((w, chunk))
+    let long = |chunk: usize| chunk >= 16 || 2 * chunk >= kp;
+    let a_max = (1i64 << act.bits()) - 1;
+    if a_max <= i16::MAX as i64 {
+        let chunk = exact_chunk(&w, rows, kp, a_max);
+        if long(chunk) {
+            return Some(((w, chunk), a_max));
+        }
+    }
+    if ad < 2 || wd < 2 {
+        return None;
+    }
+    let chunk = exact_chunk(&w, rows, kp, 255);
+    long(chunk).then_some(((w, chunk), 255))
 }
 
 /// The most input pairs whose i32 sum is exact in the pairs kernel, for packed weights `w` and

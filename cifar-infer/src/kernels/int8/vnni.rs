@@ -112,9 +112,18 @@ unsafe fn block<const M: usize>(
     }
 }
 
-/// The exact sums of 16-bit codes (B_A ≤ 15) against the `vpdpwssd` packing of row block `b`
-/// (see [`PackedWeights::pairs`](super::PackedWeights)): i32 sums of `chunk` input pairs at a
-/// time (exact by the choice of `chunk`), added to i64 totals. `c` receives n × 64 totals.
+/// How [`pairs_block`] leaves its sums in `c`: stored (`add` false) or added to what is there,
+/// shifted left by `shift` bits (a base-256 activation digit's weight).
+#[derive(Clone, Copy)]
+pub(super) struct Into64 {
+    pub(super) shift: u32,
+    pub(super) add: bool,
+}
+
+/// The exact sums of 16-bit codes (B_A ≤ 15, or one base-256 digit of 16-bit codes) against
+/// the `vpdpwssd` packing of row block `b` (see [`PackedWeights::pairs`](super::PackedWeights)):
+/// i32 sums of `chunk` input pairs at a time (exact by the choice of `chunk`), added to i64
+/// totals. `c` receives (or, per `into`, has added) n × 64 totals shifted by `into.shift`.
 ///
 /// # Safety
 /// AVX-512 F/BW/VNNI present; `a` holds n rows of `kp` codes, `w` the block's 64 × kp values,
@@ -127,16 +136,17 @@ pub(super) unsafe fn pairs_block(
     w: &[i16],
     chunk: usize,
     c: &mut [i64],
+    into: Into64,
 ) {
     assert!(a.len() >= n * kp && w.len() >= NR * kp && c.len() >= n * NR && kp.is_multiple_of(2));
     let mut p = 0;
     while p < n {
         let (ap, out) = (a.as_ptr().add(p * kp), c.as_mut_ptr().add(p * NR));
         match n - p {
-            1 => pairs::<1>(ap, kp, w.as_ptr(), chunk, out),
-            2 => pairs::<2>(ap, kp, w.as_ptr(), chunk, out),
-            3 => pairs::<3>(ap, kp, w.as_ptr(), chunk, out),
-            _ => pairs::<MR>(ap, kp, w.as_ptr(), chunk, out),
+            1 => pairs::<1>(ap, kp, w.as_ptr(), chunk, out, into),
+            2 => pairs::<2>(ap, kp, w.as_ptr(), chunk, out, into),
+            3 => pairs::<3>(ap, kp, w.as_ptr(), chunk, out, into),
+            _ => pairs::<MR>(ap, kp, w.as_ptr(), chunk, out, into),
         }
         p += MR;
     }
@@ -151,10 +161,12 @@ unsafe fn pairs<const M: usize>(
     panel: *const i16,
     chunk: usize,
     out: *mut i64,
+    Into64 { shift, add }: Into64,
 ) {
     // The i64 totals live in `out` (M × 8 registers more than the 32 would push an accumulator
     // to the stack: a store-to-load chain per step, measured 2× slower).
-    let mut first = true;
+    let sh = _mm_cvtsi32_si128(shift as i32);
+    let mut first = !add;
     let mut k = 0;
     while k < kp {
         let end = (k + 2 * chunk).min(kp);
@@ -162,8 +174,11 @@ unsafe fn pairs<const M: usize>(
         k = end;
         for (i, row) in acc.iter().enumerate() {
             for (j, v) in row.iter().enumerate() {
-                let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(*v));
-                let hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(*v));
+                let lo = _mm512_sll_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(*v)), sh);
+                let hi = _mm512_sll_epi64(
+                    _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(*v)),
+                    sh,
+                );
                 let t = out.add(i * NR + j * 16);
                 if first {
                     _mm512_storeu_si512(t as *mut _, lo);
