@@ -18,6 +18,7 @@
 //! output of the shortened chain is the full chain's, except a −0, which is computed again
 //! with every tap (in practice never: −0 takes an underflowing product).
 use super::KC;
+use crate::kernels::tap_runs;
 use crate::ops::ConvGeom;
 use rayon::prelude::*;
 use std::arch::x86_64::*;
@@ -160,8 +161,8 @@ impl Plan {
             t
         };
         let (mut classes, mut order) = (Vec::new(), Vec::with_capacity(oh * ow));
-        let cols = tap_runs(ow, g.in_w, g.k, g.pad, skip);
-        for (ys, is) in tap_runs(oh, g.in_h, g.k, g.pad, skip) {
+        let cols = tap_runs(ow, g.in_w, (g.k, 1, g.pad), skip);
+        for (ys, is) in tap_runs(oh, g.in_h, (g.k, 1, g.pad), skip) {
             for (xs, js) in &cols {
                 let s0 = order.len();
                 order.extend(ys.clone().flat_map(|y| xs.clone().map(move |x| y * ow + x)));
@@ -184,33 +185,6 @@ impl Plan {
             all: taps((0, g.k), (0, g.k)),
         }
     }
-}
-
-/// Runs of output lines (rows or columns, stride 1) reading the same taps `t0..t1` inside the
-/// input (`input` long, `pad` zeros either side, `k` taps): every tap unless `skip`.
-fn tap_runs(
-    out: usize,
-    input: usize,
-    k: usize,
-    pad: usize,
-    skip: bool,
-) -> Vec<(Range<usize>, (usize, usize))> {
-    // Tap t of output o reads input o + t − pad: inside for pad − o ≤ t < input + pad − o.
-    let taps = |o: usize| {
-        if !skip {
-            return (0, k);
-        }
-        let t0 = pad.saturating_sub(o).min(k);
-        (t0, (input + pad).saturating_sub(o).min(k).max(t0))
-    };
-    let mut runs: Vec<(Range<usize>, (usize, usize))> = Vec::new();
-    for o in 0..out {
-        match runs.last_mut() {
-            Some((r, t)) if *t == taps(o) => r.end = o + 1,
-            _ => runs.push((o..o + 1, taps(o))),
-        }
-    }
-    runs
 }
 
 /// Writes the image `img` (C × H × W) into `xp` with `g.pad` zeros on every side.

@@ -12,6 +12,7 @@
 //! pairs kernel, so a column is whole groups of inputs). On the 9 × 9 layers with padding 1 that is (25/27)² = 86 % of
 //! the multiplications, as PyTorch's int8 engine does them.
 use super::{MR, NR};
+use crate::kernels::tap_runs;
 use crate::net::ops::ConvGeom;
 use std::arch::x86_64::*;
 
@@ -29,37 +30,6 @@ fn group(pairs: bool) -> usize {
     } else {
         4
     }
-}
-
-/// The runs of output coordinates along one axis (`out` of them, over `input` coordinates with
-/// `pad` on each side) whose taps inside the image are the same, as (first, end, t0, t1): taps
-/// t0..t1 of the k read the image, the others the border. One run of all k taps unless `skip`.
-fn tap_runs(
-    out: usize,
-    input: usize,
-    (k, stride, pad): (usize, usize, usize),
-    skip: bool,
-) -> impl Iterator<Item = (usize, usize, usize, usize)> {
-    // Tap t of output o reads input o·s + t − p: inside for p − o·s ≤ t < input + p − o·s.
-    let taps = move |o: usize| {
-        if !skip {
-            return (0, k);
-        }
-        let t0 = pad.saturating_sub(o * stride).min(k);
-        let t1 = (input + pad).saturating_sub(o * stride).min(k);
-        (t0, t1.max(t0))
-    };
-    let mut o = 0;
-    std::iter::from_fn(move || {
-        if o >= out {
-            return None;
-        }
-        let (first, t) = (o, taps(o));
-        while o < out && taps(o) == t {
-            o += 1;
-        }
-        Some((first, o, t.0, t.1))
-    })
 }
 
 /// The exact sums of every output position of `g` against row blocks `b0..b1` of the
@@ -133,18 +103,19 @@ unsafe fn sums_on<const E: usize>(
     let line = wp * ch;
     // Position p = (oy, ox) reads run i at ((oy·s + i)·Wp + ox·s)·C, inside xp.
     let base = |p: usize| xp.add((p / ow * line + p % ow * ch) * g.stride * E);
+    let rows = tap_runs(oh, g.in_h, kernel, skip);
+    let cols = tap_runs(ow, g.in_w, kernel, skip && ch.is_multiple_of(4 / E));
     for b in b0..b1 {
         let panel = w.add(b * NR * kp * E);
         let cb = c.as_mut_ptr().add((b - b0) * n * NR);
         let out = |p: usize| cb.add(p * NR);
-        for (y0, y1, i0, i1) in tap_runs(oh, g.in_h, kernel, skip) {
-            let cols = tap_runs(ow, g.in_w, kernel, skip && ch.is_multiple_of(4 / E));
-            for (x0, x1, j0, j1) in cols {
+        for (ys, (i0, i1)) in &rows {
+            for (xs, (j0, j1)) in &cols {
                 // The class's positions in row-major order, MR at a time (spanning its lines).
-                let wc = x1 - x0;
-                let count = (y1 - y0) * wc;
+                let (y0, x0, wc) = (ys.start, xs.start, xs.len());
+                let count = ys.len() * wc;
                 let pos = |t: usize| (y0 + t / wc) * ow + x0 + t % wc;
-                let (i0, i1) = (i0.max(l0), i1.min(l1));
+                let (i0, i1) = ((*i0).max(l0), (*i1).min(l1));
                 let taps = (line, run, (i0, i1.max(i0)), (j0 * ch, j1 * ch));
                 let mut t = 0;
                 while t < count {
