@@ -269,14 +269,32 @@ fn integer_linear_kernels_equal_the_exact_sum() {
             .collect();
         let pw = PackedWeights::new(&kw, o, i, &act, &wq).unwrap();
         let u = int8::activation_codes_u16(&act, &x);
-        for kernel in IntKernel::available() {
-            assert_eq!(
-                int8::linear_on(kernel, &u, n, &pw),
-                exact,
-                "{kernel:?} n={n} i={i} o={o} B_W={bits} B_A={act_bits}"
-            );
-        }
+        assert_linear_on_every_kernel(
+            &u,
+            n,
+            &pw,
+            &exact,
+            &format!("n={n} i={i} o={o} B_W={bits} B_A={act_bits}"),
+        );
         assert_eq!(int8::linear(&u, n, &pw), exact);
+    }
+}
+
+/// The linear layer of 16-bit codes `u` (`n` images) against `pw` gives `exact` on every
+/// integer kernel this CPU runs (`what`: the case, for the failure message).
+fn assert_linear_on_every_kernel(
+    u: &[u16],
+    n: usize,
+    pw: &PackedWeights,
+    exact: &[i64],
+    what: &str,
+) {
+    for kernel in IntKernel::available() {
+        assert_eq!(
+            int8::linear_on(kernel, u, n, pw),
+            exact,
+            "{kernel:?} {what}"
+        );
     }
 }
 
@@ -308,13 +326,13 @@ fn integer_kernels_are_exact_at_the_chunk_bound() {
                 .collect();
             let pw = PackedWeights::new(&kw, o, i, &act, &wq).unwrap();
             let u = int8::activation_codes_u16(&act, &x);
-            for kernel in IntKernel::available() {
-                assert_eq!(
-                    int8::linear_on(kernel, &u, n, &pw),
-                    exact,
-                    "{kernel:?} B = {bits}, gap {gap}, mixed {mixed}"
-                );
-            }
+            assert_linear_on_every_kernel(
+                &u,
+                n,
+                &pw,
+                &exact,
+                &format!("B = {bits}, gap {gap}, mixed {mixed}"),
+            );
         }
     }
 }
