@@ -112,11 +112,43 @@ pub(super) struct Run<'k, K> {
     /// Index of the next weight layer.
     pub(super) layer: usize,
     pub(super) trace: Option<Vec<Vec<f32>>>,
+    /// Weight layers whose input to keep (as it reaches them: codes or floats), by index.
+    pub(super) keep: &'k [bool],
+    /// The inputs kept, with their layer.
+    pub(super) kept: Vec<(usize, Activation)>,
+}
+
+/// The index in `ops` of weight layer `layer` when it is a top-level op with no residual block
+/// before it (a pass can then start there from the activation that reaches it).
+pub(super) fn top_level_op(ops: &[Op], layer: usize) -> Option<usize> {
+    let mut seen = 0;
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Conv(_) | Op::Linear(_) if seen == layer => return Some(i),
+            Op::Conv(_) | Op::Linear(_) => seen += 1,
+            Op::Residual(_) => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the input of top-level weight layer `layer` (see [`top_level_op`]) can be the codes
+/// layer `layer − 1` writes ([`codes_link`]), when the kernel emits them.
+pub(super) fn codes_may_reach(ops: &[Op], layer: usize) -> bool {
+    let Some(i) = layer.checked_sub(1).and_then(|e| top_level_op(ops, e)) else {
+        return false;
+    };
+    top_level_op(ops, layer).is_some() && codes_link(&ops[i], &ops[i + 1..]).is_some()
 }
 
 impl<K: LayerKernel> Run<'_, K> {
     pub(super) fn seq(&mut self, ops: &[Op], x: Vec<f32>) -> Vec<f32> {
-        let mut a = Activation::Float(x);
+        self.seq_from(ops, Activation::Float(x))
+    }
+
+    /// The ops of `ops` on `a` (the activation that reaches the first of them).
+    pub(super) fn seq_from(&mut self, ops: &[Op], mut a: Activation) -> Vec<f32> {
         let mut i = 0;
         while let Some(op) = ops.get(i) {
             i += 1;
@@ -149,6 +181,9 @@ impl<K: LayerKernel> Run<'_, K> {
     /// the next layer's codes where [`codes_link`] and the kernel allow it, max-pooled where
     /// [`fused_pool`] allows it; with the number of ops of `rest` done with it.
     fn weight_layer(&mut self, op: &Op, a: Activation, rest: &[Op]) -> (Activation, usize) {
+        if self.keep.get(self.layer).copied().unwrap_or(false) {
+            self.kept.push((self.layer, a.clone()));
+        }
         match &a {
             Activation::Float(x) => self.record(x),
             Activation::Codes { .. } => self.layer += 1,

@@ -23,6 +23,7 @@
 pub mod cost;
 pub mod design;
 pub mod judge;
+mod prefix;
 pub mod rule;
 pub mod study;
 
@@ -111,6 +112,9 @@ pub fn greedy(
         ))
     })?;
     let mut p = start.to_vec();
+    // Evaluations start at the first layer where they differ from `p` (see [`judge`]).
+    judge.set_base(&p)?;
+    validator.set_base(&p)?;
     let mut cost = metric.of(table, &p)?;
     let mut cands: Vec<Candidate> = (0..p.len())
         .flat_map(|layer| {
@@ -178,6 +182,8 @@ pub fn greedy(
             continue;
         }
         p = c;
+        judge.set_base(&p)?;
+        validator.set_base(&p)?;
         cost -= saved;
         current = m;
         for k in &mut cands {
