@@ -84,7 +84,14 @@ pub fn evaluate_until(
     progress: &dyn Progress,
     min_correct: usize,
 ) -> Result<Option<EvalResult>> {
-    evaluate_while(model, kernel, data, batch, progress, at_least(data, min_correct))
+    evaluate_while(
+        model,
+        kernel,
+        data,
+        batch,
+        progress,
+        at_least(data, min_correct),
+    )
 }
 
 /// The early-stop test of [`evaluate_until`], for [`evaluate_while`]: whether `min_correct`

@@ -27,7 +27,7 @@
 //! An assignment's accuracy does not depend on the cost being minimised: every exact
 //! evaluation is kept by assignment ([`Judge::measure`]) and shared by the searches of every
 //! metric and by the baselines.
-use super::prefix::{start, Kept, Recording};
+use super::prefix::{layer_macs, start, Kept, Recording};
 use super::rule::Rule;
 use crate::data::CifarSet;
 use crate::error::Result;
@@ -83,6 +83,10 @@ pub struct Judge<'a> {
     base: Mutex<Option<Recording>>,
     /// Those of the last assignment evaluated (the next base, when the greedy accepts it).
     pending: Mutex<Option<Recording>>,
+    /// Multiply-accumulates per image of each weight layer.
+    macs: Vec<f64>,
+    /// MACs of the passes run and of the layers they skipped by starting past layer 0.
+    work: Mutex<(f64, f64)>,
 }
 
 impl<'a> Judge<'a> {
@@ -124,6 +128,8 @@ impl<'a> Judge<'a> {
             last: Mutex::new(None),
             base: Mutex::new(None),
             pending: Mutex::new(None),
+            macs: layer_macs(model),
+            work: Mutex::new((0.0, 0.0)),
         })
     }
 
@@ -153,6 +159,12 @@ impl<'a> Judge<'a> {
         )
     }
 
+    /// Multiply-accumulates of the exact evaluations so far: of the passes run, and of the
+    /// layers they skipped by starting where the assignment differs from the base.
+    pub fn pass_work(&self) -> (f64, f64) {
+        *lock(&self.work)
+    }
+
     /// Whether `m` passes the acceptance rule a − z·SE ≥ float − T.
     pub fn accepts(&self, m: &Measured) -> bool {
         self.rule.accepts(m)
@@ -174,23 +186,23 @@ impl<'a> Judge<'a> {
         let (mut gained, mut lost, mut rest_right) = (0, 0, self.rule.float_right);
         let mut decided = None;
         let r = self.pass(p, &q, |pred, new| {
-                for (i, &c) in pred.iter().enumerate().skip(new) {
-                    let f = self.float_correct[i];
-                    rest_right -= usize::from(f);
-                    match (c == labels[i], f) {
-                        (true, false) => gained += 1,
-                        (false, true) => lost += 1,
-                        _ => {}
-                    }
+            for (i, &c) in pred.iter().enumerate().skip(new) {
+                let f = self.float_correct[i];
+                rest_right -= usize::from(f);
+                match (c == labels[i], f) {
+                    (true, false) => gained += 1,
+                    (false, true) => lost += 1,
+                    _ => {}
                 }
-                let rest_wrong = n - pred.len() - rest_right;
-                decided = self.rule.certain(gained, lost, rest_right, rest_wrong);
-                let go_on = decided.is_none() || pred.len() == n;
-                if !go_on || pred.len() == n {
-                    self.verdicts.0.fetch_add(1, Ordering::Relaxed);
-                    self.verdicts.1.fetch_add(pred.len(), Ordering::Relaxed);
-                }
-                go_on
+            }
+            let rest_wrong = n - pred.len() - rest_right;
+            decided = self.rule.certain(gained, lost, rest_right, rest_wrong);
+            let go_on = decided.is_none() || pred.len() == n;
+            if !go_on || pred.len() == n {
+                self.verdicts.0.fetch_add(1, Ordering::Relaxed);
+                self.verdicts.1.fetch_add(pred.len(), Ordering::Relaxed);
+            }
+            go_on
         })?;
         self.keep(q);
         // Every image seen: the same memo entry as `measure` leaves.
@@ -323,13 +335,22 @@ impl<'a> Judge<'a> {
                 None => (0, Activation::Float(x.iter().copied().collect())),
             };
             let later: Vec<bool> = (0..layers).map(|l| keep[l] && l > layer).collect();
-            let r = self.model.forward_from(&**q, layer, a, x.len_of(ndarray::Axis(0)), &later);
+            let images = x.len_of(ndarray::Axis(0));
+            let skipped: f64 = self.macs[..layer].iter().sum();
+            let total: f64 = self.macs.iter().sum();
+            {
+                let mut w = lock(&self.work);
+                w.0 += (total - skipped) * images as f64;
+                w.1 += skipped * images as f64;
+            }
+            let r = self.model.forward_from(&**q, layer, a, images, &later);
             for (l, a) in r.kept {
                 mine[l] = Some(Arc::new(a));
             }
             r.logits
         };
-        let r = evaluate_batches_while(self.model, self.images, self.batch, &Silent, logits, go_on)?;
+        let r =
+            evaluate_batches_while(self.model, self.images, self.batch, &Silent, logits, go_on)?;
         drop(from);
         rec.batches = kept
             .into_iter()

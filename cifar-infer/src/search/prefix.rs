@@ -83,17 +83,23 @@ pub(super) fn start(base: &Kept, reach: usize) -> Option<(usize, &Arc<Activation
         .find_map(|l| base[l].as_ref().map(|a| (l, a)))
 }
 
-/// The weight layers whose input a recording of `q` over `images` images keeps within
-/// `budget` bytes: by MACs saved per byte, best first (see the module docs).
-pub(super) fn chosen(model: &Model, q: &QuantizedModel, images: usize, budget: usize) -> Vec<bool> {
-    let layers = model.weight_layers();
-    let macs: Vec<f64> = layers
+/// Multiply-accumulates of each weight layer per image (the real taps).
+pub(super) fn layer_macs(model: &Model) -> Vec<f64> {
+    model
+        .weight_layers()
         .iter()
         .map(|w| match w {
             WeightLayer::Conv(c) => (c.geom.out_len() * c.weight_geom().d()) as f64,
             WeightLayer::Linear(l) => (l.in_features * l.out_features) as f64,
         })
-        .collect();
+        .collect()
+}
+
+/// The weight layers whose input a recording of `q` over `images` images keeps within
+/// `budget` bytes: by MACs saved per byte, best first (see the module docs).
+pub(super) fn chosen(model: &Model, q: &QuantizedModel, images: usize, budget: usize) -> Vec<bool> {
+    let layers = model.weight_layers();
+    let macs = layer_macs(model);
     // (MACs saved per byte, bytes per image) of every layer a pass can start at.
     let mut options: Vec<(usize, f64, usize)> = (1..layers.len())
         .filter(|&l| model.can_start_at(l))

@@ -474,6 +474,16 @@ pub fn search_study(
             g.refused_by_validation,
             runs * n
         ));
+        for (who, j) in [("search", &judge), ("validation", &validator)] {
+            let (run, skipped) = j.pass_work();
+            progress.note(&format!(
+                "{}: {who} passes so far {:.4e} MACs, {:.1} % skipped by starting at the \
+                 first changed layer",
+                metric.name(),
+                run,
+                100.0 * skipped / (run + skipped).max(1.0)
+            ));
+        }
         let searched = sc.assess(
             "searched",
             format!("search ({})", metric.name()),
