@@ -203,7 +203,7 @@ fn judge_agrees(
             judge.set_base(&base).unwrap();
         }
     }
-    let (run, skipped) = judge.pass_work();
+    let (run, skipped, _) = judge.pass_work();
     skipped / (run + skipped)
 }
 

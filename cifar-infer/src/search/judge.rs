@@ -85,8 +85,9 @@ pub struct Judge<'a> {
     pending: Mutex<Option<Recording>>,
     /// Multiply-accumulates per image of each weight layer.
     macs: Vec<f64>,
-    /// MACs of the passes run and of the layers they skipped by starting past layer 0.
-    work: Mutex<(f64, f64)>,
+    /// MACs of the passes run and of the layers they skipped by starting past layer 0, and
+    /// the most bytes of kept layer inputs held.
+    work: Mutex<(f64, f64, usize)>,
 }
 
 impl<'a> Judge<'a> {
@@ -129,7 +130,7 @@ impl<'a> Judge<'a> {
             base: Mutex::new(None),
             pending: Mutex::new(None),
             macs: layer_macs(model),
-            work: Mutex::new((0.0, 0.0)),
+            work: Mutex::new((0.0, 0.0, 0)),
         })
     }
 
@@ -160,8 +161,9 @@ impl<'a> Judge<'a> {
     }
 
     /// Multiply-accumulates of the exact evaluations so far: of the passes run, and of the
-    /// layers they skipped by starting where the assignment differs from the base.
-    pub fn pass_work(&self) -> (f64, f64) {
+    /// layers they skipped by starting where the assignment differs from the base; and the
+    /// most bytes of kept layer inputs held at once (within [`super::prefix::JUDGE_BYTES`]).
+    pub fn pass_work(&self) -> (f64, f64, usize) {
         *lock(&self.work)
     }
 
@@ -357,14 +359,25 @@ impl<'a> Judge<'a> {
             .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
             .collect();
         let mut base = lock(&self.base);
-        match base.as_mut() {
-            Some(b) if b.key == rec.key => b.fill_from(&rec, layers),
+        let held = match base.as_mut() {
+            Some(b) if b.key == rec.key => {
+                b.fill_from(&rec, layers);
+                b.bytes_beside(None)
+            }
             Some(b) => {
                 b.fill_from(&rec, reach);
+                let held = b.bytes_beside(None) + rec.bytes_beside(Some(b));
                 *lock(&self.pending) = Some(rec);
+                held
             }
-            None => *lock(&self.pending) = Some(rec),
-        }
+            None => {
+                let held = rec.bytes_beside(None);
+                *lock(&self.pending) = Some(rec);
+                held
+            }
+        };
+        let mut w = lock(&self.work);
+        w.2 = w.2.max(held);
         Ok(r)
     }
 

@@ -23,7 +23,7 @@
 pub mod cost;
 pub mod design;
 pub mod judge;
-mod prefix;
+pub mod prefix;
 pub mod rule;
 pub mod study;
 

@@ -10,14 +10,17 @@
 //! Which inputs are kept: those that save the most multiply-accumulates per byte first (the
 //! MACs of the layers before them per value, the fc layers' small inputs first), while the
 //! recording stays within [`RECORDING_BYTES`].
-use crate::model::{Activation, LayerKernel, Model, WeightLayer};
+use crate::model::{ActCodes, Activation, LayerKernel, Model, WeightLayer};
 use crate::quantized::QuantizedModel;
 use std::sync::Arc;
 
-/// Memory for the kept layer inputs of one recording (bytes). A judge holds two at most — its
+/// Memory for the kept layer inputs of a judge (bytes). It holds two recordings at most — its
 /// base's and the last assignment evaluated's, which becomes the base when the greedy accepts
-/// it — so about twice this per judge.
-pub const RECORDING_BYTES: usize = 256 << 20;
+/// it —, each within half of this.
+pub const JUDGE_BYTES: usize = 1280 << 20;
+
+/// Memory for the kept layer inputs of one recording (bytes): half of [`JUDGE_BYTES`].
+pub const RECORDING_BYTES: usize = JUDGE_BYTES / 2;
 
 /// The kept inputs of one batch, by weight layer (`None`: not kept, or not reached).
 pub(super) type Kept = Vec<Option<Arc<Activation>>>;
@@ -62,6 +65,25 @@ impl Recording {
             .unwrap_or(0)
     }
 
+    /// Bytes of the kept inputs, but for those shared with `other` (the same one kept for the
+    /// same batch and layer).
+    pub(super) fn bytes_beside(&self, other: Option<&Recording>) -> usize {
+        let shared = |b: usize, l: usize, a: &Arc<Activation>| {
+            other
+                .and_then(|o| o.batches.get(b)?.get(l)?.as_ref())
+                .is_some_and(|o| Arc::ptr_eq(o, a))
+        };
+        let mut bytes = 0;
+        for (b, kept) in self.batches.iter().enumerate() {
+            for (l, a) in kept.iter().enumerate() {
+                if let Some(a) = a.as_ref().filter(|a| !shared(b, l, a)) {
+                    bytes += size(a);
+                }
+            }
+        }
+        bytes
+    }
+
     /// Takes from `other` (a recording of another assignment over the same batches, valid up
     /// to layer `reach` as [`Recording::reach`] says) the inputs this one keeps and lacks.
     pub(super) fn fill_from(&mut self, other: &Recording, reach: usize) {
@@ -72,6 +94,21 @@ impl Recording {
                 }
             }
         }
+    }
+}
+
+/// Bytes of an activation's values.
+fn size(a: &Activation) -> usize {
+    match a {
+        Activation::Float(x) => 4 * x.len(),
+        Activation::Codes {
+            codes: ActCodes::U8(c),
+            ..
+        } => c.len(),
+        Activation::Codes {
+            codes: ActCodes::U16(c),
+            ..
+        } => 2 * c.len(),
     }
 }
 
