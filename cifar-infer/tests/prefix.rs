@@ -77,8 +77,8 @@ fn deepest_start(
         .take_while(|&s| model.can_start_at(s) && c.same_input(base, s))
         .last()
         .unwrap_or(0);
-    for s in 1..=deepest {
-        let from = model.forward_from(c, s, inputs[s].clone(), N, &[]).logits;
+    for (s, input) in inputs.iter().enumerate().take(deepest + 1).skip(1) {
+        let from = model.forward_from(c, s, input.clone(), N, &[]).logits;
         assert_eq!(bits(&from), bits(&full), "start at layer {s}");
     }
     deepest
