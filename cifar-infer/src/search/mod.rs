@@ -9,7 +9,8 @@
 //!   margin of z standard errors of the paired difference); a step the validation refuses is
 //!   dropped like one that fails on calibration, and the search goes on with the others.
 //!   The validation stops as soon as its verdict is certain ([`rule`]).
-//!   Evaluations stop early once they cannot pass and are shared by
+//!   Evaluations stop early once they cannot pass, start at the first layer where the
+//!   assignment differs from the current one ([`prefix`]) and are shared by
 //!   every metric's search; a removal that failed once is not tried again (accuracy is taken
 //!   to fall as bits are removed), and scores are updated lazily (only the best candidate is
 //!   re-evaluated). The test images, never seen by the search, say how well it carries over.
