@@ -1,8 +1,10 @@
 //! The forward walk of a [`Model`](super::model::Model): ops in order, residual blocks as body +
 //! shortcut, the weight layers through a [`LayerKernel`], and between two weight layers linked by
 //! ReLU, max-pooling, flatten and dropout only, the next layer's input codes instead of floats
-//! where the kernel makes them ([`Activation::Codes`]).
-use super::model::{LayerKernel, Op};
+//! where the kernel makes them ([`Activation::Codes`]). A pass can also start at a top-level
+//! weight layer from the activation that reached it in another pass, and keep the inputs of
+//! chosen layers ([`Model::forward_from`]).
+use super::model::{LayerKernel, Model, Op};
 use crate::ops::{self, PoolGeom};
 
 /// The values passed from op to op in a forward pass: float activations, or — between two
@@ -120,7 +122,7 @@ pub(super) struct Run<'k, K> {
 
 /// The index in `ops` of weight layer `layer` when it is a top-level op with no residual block
 /// before it (a pass can then start there from the activation that reaches it).
-pub(super) fn top_level_op(ops: &[Op], layer: usize) -> Option<usize> {
+fn top_level_op(ops: &[Op], layer: usize) -> Option<usize> {
     let mut seen = 0;
     for (i, op) in ops.iter().enumerate() {
         match op {
@@ -135,7 +137,7 @@ pub(super) fn top_level_op(ops: &[Op], layer: usize) -> Option<usize> {
 
 /// Whether the input of top-level weight layer `layer` (see [`top_level_op`]) can be the codes
 /// layer `layer − 1` writes ([`codes_link`]), when the kernel emits them.
-pub(super) fn codes_may_reach(ops: &[Op], layer: usize) -> bool {
+fn codes_may_reach(ops: &[Op], layer: usize) -> bool {
     let Some(i) = layer.checked_sub(1).and_then(|e| top_level_op(ops, e)) else {
         return false;
     };
@@ -270,4 +272,63 @@ impl<K: LayerKernel> Run<'_, K> {
             t.push(a.to_vec());
         }
     }
+}
+
+/// Passes that start at a weight layer (the designer's evaluations from the first changed
+/// layer).
+impl Model {
+    /// Whether a pass can start at weight layer `layer` ([`Model::forward_from`]): it is a
+    /// top-level op with no residual block before it (layer 0 always can).
+    pub fn can_start_at(&self, layer: usize) -> bool {
+        top_level_op(&self.ops, layer).is_some()
+    }
+
+    /// Whether the input of weight layer `layer` (one [`Model::can_start_at`] accepts) is the
+    /// codes of layer `layer − 1` when its kernel [emits](LayerKernel::emits_codes) them (else
+    /// floats).
+    pub fn codes_may_reach(&self, layer: usize) -> bool {
+        codes_may_reach(&self.ops, layer)
+    }
+
+    /// The forward pass of `n` images from weight layer `layer` on `a`, the activation that
+    /// reaches it (codes or floats, as another pass of the same images kept it; layer 0 and
+    /// `Activation::Float` of the preprocessed NCHW images: the whole pass), keeping the input
+    /// of every later weight layer `l` with `keep[l]`. Computes what [`Model::forward_with`]
+    /// does (the same logits, bit for bit) when `a` is what reaches `layer` in that pass.
+    ///
+    /// # Panics
+    /// If [`Model::can_start_at`] refuses `layer`, or `a` does not fit it.
+    pub fn forward_from(
+        &self,
+        kernel: &impl LayerKernel,
+        layer: usize,
+        a: Activation,
+        n: usize,
+        keep: &[bool],
+    ) -> Resumed {
+        let i = top_level_op(&self.ops, layer)
+            .expect("forward_from starts at a top-level weight layer before any residual block");
+        let mut run = Run {
+            kernel,
+            n,
+            layer,
+            trace: None,
+            keep,
+            kept: Vec::new(),
+        };
+        let logits = run.seq_from(&self.ops[i..], a);
+        Resumed {
+            logits,
+            kept: run.kept,
+        }
+    }
+}
+
+/// The result of [`Model::forward_from`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resumed {
+    /// Logits, n × classes.
+    pub logits: Vec<f32>,
+    /// The inputs kept, with their weight layer, in layer order.
+    pub kept: Vec<(usize, Activation)>,
 }

@@ -363,7 +363,7 @@ impl<'a> WeightLayer<'a> {
 }
 
 use super::forward::Run;
-pub use super::forward::{Activation, Codes as ActCodes, Output};
+pub use super::forward::{Activation, Codes as ActCodes, Output, Resumed};
 
 /// The conv/linear layers are computed by a kernel: the float one ([`FloatKernel`]) or the exact
 /// fixed-point one ([`crate::quantized::QuantizedModel`]). `layer` is the index of the layer among
@@ -725,61 +725,6 @@ impl Model {
             logits,
         }
     }
-
-    /// Whether a pass can start at weight layer `layer` ([`Model::forward_from`]): it is a
-    /// top-level op with no residual block before it (layer 0 always can).
-    pub fn can_start_at(&self, layer: usize) -> bool {
-        super::forward::top_level_op(&self.ops, layer).is_some()
-    }
-
-    /// Whether the input of weight layer `layer` (one [`Model::can_start_at`] accepts) is the
-    /// codes of layer `layer − 1` when its kernel [emits](LayerKernel::emits_codes) them (else
-    /// floats).
-    pub fn codes_may_reach(&self, layer: usize) -> bool {
-        super::forward::codes_may_reach(&self.ops, layer)
-    }
-
-    /// The forward pass of `n` images from weight layer `layer` on `a`, the activation that
-    /// reaches it (codes or floats, as another pass of the same images kept it; layer 0 and
-    /// `Activation::Float` of the preprocessed NCHW images: the whole pass), keeping the input
-    /// of every later weight layer `l` with `keep[l]`. Computes what [`Model::forward_with`]
-    /// does (the same logits, bit for bit) when `a` is what reaches `layer` in that pass.
-    ///
-    /// # Panics
-    /// If [`Model::can_start_at`] refuses `layer`, or `a` does not fit it.
-    pub fn forward_from(
-        &self,
-        kernel: &impl LayerKernel,
-        layer: usize,
-        a: Activation,
-        n: usize,
-        keep: &[bool],
-    ) -> Resumed {
-        let i = super::forward::top_level_op(&self.ops, layer)
-            .expect("forward_from starts at a top-level weight layer before any residual block");
-        let mut run = Run {
-            kernel,
-            n,
-            layer,
-            trace: None,
-            keep,
-            kept: Vec::new(),
-        };
-        let logits = run.seq_from(&self.ops[i..], a);
-        Resumed {
-            logits,
-            kept: run.kept,
-        }
-    }
-}
-
-/// The result of [`Model::forward_from`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resumed {
-    /// Logits, n × classes.
-    pub logits: Vec<f32>,
-    /// The inputs kept, with their weight layer, in layer order.
-    pub kept: Vec<(usize, Activation)>,
 }
 
 /// A batch's elements in row-major order: borrowed when the view is in standard layout, else
