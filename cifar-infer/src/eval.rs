@@ -4,6 +4,7 @@ use crate::error::{InferError, Result};
 use crate::model::{LayerKernel, Model};
 use crate::ops::argmax_rows;
 use fxp_core::progress::Progress;
+use ndarray::ArrayView4;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -83,15 +84,28 @@ pub fn evaluate_until(
     progress: &dyn Progress,
     min_correct: usize,
 ) -> Result<Option<EvalResult>> {
+    evaluate_while(
+        model,
+        kernel,
+        data,
+        batch,
+        progress,
+        at_least(data, min_correct),
+    )
+}
+
+/// The early-stop test of [`evaluate_until`], for [`evaluate_while`]: whether `min_correct`
+/// correct images are still possible.
+pub fn at_least(data: &CifarSet, min_correct: usize) -> impl FnMut(&[u8], usize) -> bool + '_ {
     let mut correct = 0;
-    evaluate_while(model, kernel, data, batch, progress, |predictions, new| {
+    move |predictions, new| {
         correct += predictions[new..]
             .iter()
             .zip(&data.labels[new..])
             .filter(|(p, l)| p == l)
             .count();
         correct + (data.len() - predictions.len()) >= min_correct
-    })
+    }
 }
 
 /// [`evaluate`] that asks `go_on(predictions so far, index of the first new one)` between
@@ -102,6 +116,23 @@ pub fn evaluate_while(
     data: &CifarSet,
     batch: usize,
     progress: &dyn Progress,
+    go_on: impl FnMut(&[u8], usize) -> bool,
+) -> Result<Option<EvalResult>> {
+    let logits = |_: usize, x: ArrayView4<'_, f32>| {
+        model.forward_with(kernel, x).into_raw_vec_and_offset().0
+    };
+    evaluate_batches_while(model, data, batch, progress, logits, go_on)
+}
+
+/// [`evaluate_while`] with the logits of each batch computed by `logits(batch index, its
+/// preprocessed images)` (n × classes, row-major): e.g. a pass that starts from a layer input
+/// kept for that batch. The batches are those of [`evaluate`].
+pub fn evaluate_batches_while(
+    model: &Model,
+    data: &CifarSet,
+    batch: usize,
+    progress: &dyn Progress,
+    logits: impl Fn(usize, ArrayView4<'_, f32>) -> Vec<f32> + Sync,
     mut go_on: impl FnMut(&[u8], usize) -> bool,
 ) -> Result<Option<EvalResult>> {
     if data.is_empty() {
@@ -125,13 +156,10 @@ pub fn evaluate_while(
             .map(|&start| {
                 let end = (start + batch).min(data.len());
                 let x = model.input_of(data.slice(start, end))?;
-                let logits = model.forward_with(kernel, x.view());
-                let logits = logits
-                    .as_slice()
-                    .expect("logits are built in standard layout");
+                let logits = logits(start / batch, x.view());
                 progress.advance((end - start) as u64);
-                check_logits(logits, model.classes, start)?;
-                Ok(argmax_rows(logits, model.classes))
+                check_logits(&logits, model.classes, start)?;
+                Ok(argmax_rows(&logits, model.classes))
             })
             .collect::<Result<_>>()?;
         let new = predictions.len();

@@ -1,8 +1,10 @@
 //! The forward walk of a [`Model`](super::model::Model): ops in order, residual blocks as body +
 //! shortcut, the weight layers through a [`LayerKernel`], and between two weight layers linked by
 //! ReLU, max-pooling, flatten and dropout only, the next layer's input codes instead of floats
-//! where the kernel makes them ([`Activation::Codes`]).
-use super::model::{LayerKernel, Op};
+//! where the kernel makes them ([`Activation::Codes`]). A pass can also start at a top-level
+//! weight layer from the activation that reached it in another pass, and keep the inputs of
+//! chosen layers ([`Model::forward_from`]).
+use super::model::{LayerKernel, Model, Op};
 use crate::ops::{self, PoolGeom};
 
 /// The values passed from op to op in a forward pass: float activations, or — between two
@@ -112,11 +114,43 @@ pub(super) struct Run<'k, K> {
     /// Index of the next weight layer.
     pub(super) layer: usize,
     pub(super) trace: Option<Vec<Vec<f32>>>,
+    /// Weight layers whose input to keep (as it reaches them: codes or floats), by index.
+    pub(super) keep: &'k [bool],
+    /// The inputs kept, with their layer.
+    pub(super) kept: Vec<(usize, Activation)>,
+}
+
+/// The index in `ops` of weight layer `layer` when it is a top-level op with no residual block
+/// before it (a pass can then start there from the activation that reaches it).
+fn top_level_op(ops: &[Op], layer: usize) -> Option<usize> {
+    let mut seen = 0;
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Conv(_) | Op::Linear(_) if seen == layer => return Some(i),
+            Op::Conv(_) | Op::Linear(_) => seen += 1,
+            Op::Residual(_) => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the input of top-level weight layer `layer` (see [`top_level_op`]) can be the codes
+/// layer `layer − 1` writes ([`codes_link`]), when the kernel emits them.
+fn codes_may_reach(ops: &[Op], layer: usize) -> bool {
+    let Some(i) = layer.checked_sub(1).and_then(|e| top_level_op(ops, e)) else {
+        return false;
+    };
+    top_level_op(ops, layer).is_some() && codes_link(&ops[i], &ops[i + 1..]).is_some()
 }
 
 impl<K: LayerKernel> Run<'_, K> {
     pub(super) fn seq(&mut self, ops: &[Op], x: Vec<f32>) -> Vec<f32> {
-        let mut a = Activation::Float(x);
+        self.seq_from(ops, Activation::Float(x))
+    }
+
+    /// The ops of `ops` on `a` (the activation that reaches the first of them).
+    pub(super) fn seq_from(&mut self, ops: &[Op], mut a: Activation) -> Vec<f32> {
         let mut i = 0;
         while let Some(op) = ops.get(i) {
             i += 1;
@@ -149,6 +183,9 @@ impl<K: LayerKernel> Run<'_, K> {
     /// the next layer's codes where [`codes_link`] and the kernel allow it, max-pooled where
     /// [`fused_pool`] allows it; with the number of ops of `rest` done with it.
     fn weight_layer(&mut self, op: &Op, a: Activation, rest: &[Op]) -> (Activation, usize) {
+        if self.keep.get(self.layer).copied().unwrap_or(false) {
+            self.kept.push((self.layer, a.clone()));
+        }
         match &a {
             Activation::Float(x) => self.record(x),
             Activation::Codes { .. } => self.layer += 1,
@@ -235,4 +272,63 @@ impl<K: LayerKernel> Run<'_, K> {
             t.push(a.to_vec());
         }
     }
+}
+
+/// Passes that start at a weight layer (the designer's evaluations from the first changed
+/// layer).
+impl Model {
+    /// Whether a pass can start at weight layer `layer` ([`Model::forward_from`]): it is a
+    /// top-level op with no residual block before it (layer 0 always can).
+    pub fn can_start_at(&self, layer: usize) -> bool {
+        top_level_op(&self.ops, layer).is_some()
+    }
+
+    /// Whether the input of weight layer `layer` (one [`Model::can_start_at`] accepts) is the
+    /// codes of layer `layer − 1` when its kernel [emits](LayerKernel::emits_codes) them (else
+    /// floats).
+    pub fn codes_may_reach(&self, layer: usize) -> bool {
+        codes_may_reach(&self.ops, layer)
+    }
+
+    /// The forward pass of `n` images from weight layer `layer` on `a`, the activation that
+    /// reaches it (codes or floats, as another pass of the same images kept it; layer 0 and
+    /// `Activation::Float` of the preprocessed NCHW images: the whole pass), keeping the input
+    /// of every later weight layer `l` with `keep[l]`. Computes what [`Model::forward_with`]
+    /// does (the same logits, bit for bit) when `a` is what reaches `layer` in that pass.
+    ///
+    /// # Panics
+    /// If [`Model::can_start_at`] refuses `layer`, or `a` does not fit it.
+    pub fn forward_from(
+        &self,
+        kernel: &impl LayerKernel,
+        layer: usize,
+        a: Activation,
+        n: usize,
+        keep: &[bool],
+    ) -> Resumed {
+        let i = top_level_op(&self.ops, layer)
+            .expect("forward_from starts at a top-level weight layer before any residual block");
+        let mut run = Run {
+            kernel,
+            n,
+            layer,
+            trace: None,
+            keep,
+            kept: Vec::new(),
+        };
+        let logits = run.seq_from(&self.ops[i..], a);
+        Resumed {
+            logits,
+            kept: run.kept,
+        }
+    }
+}
+
+/// The result of [`Model::forward_from`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resumed {
+    /// Logits, n × classes.
+    pub logits: Vec<f32>,
+    /// The inputs kept, with their weight layer, in layer order.
+    pub kept: Vec<(usize, Activation)>,
 }

@@ -363,7 +363,7 @@ impl<'a> WeightLayer<'a> {
 }
 
 use super::forward::Run;
-pub use super::forward::{Activation, Codes as ActCodes, Output};
+pub use super::forward::{Activation, Codes as ActCodes, Output, Resumed};
 
 /// The conv/linear layers are computed by a kernel: the float one ([`FloatKernel`]) or the exact
 /// fixed-point one ([`crate::quantized::QuantizedModel`]). `layer` is the index of the layer among
@@ -716,6 +716,8 @@ impl Model {
             n,
             layer: 0,
             trace: trace.then(Vec::new),
+            keep: &[],
+            kept: Vec::new(),
         };
         let logits = run.seq(&self.ops, x.to_vec());
         Trace {

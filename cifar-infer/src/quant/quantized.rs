@@ -379,6 +379,33 @@ impl QuantizedModel {
         })
     }
 
+    /// Whether the activation that reaches weight layer `layer` in a forward pass (of the same
+    /// images, the same model) is the same with `self` as with `other`, so that a pass of
+    /// `self` can start there from `other`'s ([`Model::forward_from`]): layers `0..layer`
+    /// identical (quantizers, kernel path), and what layer `layer − 1` emits identical —
+    /// whether it writes codes ([`LayerKernel::emits_codes`], which depends on layer `layer`'s
+    /// path and input precision) and, when it does, the input quantizer of layer `layer` it
+    /// requantizes to (which also sets the code width). Layer 0's input is the image's.
+    pub fn same_input(&self, other: &QuantizedModel, layer: usize) -> bool {
+        let n = self.layers.len();
+        if n != other.layers.len() || layer >= n || self.policy != other.policy {
+            return false;
+        }
+        let same = |a: &QuantizedLayer, b: &QuantizedLayer| {
+            (&a.name, a.act, a.weight, a.path) == (&b.name, b.act, b.weight, b.path)
+        };
+        let before = self.layers[..layer]
+            .iter()
+            .zip(&other.layers[..layer])
+            .all(|(a, b)| same(a, b));
+        let emission = layer.checked_sub(1).is_none_or(|e| {
+            let codes = self.codes_out[e];
+            codes == other.codes_out[e]
+                && (!codes || self.layers[layer].act == other.layers[layer].act)
+        });
+        before && emission
+    }
+
     /// The kernel path of each layer.
     pub fn paths(&self) -> Vec<KernelPath> {
         self.layers.iter().map(|l| l.path).collect()

@@ -20,21 +20,26 @@
 //! remaining images cannot change it, either way ([`super::rule`]); the accuracies that are
 //! reported are measured on every image ([`Judge::measure`], [`Judge::settle`]).
 //!
+//! An evaluation starts at the first layer where it differs from the greedy's current
+//! assignment ([`Judge::set_base`]), from the layer inputs kept from the passes of that
+//! assignment ([`super::prefix`]): the same predictions, bit for bit, with less work.
+//!
 //! An assignment's accuracy does not depend on the cost being minimised: every exact
 //! evaluation is kept by assignment ([`Judge::measure`]) and shared by the searches of every
 //! metric and by the baselines.
+use super::prefix::{layer_macs, start, Kept, Recording};
 use super::rule::Rule;
 use crate::data::CifarSet;
 use crate::error::Result;
-use crate::eval::{evaluate, evaluate_until, evaluate_while};
-use crate::model::{FloatKernel, Model};
+use crate::eval::{at_least, evaluate, evaluate_batches_while, EvalResult};
+use crate::model::{Activation, FloatKernel, Model};
 use crate::quantized::{PathPolicy, QuantizedModel, Ranges};
 use fxp_core::progress::Silent;
 use fxp_core::LayerPrecision;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One assignment measured on the calibration images.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -72,7 +77,17 @@ pub struct Judge<'a> {
     /// Evaluations of [`Judge::verdict`] and the images they classified.
     verdicts: (AtomicUsize, AtomicUsize),
     /// The last network evaluated, whose unchanged layers the next one takes.
-    last: Mutex<Option<QuantizedModel>>,
+    last: Mutex<Option<Arc<QuantizedModel>>>,
+    /// The layer inputs kept of the base assignment ([`Judge::set_base`]), where evaluations
+    /// start.
+    base: Mutex<Option<Recording>>,
+    /// Those of the last assignment evaluated (the next base, when the greedy accepts it).
+    pending: Mutex<Option<Recording>>,
+    /// Multiply-accumulates per image of each weight layer.
+    macs: Vec<f64>,
+    /// MACs of the passes run and of the layers they skipped by starting past layer 0, and
+    /// the most bytes of kept layer inputs held.
+    work: Mutex<(f64, f64, usize)>,
 }
 
 impl<'a> Judge<'a> {
@@ -112,6 +127,10 @@ impl<'a> Judge<'a> {
             runs: AtomicUsize::new(0),
             verdicts: (AtomicUsize::new(0), AtomicUsize::new(0)),
             last: Mutex::new(None),
+            base: Mutex::new(None),
+            pending: Mutex::new(None),
+            macs: layer_macs(model),
+            work: Mutex::new((0.0, 0.0, 0)),
         })
     }
 
@@ -141,6 +160,13 @@ impl<'a> Judge<'a> {
         )
     }
 
+    /// Multiply-accumulates of the exact evaluations so far: of the passes run, and of the
+    /// layers they skipped by starting where the assignment differs from the base; and the
+    /// most bytes of kept layer inputs held at once (within [`super::prefix::JUDGE_BYTES`]).
+    pub fn pass_work(&self) -> (f64, f64, usize) {
+        *lock(&self.work)
+    }
+
     /// Whether `m` passes the acceptance rule a − z·SE ≥ float − T.
     pub fn accepts(&self, m: &Measured) -> bool {
         self.rule.accepts(m)
@@ -157,36 +183,29 @@ impl<'a> Judge<'a> {
             None => {}
         }
         self.runs.fetch_add(1, Ordering::Relaxed);
-        let q = self.quantized(p)?;
+        let q = Arc::new(self.quantized(p)?);
         let (n, labels) = (self.images.len(), &self.images.labels);
         let (mut gained, mut lost, mut rest_right) = (0, 0, self.rule.float_right);
         let mut decided = None;
-        let r = evaluate_while(
-            self.model,
-            &q,
-            self.images,
-            self.batch,
-            &Silent,
-            |pred, new| {
-                for (i, &c) in pred.iter().enumerate().skip(new) {
-                    let f = self.float_correct[i];
-                    rest_right -= usize::from(f);
-                    match (c == labels[i], f) {
-                        (true, false) => gained += 1,
-                        (false, true) => lost += 1,
-                        _ => {}
-                    }
+        let r = self.pass(p, &q, |pred, new| {
+            for (i, &c) in pred.iter().enumerate().skip(new) {
+                let f = self.float_correct[i];
+                rest_right -= usize::from(f);
+                match (c == labels[i], f) {
+                    (true, false) => gained += 1,
+                    (false, true) => lost += 1,
+                    _ => {}
                 }
-                let rest_wrong = n - pred.len() - rest_right;
-                decided = self.rule.certain(gained, lost, rest_right, rest_wrong);
-                let go_on = decided.is_none() || pred.len() == n;
-                if !go_on || pred.len() == n {
-                    self.verdicts.0.fetch_add(1, Ordering::Relaxed);
-                    self.verdicts.1.fetch_add(pred.len(), Ordering::Relaxed);
-                }
-                go_on
-            },
-        )?;
+            }
+            let rest_wrong = n - pred.len() - rest_right;
+            decided = self.rule.certain(gained, lost, rest_right, rest_wrong);
+            let go_on = decided.is_none() || pred.len() == n;
+            if !go_on || pred.len() == n {
+                self.verdicts.0.fetch_add(1, Ordering::Relaxed);
+                self.verdicts.1.fetch_add(pred.len(), Ordering::Relaxed);
+            }
+            go_on
+        })?;
         self.keep(q);
         // Every image seen: the same memo entry as `measure` leaves.
         let outcome = match r {
@@ -244,14 +263,122 @@ impl<'a> Judge<'a> {
         }
     }
 
-    /// The network of `p`, with the unchanged layers of the last one evaluated.
-    fn quantized(&self, p: &[LayerPrecision]) -> Result<QuantizedModel> {
-        let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).take();
-        QuantizedModel::reusing(self.model, self.ranges, p, self.policy, last.as_ref())
+    /// Makes `p` the base assignment: the next evaluations start at the first layer where
+    /// they differ from it, from its layer inputs kept when it was evaluated last (or, when it
+    /// was not, kept from then on by the passes that compute them).
+    pub fn set_base(&self, p: &[LayerPrecision]) -> Result<()> {
+        let k = key(p);
+        let mut base = lock(&self.base);
+        if base.as_ref().is_some_and(|b| b.key == k) {
+            return Ok(());
+        }
+        *base = None;
+        let pending = lock(&self.pending).take();
+        let new = match pending {
+            Some(r) if r.key == k => r,
+            pending => {
+                let q = Arc::new(self.quantized(p)?);
+                let batches = self.images.len().div_ceil(self.batch);
+                let mut r = Recording::new(self.model, k, q, self.images.len(), batches);
+                if let Some(other) = pending {
+                    r.fill_from(&other, r.reach(self.model, &other.q));
+                }
+                r
+            }
+        };
+        *base = Some(new);
+        Ok(())
     }
 
-    fn keep(&self, q: QuantizedModel) {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(q);
+    /// The network of `p`, with the unchanged layers of the last one evaluated.
+    fn quantized(&self, p: &[LayerPrecision]) -> Result<QuantizedModel> {
+        let last = lock(&self.last).clone();
+        QuantizedModel::reusing(self.model, self.ranges, p, self.policy, last.as_deref())
+    }
+
+    fn keep(&self, q: Arc<QuantizedModel>) {
+        *lock(&self.last) = Some(q);
+    }
+
+    /// Classifies the images with `q` (the network of `p`) as [`evaluate_batches_while`] does,
+    /// each batch from the deepest layer input of the base that serves it; keeps the layer
+    /// inputs of `p` (the next base, if the greedy accepts it) and gives the base those it
+    /// lacks and this pass computed.
+    fn pass(
+        &self,
+        p: &[LayerPrecision],
+        q: &Arc<QuantizedModel>,
+        go_on: impl FnMut(&[u8], usize) -> bool,
+    ) -> Result<Option<EvalResult>> {
+        drop(lock(&self.pending).take());
+        let (n, k) = (self.images.len(), key(p));
+        let mut rec = Recording::new(self.model, k, q.clone(), n, n.div_ceil(self.batch));
+        // The base's kept inputs (shared) and the deepest layer they serve.
+        let (from, reach) = match lock(&self.base).as_ref() {
+            Some(b) if b.key != rec.key => (b.batches.clone(), b.reach(self.model, q)),
+            _ => (Vec::new(), 0),
+        };
+        let layers = rec.keep.len();
+        let kept: Vec<Mutex<Kept>> = (0..rec.batches.len())
+            .map(|_| Mutex::new(vec![None; layers]))
+            .collect();
+        let keep = &rec.keep;
+        let logits = |b: usize, x: ndarray::ArrayView4<'_, f32>| -> Vec<f32> {
+            let mut mine = lock(&kept[b]);
+            let (layer, a) = match from.get(b).and_then(|f| start(f, reach)) {
+                Some((layer, a)) => {
+                    for l in 1..=layer {
+                        if keep[l] {
+                            mine[l] = from[b][l].clone();
+                        }
+                    }
+                    (layer, Activation::clone(a))
+                }
+                None => (0, Activation::Float(x.iter().copied().collect())),
+            };
+            let later: Vec<bool> = (0..layers).map(|l| keep[l] && l > layer).collect();
+            let images = x.len_of(ndarray::Axis(0));
+            let skipped: f64 = self.macs[..layer].iter().sum();
+            let total: f64 = self.macs.iter().sum();
+            {
+                let mut w = lock(&self.work);
+                w.0 += (total - skipped) * images as f64;
+                w.1 += skipped * images as f64;
+            }
+            let r = self.model.forward_from(&**q, layer, a, images, &later);
+            for (l, a) in r.kept {
+                mine[l] = Some(Arc::new(a));
+            }
+            r.logits
+        };
+        let r =
+            evaluate_batches_while(self.model, self.images, self.batch, &Silent, logits, go_on)?;
+        drop(from);
+        rec.batches = kept
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        let mut base = lock(&self.base);
+        let held = match base.as_mut() {
+            Some(b) if b.key == rec.key => {
+                b.fill_from(&rec, layers);
+                b.bytes_beside(None)
+            }
+            Some(b) => {
+                b.fill_from(&rec, reach);
+                let held = b.bytes_beside(None) + rec.bytes_beside(Some(b));
+                *lock(&self.pending) = Some(rec);
+                held
+            }
+            None => {
+                let held = rec.bytes_beside(None);
+                *lock(&self.pending) = Some(rec);
+                held
+            }
+        };
+        let mut w = lock(&self.work);
+        w.2 = w.2.max(held);
+        Ok(r)
     }
 
     fn outcome(&self, p: &[LayerPrecision]) -> Option<Outcome> {
@@ -261,15 +388,8 @@ impl<'a> Judge<'a> {
 
     fn run(&self, p: &[LayerPrecision], min_correct: usize) -> Result<Option<Measured>> {
         self.runs.fetch_add(1, Ordering::Relaxed);
-        let q = self.quantized(p)?;
-        let r = evaluate_until(
-            self.model,
-            &q,
-            self.images,
-            self.batch,
-            &Silent,
-            min_correct,
-        )?;
+        let q = Arc::new(self.quantized(p)?);
+        let r = self.pass(p, &q, at_least(self.images, min_correct))?;
         self.keep(q);
         let outcome = match &r {
             None => Outcome::Below,
@@ -297,6 +417,11 @@ impl<'a> Judge<'a> {
             Outcome::Below | Outcome::Decided(_) => None,
         })
     }
+}
+
+/// A lock, whether or not a thread panicked holding it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// An assignment as a memo key.

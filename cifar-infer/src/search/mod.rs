@@ -9,7 +9,8 @@
 //!   margin of z standard errors of the paired difference); a step the validation refuses is
 //!   dropped like one that fails on calibration, and the search goes on with the others.
 //!   The validation stops as soon as its verdict is certain ([`rule`]).
-//!   Evaluations stop early once they cannot pass and are shared by
+//!   Evaluations stop early once they cannot pass, start at the first layer where the
+//!   assignment differs from the current one ([`prefix`]) and are shared by
 //!   every metric's search; a removal that failed once is not tried again (accuracy is taken
 //!   to fall as bits are removed), and scores are updated lazily (only the best candidate is
 //!   re-evaluated). The test images, never seen by the search, say how well it carries over.
@@ -23,6 +24,7 @@
 pub mod cost;
 pub mod design;
 pub mod judge;
+pub mod prefix;
 pub mod rule;
 pub mod study;
 
@@ -111,6 +113,9 @@ pub fn greedy(
         ))
     })?;
     let mut p = start.to_vec();
+    // Evaluations start at the first layer where they differ from `p` (see [`judge`]).
+    judge.set_base(&p)?;
+    validator.set_base(&p)?;
     let mut cost = metric.of(table, &p)?;
     let mut cands: Vec<Candidate> = (0..p.len())
         .flat_map(|layer| {
@@ -178,6 +183,8 @@ pub fn greedy(
             continue;
         }
         p = c;
+        judge.set_base(&p)?;
+        validator.set_base(&p)?;
         cost -= saved;
         current = m;
         for k in &mut cands {

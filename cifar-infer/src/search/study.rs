@@ -474,6 +474,17 @@ pub fn search_study(
             g.refused_by_validation,
             runs * n
         ));
+        for (who, j) in [("search", &judge), ("validation", &validator)] {
+            let (run, skipped, held) = j.pass_work();
+            progress.note(&format!(
+                "{}: {who} passes so far {:.4e} MACs, {:.1} % skipped by starting at the \
+                 first changed layer (kept layer inputs: at most {:.0} MiB)",
+                metric.name(),
+                run,
+                100.0 * skipped / (run + skipped).max(1.0),
+                held as f64 / (1 << 20) as f64
+            ));
+        }
         let searched = sc.assess(
             "searched",
             format!("search ({})", metric.name()),
