@@ -63,6 +63,13 @@ def main():
     a = ap.parse_args()
     if not 9 <= a.bits <= 16:
         sys.exit("--bits: the pairs pass is for 9 to 16 bits")
+    needed = ["model.safetensors", "weight_dynamic_range.npy", "activation_dynamic_range.npy",
+              os.path.join("cifar10", "test_batch.bin")]
+    missing = [f for f in needed if not os.path.isfile(os.path.join(a.data, f))]
+    if missing:
+        sys.exit(f"--data {a.data}: missing {', '.join(missing)} (give the repository's data/)")
+    if a.images < 1 or a.batch < 1:
+        sys.exit("--images and --batch must be at least 1")
     params = pb.load_safetensors(os.path.join(a.data, "model.safetensors"))
     r_w = pb.load_npy(os.path.join(a.data, "weight_dynamic_range.npy"))
     r_a = pb.load_npy(os.path.join(a.data, "activation_dynamic_range.npy"))
